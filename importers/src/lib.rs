@@ -1,0 +1,134 @@
+//! Readers for the ad libraries' real exports.
+//!
+//! Each module reads one source format and has the same shape: **detect**
+//! the format from the first bytes of a file, **parse** it row by row while
+//! streaming, **map** each row to an [`Ad`], and **report** every row that
+//! cannot be read as a [`Problem`] that names its line and field. Importers
+//! know nothing of storage, indexing or HTTP: bytes in, entries out.
+//!
+//! ```
+//! use adarchive_importers::{detect, Entry};
+//!
+//! let csv = "ADID,CreativeUrl,Currency Code,Spend,Impressions,StartDate,EndDate,OrganizationName,CountryCode\n\
+//!            0a1b,https://example.org,USD,120,4000,2020/09/09 21:57:05Z,,Ferris,united states\n";
+//! let importer = detect(csv.as_bytes()).expect("a Snap file");
+//! assert_eq!(importer.name(), "snap-political-ads");
+//! let mut uids = Vec::new();
+//! importer
+//!     .read(&mut csv.as_bytes(), &mut |entry| {
+//!         if let Entry::Record(r) = entry {
+//!             uids.push(r.ad.uid.clone());
+//!         }
+//!         Ok(())
+//!     })
+//!     .unwrap();
+//! assert_eq!(uids, ["snap:0a1b"]);
+//! ```
+
+mod csv_rows;
+mod error;
+mod json_objects;
+mod mapping;
+pub mod normalize;
+pub mod redact;
+
+pub mod google_creative_stats;
+pub mod meta_ads_archive;
+pub mod snap_political_ads;
+
+use std::io::Read;
+
+pub use adarchive_schema::Ad;
+pub use error::{ReadError, SinkError};
+
+/// Where a row or object sits in its source file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Locator {
+    /// 1-based line on which the row or object starts.
+    pub line: u64,
+    /// Offset of its first byte.
+    pub byte_start: u64,
+    /// Offset just past its last byte (a CSV row's line ending included).
+    pub byte_end: u64,
+}
+
+/// A row or object that became a record.
+#[derive(Debug)]
+pub struct ParsedRecord<'a> {
+    /// Where it came from.
+    pub locator: Locator,
+    /// Its bytes, exactly as in the source.
+    pub raw: &'a [u8],
+    /// The normalized record.
+    pub ad: Ad,
+    /// How many values could not be normalized and were kept in `unmapped`.
+    pub unnormalized: u32,
+}
+
+/// A row or object that could not be read; everything else still imports.
+#[derive(Debug)]
+pub struct Problem<'a> {
+    /// Where it is.
+    pub locator: Locator,
+    /// Its bytes, exactly as in the source.
+    pub raw: &'a [u8],
+    /// The field at fault, by its name in the source, when one is.
+    pub field: Option<String>,
+    /// What is wrong, in words a user can act on.
+    pub reason: String,
+}
+
+/// What an importer hands to its caller for each row or object.
+#[derive(Debug)]
+pub enum Entry<'a> {
+    /// A record.
+    Record(ParsedRecord<'a>),
+    /// A row that goes to quarantine.
+    Problem(Problem<'a>),
+}
+
+/// The receiver of entries; an error from it stops the read.
+pub type Sink<'s> = dyn FnMut(Entry<'_>) -> Result<(), SinkError> + 's;
+
+/// One source format.
+pub trait Importer: Send + Sync {
+    /// Stable format name, used by `--format` and kept in the manifest.
+    fn name(&self) -> &'static str;
+    /// Version of the mapping; a change in output is a new version.
+    fn version(&self) -> &'static str;
+    /// One line for users: what file this is and where it comes from.
+    fn description(&self) -> &'static str;
+    /// Whether `head` (the first bytes of a file, up to 64 KiB) is this format.
+    fn detect(&self, head: &[u8]) -> bool;
+    /// Whether files of this format can carry credentials that must be
+    /// redacted before the bytes are stored (see [`redact`]).
+    fn carries_credentials(&self) -> bool {
+        false
+    }
+    /// Streams `input`, handing each record or problem to `sink`.
+    fn read(&self, input: &mut dyn Read, sink: &mut Sink<'_>) -> Result<(), ReadError>;
+}
+
+/// Every importer, in detection order.
+pub fn all() -> &'static [&'static dyn Importer] {
+    &[
+        &google_creative_stats::GoogleCreativeStats,
+        &meta_ads_archive::MetaAdsArchive,
+        &snap_political_ads::SnapPoliticalAds,
+    ]
+}
+
+/// The importer whose format `head` is, if any.
+pub fn detect(head: &[u8]) -> Option<&'static dyn Importer> {
+    all().iter().copied().find(|i| i.detect(head))
+}
+
+/// The importer called `name`.
+pub fn by_name(name: &str) -> Option<&'static dyn Importer> {
+    all().iter().copied().find(|i| i.name() == name)
+}
+
+/// The names of every format, for messages that list what was tried.
+pub fn format_names() -> Vec<&'static str> {
+    all().iter().map(|i| i.name()).collect()
+}

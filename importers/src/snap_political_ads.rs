@@ -1,0 +1,225 @@
+//! Snap Political Ads Library: `PoliticalAds.csv` from each year's zip,
+//! 34 columns (2020 and before) or 38 (with the committee columns).
+//!
+//! Spend and impressions are exact; `CountryCode` holds a lower-case country
+//! *name*; list cells are joined by `,` while items may hold commas inside
+//! parentheses (`Occupation (Business, Finance or Mgmt)`).
+
+use std::io::Read;
+
+use adarchive_schema::{Ad, CountRange, Platform, SpendRange};
+
+use crate::csv_rows::{read_rows, sniff_header, Header, Row, RowOrProblem};
+use crate::google_creative_stats::gender_label;
+use crate::mapping::{push_unique, Mapping};
+use crate::normalize::{
+    country_code, currency_code, is_placeholder, language_code, split_list, timestamp,
+    whole_number,
+};
+use crate::{Entry, Importer, ParsedRecord, Problem, ReadError, Sink};
+
+/// The Snap importer.
+pub struct SnapPoliticalAds;
+
+const NAME: &str = "snap-political-ads";
+
+/// Targeting columns that have no dedicated schema field, by the key they
+/// get under `targeting.other`.
+const OTHER_TARGETING: &[(&str, &str)] = &[
+    ("Electoral Districts (Included)", "electoral_districts_included"),
+    ("Electoral Districts (Excluded)", "electoral_districts_excluded"),
+    ("Radius Targeting (Included)", "radius_included"),
+    ("Radius Targeting (Excluded)", "radius_excluded"),
+    ("Metros (Included)", "metros_included"),
+    ("Metros (Excluded)", "metros_excluded"),
+    ("Postal Codes (Included)", "postal_codes_included"),
+    ("Postal Codes (Excluded)", "postal_codes_excluded"),
+    ("Location Categories (Included)", "location_categories_included"),
+    ("Location Categories (Excluded)", "location_categories_excluded"),
+    ("OsType", "os_type"),
+    ("Segments", "segments"),
+    ("AdvancedDemographics", "advanced_demographics"),
+    ("Targeting Connection Type", "connection_type"),
+    ("Targeting Carrier (ISP)", "carrier"),
+];
+
+/// Columns mapped to dedicated fields; every other column not in
+/// [`OTHER_TARGETING`] is kept in `unmapped`.
+const MAPPED: &[&str] = &[
+    "ADID",
+    "CreativeUrl",
+    "Currency Code",
+    "Spend",
+    "Impressions",
+    "StartDate",
+    "EndDate",
+    "OrganizationName",
+    "PayingAdvertiserName",
+    "Gender",
+    "AgeBracket",
+    "CountryCode",
+    "Regions (Included)",
+    "Regions (Excluded)",
+    "Interests",
+    "Language",
+    "CreativeProperties",
+];
+
+impl Importer for SnapPoliticalAds {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn version(&self) -> &'static str {
+        "1"
+    }
+
+    fn description(&self) -> &'static str {
+        "Snap Political Ads Library CSV (PoliticalAds.csv in each year's PoliticalAds.zip)"
+    }
+
+    fn detect(&self, head: &[u8]) -> bool {
+        sniff_header(head).is_some_and(|h| h.iter().any(|c| c == "ADID"))
+    }
+
+    fn read(&self, input: &mut dyn Read, sink: &mut Sink<'_>) -> Result<(), ReadError> {
+        read_rows(
+            NAME,
+            input,
+            |header| {
+                if header.names.iter().any(|n| n == "ADID") {
+                    Ok(())
+                } else {
+                    Err("the header has no `ADID` column".into())
+                }
+            },
+            |header, entry| {
+                let entry = match entry {
+                    RowOrProblem::Problem(p) => Entry::Problem(p),
+                    RowOrProblem::Row(row) => map_row(header, &row),
+                };
+                sink(entry).map_err(ReadError::Sink)
+            },
+        )
+    }
+}
+
+/// A cell's value, `None` for empty cells and `N/A`-style placeholders.
+fn value<'a>(row: &Row<'a>, column: &str) -> Option<&'a str> {
+    row.get(column)
+        .map(str::trim)
+        .filter(|v| !is_placeholder(v))
+}
+
+fn list(row: &Row<'_>, column: &str) -> Vec<String> {
+    value(row, column)
+        .map(|cell| split_list(cell, ","))
+        .unwrap_or_default()
+}
+
+fn map_row<'a>(header: &Header, row: &Row<'a>) -> Entry<'a> {
+    let Some(id) = value(row, "ADID") else {
+        return Entry::Problem(Problem {
+            locator: row.locator,
+            raw: row.raw,
+            field: Some("ADID".into()),
+            reason: "the ad id is empty".into(),
+        });
+    };
+    let mut m = Mapping::new(Ad::new(Platform::Snap, id));
+    m.ad.creative.snapshot_url = value(row, "CreativeUrl").map(str::to_owned);
+
+    let currency = value(row, "Currency Code");
+    if let Some(spend) = value(row, "Spend") {
+        match (currency.and_then(currency_code), whole_number(spend)) {
+            (Some(code), Some(amount)) => m.ad.spend.push(SpendRange::exact(&code, amount)),
+            _ => {
+                m.keep_unnormalized("Spend", spend);
+                if let Some(c) = currency {
+                    m.keep("Currency Code", c);
+                }
+            }
+        }
+    } else if let Some(c) = currency {
+        m.keep("Currency Code", c);
+    }
+    if let Some(impressions) = value(row, "Impressions") {
+        match whole_number(impressions) {
+            Some(n) => m.ad.impressions = Some(CountRange::exact(n)),
+            None => m.keep_unnormalized("Impressions", impressions),
+        }
+    }
+    for (column, slot) in [
+        ("StartDate", &mut m.ad.first_shown),
+        ("EndDate", &mut m.ad.last_shown),
+    ] {
+        if let Some(v) = value(row, column) {
+            match timestamp(v) {
+                Some(t) => *slot = Some(t),
+                None => {
+                    m.ad.unmapped.insert(column.into(), v.into());
+                    m.unnormalized += 1;
+                }
+            }
+        }
+    }
+    m.ad.advertiser.name = value(row, "OrganizationName").map(str::to_owned);
+    m.ad.funder = value(row, "PayingAdvertiserName").map(str::to_owned);
+
+    if let Some(gender) = value(row, "Gender") {
+        m.ad.targeting.genders = vec![gender_label(gender)];
+    }
+    if let Some(age) = value(row, "AgeBracket") {
+        m.ad.targeting.ages = vec![age.to_owned()];
+    }
+    if let Some(country) = value(row, "CountryCode") {
+        match country_code(country) {
+            Some(code) => push_unique(&mut m.ad.countries, code),
+            None => m.keep_unnormalized("CountryCode", country),
+        }
+    }
+    m.ad.targeting.locations_included = list(row, "Regions (Included)");
+    m.ad.targeting.locations_excluded = list(row, "Regions (Excluded)");
+    m.ad.targeting.interests = list(row, "Interests");
+    for (column, key) in OTHER_TARGETING {
+        let items = list(row, column);
+        if !items.is_empty() {
+            m.ad.targeting.other.insert((*key).to_owned(), items);
+        }
+    }
+    if let Some(cell) = value(row, "Language") {
+        let items = split_list(cell, ",");
+        if items.iter().all(|l| language_code(l).is_some()) {
+            for l in &items {
+                if let Some(code) = language_code(l) {
+                    push_unique(&mut m.ad.languages, code);
+                }
+            }
+        } else {
+            m.keep_unnormalized("Language", cell);
+        }
+    }
+    if let Some(props) = value(row, "CreativeProperties") {
+        match props.strip_prefix("web_view_url:") {
+            Some(url) if !url.trim().is_empty() => {
+                m.ad.creative.link_urls.push(url.trim().to_owned())
+            }
+            _ => m.keep("CreativeProperties", props),
+        }
+    }
+    for name in &header.names {
+        let handled =
+            MAPPED.contains(&name.as_str()) || OTHER_TARGETING.iter().any(|(c, _)| c == name);
+        if !handled {
+            if let Some(v) = value(row, name) {
+                m.keep(name, v);
+            }
+        }
+    }
+    Entry::Record(ParsedRecord {
+        locator: row.locator,
+        raw: row.raw,
+        ad: m.ad,
+        unnormalized: m.unnormalized,
+    })
+}

@@ -1,0 +1,55 @@
+//! Helpers shared by the importer tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use adarchive_importers::{Entry, Importer, Locator};
+use adarchive_schema::Ad;
+
+pub fn samples() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples")
+}
+
+pub fn sample(rel: &str) -> Vec<u8> {
+    let path = samples().join(rel);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+pub struct Read {
+    pub records: Vec<(Locator, Vec<u8>, Ad, u32)>,
+    pub problems: Vec<(Locator, Option<String>, String)>,
+}
+
+pub fn read(importer: &dyn Importer, bytes: &[u8]) -> Read {
+    let mut out = Read {
+        records: Vec::new(),
+        problems: Vec::new(),
+    };
+    importer
+        .read(&mut &bytes[..], &mut |entry| {
+            match entry {
+                Entry::Record(r) => {
+                    assert_eq!(
+                        &bytes[r.locator.byte_start as usize..r.locator.byte_end as usize],
+                        r.raw,
+                        "raw bytes must be the bytes at the locator"
+                    );
+                    out.records
+                        .push((r.locator, r.raw.to_vec(), r.ad, r.unnormalized))
+                }
+                Entry::Problem(p) => out.problems.push((p.locator, p.field, p.reason)),
+            }
+            Ok(())
+        })
+        .unwrap();
+    out
+}
+
+pub fn find<'a>(read: &'a Read, uid: &str) -> &'a Ad {
+    &read
+        .records
+        .iter()
+        .find(|r| r.2.uid == uid)
+        .unwrap_or_else(|| panic!("{uid} not found"))
+        .2
+}

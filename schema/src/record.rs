@@ -1,0 +1,380 @@
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::canonical::{to_canonical_json, RecordHash};
+use crate::timestamp::Timestamp;
+
+/// The platform whose ad library published an ad. Its name is the prefix of
+/// every uid: `google:CR524874621665673216`, `meta:1234567890`, `snap:0001…`.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Platform {
+    /// Google political ads (transparency report bundle).
+    Google,
+    /// Meta (Facebook, Instagram) Ad Library.
+    Meta,
+    /// Snap Political Ads Library.
+    Snap,
+    /// Microsoft Advertising Ad Library.
+    Microsoft,
+    /// TikTok Commercial Content library.
+    Tiktok,
+    /// LinkedIn Ad Library.
+    Linkedin,
+    /// X (Twitter) political ads disclosure.
+    X,
+    /// Google Ads Transparency Center (DSA repository).
+    GoogleAtc,
+}
+
+impl Platform {
+    /// Every platform, in uid-prefix order of documentation.
+    pub const ALL: [Platform; 8] = [
+        Platform::Google,
+        Platform::Meta,
+        Platform::Snap,
+        Platform::Microsoft,
+        Platform::Tiktok,
+        Platform::Linkedin,
+        Platform::X,
+        Platform::GoogleAtc,
+    ];
+
+    /// The uid prefix, e.g. `google`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Platform::Google => "google",
+            Platform::Meta => "meta",
+            Platform::Snap => "snap",
+            Platform::Microsoft => "microsoft",
+            Platform::Tiktok => "tiktok",
+            Platform::Linkedin => "linkedin",
+            Platform::X => "x",
+            Platform::GoogleAtc => "google-atc",
+        }
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Platform {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Platform::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| format!("unknown platform `{s}`"))
+    }
+}
+
+/// What kind of creative an ad is.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaType {
+    /// Text only.
+    Text,
+    /// A still image.
+    Image,
+    /// Video.
+    Video,
+    /// Audio.
+    Audio,
+    /// Several cards or items.
+    Carousel,
+}
+
+/// An amount spent in one currency, as the range the platform published.
+///
+/// `lower == upper` means the platform gave an exact figure; `upper: None`
+/// means the top bucket, open-ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SpendRange {
+    /// ISO 4217 code, e.g. `EUR`.
+    pub currency: String,
+    /// Lower bound in whole units of the currency.
+    pub lower: u64,
+    /// Upper bound in whole units; absent for an open-ended top bucket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upper: Option<u64>,
+}
+
+impl SpendRange {
+    /// An exact amount.
+    pub fn exact(currency: &str, amount: u64) -> Self {
+        SpendRange {
+            currency: currency.to_owned(),
+            lower: amount,
+            upper: Some(amount),
+        }
+    }
+}
+
+/// A count (impressions, audience size) as the range the platform published.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CountRange {
+    /// Lower bound, inclusive.
+    pub lower: u64,
+    /// Upper bound, inclusive; absent for an open-ended top bucket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upper: Option<u64>,
+}
+
+impl CountRange {
+    /// An exact count.
+    pub fn exact(n: u64) -> Self {
+        CountRange {
+            lower: n,
+            upper: Some(n),
+        }
+    }
+}
+
+/// Who ran the ad, as the platform identifies them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Advertiser {
+    /// The platform's advertiser or page id (`AR…` on Google, page id on Meta).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The advertiser or page name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// What the ad showed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Creative {
+    /// Body texts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bodies: Vec<String>,
+    /// Link titles.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub titles: Vec<String>,
+    /// Link descriptions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub descriptions: Vec<String>,
+    /// Link captions (often a domain).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub captions: Vec<String>,
+    /// Landing-page URLs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub link_urls: Vec<String>,
+    /// Kind of creative.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<MediaType>,
+    /// Where the platform shows the ad, without any credential in the URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_url: Option<String>,
+}
+
+/// Whom the advertiser asked the platform to reach.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Targeting {
+    /// Age brackets as published (`18-24`, `65+`, `18+`); `unknown` for the platform's unknown-age bucket.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ages: Vec<String>,
+    /// `female`, `male`, `unknown`, or the platform's own label.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub genders: Vec<String>,
+    /// Locations targeted, as named by the platform.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locations_included: Vec<String>,
+    /// Locations excluded, as named by the platform.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locations_excluded: Vec<String>,
+    /// Interest categories.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interests: Vec<String>,
+    /// Any other criterion, by the platform's own name for it (`segments`,
+    /// `radius_included`, `postal_codes_excluded`, …).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub other: BTreeMap<String, Vec<String>>,
+}
+
+/// Share of an ad's delivery that reached one age and gender group.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AgeGenderShare {
+    /// Age bracket, e.g. `25-34`.
+    pub age: String,
+    /// Gender label, e.g. `female`.
+    pub gender: String,
+    /// Fraction between 0 and 1.
+    pub share: f64,
+}
+
+/// Share of an ad's delivery that reached one region.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RegionShare {
+    /// Region name as published.
+    pub region: String,
+    /// Fraction between 0 and 1.
+    pub share: f64,
+}
+
+/// How the platform says the ad was actually delivered.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Delivery {
+    /// Age × gender shares.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub age_gender: Vec<AgeGenderShare>,
+    /// Region shares.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<RegionShare>,
+}
+
+/// One political ad, normalized from any platform's export.
+///
+/// Fields a platform does not publish are absent (`None` or empty). Values in
+/// the source that have no place here, or could not be normalized, are kept
+/// verbatim in [`Ad::unmapped`] under the source's own field name.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Ad {
+    /// `<platform>:<platform_ad_id>`.
+    pub uid: String,
+    /// The publishing platform.
+    pub platform: Platform,
+    /// The platform's own id for the ad.
+    pub platform_ad_id: String,
+    /// Who ran the ad.
+    #[serde(default)]
+    pub advertiser: Advertiser,
+    /// The funding entity, "paid for by" line or disclaimer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub funder: Option<String>,
+    /// Payers, where the platform lists them apart from the funder.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub payers: Vec<String>,
+    /// Beneficiaries, where the platform lists them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub beneficiaries: Vec<String>,
+    /// The creative.
+    #[serde(default)]
+    pub creative: Creative,
+    /// Countries where the ad ran or was listed, ISO 3166-1 alpha-2.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub countries: Vec<String>,
+    /// Regions the platform lists the ad under that are not countries (`EU`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<String>,
+    /// Languages, ISO 639-1.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub languages: Vec<String>,
+    /// When the ad was first shown (UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_shown: Option<Timestamp>,
+    /// When the ad was last shown (UTC); absent while it still runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_shown: Option<Timestamp>,
+    /// Spend, one range per currency the platform published.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spend: Vec<SpendRange>,
+    /// Impressions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impressions: Option<CountRange>,
+    /// Estimated audience size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience_size: Option<CountRange>,
+    /// Targeting criteria.
+    #[serde(default)]
+    pub targeting: Targeting,
+    /// Delivery distributions.
+    #[serde(default)]
+    pub delivery: Delivery,
+    /// Source fields kept verbatim: platform-specific fields and values that
+    /// could not be normalized, by the source's own field name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unmapped: BTreeMap<String, Value>,
+}
+
+impl Ad {
+    /// An empty ad with its identity set.
+    pub fn new(platform: Platform, platform_ad_id: &str) -> Self {
+        Ad {
+            uid: format!("{platform}:{platform_ad_id}"),
+            platform,
+            platform_ad_id: platform_ad_id.to_owned(),
+            advertiser: Advertiser::default(),
+            funder: None,
+            payers: Vec::new(),
+            beneficiaries: Vec::new(),
+            creative: Creative::default(),
+            countries: Vec::new(),
+            regions: Vec::new(),
+            languages: Vec::new(),
+            first_shown: None,
+            last_shown: None,
+            spend: Vec::new(),
+            impressions: None,
+            audience_size: None,
+            targeting: Targeting::default(),
+            delivery: Delivery::default(),
+            unmapped: BTreeMap::new(),
+        }
+    }
+
+    /// The record's canonical JSON: sorted keys, no whitespace, absent
+    /// fields omitted.
+    pub fn canonical_json(&self) -> Vec<u8> {
+        // An Ad holds only strings, integers, finite floats and maps with
+        // string keys, all of which serde_json represents.
+        to_canonical_json(self).unwrap_or_default()
+    }
+
+    /// `blake3(canonical_json)`.
+    pub fn record_hash(&self) -> RecordHash {
+        RecordHash::of(&self.canonical_json())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platform_names_round_trip() {
+        for p in Platform::ALL {
+            assert_eq!(p.as_str().parse::<Platform>().unwrap(), p);
+            assert_eq!(serde_json::to_value(p).unwrap(), p.as_str());
+        }
+    }
+
+    #[test]
+    fn canonical_json_omits_absent_fields_and_round_trips() {
+        let mut ad = Ad::new(Platform::Google, "CR1");
+        ad.spend.push(SpendRange {
+            currency: "EUR".into(),
+            lower: 50,
+            upper: None,
+        });
+        let json = ad.canonical_json();
+        let text = String::from_utf8(json.clone()).unwrap();
+        assert_eq!(
+            text,
+            r#"{"advertiser":{},"creative":{},"delivery":{},"platform":"google","platform_ad_id":"CR1","spend":[{"currency":"EUR","lower":50}],"targeting":{},"uid":"google:CR1"}"#
+        );
+        let back: Ad = serde_json::from_slice(&json).unwrap();
+        assert_eq!(back, ad);
+        assert_eq!(back.record_hash(), ad.record_hash());
+    }
+
+    #[test]
+    fn any_change_changes_the_hash() {
+        let ad = Ad::new(Platform::Meta, "1");
+        let mut other = ad.clone();
+        other.impressions = Some(CountRange::exact(0));
+        assert_ne!(ad.record_hash(), other.record_hash());
+    }
+}
