@@ -1,1 +1,15 @@
+//! adarchive: an archive and search engine for political ads.
+//!
+//! The original export files are the ground truth: [`archive`] keeps each
+//! one verbatim by its blake3 hash, and derives normalized records, their
+//! versions and their provenance from them with the importers of
+//! [`adarchive_importers`]. [`ingest`] brings files in; [`check`] verifies
+//! and rebuilds everything from the stored bytes.
 
+pub mod archive;
+pub mod check;
+pub mod error;
+pub mod generate;
+pub mod ingest;
+
+pub use error::{Error, Result};

@@ -1,1 +1,270 @@
-fn main(){}
+//! The `adarchive` command line.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use adarchive::archive::{Archive, NoProgress, Progress};
+use adarchive::check::{rebuild, verify};
+use adarchive::generate::{generate_samples, GenerateOptions};
+use adarchive::ingest::{import_paths, ImportOptions, ImportReport};
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// An archive and search engine for political ads from every platform's ad library.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// The archive's data folder.
+    #[arg(long, global = true, env = "ADARCHIVE_DATA", default_value = "adarchive-data")]
+    data: PathBuf,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Import export files, folders and zip bundles into the archive.
+    ///
+    /// Formats are detected from the content. Rows that cannot be read are
+    /// quarantined with their line and field; every other row imports. Exits
+    /// 0 when every file was recognized, 1 otherwise.
+    Import {
+        /// Read every file as this format instead of detecting it
+        /// (google-creative-stats, meta-ads-archive, snap-political-ads).
+        #[arg(long)]
+        format: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Files, folders or zip bundles.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Re-hash every stored source, re-derive every record from its raw
+    /// bytes and check every version chain. Exits 1 on any mismatch.
+    Verify {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-derive everything from the stored sources.
+    Rebuild {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write realistic exports in the real Google, Meta and Snap formats.
+    GenerateSamples {
+        /// Folder to write into.
+        out: PathBuf,
+        /// How many ads in all.
+        #[arg(long, default_value_t = 1000)]
+        ads: u64,
+        /// Seed; the same seed gives the same files.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Import {
+            format,
+            json,
+            paths,
+        } => {
+            let format = match format {
+                Some(name) => match adarchive_importers::by_name(&name) {
+                    Some(importer) => Some(importer),
+                    None => bail!(
+                        "unknown format `{name}`; formats: {}",
+                        adarchive_importers::format_names().join(", ")
+                    ),
+                },
+                None => None,
+            };
+            let archive = open(&cli.data)?;
+            let progress = Bar::new();
+            let report = import_paths(&archive, &paths, ImportOptions { format }, progress.as_progress())?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print_import(&archive, &report);
+            }
+            Ok(if report.all_recognized() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Verify { json } => {
+            let archive = open(&cli.data)?;
+            let report = verify(&archive)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                for m in &report.mismatches {
+                    println!("MISMATCH {m}");
+                }
+                for s in &report.unreferenced_sources {
+                    println!("note: sources/{s} has no manifest entry (an interrupted import; importing the file again completes it)");
+                }
+                println!(
+                    "verified {} sources, {} observations, {} records, {} versions: {}",
+                    report.sources,
+                    report.observations,
+                    report.records,
+                    report.versions,
+                    if report.ok() {
+                        "OK".to_owned()
+                    } else {
+                        format!("{} mismatches", report.mismatches.len())
+                    }
+                );
+            }
+            Ok(if report.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Rebuild { json } => {
+            let progress = Bar::new();
+            let report = rebuild(&cli.data, progress.as_progress())
+                .with_context(|| format!("rebuilding {}", cli.data.display()))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                for f in &report.failures {
+                    println!("FAILED {f}");
+                }
+                println!(
+                    "rebuilt {} sources, {} observations; {} record hashes differ from before",
+                    report.sources, report.observations, report.changed_record_hashes
+                );
+            }
+            Ok(if report.failures.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::GenerateSamples { out, ads, seed } => {
+            let written = generate_samples(&out, &GenerateOptions { ads, seed })
+                .with_context(|| format!("writing samples to {}", out.display()))?;
+            for file in &written.files {
+                println!("{} ({} ads)", file.path.display(), file.ads);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn open(data: &std::path::Path) -> anyhow::Result<Archive> {
+    Archive::open(data).with_context(|| format!("opening the archive at {}", data.display()))
+}
+
+fn print_import(archive: &Archive, report: &ImportReport) {
+    for f in &report.files {
+        if let Some(error) = &f.error {
+            println!("{}: error: {error}", f.path);
+            continue;
+        }
+        let format = f.format.as_deref().unwrap_or("?");
+        println!(
+            "{}: {format}, {} records ({} new, {} updated, {} unchanged), {} quarantined",
+            f.path, f.records, f.new, f.updated, f.unchanged, f.quarantined
+        );
+        if f.redacted_tokens > 0 {
+            println!(
+                "  {} access tokens redacted from the stored copy (original blake3 {})",
+                f.redacted_tokens,
+                f.original_blake3.as_deref().unwrap_or("?")
+            );
+        }
+        if f.unnormalized > 0 {
+            println!("  {} values could not be normalized and are kept verbatim in `unmapped`", f.unnormalized);
+        }
+        for p in &f.problems {
+            match &p.field {
+                Some(field) => println!("  line {}, field {field}: {}", p.line, p.reason),
+                None => println!("  line {}: {}", p.line, p.reason),
+            }
+        }
+        if f.quarantined > f.problems.len() as u64 {
+            println!("  … {} more", f.quarantined - f.problems.len() as u64);
+        }
+        if f.quarantined > 0 {
+            if let Some(hash) = &f.blake3 {
+                println!("  quarantined rows: {}", archive.quarantine_path(hash).display());
+            }
+        }
+        for s in &f.skipped {
+            println!("  skipped {}: {}", s.name, s.reason);
+        }
+    }
+    let t = report.totals;
+    println!(
+        "total: {} records ({} new, {} updated, {} unchanged), {} quarantined",
+        t.records, t.new, t.updated, t.unchanged, t.quarantined
+    );
+}
+
+/// A progress bar over the bytes of the current file, on a terminal only.
+struct Bar(Option<ProgressBar>);
+
+impl Bar {
+    fn new() -> Self {
+        Bar(std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new(0);
+            bar.set_style(
+                ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            bar
+        }))
+    }
+
+    fn as_progress(&self) -> &dyn Progress {
+        match &self.0 {
+            Some(_) => self,
+            None => &NoProgress,
+        }
+    }
+}
+
+impl Progress for Bar {
+    fn start(&self, name: &str, len: u64) {
+        if let Some(bar) = &self.0 {
+            bar.reset();
+            bar.set_length(len);
+            bar.set_message(name.to_owned());
+        }
+    }
+
+    fn advance(&self, offset: u64) {
+        if let Some(bar) = &self.0 {
+            bar.set_position(offset);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! The archive on disk: original files stored by blake3, and the derived
+//! manifest, observations, records and versions in one transactional
+//! database.
+//!
+//! ```text
+//! <data>/sources/<blake3>          the bytes as published (credentials redacted)
+//! <data>/quarantine/<blake3>.jsonl rows of that source that could not be read
+//! <data>/archive.redb              manifest, observations, records, versions
+//! <data>/tmp/                      staging; anything here is unfinished
+//! ```
+//!
+//! Every import of one source is a single database transaction, committed
+//! only after the source bytes are durably in place: a crash at any moment
+//! leaves either the whole source imported or none of it.
+
+mod derive;
+mod model;
+mod tables;
+
+use std::fs::{self, File};
+use std::io::{self, BufReader};
+use std::path::{Path, PathBuf};
+
+use adarchive_schema::{Ad, RecordHash};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
+
+pub use derive::{NoProgress, Progress, ProblemNote, PROBLEMS_LISTED};
+pub(crate) use derive::{derive_source, encode, place_quarantine};
+pub use model::{MemberEntry, Observation, QuarantineEntry, SourceEntry, Version, ZIP_FORMAT};
+pub(crate) use tables::*;
+
+use crate::error::{Error, IoContext, Result};
+
+/// Name of the database file inside the data folder.
+pub const DATABASE_FILE: &str = "archive.redb";
+
+/// An open archive.
+pub struct Archive {
+    root: PathBuf,
+    db: Database,
+}
+
+impl Archive {
+    /// Opens the archive in `root`, creating it when absent.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let archive = adarchive::archive::Archive::open(dir.path()).unwrap();
+    /// assert_eq!(archive.sources().unwrap().len(), 0);
+    /// ```
+    pub fn open(root: &Path) -> Result<Self> {
+        Self::open_database(root, &root.join(DATABASE_FILE))
+    }
+
+    pub(crate) fn open_database(root: &Path, db_path: &Path) -> Result<Self> {
+        for dir in ["sources", "quarantine", "tmp"] {
+            fs::create_dir_all(root.join(dir)).at(root.join(dir))?;
+        }
+        let db = match Database::builder()
+            .set_cache_size(64 * 1024 * 1024)
+            .create(db_path)
+        {
+            Ok(db) => db,
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
+                return Err(Error::Busy(root.to_path_buf()))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let txn = db.begin_write()?;
+        tables::create_all(&txn)?;
+        txn.commit()?;
+        Ok(Archive {
+            root: root.to_path_buf(),
+            db,
+        })
+    }
+
+    /// The data folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub(crate) fn db(&self) -> &Database {
+        &self.db
+    }
+
+    /// Where a stored source's bytes are.
+    pub fn source_path(&self, blake3: &str) -> PathBuf {
+        self.root.join("sources").join(blake3)
+    }
+
+    /// Where a source's quarantined rows are.
+    pub fn quarantine_path(&self, blake3: &str) -> PathBuf {
+        self.root.join("quarantine").join(format!("{blake3}.jsonl"))
+    }
+
+    pub(crate) fn tmp_dir(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
+    /// Opens a stored source for reading.
+    pub fn open_source(&self, blake3: &str) -> Result<BufReader<File>> {
+        let path = self.source_path(blake3);
+        Ok(BufReader::with_capacity(
+            256 * 1024,
+            File::open(&path).at(&path)?,
+        ))
+    }
+
+    /// Every manifest entry, in import order.
+    pub fn sources(&self) -> Result<Vec<SourceEntry>> {
+        let txn = self.db.begin_read()?;
+        let order = txn.open_table(SOURCE_ORDER)?;
+        let sources = txn.open_table(SOURCES)?;
+        let mut out = Vec::with_capacity(order.len()? as usize);
+        for item in order.iter()? {
+            let (_, hash) = item?;
+            let Some(entry) = sources.get(hash.value())? else {
+                return Err(damaged(hash.value(), "listed in the import order but not in the manifest"));
+            };
+            out.push(decode(hash.value(), entry.value())?);
+        }
+        Ok(out)
+    }
+
+    /// One manifest entry.
+    pub fn source(&self, blake3: &str) -> Result<Option<SourceEntry>> {
+        let txn = self.db.begin_read()?;
+        let sources = txn.open_table(SOURCES)?;
+        let entry = sources.get(blake3)?;
+        entry.map(|e| decode(blake3, e.value())).transpose()
+    }
+
+    /// The latest version of an ad.
+    pub fn latest(&self, uid: &str) -> Result<Option<Ad>> {
+        let txn = self.db.begin_read()?;
+        let latest = txn.open_table(LATEST)?;
+        let Some(pointer) = latest.get(uid)? else {
+            return Ok(None);
+        };
+        let (_, hash) = split_latest(pointer.value()).ok_or_else(|| damaged(uid, "bad latest pointer"))?;
+        let records = txn.open_table(RECORDS)?;
+        let Some(json) = records.get(&hash.0[..])? else {
+            return Err(damaged(uid, "latest record missing"));
+        };
+        decode(uid, json.value()).map(Some)
+    }
+
+    /// Every version of an ad, oldest first.
+    pub fn history(&self, uid: &str) -> Result<Vec<Version>> {
+        let txn = self.db.begin_read()?;
+        let versions = txn.open_table(VERSIONS)?;
+        let (from, to) = uid_bounds(uid);
+        let mut out = Vec::new();
+        for item in versions.range(&from[..]..&to[..])? {
+            let (_, json) = item?;
+            out.push(decode(uid, json.value())?);
+        }
+        Ok(out)
+    }
+
+    /// Every observation of an ad, in import order of their sources.
+    pub fn observations_of(&self, uid: &str) -> Result<Vec<Observation>> {
+        let txn = self.db.begin_read()?;
+        let index = txn.open_table(UID_OBSERVATIONS)?;
+        let observations = txn.open_table(OBSERVATIONS)?;
+        let (from, to) = uid_bounds(uid);
+        let mut out = Vec::new();
+        for item in index.range(&from[..]..&to[..])? {
+            let (key, _) = item?;
+            let obs_key = &key.value()[from.len()..];
+            let Some(json) = observations.get(obs_key)? else {
+                return Err(damaged(uid, "indexed observation missing"));
+            };
+            out.push(decode(uid, json.value())?);
+        }
+        out.sort_by_key(|o: &Observation| o.observed_at);
+        Ok(out)
+    }
+
+    /// A record by its hash.
+    pub fn record(&self, hash: &RecordHash) -> Result<Option<Ad>> {
+        let txn = self.db.begin_read()?;
+        let records = txn.open_table(RECORDS)?;
+        let entry = records.get(&hash.0[..])?;
+        entry.map(|e| decode(&hash.to_hex(), e.value())).transpose()
+    }
+
+    /// Counts of what the archive holds.
+    pub fn stats(&self) -> Result<Stats> {
+        let txn = self.db.begin_read()?;
+        Ok(Stats {
+            sources: txn.open_table(SOURCES)?.len()?,
+            observations: txn.open_table(OBSERVATIONS)?.len()?,
+            records: txn.open_table(RECORDS)?.len()?,
+            ads: txn.open_table(LATEST)?.len()?,
+            versions: txn.open_table(VERSIONS)?.len()?,
+        })
+    }
+}
+
+/// Counts of what the archive holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Stats {
+    /// Stored sources, bundles included.
+    pub sources: u64,
+    /// Observations of records.
+    pub observations: u64,
+    /// Distinct records.
+    pub records: u64,
+    /// Distinct ads.
+    pub ads: u64,
+    /// Versions of ads.
+    pub versions: u64,
+}
+
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| damaged(what, &e.to_string()))
+}
+
+pub(crate) fn damaged(what: &str, reason: &str) -> Error {
+    Error::Damaged {
+        what: what.to_owned(),
+        reason: reason.to_owned(),
+    }
+}
+
+/// Renames a fully written, synced file into place and syncs the folder.
+pub(crate) fn persist(tmp: &Path, path: &Path) -> Result<()> {
+    fs::rename(tmp, path).at(path)?;
+    if let Some(dir) = path.parent() {
+        File::open(dir).and_then(|d| d.sync_all()).at(dir)?;
+    }
+    Ok(())
+}
+
+/// A fresh path in the staging folder.
+pub(crate) fn tempfile_in(dir: &Path) -> Result<PathBuf> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    Ok(dir.join(format!("{}-{nanos}-{n}.part", std::process::id())))
+}
+
+/// Removes leftovers of interrupted imports from the staging folder.
+pub(crate) fn clear_staging(dir: &Path) -> Result<()> {
+    match fs::read_dir(dir) {
+        Ok(entries) => {
+            for entry in entries.flatten() {
+                let _ = fs::remove_file(entry.path());
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).at(dir),
+    }
+}

@@ -1,0 +1,409 @@
+//! `adarchive verify` and `adarchive rebuild`: everything derived can be
+//! checked against, and re-derived from, the stored source bytes.
+
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::path::Path;
+
+use adarchive_importers::{self as importers, Entry};
+use adarchive_schema::RecordHash;
+use redb::{ReadableDatabase, ReadableTable};
+use serde::Serialize;
+
+use crate::archive::{
+    decode, derive_source, observation_key, place_quarantine, split_latest, Archive, NoProgress,
+    Observation, Progress, SourceEntry, Version, DATABASE_FILE, LATEST, OBSERVATIONS, RECORDS,
+    VERSIONS, ZIP_FORMAT,
+};
+use crate::error::{IoContext, Result};
+use crate::ingest::insert_source;
+
+/// What `verify` found.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct VerifyReport {
+    /// Sources whose bytes were re-hashed.
+    pub sources: u64,
+    /// Observations re-derived from their raw bytes.
+    pub observations: u64,
+    /// Records re-hashed.
+    pub records: u64,
+    /// Versions whose chain was checked.
+    pub versions: u64,
+    /// Everything that does not match, one line each.
+    pub mismatches: Vec<String>,
+    /// Source files without a manifest entry: left by an interrupted
+    /// import, completed by importing the file again. Not an error.
+    pub unreferenced_sources: Vec<String>,
+}
+
+impl VerifyReport {
+    /// True when nothing mismatched.
+    pub fn ok(&self) -> bool {
+        self.mismatches.is_empty()
+    }
+}
+
+/// Re-hashes every stored source, re-runs the importer over each one and
+/// compares every observation's raw hash and record hash, re-hashes every
+/// record, and checks every version chain.
+pub fn verify(archive: &Archive) -> Result<VerifyReport> {
+    let mut report = VerifyReport::default();
+    let entries = archive.sources()?;
+    for entry in &entries {
+        report.sources += 1;
+        check_source_bytes(archive, entry, &mut report)?;
+        if entry.format == ZIP_FORMAT {
+            for member in &entry.members {
+                if let Some(hash) = &member.blake3 {
+                    if archive.source(hash)?.is_none() {
+                        report.mismatches.push(format!(
+                            "bundle {}: member {} ({hash}) is not in the manifest",
+                            entry.blake3, member.name
+                        ));
+                    }
+                }
+            }
+        } else {
+            check_observations(archive, entry, &mut report)?;
+        }
+    }
+    check_records_and_versions(archive, &mut report)?;
+
+    let known: std::collections::HashSet<&str> =
+        entries.iter().map(|e| e.blake3.as_str()).collect();
+    let dir = archive.root().join("sources");
+    for item in fs::read_dir(&dir).at(&dir)? {
+        let name = item.at(&dir)?.file_name().to_string_lossy().into_owned();
+        if !known.contains(name.as_str()) {
+            report.unreferenced_sources.push(name);
+        }
+    }
+    report.unreferenced_sources.sort();
+    Ok(report)
+}
+
+fn check_source_bytes(archive: &Archive, entry: &SourceEntry, report: &mut VerifyReport) -> Result<()> {
+    let path = archive.source_path(&entry.blake3);
+    let mut file = match File::open(&path) {
+        Ok(f) => f,
+        Err(e) => {
+            report
+                .mismatches
+                .push(format!("source {}: stored file missing: {e}", entry.blake3));
+            return Ok(());
+        }
+    };
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buf).at(&path)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        size += n as u64;
+    }
+    let actual = hasher.finalize().to_hex().to_string();
+    if actual != entry.blake3 || size != entry.size {
+        report.mismatches.push(format!(
+            "source {}: stored bytes hash to {actual} ({size} bytes, manifest says {})",
+            entry.blake3, entry.size
+        ));
+    }
+    Ok(())
+}
+
+fn check_observations(archive: &Archive, entry: &SourceEntry, report: &mut VerifyReport) -> Result<()> {
+    let source = &entry.blake3;
+    let Some(importer) = importers::by_name(&entry.format) else {
+        report
+            .mismatches
+            .push(format!("source {source}: no importer named {}", entry.format));
+        return Ok(());
+    };
+    if entry.importer_version.as_deref() != Some(importer.version()) {
+        report.mismatches.push(format!(
+            "source {source}: derived by {} version {:?}, this build has version {}; run `adarchive rebuild`",
+            entry.format,
+            entry.importer_version,
+            importer.version()
+        ));
+    }
+    let Ok(key) = blake3::Hash::from_hex(source) else {
+        report.mismatches.push(format!("source {source}: not a blake3 hash"));
+        return Ok(());
+    };
+    let source_key = *key.as_bytes();
+    let txn = archive.db().begin_read()?;
+    let observations = txn.open_table(OBSERVATIONS)?;
+    let mut reader = match archive.open_source(source) {
+        Ok(r) => r,
+        Err(_) => return Ok(()), // already reported as missing
+    };
+    let mut ordinal = 0u64;
+    let (mut records, mut quarantined) = (0u64, 0u64);
+    let mut failure = None;
+    let outcome = importer.read(&mut reader, &mut |item| {
+        let key = observation_key(&source_key, ordinal);
+        let stored = match observations.get(&key[..]) {
+            Ok(v) => v.map(|g| decode::<Observation>(source, g.value())),
+            Err(e) => {
+                failure = Some(crate::Error::from(e));
+                return Err("database read failed".into());
+            }
+        };
+        let at = |line: u64| format!("source {source} line {line}");
+        match (item, stored) {
+            (Entry::Record(r), Some(Ok(obs))) => {
+                records += 1;
+                let raw_hash = blake3::hash(r.raw).to_hex().to_string();
+                let record_hash = r.ad.record_hash();
+                if obs.uid != r.ad.uid || obs.locator != r.locator {
+                    report.mismatches.push(format!(
+                        "{}: observation {ordinal} is {} at {:?}, re-reading gives {} at {:?}",
+                        at(r.locator.line), obs.uid, obs.locator, r.ad.uid, r.locator
+                    ));
+                } else if obs.raw_hash != raw_hash {
+                    report.mismatches.push(format!(
+                        "{}: raw bytes of {} hash to {raw_hash}, archive says {}",
+                        at(r.locator.line), obs.uid, obs.raw_hash
+                    ));
+                } else if obs.record_hash != record_hash {
+                    report.mismatches.push(format!(
+                        "{}: record of {} hashes to {record_hash}, archive says {}",
+                        at(r.locator.line), obs.uid, obs.record_hash
+                    ));
+                }
+            }
+            (Entry::Record(r), None) => {
+                records += 1;
+                report.mismatches.push(format!(
+                    "{}: {} has no observation in the archive",
+                    at(r.locator.line),
+                    r.ad.uid
+                ));
+            }
+            (Entry::Problem(_), None) => quarantined += 1,
+            (Entry::Problem(p), Some(_)) => {
+                quarantined += 1;
+                report.mismatches.push(format!(
+                    "{}: the row is unreadable ({}) but the archive has an observation for it",
+                    at(p.locator.line),
+                    p.reason
+                ));
+            }
+            (_, Some(Err(e))) => report.mismatches.push(e.to_string()),
+        }
+        report.observations += 1;
+        ordinal += 1;
+        Ok(())
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    if let Err(e) = outcome {
+        report
+            .mismatches
+            .push(format!("source {source}: cannot be re-read: {e}"));
+    }
+    let stored_count = observations
+        .range(&observation_key(&source_key, 0)[..]..=&observation_key(&source_key, u64::MAX)[..])?
+        .count() as u64;
+    if stored_count != records || records != entry.records || quarantined != entry.quarantined {
+        report.mismatches.push(format!(
+            "source {source}: re-reading gives {records} records and {quarantined} quarantined rows; \
+             the archive has {stored_count} observations and the manifest says {} and {}",
+            entry.records, entry.quarantined
+        ));
+    }
+    Ok(())
+}
+
+fn check_records_and_versions(archive: &Archive, report: &mut VerifyReport) -> Result<()> {
+    let txn = archive.db().begin_read()?;
+    let records = txn.open_table(RECORDS)?;
+    for item in records.iter()? {
+        let (key, value) = item?;
+        report.records += 1;
+        let actual = RecordHash::of(value.value());
+        if actual.0[..] != *key.value() {
+            report.mismatches.push(format!(
+                "record {}: stored JSON hashes to {actual}",
+                hex(key.value())
+            ));
+        }
+    }
+    let versions = txn.open_table(VERSIONS)?;
+    let latest = txn.open_table(LATEST)?;
+    let mut chain: Option<(String, Version)> = None;
+    let finish = |uid: &str, last: &Version, report: &mut VerifyReport| -> Result<()> {
+        let pointer = latest.get(uid)?.and_then(|v| split_latest(v.value()));
+        if pointer != Some((last.seq, last.record_hash)) {
+            report.mismatches.push(format!(
+                "ad {uid}: latest is {pointer:?}, its last version is {} ({})",
+                last.seq, last.record_hash
+            ));
+        }
+        Ok(())
+    };
+    for item in versions.iter()? {
+        let (_, value) = item?;
+        let version: Version = decode("version", value.value())?;
+        report.versions += 1;
+        if records.get(&version.record_hash.0[..])?.is_none() {
+            report.mismatches.push(format!(
+                "ad {} version {}: record {} is missing",
+                version.uid, version.seq, version.record_hash
+            ));
+        }
+        let expected = match &chain {
+            Some((uid, prev)) if *uid == version.uid => (prev.seq + 1, Some(prev.record_hash)),
+            other => {
+                if let Some((uid, prev)) = other {
+                    finish(uid, prev, report)?;
+                }
+                (0, None)
+            }
+        };
+        if (version.seq, version.supersedes) != expected {
+            report.mismatches.push(format!(
+                "ad {} version {}: supersedes {:?}, expected version {} superseding {:?}",
+                version.uid, version.seq, version.supersedes, expected.0, expected.1
+            ));
+        }
+        chain = Some((version.uid.clone(), version));
+    }
+    if let Some((uid, prev)) = &chain {
+        finish(uid, prev, report)?;
+    }
+    let ads = redb::ReadableTableMetadata::len(&latest)?;
+    let mut distinct = 0u64;
+    let mut last_uid = String::new();
+    for item in versions.iter()? {
+        let (_, value) = item?;
+        let version: Version = decode("version", value.value())?;
+        if version.uid != last_uid {
+            distinct += 1;
+            last_uid = version.uid;
+        }
+    }
+    if ads != distinct {
+        report.mismatches.push(format!(
+            "{ads} ads have a latest version but {distinct} have a version history"
+        ));
+    }
+    Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What `rebuild` did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RebuildReport {
+    /// Sources re-derived (bundles included).
+    pub sources: u64,
+    /// Observations re-derived.
+    pub observations: u64,
+    /// Observations whose record hash differs from before the rebuild.
+    pub changed_record_hashes: u64,
+    /// Sources that could not be re-derived, with the reason.
+    pub failures: Vec<String>,
+}
+
+/// Re-derives the whole archive from the stored sources into a new
+/// database, in the original import order with the original import times,
+/// then swaps it in atomically.
+pub fn rebuild(root: &Path, progress: &dyn Progress) -> Result<RebuildReport> {
+    let old = Archive::open(root)?;
+    let entries = old.sources()?;
+    let tmp_db = root.join(format!("{DATABASE_FILE}.rebuild"));
+    match fs::remove_file(&tmp_db) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).at(&tmp_db),
+    }
+    let mut report = RebuildReport::default();
+    {
+        let new = Archive::open_database(root, &tmp_db)?;
+        for entry in &entries {
+            let txn = new.db().begin_write()?;
+            let mut rebuilt = entry.clone();
+            if entry.format != ZIP_FORMAT {
+                let Some(importer) = importers::by_name(&entry.format) else {
+                    report
+                        .failures
+                        .push(format!("{}: no importer named {}", entry.blake3, entry.format));
+                    continue;
+                };
+                let name = entry.names.first().map(String::as_str).unwrap_or_default();
+                progress.start(name, entry.size);
+                let derived = derive_source(
+                    &new,
+                    &txn,
+                    &entry.blake3,
+                    name,
+                    importer,
+                    entry.imported_at,
+                    progress,
+                )?;
+                progress.finish();
+                let mut derived = match derived {
+                    Ok(d) => d,
+                    Err(reason) => {
+                        report.failures.push(format!("{}: {reason}", entry.blake3));
+                        continue;
+                    }
+                };
+                rebuilt.records = derived.records;
+                rebuilt.quarantined = derived.quarantined;
+                rebuilt.unnormalized = derived.unnormalized;
+                rebuilt.importer_version = Some(importer.version().to_owned());
+                report.observations += derived.records;
+                place_quarantine(&new, &entry.blake3, &mut derived)?;
+            }
+            insert_source(&txn, rebuilt)?;
+            txn.commit()?;
+            report.sources += 1;
+        }
+        report.changed_record_hashes = count_changed(&old, &new)?;
+    }
+    drop(old);
+    crate::archive::persist(&tmp_db, &root.join(DATABASE_FILE))?;
+    Ok(report)
+}
+
+/// Observations present in both archives whose record hash differs, plus
+/// those present in only one.
+fn count_changed(old: &Archive, new: &Archive) -> Result<u64> {
+    let old_txn = old.db().begin_read()?;
+    let new_txn = new.db().begin_read()?;
+    let old_obs = old_txn.open_table(OBSERVATIONS)?;
+    let new_obs = new_txn.open_table(OBSERVATIONS)?;
+    let mut changed = 0u64;
+    for item in new_obs.iter()? {
+        let (key, value) = item?;
+        let now: Observation = decode("observation", value.value())?;
+        match old_obs.get(key.value())? {
+            Some(before) => {
+                let before: Observation = decode("observation", before.value())?;
+                if before.record_hash != now.record_hash {
+                    changed += 1;
+                }
+            }
+            None => changed += 1,
+        }
+    }
+    let (old_len, new_len) = (
+        redb::ReadableTableMetadata::len(&old_obs)?,
+        redb::ReadableTableMetadata::len(&new_obs)?,
+    );
+    Ok(changed + old_len.saturating_sub(new_len))
+}
+
+/// Progress that prints nothing; the default for library callers.
+pub fn quiet() -> &'static dyn Progress {
+    &NoProgress
+}

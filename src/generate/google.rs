@@ -1,0 +1,143 @@
+//! A Google transparency bundle: a zip holding
+//! `google-political-ads-creative-stats.csv` (2020 header) and a README.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+use time::macros::format_description;
+
+use super::vocab::{self, ADVERTISERS};
+use crate::error::{IoContext, Result};
+
+const HEADER: &[&str] = &[
+    "Ad_ID", "Ad_URL", "Ad_Type", "Regions", "Advertiser_ID", "Advertiser_Name",
+    "Ad_Campaigns_List", "Date_Range_Start", "Date_Range_End", "Num_of_Days", "Impressions",
+    "Spend_USD", "First_Served_Timestamp", "Last_Served_Timestamp", "Age_Targeting",
+    "Gender_Targeting", "Geo_Targeting_Included", "Geo_Targeting_Excluded",
+];
+
+/// Currencies of the 2020 header, with each bucket bound's factor against
+/// USD in hundredths.
+const CURRENCIES: &[(&str, u64)] = &[
+    ("USD", 100), ("EUR", 50), ("INR", 2500), ("BGN", 250), ("HRK", 750), ("CZK", 2500),
+    ("DKK", 750), ("HUF", 30000), ("PLN", 400), ("RON", 500), ("SEK", 1000), ("GBP", 50),
+    ("NZD", 150),
+];
+
+/// USD spend buckets; the top one is open-ended.
+const SPEND_BUCKETS: &[(u64, Option<u64>)] = &[
+    (0, Some(100)), (100, Some(1_000)), (1_000, Some(50_000)), (50_000, Some(100_000)),
+    (100_000, None),
+];
+
+const IMPRESSIONS: &[&str] = &["≤ 10k", "10k-100k", "100k-1M", "1M-10M", "> 10M"];
+const EU: &[&str] = &["FR", "DE", "NL", "ES", "GR", "PL"];
+const AGES: &str = "18-24, 25-34, 35-44, 45-54, 55-64, ≥65, Unknown age";
+const README: &str = "Google political ads transparency bundle (generated sample).\n\
+See google-political-ads-creative-stats.csv for one row per ad.\n";
+
+pub(super) fn write_bundle(path: &Path, ads: u64, rng: &mut ChaCha8Rng) -> Result<()> {
+    let file = File::create(path).at(path)?;
+    let mut zip = zip::ZipWriter::new(BufWriter::new(file));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .compression_level(Some(1));
+    let zip_err = |e: zip::result::ZipError| std::io::Error::other(e.to_string());
+    zip.start_file("google-political-ads-creative-stats.csv", options)
+        .map_err(zip_err)
+        .at(path)?;
+    write_creative_stats(&mut zip, ads, rng).at(path)?;
+    zip.start_file("README.txt", options).map_err(zip_err).at(path)?;
+    zip.write_all(README.as_bytes()).at(path)?;
+    let mut inner = zip.finish().map_err(zip_err).at(path)?;
+    inner.flush().at(path)
+}
+
+fn write_creative_stats(out: &mut dyn Write, ads: u64, rng: &mut ChaCha8Rng) -> std::io::Result<()> {
+    let mut csv = csv::Writer::from_writer(out);
+    let mut header: Vec<String> = HEADER.iter().map(|s| s.to_string()).collect();
+    for (cur, _) in CURRENCIES {
+        header.push(format!("Spend_Range_Min_{cur}"));
+        header.push(format!("Spend_Range_Max_{cur}"));
+    }
+    csv.write_record(&header)?;
+    let advertiser_ids: Vec<String> = ADVERTISERS
+        .iter()
+        .map(|_| format!("AR{}", vocab::digits(rng, 20)))
+        .collect();
+    let date = format_description!("[year]-[month]-[day]");
+    let stamp = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    let fmt = |t: time::OffsetDateTime, f: &[time::format_description::BorrowedFormatItem<'_>]| {
+        t.format(f).unwrap_or_default()
+    };
+    let mut row: Vec<String> = Vec::with_capacity(header.len());
+    for _ in 0..ads {
+        row.clear();
+        let a = rng.random_range(0..ADVERTISERS.len());
+        let advertiser = &ADVERTISERS[a];
+        let ad_id = format!("CR{}", vocab::digits(rng, 20));
+        let first = vocab::start_time(rng);
+        let last = first + rng.random_range(3_600..60 * 86_400i64);
+        let (first_t, last_t) = (vocab::datetime(first), vocab::datetime(last));
+        let regions = if EU.contains(&advertiser.country) {
+            format!("EU, {}", advertiser.country)
+        } else {
+            advertiser.country.to_owned()
+        };
+        let kind = ["Text", "Image", "Video"][rng.random_range(0..3usize)];
+        row.push(ad_id.clone());
+        row.push(format!(
+            "https://transparencyreport.google.com/political-ads/library/advertiser/{}/creative/{ad_id}",
+            advertiser_ids[a]
+        ));
+        row.push(kind.to_owned());
+        row.push(regions);
+        row.push(advertiser_ids[a].clone());
+        row.push(advertiser.name.to_owned());
+        row.push(String::new());
+        row.push(fmt(first_t, date));
+        row.push(fmt(last_t, date));
+        row.push(((last - first) / 86_400 + 1).to_string());
+        let bucket = (rng.random::<f64>().powi(3) * IMPRESSIONS.len() as f64) as usize;
+        row.push(IMPRESSIONS[bucket.min(IMPRESSIONS.len() - 1)].to_owned());
+        row.push(String::new());
+        row.push(fmt(first_t, stamp));
+        row.push(fmt(last_t, stamp));
+        let targeted = rng.random_bool(0.4);
+        row.push(if targeted { AGES } else { "Not targeted" }.to_owned());
+        row.push(if targeted { "Male, Female, Unknown gender" } else { "Not targeted" }.to_owned());
+        row.push(if rng.random_bool(0.5) {
+            advertiser.country_name_title()
+        } else {
+            "Not targeted".to_owned()
+        });
+        row.push("Not targeted".to_owned());
+        let spend = (rng.random::<f64>().powi(4) * SPEND_BUCKETS.len() as f64) as usize;
+        let (lower, upper) = SPEND_BUCKETS[spend.min(SPEND_BUCKETS.len() - 1)];
+        for (_, factor) in CURRENCIES {
+            row.push((lower * factor / 100).to_string());
+            row.push(upper.map(|u| (u * factor / 100).to_string()).unwrap_or_default());
+        }
+        csv.write_record(&row)?;
+    }
+    csv.flush()
+}
+
+impl vocab::Advertiser {
+    /// The country name as Google's geo targeting prints it.
+    fn country_name_title(&self) -> String {
+        self.country_name
+            .split(' ')
+            .map(|w| {
+                let mut c = w.chars();
+                c.next()
+                    .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                    .unwrap_or_default()
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}

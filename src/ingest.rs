@@ -1,0 +1,582 @@
+//! `adarchive import`: files, folders and zip bundles into the archive.
+//!
+//! For each file: copy it into staging while hashing it, detect its format,
+//! redact credentials where the format carries them, put the bytes in
+//! `sources/<blake3>`, then derive its records in one transaction. A file
+//! already in the manifest is reported unchanged without being read again.
+
+use std::fs::{self, File};
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use adarchive_importers::{self as importers, redact::Redactor, Importer};
+use adarchive_schema::Timestamp;
+use redb::ReadableTable;
+use serde::Serialize;
+
+use crate::archive::{
+    clear_staging, derive_source, encode, persist, place_quarantine, tempfile_in, Archive,
+    MemberEntry, ProblemNote, Progress, SourceEntry, SOURCES, SOURCE_ORDER, ZIP_FORMAT,
+};
+use crate::error::{IoContext, Result};
+
+/// How many bytes format detection looks at.
+const HEAD_LEN: usize = 64 * 1024;
+
+/// Options of an import.
+#[derive(Clone, Copy, Default)]
+pub struct ImportOptions {
+    /// Read every file as this format instead of detecting it.
+    pub format: Option<&'static dyn Importer>,
+}
+
+/// A bundle member that was not imported.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    /// Path inside the bundle.
+    pub name: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// What importing one file (or one bundle member) did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FileReport {
+    /// The path as given (bundle members as `bundle.zip!/member.csv`).
+    pub path: String,
+    /// blake3 of the stored bytes.
+    pub blake3: Option<String>,
+    /// blake3 of the file as published, when the stored copy is redacted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub original_blake3: Option<String>,
+    /// Format name.
+    pub format: Option<String>,
+    /// Records read.
+    pub records: u64,
+    /// Ads not in the archive before.
+    pub new: u64,
+    /// Ads whose record changed: a new version.
+    pub updated: u64,
+    /// Ads whose record is the one already archived.
+    pub unchanged: u64,
+    /// Rows sent to quarantine.
+    pub quarantined: u64,
+    /// Values kept verbatim because they could not be normalized.
+    pub unnormalized: u64,
+    /// Credentials redacted from the stored copy.
+    pub redacted_tokens: u64,
+    /// Bundle members not imported.
+    pub skipped: Vec<Skipped>,
+    /// The first quarantined rows, with line and field.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<ProblemNote>,
+    /// Why the file could not be imported at all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Whether this is a bundle, whose members have reports of their own.
+    #[serde(skip)]
+    pub bundle: bool,
+}
+
+/// Sums over the imported files.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    /// Records read.
+    pub records: u64,
+    /// New ads.
+    pub new: u64,
+    /// New versions of known ads.
+    pub updated: u64,
+    /// Unchanged ads.
+    pub unchanged: u64,
+    /// Quarantined rows.
+    pub quarantined: u64,
+}
+
+/// The report of one `import` run.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ImportReport {
+    /// One entry per file and bundle member.
+    pub files: Vec<FileReport>,
+    /// Sums over `files` (bundles counted through their members).
+    pub totals: Totals,
+}
+
+impl ImportReport {
+    /// True when every file was recognized and read (quarantined rows allowed).
+    pub fn all_recognized(&self) -> bool {
+        self.files.iter().all(|f| f.error.is_none())
+    }
+
+    fn push(&mut self, file: FileReport) {
+        if !file.bundle && file.error.is_none() {
+            self.totals.records += file.records;
+            self.totals.new += file.new;
+            self.totals.updated += file.updated;
+            self.totals.unchanged += file.unchanged;
+            self.totals.quarantined += file.quarantined;
+        }
+        self.files.push(file);
+    }
+}
+
+/// Imports files, folders (recursively, in name order, hidden files left
+/// out) and zip bundles.
+///
+/// ```
+/// use adarchive::{archive::{Archive, NoProgress}, ingest::{import_paths, ImportOptions}};
+/// let dir = tempfile::tempdir().unwrap();
+/// let file = dir.path().join("PoliticalAds.csv");
+/// std::fs::write(&file, "ADID,Currency Code,Spend\r\nab12,EUR,40\r\n").unwrap();
+/// let archive = Archive::open(&dir.path().join("data")).unwrap();
+/// let report = import_paths(&archive, &[file], ImportOptions::default(), &NoProgress).unwrap();
+/// assert_eq!((report.totals.records, report.totals.new), (1, 1));
+/// ```
+pub fn import_paths(
+    archive: &Archive,
+    paths: &[PathBuf],
+    options: ImportOptions,
+    progress: &dyn Progress,
+) -> Result<ImportReport> {
+    clear_staging(&archive.tmp_dir())?;
+    let mut report = ImportReport::default();
+    for path in paths {
+        for file in walk(path) {
+            match file {
+                Ok(file) => import_file(archive, &file, options, progress, &mut report)?,
+                Err(error) => report.push(FileReport {
+                    path: path.display().to_string(),
+                    error: Some(error),
+                    ..FileReport::default()
+                }),
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// The files under `path`, sorted; folders are walked recursively.
+fn walk(path: &Path) -> Vec<std::result::Result<PathBuf, String>> {
+    let meta = match fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => return vec![Err(format!("cannot read: {e}"))],
+    };
+    if !meta.is_dir() {
+        return vec![Ok(path.to_path_buf())];
+    }
+    let mut entries: Vec<PathBuf> = match fs::read_dir(path) {
+        Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+        Err(e) => return vec![Err(format!("cannot read folder: {e}"))],
+    };
+    entries.sort();
+    entries
+        .into_iter()
+        .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+        .flat_map(|p| walk(&p))
+        .collect()
+}
+
+fn import_file(
+    archive: &Archive,
+    path: &Path,
+    options: ImportOptions,
+    progress: &dyn Progress,
+    report: &mut ImportReport,
+) -> Result<()> {
+    let name = path.display().to_string();
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            report.push(failed(&name, format!("cannot read: {e}")));
+            return Ok(());
+        }
+    };
+    let staged = match stage(archive, &mut file, path)? {
+        Ok(staged) => staged,
+        Err(reason) => {
+            report.push(failed(&name, reason));
+            return Ok(());
+        }
+    };
+    if options.format.is_none() && staged.head.starts_with(b"PK\x03\x04") {
+        return import_bundle(archive, &name, staged, progress, report);
+    }
+    let file_report = import_staged(archive, &name, staged, options, progress)?;
+    report.push(file_report);
+    Ok(())
+}
+
+fn failed(name: &str, reason: String) -> FileReport {
+    FileReport {
+        path: name.to_owned(),
+        error: Some(reason),
+        ..FileReport::default()
+    }
+}
+
+/// A file copied into staging.
+struct Staged {
+    tmp: PathBuf,
+    blake3: String,
+    size: u64,
+    head: Vec<u8>,
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        // Staged copies that were not put in place are never kept.
+        let _ = fs::remove_file(&self.tmp);
+    }
+}
+
+/// Copies `input` into staging while hashing it. `Ok(Err)` when the input
+/// cannot be read.
+fn stage(
+    archive: &Archive,
+    input: &mut dyn Read,
+    origin: &Path,
+) -> Result<std::result::Result<Staged, String>> {
+    let tmp = tempfile_in(&archive.tmp_dir())?;
+    let mut out = BufWriter::with_capacity(256 * 1024, File::create(&tmp).at(&tmp)?);
+    let mut hasher = blake3::Hasher::new();
+    let mut head = Vec::new();
+    let mut size = 0u64;
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                drop(out);
+                let _ = fs::remove_file(&tmp);
+                return Ok(Err(format!("cannot read {}: {e}", origin.display())));
+            }
+        };
+        let chunk = &buf[..n];
+        hasher.update(chunk);
+        if head.len() < HEAD_LEN {
+            let take = (HEAD_LEN - head.len()).min(n);
+            head.extend_from_slice(&chunk[..take]);
+        }
+        out.write_all(chunk).at(&tmp)?;
+        size += n as u64;
+    }
+    out.into_inner()
+        .map_err(|e| io::Error::other(e.to_string()))
+        .and_then(|f| f.sync_all())
+        .at(&tmp)?;
+    Ok(Ok(Staged {
+        tmp,
+        blake3: hasher.finalize().to_hex().to_string(),
+        size,
+        head,
+    }))
+}
+
+/// Replaces every credential in a staged file; returns the redacted copy
+/// when anything changed.
+fn redact(archive: &Archive, staged: &Staged) -> Result<Option<(Staged, u64)>> {
+    let tmp = tempfile_in(&archive.tmp_dir())?;
+    let mut input = BufReader::with_capacity(256 * 1024, File::open(&staged.tmp).at(&staged.tmp)?);
+    let out = BufWriter::with_capacity(256 * 1024, File::create(&tmp).at(&tmp)?);
+    let mut redactor = Redactor::new(HashingWriter {
+        inner: out,
+        hasher: blake3::Hasher::new(),
+        size: 0,
+    });
+    io::copy(&mut input, &mut redactor).at(&tmp)?;
+    let (written, tokens) = redactor.finish().at(&tmp)?;
+    let blake3 = written.hasher.finalize().to_hex().to_string();
+    let size = written.size;
+    written
+        .inner
+        .into_inner()
+        .map_err(|e| io::Error::other(e.to_string()))
+        .and_then(|f| f.sync_all())
+        .at(&tmp)?;
+    let redacted = Staged {
+        tmp,
+        blake3,
+        size,
+        head: Vec::new(),
+    };
+    if redacted.blake3 == staged.blake3 {
+        return Ok(None);
+    }
+    Ok(Some((redacted, tokens)))
+}
+
+struct HashingWriter<W> {
+    inner: W,
+    hasher: blake3::Hasher,
+    size: u64,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn now() -> Timestamp {
+    Timestamp::from_offset_date_time(time::OffsetDateTime::now_utc())
+}
+
+/// The message for a file no importer recognizes.
+fn unrecognized() -> String {
+    format!(
+        "not a format adarchive reads (tried: {}); use --format to force one",
+        importers::format_names().join(", ")
+    )
+}
+
+fn import_staged(
+    archive: &Archive,
+    name: &str,
+    staged: Staged,
+    options: ImportOptions,
+    progress: &dyn Progress,
+) -> Result<FileReport> {
+    let mut report = FileReport {
+        path: name.to_owned(),
+        ..FileReport::default()
+    };
+    if staged.size == 0 {
+        report.error = Some("the file is empty".into());
+        return Ok(report);
+    }
+    let Some(importer) = options.format.or_else(|| importers::detect(&staged.head)) else {
+        report.error = Some(unrecognized());
+        return Ok(report);
+    };
+    report.format = Some(importer.name().to_owned());
+
+    let (stored, original_blake3, tokens) = if importer.carries_credentials() {
+        match redact(archive, &staged)? {
+            Some((redacted, tokens)) => (redacted, Some(staged.blake3.clone()), tokens),
+            None => (staged, None, 0),
+        }
+    } else {
+        (staged, None, 0)
+    };
+    report.blake3 = Some(stored.blake3.clone());
+    report.original_blake3 = original_blake3.clone();
+    report.redacted_tokens = tokens;
+
+    if let Some(entry) = archive.source(&stored.blake3)? {
+        add_name(archive, &entry, name)?;
+        report.records = entry.records;
+        report.unchanged = entry.records;
+        report.quarantined = entry.quarantined;
+        report.unnormalized = entry.unnormalized;
+        report.format = Some(entry.format);
+        return Ok(report);
+    }
+
+    let final_path = archive.source_path(&stored.blake3);
+    if !final_path.exists() {
+        persist(&stored.tmp, &final_path)?;
+    }
+    progress.start(name, stored.size);
+    let imported_at = now();
+    let txn = archive.db().begin_write()?;
+    let derived = derive_source(
+        archive,
+        &txn,
+        &stored.blake3,
+        name,
+        importer,
+        imported_at,
+        progress,
+    )?;
+    progress.finish();
+    let mut derived = match derived {
+        Ok(d) => d,
+        Err(reason) => {
+            report.error = Some(reason);
+            return Ok(report);
+        }
+    };
+    let entry = SourceEntry {
+        blake3: stored.blake3.clone(),
+        original_blake3,
+        redacted_tokens: tokens,
+        size: stored.size,
+        names: vec![name.to_owned()],
+        format: importer.name().to_owned(),
+        importer_version: Some(importer.version().to_owned()),
+        imported_at,
+        seq: 0,
+        records: derived.records,
+        quarantined: derived.quarantined,
+        unnormalized: derived.unnormalized,
+        members: Vec::new(),
+    };
+    insert_source(&txn, entry)?;
+    place_quarantine(archive, &stored.blake3, &mut derived)?;
+    txn.commit()?;
+
+    report.records = derived.records;
+    report.new = derived.new;
+    report.updated = derived.updated;
+    report.unchanged = derived.unchanged;
+    report.quarantined = derived.quarantined;
+    report.unnormalized = derived.unnormalized;
+    report.problems = derived.problems;
+    Ok(report)
+}
+
+/// Adds a manifest entry with the next import sequence number.
+pub(crate) fn insert_source(txn: &redb::WriteTransaction, mut entry: SourceEntry) -> Result<()> {
+    let mut order = txn.open_table(SOURCE_ORDER)?;
+    entry.seq = match order.last()? {
+        Some((seq, _)) => seq.value() + 1,
+        None => 0,
+    };
+    order.insert(entry.seq, entry.blake3.as_str())?;
+    let mut sources = txn.open_table(SOURCES)?;
+    sources.insert(entry.blake3.as_str(), &encode(&entry)[..])?;
+    Ok(())
+}
+
+/// Records another name a known source was imported under.
+fn add_name(archive: &Archive, entry: &SourceEntry, name: &str) -> Result<()> {
+    if entry.names.iter().any(|n| n == name) {
+        return Ok(());
+    }
+    let mut entry = entry.clone();
+    entry.names.push(name.to_owned());
+    let txn = archive.db().begin_write()?;
+    {
+        let mut sources = txn.open_table(SOURCES)?;
+        sources.insert(entry.blake3.as_str(), &encode(&entry)[..])?;
+    }
+    txn.commit()?;
+    Ok(())
+}
+
+fn import_bundle(
+    archive: &Archive,
+    name: &str,
+    staged: Staged,
+    progress: &dyn Progress,
+    report: &mut ImportReport,
+) -> Result<()> {
+    let mut bundle_report = FileReport {
+        path: name.to_owned(),
+        blake3: Some(staged.blake3.clone()),
+        format: Some(ZIP_FORMAT.to_owned()),
+        bundle: true,
+        ..FileReport::default()
+    };
+    let file = File::open(&staged.tmp).at(&staged.tmp)?;
+    let mut zip = match zip::ZipArchive::new(BufReader::new(file)) {
+        Ok(z) => z,
+        Err(e) => {
+            bundle_report.error = Some(format!("not a readable zip bundle: {e}"));
+            report.push(bundle_report);
+            return Ok(());
+        }
+    };
+    let mut members = Vec::new();
+    let mut member_reports = Vec::new();
+    for i in 0..zip.len() {
+        let mut member = match zip.by_index(i) {
+            Ok(m) => m,
+            Err(e) => {
+                bundle_report.error = Some(format!("member {i} cannot be read: {e}"));
+                continue;
+            }
+        };
+        if member.is_dir() {
+            continue;
+        }
+        let member_name = match member.name() {
+            Ok(n) => n.into_owned(),
+            Err(_) => String::from_utf8_lossy(member.name_raw()).into_owned(),
+        };
+        let display = format!("{name}!/{member_name}");
+        let member_staged = match stage(archive, &mut member, Path::new(&display))? {
+            Ok(s) => s,
+            Err(reason) => {
+                member_reports.push(failed(&display, reason));
+                continue;
+            }
+        };
+        drop(member);
+        let known = importers::detect(&member_staged.head).is_some();
+        if !known || member_staged.size == 0 {
+            let reason = if member_staged.size == 0 {
+                "the member is empty".to_owned()
+            } else {
+                unrecognized()
+            };
+            bundle_report.skipped.push(Skipped {
+                name: member_name.clone(),
+                reason: reason.clone(),
+            });
+            members.push(MemberEntry {
+                name: member_name,
+                blake3: None,
+                skipped: Some(reason),
+            });
+            continue;
+        }
+        let member_report =
+            import_staged(archive, &display, member_staged, ImportOptions::default(), progress)?;
+        members.push(MemberEntry {
+            name: member_name,
+            blake3: member_report.blake3.clone(),
+            skipped: member_report.error.clone(),
+        });
+        bundle_report.records += member_report.records;
+        bundle_report.new += member_report.new;
+        bundle_report.updated += member_report.updated;
+        bundle_report.unchanged += member_report.unchanged;
+        bundle_report.quarantined += member_report.quarantined;
+        member_reports.push(member_report);
+    }
+    drop(zip);
+
+    if bundle_report.error.is_none() && archive.source(&staged.blake3)?.is_none() {
+        let final_path = archive.source_path(&staged.blake3);
+        if !final_path.exists() {
+            persist(&staged.tmp, &final_path)?;
+        }
+        let txn = archive.db().begin_write()?;
+        insert_source(
+            &txn,
+            SourceEntry {
+                blake3: staged.blake3.clone(),
+                original_blake3: None,
+                redacted_tokens: 0,
+                size: staged.size,
+                names: vec![name.to_owned()],
+                format: ZIP_FORMAT.to_owned(),
+                importer_version: None,
+                imported_at: now(),
+                seq: 0,
+                records: bundle_report.records,
+                quarantined: bundle_report.quarantined,
+                unnormalized: 0,
+                members,
+            },
+        )?;
+        txn.commit()?;
+    } else if let Some(entry) = archive.source(&staged.blake3)? {
+        add_name(archive, &entry, name)?;
+    }
+    report.push(bundle_report);
+    for r in member_reports {
+        report.push(r);
+    }
+    Ok(())
+}
