@@ -11,9 +11,9 @@ use redb::{ReadableDatabase, ReadableTable};
 use serde::Serialize;
 
 use crate::archive::{
-    decode, derive_source, observation_key, place_quarantine, split_latest, Archive, NoProgress,
-    Observation, Progress, SourceEntry, Version, DATABASE_FILE, LATEST, OBSERVATIONS, RECORDS,
-    VERSIONS, ZIP_FORMAT,
+    decode_observation, decode_record, decode_version, derive_source, observation_key,
+    place_quarantine, split_latest, Archive, NoProgress, Progress, SourceEntry, Version,
+    DATABASE_FILE, LATEST, OBSERVATIONS, RECORDS, VERSIONS, ZIP_FORMAT,
 };
 use crate::error::{IoContext, Result};
 use crate::ingest::insert_source;
@@ -147,7 +147,7 @@ fn check_observations(archive: &Archive, entry: &SourceEntry, report: &mut Verif
     let outcome = importer.read(&mut reader, &mut |item| {
         let key = observation_key(&source_key, ordinal);
         let stored = match observations.get(&key[..]) {
-            Ok(v) => v.map(|g| decode::<Observation>(source, g.value())),
+            Ok(v) => v.map(|g| codec_observation(g.value(), ordinal, entry)),
             Err(e) => {
                 failure = Some(crate::Error::from(e));
                 return Err("database read failed".into());
@@ -226,12 +226,19 @@ fn check_records_and_versions(archive: &Archive, report: &mut VerifyReport) -> R
     for item in records.iter()? {
         let (key, value) = item?;
         report.records += 1;
-        let actual = RecordHash::of(value.value());
-        if actual.0[..] != *key.value() {
-            report.mismatches.push(format!(
-                "record {}: stored JSON hashes to {actual}",
-                hex(key.value())
-            ));
+        match decode_record(value.value()) {
+            Some(canonical) => {
+                let actual = RecordHash::of(&canonical);
+                if actual.0[..] != *key.value() {
+                    report.mismatches.push(format!(
+                        "record {}: stored JSON hashes to {actual}",
+                        hex(key.value())
+                    ));
+                }
+            }
+            None => report
+                .mismatches
+                .push(format!("record {}: cannot be decompressed", hex(key.value()))),
         }
     }
     let versions = txn.open_table(VERSIONS)?;
@@ -248,8 +255,8 @@ fn check_records_and_versions(archive: &Archive, report: &mut VerifyReport) -> R
         Ok(())
     };
     for item in versions.iter()? {
-        let (_, value) = item?;
-        let version: Version = decode("version", value.value())?;
+        let (key, value) = item?;
+        let version = version_of(key.value(), value.value())?;
         report.versions += 1;
         if records.get(&version.record_hash.0[..])?.is_none() {
             report.mismatches.push(format!(
@@ -281,8 +288,8 @@ fn check_records_and_versions(archive: &Archive, report: &mut VerifyReport) -> R
     let mut distinct = 0u64;
     let mut last_uid = String::new();
     for item in versions.iter()? {
-        let (_, value) = item?;
-        let version: Version = decode("version", value.value())?;
+        let (key, value) = item?;
+        let version = version_of(key.value(), value.value())?;
         if version.uid != last_uid {
             distinct += 1;
             last_uid = version.uid;
@@ -294,6 +301,30 @@ fn check_records_and_versions(archive: &Archive, report: &mut VerifyReport) -> R
         ));
     }
     Ok(())
+}
+
+fn version_of(key: &[u8], value: &[u8]) -> Result<Version> {
+    let uid_end = key.iter().position(|&b| b == 0).unwrap_or(key.len());
+    let uid = String::from_utf8_lossy(&key[..uid_end]);
+    decode_version(&uid, value).ok_or_else(|| crate::archive::damaged(&uid, "unreadable version"))
+}
+
+fn codec_observation(value: &[u8], _ordinal: u64, entry: &SourceEntry) -> Result<ObservedAt> {
+    let o = decode_observation(value).ok_or_else(|| crate::archive::damaged(&entry.blake3, "unreadable observation"))?;
+    Ok(ObservedAt {
+        uid: o.uid.to_owned(),
+        locator: o.locator,
+        raw_hash: blake3::Hash::from_bytes(o.raw_hash).to_hex().to_string(),
+        record_hash: o.record_hash,
+    })
+}
+
+/// The parts of a stored observation that re-reading must reproduce.
+struct ObservedAt {
+    uid: String,
+    locator: adarchive_importers::Locator,
+    raw_hash: String,
+    record_hash: RecordHash,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -365,9 +396,10 @@ pub fn rebuild(root: &Path, progress: &dyn Progress) -> Result<RebuildReport> {
                 place_quarantine(&new, &entry.blake3, &mut derived)?;
             }
             insert_source(&txn, rebuilt)?;
-            txn.commit()?;
+            new.commit(txn)?;
             report.sources += 1;
         }
+        new.checkpoint()?;
         report.changed_record_hashes = count_changed(&old, &new)?;
     }
     drop(old);
@@ -385,10 +417,12 @@ fn count_changed(old: &Archive, new: &Archive) -> Result<u64> {
     let mut changed = 0u64;
     for item in new_obs.iter()? {
         let (key, value) = item?;
-        let now: Observation = decode("observation", value.value())?;
+        let now = decode_observation(value.value())
+            .ok_or_else(|| crate::archive::damaged("observation", "unreadable"))?;
         match old_obs.get(key.value())? {
             Some(before) => {
-                let before: Observation = decode("observation", before.value())?;
+                let before = decode_observation(before.value())
+                    .ok_or_else(|| crate::archive::damaged("observation", "unreadable"))?;
                 if before.record_hash != now.record_hash {
                     changed += 1;
                 }

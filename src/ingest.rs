@@ -152,6 +152,7 @@ pub fn import_paths(
             }
         }
     }
+    archive.checkpoint()?;
     Ok(report)
 }
 
@@ -422,7 +423,7 @@ fn import_staged(
     };
     insert_source(&txn, entry)?;
     place_quarantine(archive, &stored.blake3, &mut derived)?;
-    txn.commit()?;
+    archive.commit(txn)?;
 
     report.records = derived.records;
     report.new = derived.new;
@@ -570,7 +571,7 @@ fn import_bundle(
                 members,
             },
         )?;
-        txn.commit()?;
+        archive.commit(txn)?;
     } else if let Some(entry) = archive.source(&staged.blake3)? {
         add_name(archive, &entry, name)?;
     }

@@ -160,15 +160,12 @@ pub struct Creative {
     /// Body texts.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub bodies: Vec<String>,
-    /// Link titles.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub titles: Vec<String>,
-    /// Link descriptions.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub descriptions: Vec<String>,
     /// Link captions (often a domain).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub captions: Vec<String>,
+    /// Link descriptions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub descriptions: Vec<String>,
     /// Landing-page URLs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub link_urls: Vec<String>,
@@ -178,6 +175,9 @@ pub struct Creative {
     /// Where the platform shows the ad, without any credential in the URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot_url: Option<String>,
+    /// Link titles.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub titles: Vec<String>,
 }
 
 /// Whom the advertiser asked the platform to reach.
@@ -189,15 +189,15 @@ pub struct Targeting {
     /// `female`, `male`, `unknown`, or the platform's own label.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub genders: Vec<String>,
-    /// Locations targeted, as named by the platform.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub locations_included: Vec<String>,
-    /// Locations excluded, as named by the platform.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub locations_excluded: Vec<String>,
     /// Interest categories.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub interests: Vec<String>,
+    /// Locations excluded, as named by the platform.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locations_excluded: Vec<String>,
+    /// Locations targeted, as named by the platform.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locations_included: Vec<String>,
     /// Any other criterion, by the platform's own name for it (`segments`,
     /// `radius_included`, `postal_codes_excluded`, …).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -237,62 +237,65 @@ pub struct Delivery {
 
 /// One political ad, normalized from any platform's export.
 ///
+/// Fields are declared in alphabetical order, which makes serde's output
+/// the canonical JSON directly (see [`Ad::canonical_json`]).
+///
 /// Fields a platform does not publish are absent (`None` or empty). Values in
 /// the source that have no place here, or could not be normalized, are kept
 /// verbatim in [`Ad::unmapped`] under the source's own field name.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Ad {
-    /// `<platform>:<platform_ad_id>`.
-    pub uid: String,
+    /// Who ran the ad.
+    #[serde(default)]
+    pub advertiser: Advertiser,
+    /// Estimated audience size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience_size: Option<CountRange>,
+    /// Beneficiaries, where the platform lists them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub beneficiaries: Vec<String>,
+    /// Countries where the ad ran or was listed, ISO 3166-1 alpha-2.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub countries: Vec<String>,
+    /// The creative.
+    #[serde(default)]
+    pub creative: Creative,
+    /// Delivery distributions.
+    #[serde(default)]
+    pub delivery: Delivery,
+    /// When the ad was first shown (UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_shown: Option<Timestamp>,
+    /// The funding entity, "paid for by" line or disclaimer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub funder: Option<String>,
+    /// Impressions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impressions: Option<CountRange>,
+    /// Languages, ISO 639-1.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub languages: Vec<String>,
+    /// When the ad was last shown (UTC); absent while it still runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_shown: Option<Timestamp>,
+    /// Payers, where the platform lists them apart from the funder.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub payers: Vec<String>,
     /// The publishing platform.
     pub platform: Platform,
     /// The platform's own id for the ad.
     pub platform_ad_id: String,
-    /// Who ran the ad.
-    #[serde(default)]
-    pub advertiser: Advertiser,
-    /// The funding entity, "paid for by" line or disclaimer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub funder: Option<String>,
-    /// Payers, where the platform lists them apart from the funder.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub payers: Vec<String>,
-    /// Beneficiaries, where the platform lists them.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub beneficiaries: Vec<String>,
-    /// The creative.
-    #[serde(default)]
-    pub creative: Creative,
-    /// Countries where the ad ran or was listed, ISO 3166-1 alpha-2.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub countries: Vec<String>,
     /// Regions the platform lists the ad under that are not countries (`EU`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regions: Vec<String>,
-    /// Languages, ISO 639-1.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub languages: Vec<String>,
-    /// When the ad was first shown (UTC).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub first_shown: Option<Timestamp>,
-    /// When the ad was last shown (UTC); absent while it still runs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_shown: Option<Timestamp>,
     /// Spend, one range per currency the platform published.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub spend: Vec<SpendRange>,
-    /// Impressions.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub impressions: Option<CountRange>,
-    /// Estimated audience size.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub audience_size: Option<CountRange>,
     /// Targeting criteria.
     #[serde(default)]
     pub targeting: Targeting,
-    /// Delivery distributions.
-    #[serde(default)]
-    pub delivery: Delivery,
+    /// `<platform>:<platform_ad_id>`.
+    pub uid: String,
     /// Source fields kept verbatim: platform-specific fields and values that
     /// could not be normalized, by the source's own field name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -326,11 +329,33 @@ impl Ad {
     }
 
     /// The record's canonical JSON: sorted keys, no whitespace, absent
-    /// fields omitted.
+    /// fields omitted. Equal to [`crate::canonical_json`] of the record's
+    /// JSON value, but written in one pass: every struct here declares its
+    /// fields in alphabetical order and every map is a `BTreeMap`.
     pub fn canonical_json(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(1024);
         // An Ad holds only strings, integers, finite floats and maps with
-        // string keys, all of which serde_json represents.
-        to_canonical_json(self).unwrap_or_default()
+        // string keys, all of which serde_json writes without error.
+        if serde_json::to_writer(&mut out, self).is_err() || !self.unmapped_is_canonical() {
+            return to_canonical_json(self).unwrap_or_default();
+        }
+        out
+    }
+
+    /// Whether nested objects in `unmapped` already iterate in sorted key
+    /// order (they do unless serde_json's `preserve_order` is enabled).
+    fn unmapped_is_canonical(&self) -> bool {
+        fn sorted(v: &Value) -> bool {
+            match v {
+                Value::Object(map) => {
+                    map.keys().zip(map.keys().skip(1)).all(|(a, b)| a.as_bytes() < b.as_bytes())
+                        && map.values().all(sorted)
+                }
+                Value::Array(items) => items.iter().all(sorted),
+                _ => true,
+            }
+        }
+        self.unmapped.values().all(sorted)
     }
 
     /// `blake3(canonical_json)`.
@@ -368,6 +393,22 @@ mod tests {
         let back: Ad = serde_json::from_slice(&json).unwrap();
         assert_eq!(back, ad);
         assert_eq!(back.record_hash(), ad.record_hash());
+    }
+
+    #[test]
+    fn one_pass_serialization_is_canonical() {
+        let mut ad = Ad::new(Platform::Meta, "42");
+        ad.funder = Some("Ünïcode \"quoted\"".into());
+        ad.creative.bodies = vec!["b".into(), "a".into()];
+        ad.spend.push(SpendRange::exact("USD", 3));
+        ad.impressions = Some(CountRange { lower: 1, upper: None });
+        ad.delivery.age_gender.push(AgeGenderShare { age: "18-24".into(), gender: "female".into(), share: 0.001114 });
+        ad.delivery.regions.push(RegionShare { region: "Ohio".into(), share: 0.5 });
+        ad.targeting.other.insert("segments".into(), vec!["x".into()]);
+        ad.unmapped.insert("z".into(), serde_json::json!({"b": [1, {"d": 1, "c": 2}], "a": null}));
+        ad.unmapped.insert("a".into(), "v".into());
+        let generic = crate::canonical_json(&serde_json::to_value(&ad).unwrap());
+        assert_eq!(String::from_utf8(ad.canonical_json()).unwrap(), String::from_utf8(generic).unwrap());
     }
 
     #[test]

@@ -12,11 +12,11 @@ use redb::{ReadableTable, WriteTransaction};
 use serde::Serialize;
 
 use super::{
-    latest_value, observation_key, persist, split_latest, tempfile_in, uid_prefixed, Archive,
-    Observation, QuarantineEntry, Version, LATEST, OBSERVATIONS, RECORDS, UID_OBSERVATIONS,
+    codec, latest_value, observation_key, persist, split_latest, tempfile_in, uid_prefixed, Archive,
+    QuarantineEntry, Version, LATEST, OBSERVATIONS, RECORDS, UID_OBSERVATIONS,
     VERSIONS,
 };
-use crate::error::{Error, IoContext, Result};
+use crate::error::{IoContext, Result};
 
 /// Told how far the reading of a source has come, for progress bars.
 pub trait Progress {
@@ -64,7 +64,26 @@ pub(crate) struct Derived {
     pub quarantine_tmp: Option<PathBuf>,
 }
 
+/// A record or problem made ready for storage by the parsing thread.
+enum Prepared {
+    Record {
+        uid: String,
+        locator: adarchive_importers::Locator,
+        raw_hash: [u8; 32],
+        record_hash: RecordHash,
+        stored: Vec<u8>,
+        unnormalized: u32,
+    },
+    Problem(QuarantineEntry),
+}
+
+/// How many prepared items travel between the threads at once.
+const BATCH: usize = 512;
+
 /// Derives everything from source `blake3` into `txn`.
+///
+/// One thread reads the source, maps, canonicalizes, hashes and compresses
+/// each record; this thread writes them, in order, into the transaction.
 ///
 /// Returns `Ok(Err(reason))` when the source cannot be read as a whole (the
 /// caller must then not commit), and `Err` when the archive itself failed.
@@ -80,6 +99,80 @@ pub(crate) fn derive_source(
     let source_key: [u8; 32] = *blake3::Hash::from_hex(blake3)
         .map_err(|_| super::damaged(blake3, "not a blake3 hash"))?
         .as_bytes();
+    let mut reader = archive.open_source(blake3)?;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Prepared>>(8);
+
+    std::thread::scope(|scope| {
+        let parser = std::thread::Builder::new().name("parse".into()).spawn_scoped(scope, move || {
+            let mut batch = Vec::with_capacity(BATCH);
+            let outcome = importer.read(&mut reader, &mut |entry| {
+                batch.push(prepare(entry, blake3, name));
+                if batch.len() == BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                    tx.send(full).map_err(|_| "the archive stopped writing")?;
+                }
+                Ok(())
+            });
+            if !batch.is_empty() {
+                let _ = tx.send(batch);
+            }
+            outcome
+        });
+        let parser = parser.map_err(|e| crate::Error::Io { path: archive.tmp_dir(), source: e })?;
+        let written = write_prepared(archive, txn, &source_key, blake3, observed_at, rx, progress);
+        let outcome = parser
+            .join()
+            .unwrap_or_else(|_| Err(ReadError::Sink("the parsing thread failed".into())));
+        let mut derived = written?;
+        match outcome {
+            Ok(()) => Ok(Ok(derived)),
+            Err(e) => {
+                if let Some(path) = derived.quarantine_tmp.take() {
+                    let _ = std::fs::remove_file(path);
+                }
+                Ok(Err(e.to_string()))
+            }
+        }
+    })
+}
+
+fn prepare(entry: Entry<'_>, blake3: &str, name: &str) -> Prepared {
+    match entry {
+        Entry::Record(r) => {
+            let canonical = r.ad.canonical_json();
+            Prepared::Record {
+                record_hash: RecordHash::of(&canonical),
+                stored: codec::encode_record(&canonical),
+                raw_hash: *blake3::hash(r.raw).as_bytes(),
+                locator: r.locator,
+                uid: r.ad.uid,
+                unnormalized: r.unnormalized,
+            }
+        }
+        Entry::Problem(p) => Prepared::Problem(QuarantineEntry {
+            source_blake3: blake3.to_owned(),
+            source_name: name.to_owned(),
+            ordinal: 0,
+            line: p.locator.line,
+            byte_start: p.locator.byte_start,
+            byte_end: p.locator.byte_end,
+            field: p.field,
+            reason: p.reason,
+            raw_hash: blake3::hash(p.raw).to_hex().to_string(),
+            raw: String::from_utf8_lossy(p.raw).into_owned(),
+        }),
+    }
+}
+
+fn write_prepared(
+    archive: &Archive,
+    txn: &WriteTransaction,
+    source_key: &[u8; 32],
+    blake3: &str,
+    observed_at: Timestamp,
+    rx: std::sync::mpsc::Receiver<Vec<Prepared>>,
+    progress: &dyn Progress,
+) -> Result<Derived> {
     let mut records = txn.open_table(RECORDS)?;
     let mut observations = txn.open_table(OBSERVATIONS)?;
     let mut uid_observations = txn.open_table(UID_OBSERVATIONS)?;
@@ -88,116 +181,101 @@ pub(crate) fn derive_source(
 
     let mut derived = Derived::default();
     let mut quarantine: Option<(PathBuf, BufWriter<File>)> = None;
-    let mut failure: Option<Error> = None;
     let mut ordinal = 0u64;
-    let mut reader = archive.open_source(blake3)?;
-
-    let mut on_entry = |entry: Entry<'_>| -> Result<()> {
-        match entry {
-            Entry::Record(r) => {
-                let canonical = r.ad.canonical_json();
-                let record_hash = RecordHash::of(&canonical);
-                if records.get(&record_hash.0[..])?.is_none() {
-                    records.insert(&record_hash.0[..], &canonical[..])?;
-                }
-                let obs_key = observation_key(&source_key, ordinal);
-                let observation = Observation {
-                    uid: r.ad.uid.clone(),
-                    source_blake3: blake3.to_owned(),
-                    ordinal,
-                    locator: r.locator,
-                    raw_hash: blake3::hash(r.raw).to_hex().to_string(),
-                    importer: importer.name().to_owned(),
-                    importer_version: importer.version().to_owned(),
+    let mut value = Vec::with_capacity(256);
+    let mut key = Vec::with_capacity(128);
+    for batch in rx {
+        for item in batch {
+            match item {
+                Prepared::Record {
+                    uid,
+                    locator,
+                    raw_hash,
                     record_hash,
-                    observed_at,
-                };
-                observations.insert(&obs_key[..], &encode(&observation)[..])?;
-                uid_observations.insert(&uid_prefixed(&r.ad.uid, &obs_key)[..], ())?;
+                    stored,
+                    unnormalized,
+                } => {
+                    // Equal hashes mean equal bytes: overwriting is harmless
+                    // and saves a lookup.
+                    records.insert(&record_hash.0[..], &stored[..])?;
+                    let obs_key = observation_key(source_key, ordinal);
+                    codec::encode_observation(
+                        &codec::StoredObservation {
+                            uid: &uid,
+                            locator,
+                            raw_hash,
+                            record_hash,
+                        },
+                        &mut value,
+                    );
+                    observations.insert(&obs_key[..], &value[..])?;
+                    key.clear();
+                    key.extend_from_slice(&uid_prefixed(&uid, &obs_key));
+                    uid_observations.insert(&key[..], ())?;
 
-                let previous = latest
-                    .get(r.ad.uid.as_str())?
-                    .and_then(|v| split_latest(v.value()));
-                let next_seq = match previous {
-                    Some((_, hash)) if hash == record_hash => {
-                        derived.unchanged += 1;
-                        None
-                    }
-                    Some((seq, _)) => {
-                        derived.updated += 1;
-                        Some(seq + 1)
-                    }
-                    None => {
-                        derived.new += 1;
-                        Some(0)
-                    }
-                };
-                if let Some(seq) = next_seq {
-                    let version = Version {
-                        uid: r.ad.uid.clone(),
-                        seq,
-                        record_hash,
-                        supersedes: previous.map(|(_, h)| h),
-                        source_blake3: blake3.to_owned(),
-                        ordinal,
-                        observed_at,
+                    let previous = latest
+                        .get(uid.as_str())?
+                        .and_then(|v| split_latest(v.value()));
+                    let next_seq = match previous {
+                        Some((_, hash)) if hash == record_hash => {
+                            derived.unchanged += 1;
+                            None
+                        }
+                        Some((seq, _)) => {
+                            derived.updated += 1;
+                            Some(seq + 1)
+                        }
+                        None => {
+                            derived.new += 1;
+                            Some(0)
+                        }
                     };
-                    let key = uid_prefixed(&r.ad.uid, &seq.to_be_bytes());
-                    versions.insert(&key[..], &encode(&version)[..])?;
-                    latest.insert(r.ad.uid.as_str(), &latest_value(seq, &record_hash)[..])?;
+                    if let Some(seq) = next_seq {
+                        let version = Version {
+                            uid: String::new(),
+                            seq,
+                            record_hash,
+                            supersedes: previous.map(|(_, h)| h),
+                            source_blake3: String::new(),
+                            ordinal,
+                            observed_at,
+                        };
+                        codec::encode_version(&version, source_key, &mut value);
+                        let version_key = uid_prefixed(&uid, &seq.to_be_bytes());
+                        versions.insert(&version_key[..], &value[..])?;
+                        latest.insert(uid.as_str(), &latest_value(seq, &record_hash)[..])?;
+                    }
+                    derived.records += 1;
+                    derived.unnormalized += u64::from(unnormalized);
+                    progress.advance(locator.byte_end);
                 }
-                derived.records += 1;
-                derived.unnormalized += u64::from(r.unnormalized);
-                progress.advance(r.locator.byte_end);
+                Prepared::Problem(mut entry) => {
+                    entry.ordinal = ordinal;
+                    if quarantine.is_none() {
+                        let path = tempfile_in(&archive.tmp_dir())?;
+                        let file = File::create(&path).at(&path)?;
+                        quarantine = Some((path, BufWriter::new(file)));
+                    }
+                    if let Some((path, out)) = quarantine.as_mut() {
+                        out.write_all(&encode(&entry))
+                            .and_then(|()| out.write_all(b"\n"))
+                            .at(path.as_path())?;
+                    }
+                    derived.quarantined += 1;
+                    if derived.problems.len() < PROBLEMS_LISTED {
+                        derived.problems.push(ProblemNote {
+                            line: entry.line,
+                            field: entry.field,
+                            reason: entry.reason,
+                        });
+                    }
+                    progress.advance(entry.byte_end);
+                }
             }
-            Entry::Problem(p) => {
-                if quarantine.is_none() {
-                    let path = tempfile_in(&archive.tmp_dir())?;
-                    let file = File::create(&path).at(&path)?;
-                    quarantine = Some((path, BufWriter::new(file)));
-                }
-                let entry = QuarantineEntry {
-                    source_blake3: blake3.to_owned(),
-                    source_name: name.to_owned(),
-                    ordinal,
-                    line: p.locator.line,
-                    byte_start: p.locator.byte_start,
-                    byte_end: p.locator.byte_end,
-                    field: p.field.clone(),
-                    reason: p.reason.clone(),
-                    raw_hash: blake3::hash(p.raw).to_hex().to_string(),
-                    raw: String::from_utf8_lossy(p.raw).into_owned(),
-                };
-                if let Some((path, out)) = quarantine.as_mut() {
-                    out.write_all(&encode(&entry))
-                        .and_then(|()| out.write_all(b"\n"))
-                        .at(path.as_path())?;
-                }
-                derived.quarantined += 1;
-                if derived.problems.len() < PROBLEMS_LISTED {
-                    derived.problems.push(ProblemNote {
-                        line: p.locator.line,
-                        field: p.field,
-                        reason: p.reason,
-                    });
-                }
-                progress.advance(p.locator.byte_end);
-            }
+            ordinal += 1;
         }
-        ordinal += 1;
-        Ok(())
-    };
-
-    let outcome = importer.read(&mut reader, &mut |entry| {
-        on_entry(entry).map_err(|e| {
-            let message = e.to_string();
-            failure = Some(e);
-            message.into()
-        })
-    });
-    if let Some(e) = failure {
-        return Err(e);
     }
+    let _ = blake3;
     if let Some((path, out)) = quarantine {
         let file = out
             .into_inner()
@@ -206,16 +284,7 @@ pub(crate) fn derive_source(
         file.sync_all().at(&path)?;
         derived.quarantine_tmp = Some(path);
     }
-    match outcome {
-        Ok(()) => Ok(Ok(derived)),
-        Err(ReadError::Sink(e)) => Err(super::damaged(blake3, &e.to_string())),
-        Err(e) => {
-            if let Some(path) = derived.quarantine_tmp.take() {
-                let _ = std::fs::remove_file(path);
-            }
-            Ok(Err(e.to_string()))
-        }
-    }
+    Ok(derived)
 }
 
 /// Puts a derived source's quarantine file in place (before commit).

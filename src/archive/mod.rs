@@ -13,6 +13,7 @@
 //! only after the source bytes are durably in place: a crash at any moment
 //! leaves either the whole source imported or none of it.
 
+mod codec;
 mod derive;
 mod model;
 mod tables;
@@ -27,6 +28,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 pub use derive::{NoProgress, Progress, ProblemNote, PROBLEMS_LISTED};
 pub(crate) use derive::{derive_source, encode, place_quarantine};
 pub use model::{MemberEntry, Observation, QuarantineEntry, SourceEntry, Version, ZIP_FORMAT};
+pub(crate) use codec::{decode_observation, decode_record, decode_version};
 pub(crate) use tables::*;
 
 use crate::error::{Error, IoContext, Result};
@@ -34,10 +36,14 @@ use crate::error::{Error, IoContext, Result};
 /// Name of the database file inside the data folder.
 pub const DATABASE_FILE: &str = "archive.redb";
 
+/// How often a long import makes its progress durable.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// An open archive.
 pub struct Archive {
     root: PathBuf,
     db: Database,
+    last_durable: std::cell::Cell<std::time::Instant>,
 }
 
 impl Archive {
@@ -57,7 +63,7 @@ impl Archive {
             fs::create_dir_all(root.join(dir)).at(root.join(dir))?;
         }
         let db = match Database::builder()
-            .set_cache_size(64 * 1024 * 1024)
+            .set_cache_size(32 * 1024 * 1024)
             .create(db_path)
         {
             Ok(db) => db,
@@ -72,7 +78,36 @@ impl Archive {
         Ok(Archive {
             root: root.to_path_buf(),
             db,
+            last_durable: std::cell::Cell::new(std::time::Instant::now()),
         })
+    }
+
+    /// Commits a transaction atomically. Most commits skip the disk flush;
+    /// one every few seconds, and [`Archive::checkpoint`], make everything
+    /// before them durable. A crash rolls back to the last durable commit,
+    /// never to a partial one, and importing again completes the work.
+    pub(crate) fn commit(&self, mut txn: redb::WriteTransaction) -> Result<()> {
+        let durable = self.last_durable.get().elapsed() >= CHECKPOINT_EVERY;
+        let durability = if durable {
+            redb::Durability::Immediate
+        } else {
+            redb::Durability::None
+        };
+        txn.set_durability(durability)
+            .map_err(|e| damaged("transaction", &e.to_string()))?;
+        txn.commit()?;
+        if durable {
+            self.last_durable.set(std::time::Instant::now());
+        }
+        Ok(())
+    }
+
+    /// Makes every commit so far durable.
+    pub fn checkpoint(&self) -> Result<()> {
+        let txn = self.db.begin_write()?;
+        txn.commit()?;
+        self.last_durable.set(std::time::Instant::now());
+        Ok(())
     }
 
     /// The data folder.
@@ -140,10 +175,10 @@ impl Archive {
         };
         let (_, hash) = split_latest(pointer.value()).ok_or_else(|| damaged(uid, "bad latest pointer"))?;
         let records = txn.open_table(RECORDS)?;
-        let Some(json) = records.get(&hash.0[..])? else {
+        let Some(stored) = records.get(&hash.0[..])? else {
             return Err(damaged(uid, "latest record missing"));
         };
-        decode(uid, json.value()).map(Some)
+        decode_stored_record(uid, stored.value()).map(Some)
     }
 
     /// Every version of an ad, oldest first.
@@ -153,8 +188,8 @@ impl Archive {
         let (from, to) = uid_bounds(uid);
         let mut out = Vec::new();
         for item in versions.range(&from[..]..&to[..])? {
-            let (_, json) = item?;
-            out.push(decode(uid, json.value())?);
+            let (_, value) = item?;
+            out.push(codec::decode_version(uid, value.value()).ok_or_else(|| damaged(uid, "unreadable version"))?);
         }
         Ok(out)
     }
@@ -164,15 +199,27 @@ impl Archive {
         let txn = self.db.begin_read()?;
         let index = txn.open_table(UID_OBSERVATIONS)?;
         let observations = txn.open_table(OBSERVATIONS)?;
+        let sources = txn.open_table(SOURCES)?;
         let (from, to) = uid_bounds(uid);
         let mut out = Vec::new();
         for item in index.range(&from[..]..&to[..])? {
             let (key, _) = item?;
             let obs_key = &key.value()[from.len()..];
-            let Some(json) = observations.get(obs_key)? else {
+            let (Some(source_key), Some(ordinal)) = (obs_key.get(..32), obs_key.get(32..40)) else {
+                return Err(damaged(uid, "bad observation key"));
+            };
+            let source_hex = blake3::Hash::from_slice(source_key)
+                .map(|h| h.to_hex().to_string())
+                .map_err(|_| damaged(uid, "bad observation key"))?;
+            let ordinal = u64::from_be_bytes(ordinal.try_into().unwrap_or_default());
+            let Some(entry) = sources.get(source_hex.as_str())? else {
+                return Err(damaged(uid, "observation of a source not in the manifest"));
+            };
+            let entry: SourceEntry = decode(&source_hex, entry.value())?;
+            let Some(value) = observations.get(obs_key)? else {
                 return Err(damaged(uid, "indexed observation missing"));
             };
-            out.push(decode(uid, json.value())?);
+            out.push(codec::observation(value.value(), ordinal, &entry)?);
         }
         out.sort_by_key(|o: &Observation| o.observed_at);
         Ok(out)
@@ -183,7 +230,9 @@ impl Archive {
         let txn = self.db.begin_read()?;
         let records = txn.open_table(RECORDS)?;
         let entry = records.get(&hash.0[..])?;
-        entry.map(|e| decode(&hash.to_hex(), e.value())).transpose()
+        entry
+            .map(|e| decode_stored_record(&hash.to_hex(), e.value()))
+            .transpose()
     }
 
     /// Counts of what the archive holds.
@@ -212,6 +261,12 @@ pub struct Stats {
     pub ads: u64,
     /// Versions of ads.
     pub versions: u64,
+}
+
+/// An [`Ad`] from its stored (compressed) form.
+pub(crate) fn decode_stored_record(what: &str, stored: &[u8]) -> Result<Ad> {
+    let canonical = codec::decode_record(stored).ok_or_else(|| damaged(what, "unreadable record"))?;
+    decode(what, &canonical)
 }
 
 pub(crate) fn decode<T: serde::de::DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T> {

@@ -1,5 +1,6 @@
-//! Table layout of `archive.redb`. Values are JSON so that the archive can
-//! be read by anyone; keys are bytes that sort usefully.
+//! Table layout of `archive.redb`. Manifest entries are JSON; the values
+//! that exist once per record use the compact layouts of `codec`. Keys are
+//! bytes that sort usefully.
 
 use adarchive_schema::RecordHash;
 use redb::{TableDefinition, WriteTransaction};
@@ -8,15 +9,15 @@ use redb::{TableDefinition, WriteTransaction};
 pub(crate) const SOURCES: TableDefinition<&str, &[u8]> = TableDefinition::new("sources");
 /// import sequence → blake3 hex.
 pub(crate) const SOURCE_ORDER: TableDefinition<u64, &str> = TableDefinition::new("source_order");
-/// record hash → canonical JSON of the record.
+/// record hash → LZ4-compressed canonical JSON of the record.
 pub(crate) const RECORDS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("records");
-/// source hash (32 bytes) ++ ordinal (u64 BE) → [`super::Observation`] JSON.
+/// source hash (32 bytes) ++ ordinal (u64 BE) → observation (binary, see `codec`).
 pub(crate) const OBSERVATIONS: TableDefinition<&[u8], &[u8]> =
     TableDefinition::new("observations");
 /// uid ++ 0x00 ++ observation key → ().
 pub(crate) const UID_OBSERVATIONS: TableDefinition<&[u8], ()> =
     TableDefinition::new("uid_observations");
-/// uid ++ 0x00 ++ version seq (u32 BE) → [`super::Version`] JSON.
+/// uid ++ 0x00 ++ version seq (u32 BE) → version (binary, see `codec`).
 pub(crate) const VERSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("versions");
 /// uid → version seq (u32 BE) ++ record hash (32 bytes).
 pub(crate) const LATEST: TableDefinition<&str, &[u8]> = TableDefinition::new("latest");

@@ -1,0 +1,159 @@
+//! Compact binary layouts of the database values that exist once per
+//! record: observations, versions and records. Each starts with a layout
+//! version byte so that the format can evolve.
+//!
+//! What is the same for every observation of a source (its hash, importer,
+//! importer version and import time) lives in the source's manifest entry
+//! and the key, not in each value.
+
+use adarchive_importers::Locator;
+use adarchive_schema::{RecordHash, Timestamp};
+
+use super::{damaged, Observation, SourceEntry, Version};
+use crate::error::Result;
+
+const LAYOUT: u8 = 1;
+
+/// The per-record part of an observation.
+pub(crate) struct StoredObservation<'a> {
+    pub uid: &'a str,
+    pub locator: Locator,
+    pub raw_hash: [u8; 32],
+    pub record_hash: RecordHash,
+}
+
+pub(crate) fn encode_observation(o: &StoredObservation<'_>, out: &mut Vec<u8>) {
+    out.clear();
+    out.push(LAYOUT);
+    out.extend_from_slice(&(o.uid.len() as u32).to_le_bytes());
+    out.extend_from_slice(o.uid.as_bytes());
+    out.extend_from_slice(&o.locator.line.to_le_bytes());
+    out.extend_from_slice(&o.locator.byte_start.to_le_bytes());
+    out.extend_from_slice(&o.locator.byte_end.to_le_bytes());
+    out.extend_from_slice(&o.raw_hash);
+    out.extend_from_slice(&o.record_hash.0);
+}
+
+struct Cursor<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.bytes.len() < n {
+            return None;
+        }
+        let (head, rest) = self.bytes.split_at(n);
+        self.bytes = rest;
+        Some(head)
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+
+    fn hash(&mut self) -> Option<[u8; 32]> {
+        self.take(32)?.try_into().ok()
+    }
+}
+
+pub(crate) fn decode_observation(bytes: &[u8]) -> Option<StoredObservation<'_>> {
+    let mut c = Cursor { bytes };
+    if c.take(1)? != [LAYOUT] {
+        return None;
+    }
+    let len = c.u32()? as usize;
+    let uid = std::str::from_utf8(c.take(len)?).ok()?;
+    let locator = Locator {
+        line: c.u64()?,
+        byte_start: c.u64()?,
+        byte_end: c.u64()?,
+    };
+    Some(StoredObservation {
+        uid,
+        locator,
+        raw_hash: c.hash()?,
+        record_hash: RecordHash(c.hash()?),
+    })
+}
+
+/// The full observation, with what its source's entry contributes.
+pub(crate) fn observation(bytes: &[u8], ordinal: u64, source: &SourceEntry) -> Result<Observation> {
+    let o = decode_observation(bytes).ok_or_else(|| damaged(&source.blake3, "unreadable observation"))?;
+    Ok(Observation {
+        uid: o.uid.to_owned(),
+        source_blake3: source.blake3.clone(),
+        ordinal,
+        locator: o.locator,
+        raw_hash: blake3::Hash::from_bytes(o.raw_hash).to_hex().to_string(),
+        importer: source.format.clone(),
+        importer_version: source.importer_version.clone().unwrap_or_default(),
+        record_hash: o.record_hash,
+        observed_at: source.imported_at,
+    })
+}
+
+pub(crate) fn encode_version(v: &Version, source: &[u8; 32], out: &mut Vec<u8>) {
+    out.clear();
+    out.push(LAYOUT);
+    out.extend_from_slice(&v.seq.to_le_bytes());
+    out.extend_from_slice(&v.record_hash.0);
+    match &v.supersedes {
+        Some(h) => {
+            out.push(1);
+            out.extend_from_slice(&h.0);
+        }
+        None => out.push(0),
+    }
+    out.extend_from_slice(source);
+    out.extend_from_slice(&v.ordinal.to_le_bytes());
+    out.extend_from_slice(&v.observed_at.unix_seconds().to_le_bytes());
+}
+
+pub(crate) fn decode_version(uid: &str, bytes: &[u8]) -> Option<Version> {
+    let mut c = Cursor { bytes };
+    if c.take(1)? != [LAYOUT] {
+        return None;
+    }
+    let seq = c.u32()?;
+    let record_hash = RecordHash(c.hash()?);
+    let supersedes = match c.take(1)? {
+        [1] => Some(RecordHash(c.hash()?)),
+        _ => None,
+    };
+    let source = c.hash()?;
+    let ordinal = c.u64()?;
+    let seconds = i64::from_le_bytes(c.take(8)?.try_into().ok()?);
+    let observed_at = time::OffsetDateTime::from_unix_timestamp(seconds)
+        .ok()
+        .map(Timestamp::from_offset_date_time)?;
+    Some(Version {
+        uid: uid.to_owned(),
+        seq,
+        record_hash,
+        supersedes,
+        source_blake3: blake3::Hash::from_bytes(source).to_hex().to_string(),
+        ordinal,
+        observed_at,
+    })
+}
+
+/// Records are stored as LZ4-compressed canonical JSON.
+pub(crate) fn encode_record(canonical: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(canonical.len() / 2 + 16);
+    out.push(LAYOUT);
+    out.extend_from_slice(&lz4_flex::block::compress_prepend_size(canonical));
+    out
+}
+
+/// The canonical JSON of a stored record.
+pub(crate) fn decode_record(bytes: &[u8]) -> Option<Vec<u8>> {
+    match bytes.split_first()? {
+        (&LAYOUT, rest) => lz4_flex::block::decompress_size_prepended(rest).ok(),
+        _ => None,
+    }
+}
