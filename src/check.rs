@@ -12,8 +12,8 @@ use serde::Serialize;
 
 use crate::archive::{
     decode_observation, decode_record, decode_version, derive_source, observation_key,
-    place_quarantine, split_latest, Archive, NoProgress, Progress, SourceEntry, Version,
-    DATABASE_FILE, LATEST, OBSERVATIONS, RECORDS, VERSIONS, ZIP_FORMAT,
+    place_quarantine, split_ad_key, split_latest, Archive, NoProgress, Progress, SourceEntry,
+    Version, ADS, DATABASE_FILE, OBSERVATIONS, RECORDS, TAG_LATEST, TAG_VERSION, ZIP_FORMAT,
 };
 use crate::error::{IoContext, Result};
 use crate::ingest::insert_source;
@@ -82,7 +82,11 @@ pub fn verify(archive: &Archive) -> Result<VerifyReport> {
     Ok(report)
 }
 
-fn check_source_bytes(archive: &Archive, entry: &SourceEntry, report: &mut VerifyReport) -> Result<()> {
+fn check_source_bytes(
+    archive: &Archive,
+    entry: &SourceEntry,
+    report: &mut VerifyReport,
+) -> Result<()> {
     let path = archive.source_path(&entry.blake3);
     let mut file = match File::open(&path) {
         Ok(f) => f,
@@ -114,12 +118,17 @@ fn check_source_bytes(archive: &Archive, entry: &SourceEntry, report: &mut Verif
     Ok(())
 }
 
-fn check_observations(archive: &Archive, entry: &SourceEntry, report: &mut VerifyReport) -> Result<()> {
+fn check_observations(
+    archive: &Archive,
+    entry: &SourceEntry,
+    report: &mut VerifyReport,
+) -> Result<()> {
     let source = &entry.blake3;
     let Some(importer) = importers::by_name(&entry.format) else {
-        report
-            .mismatches
-            .push(format!("source {source}: no importer named {}", entry.format));
+        report.mismatches.push(format!(
+            "source {source}: no importer named {}",
+            entry.format
+        ));
         return Ok(());
     };
     if entry.importer_version.as_deref() != Some(importer.version()) {
@@ -131,7 +140,9 @@ fn check_observations(archive: &Archive, entry: &SourceEntry, report: &mut Verif
         ));
     }
     let Ok(key) = blake3::Hash::from_hex(source) else {
-        report.mismatches.push(format!("source {source}: not a blake3 hash"));
+        report
+            .mismatches
+            .push(format!("source {source}: not a blake3 hash"));
         return Ok(());
     };
     let source_key = *key.as_bytes();
@@ -162,17 +173,25 @@ fn check_observations(archive: &Archive, entry: &SourceEntry, report: &mut Verif
                 if obs.uid != r.ad.uid || obs.locator != r.locator {
                     report.mismatches.push(format!(
                         "{}: observation {ordinal} is {} at {:?}, re-reading gives {} at {:?}",
-                        at(r.locator.line), obs.uid, obs.locator, r.ad.uid, r.locator
+                        at(r.locator.line),
+                        obs.uid,
+                        obs.locator,
+                        r.ad.uid,
+                        r.locator
                     ));
                 } else if obs.raw_hash != raw_hash {
                     report.mismatches.push(format!(
                         "{}: raw bytes of {} hash to {raw_hash}, archive says {}",
-                        at(r.locator.line), obs.uid, obs.raw_hash
+                        at(r.locator.line),
+                        obs.uid,
+                        obs.raw_hash
                     ));
                 } else if obs.record_hash != record_hash {
                     report.mismatches.push(format!(
                         "{}: record of {} hashes to {record_hash}, archive says {}",
-                        at(r.locator.line), obs.uid, obs.record_hash
+                        at(r.locator.line),
+                        obs.uid,
+                        obs.record_hash
                     ));
                 }
             }
@@ -236,81 +255,81 @@ fn check_records_and_versions(archive: &Archive, report: &mut VerifyReport) -> R
                     ));
                 }
             }
-            None => report
-                .mismatches
-                .push(format!("record {}: cannot be decompressed", hex(key.value()))),
+            None => report.mismatches.push(format!(
+                "record {}: cannot be decompressed",
+                hex(key.value())
+            )),
         }
     }
-    let versions = txn.open_table(VERSIONS)?;
-    let latest = txn.open_table(LATEST)?;
-    let mut chain: Option<(String, Version)> = None;
-    let finish = |uid: &str, last: &Version, report: &mut VerifyReport| -> Result<()> {
-        let pointer = latest.get(uid)?.and_then(|v| split_latest(v.value()));
-        if pointer != Some((last.seq, last.record_hash)) {
+    let ads = txn.open_table(ADS)?;
+    // Per uid, keys sort as latest ('l'), observations ('o'), versions ('v').
+    let mut current: Option<AdState> = None;
+    let finish = |state: &AdState, report: &mut VerifyReport| {
+        let (uid, pointer, last) = state;
+        let last = last.as_ref().map(|v| (v.seq, v.record_hash));
+        if *pointer != last {
             report.mismatches.push(format!(
-                "ad {uid}: latest is {pointer:?}, its last version is {} ({})",
-                last.seq, last.record_hash
+                "ad {uid}: latest is {pointer:?}, its last version is {last:?}"
             ));
         }
-        Ok(())
     };
-    for item in versions.iter()? {
+    for item in ads.iter()? {
         let (key, value) = item?;
-        let version = version_of(key.value(), value.value())?;
-        report.versions += 1;
-        if records.get(&version.record_hash.0[..])?.is_none() {
-            report.mismatches.push(format!(
-                "ad {} version {}: record {} is missing",
-                version.uid, version.seq, version.record_hash
-            ));
-        }
-        let expected = match &chain {
-            Some((uid, prev)) if *uid == version.uid => (prev.seq + 1, Some(prev.record_hash)),
-            other => {
-                if let Some((uid, prev)) = other {
-                    finish(uid, prev, report)?;
-                }
-                (0, None)
-            }
+        let Some((uid, tag, _)) = split_ad_key(key.value()) else {
+            report
+                .mismatches
+                .push(format!("unreadable ad key {}", hex(key.value())));
+            continue;
         };
-        if (version.seq, version.supersedes) != expected {
-            report.mismatches.push(format!(
-                "ad {} version {}: supersedes {:?}, expected version {} superseding {:?}",
-                version.uid, version.seq, version.supersedes, expected.0, expected.1
-            ));
+        if current.as_ref().is_none_or(|c| c.0 != uid) {
+            if let Some(state) = &current {
+                finish(state, report);
+            }
+            current = Some((uid.to_owned(), None, None));
         }
-        chain = Some((version.uid.clone(), version));
-    }
-    if let Some((uid, prev)) = &chain {
-        finish(uid, prev, report)?;
-    }
-    let ads = redb::ReadableTableMetadata::len(&latest)?;
-    let mut distinct = 0u64;
-    let mut last_uid = String::new();
-    for item in versions.iter()? {
-        let (key, value) = item?;
-        let version = version_of(key.value(), value.value())?;
-        if version.uid != last_uid {
-            distinct += 1;
-            last_uid = version.uid;
+        let Some(state) = current.as_mut() else {
+            continue;
+        };
+        match tag {
+            TAG_LATEST => state.1 = split_latest(value.value()),
+            TAG_VERSION => {
+                let Some(version) = decode_version(uid, value.value()) else {
+                    report
+                        .mismatches
+                        .push(format!("ad {uid}: unreadable version"));
+                    continue;
+                };
+                report.versions += 1;
+                if records.get(&version.record_hash.0[..])?.is_none() {
+                    report.mismatches.push(format!(
+                        "ad {uid} version {}: record {} is missing",
+                        version.seq, version.record_hash
+                    ));
+                }
+                let expected = match &state.2 {
+                    Some(prev) => (prev.seq + 1, Some(prev.record_hash)),
+                    None => (0, None),
+                };
+                if (version.seq, version.supersedes) != expected {
+                    report.mismatches.push(format!(
+                        "ad {uid} version {}: supersedes {:?}, expected version {} superseding {:?}",
+                        version.seq, version.supersedes, expected.0, expected.1
+                    ));
+                }
+                state.2 = Some(version);
+            }
+            _ => {}
         }
     }
-    if ads != distinct {
-        report.mismatches.push(format!(
-            "{ads} ads have a latest version but {distinct} have a version history"
-        ));
+    if let Some(state) = &current {
+        finish(state, report);
     }
     Ok(())
 }
 
-fn version_of(key: &[u8], value: &[u8]) -> Result<Version> {
-    let uid_end = key.iter().position(|&b| b == 0).unwrap_or(key.len());
-    let uid = String::from_utf8_lossy(&key[..uid_end]);
-    decode_version(&uid, value).ok_or_else(|| crate::archive::damaged(&uid, "unreadable version"))
-}
-
 fn codec_observation(value: &[u8], _ordinal: u64, entry: &SourceEntry) -> Result<ObservedAt> {
-    let o = decode_observation(value).ok_or_else(|| crate::archive::damaged(&entry.blake3, "unreadable observation"))?;
+    let o = decode_observation(value)
+        .ok_or_else(|| crate::archive::damaged(&entry.blake3, "unreadable observation"))?;
     Ok(ObservedAt {
         uid: o.uid.to_owned(),
         locator: o.locator,
@@ -330,6 +349,9 @@ struct ObservedAt {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// While checking one ad: its uid, latest pointer and last version seen.
+type AdState = (String, Option<(u32, RecordHash)>, Option<Version>);
 
 /// What `rebuild` did.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -364,9 +386,10 @@ pub fn rebuild(root: &Path, progress: &dyn Progress) -> Result<RebuildReport> {
             let mut rebuilt = entry.clone();
             if entry.format != ZIP_FORMAT {
                 let Some(importer) = importers::by_name(&entry.format) else {
-                    report
-                        .failures
-                        .push(format!("{}: no importer named {}", entry.blake3, entry.format));
+                    report.failures.push(format!(
+                        "{}: no importer named {}",
+                        entry.blake3, entry.format
+                    ));
                     continue;
                 };
                 let name = entry.names.first().map(String::as_str).unwrap_or_default();

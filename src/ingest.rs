@@ -172,7 +172,10 @@ fn walk(path: &Path) -> Vec<std::result::Result<PathBuf, String>> {
     entries.sort();
     entries
         .into_iter()
-        .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
         .flat_map(|p| walk(&p))
         .collect()
 }
@@ -192,17 +195,21 @@ fn import_file(
             return Ok(());
         }
     };
-    let staged = match stage(archive, &mut file, path)? {
+    let detect = match options.format {
+        Some(importer) => Detect::Forced(importer),
+        None => Detect::Any,
+    };
+    let staged = match stage(archive, &mut file, path, detect)? {
         Ok(staged) => staged,
         Err(reason) => {
             report.push(failed(&name, reason));
             return Ok(());
         }
     };
-    if options.format.is_none() && staged.head.starts_with(b"PK\x03\x04") {
+    if staged.zip {
         return import_bundle(archive, &name, staged, progress, report);
     }
-    let file_report = import_staged(archive, &name, staged, options, progress)?;
+    let file_report = import_staged(archive, &name, staged, progress)?;
     report.push(file_report);
     Ok(())
 }
@@ -215,12 +222,19 @@ fn failed(name: &str, reason: String) -> FileReport {
     }
 }
 
-/// A file copied into staging.
+/// A file copied into staging, its format detected.
 struct Staged {
     tmp: PathBuf,
+    /// blake3 of the staged (stored) bytes.
     blake3: String,
+    /// blake3 of the input, when redaction changed it.
+    original_blake3: Option<String>,
+    redacted_tokens: u64,
     size: u64,
-    head: Vec<u8>,
+    /// The importer for these bytes, when one recognized them.
+    importer: Option<&'static dyn Importer>,
+    /// Whether the bytes are a zip bundle.
+    zip: bool,
 }
 
 impl Drop for Staged {
@@ -230,82 +244,110 @@ impl Drop for Staged {
     }
 }
 
-/// Copies `input` into staging while hashing it. `Ok(Err)` when the input
-/// cannot be read.
+/// How staging decides what a file is.
+#[derive(Clone, Copy)]
+enum Detect {
+    /// By content, zip bundles included.
+    Any,
+    /// By content, but a zip is not opened (bundle members).
+    NoBundles,
+    /// This format, whatever the content.
+    Forced(&'static dyn Importer),
+}
+
+/// Copies `input` into staging in one pass: reads the head, detects the
+/// format, then writes every byte (through the redactor when the format
+/// carries credentials) while hashing what was read and what was written.
+/// `Ok(Err)` when the input cannot be read.
 fn stage(
     archive: &Archive,
     input: &mut dyn Read,
     origin: &Path,
+    detect: Detect,
 ) -> Result<std::result::Result<Staged, String>> {
-    let tmp = tempfile_in(&archive.tmp_dir())?;
-    let mut out = BufWriter::with_capacity(256 * 1024, File::create(&tmp).at(&tmp)?);
-    let mut hasher = blake3::Hasher::new();
-    let mut head = Vec::new();
-    let mut size = 0u64;
-    let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        let n = match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                drop(out);
-                let _ = fs::remove_file(&tmp);
-                return Ok(Err(format!("cannot read {}: {e}", origin.display())));
-            }
-        };
-        let chunk = &buf[..n];
-        hasher.update(chunk);
-        if head.len() < HEAD_LEN {
-            let take = (HEAD_LEN - head.len()).min(n);
-            head.extend_from_slice(&chunk[..take]);
-        }
-        out.write_all(chunk).at(&tmp)?;
-        size += n as u64;
+    let unreadable = |e: io::Error| format!("cannot read {}: {e}", origin.display());
+    let mut head = Vec::with_capacity(HEAD_LEN);
+    if let Err(e) = input.take(HEAD_LEN as u64).read_to_end(&mut head) {
+        return Ok(Err(unreadable(e)));
     }
-    out.into_inner()
-        .map_err(|e| io::Error::other(e.to_string()))
-        .and_then(|f| f.sync_all())
-        .at(&tmp)?;
-    Ok(Ok(Staged {
-        tmp,
-        blake3: hasher.finalize().to_hex().to_string(),
-        size,
-        head,
-    }))
-}
+    let zip = matches!(detect, Detect::Any) && head.starts_with(b"PK\x03\x04");
+    let importer = match detect {
+        Detect::Forced(importer) => Some(importer),
+        _ if zip => None,
+        _ => importers::detect(&head),
+    };
+    let redact = importer.is_some_and(|i| i.carries_credentials());
 
-/// Replaces every credential in a staged file; returns the redacted copy
-/// when anything changed.
-fn redact(archive: &Archive, staged: &Staged) -> Result<Option<(Staged, u64)>> {
     let tmp = tempfile_in(&archive.tmp_dir())?;
-    let mut input = BufReader::with_capacity(256 * 1024, File::open(&staged.tmp).at(&staged.tmp)?);
-    let out = BufWriter::with_capacity(256 * 1024, File::create(&tmp).at(&tmp)?);
-    let mut redactor = Redactor::new(HashingWriter {
-        inner: out,
+    let file = BufWriter::with_capacity(256 * 1024, File::create(&tmp).at(&tmp)?);
+    let mut stored = HashingWriter {
+        inner: file,
         hasher: blake3::Hasher::new(),
         size: 0,
-    });
-    io::copy(&mut input, &mut redactor).at(&tmp)?;
-    let (written, tokens) = redactor.finish().at(&tmp)?;
-    let blake3 = written.hasher.finalize().to_hex().to_string();
-    let size = written.size;
-    written
+    };
+    let mut original = blake3::Hasher::new();
+    let copied = if redact {
+        let mut redactor = Redactor::new(&mut stored);
+        copy_hashing(&head, input, &mut original, &mut redactor)
+            .and_then(|_| redactor.finish().map(|(_, tokens)| (tokens, 0)))
+    } else {
+        // Unredacted bytes are stored as read: one hash serves both.
+        copy_hashing(&head, input, &mut original, &mut stored.inner).map(|n| (0, n))
+    };
+    let (tokens, copied_len) = match copied {
+        Ok(counts) => counts,
+        Err(e) => {
+            drop(stored);
+            let _ = fs::remove_file(&tmp);
+            return Ok(Err(unreadable(e)));
+        }
+    };
+    let original = original.finalize().to_hex().to_string();
+    let (blake3, size) = if redact {
+        (stored.hasher.finalize().to_hex().to_string(), stored.size)
+    } else {
+        (original.clone(), copied_len)
+    };
+    stored
         .inner
         .into_inner()
         .map_err(|e| io::Error::other(e.to_string()))
         .and_then(|f| f.sync_all())
         .at(&tmp)?;
-    let redacted = Staged {
+    Ok(Ok(Staged {
         tmp,
+        original_blake3: (original != blake3).then_some(original),
         blake3,
+        redacted_tokens: if redact { tokens } else { 0 },
         size,
-        head: Vec::new(),
-    };
-    if redacted.blake3 == staged.blake3 {
-        return Ok(None);
+        importer,
+        zip,
+    }))
+}
+
+/// Writes `head` and then the rest of `input` to `out`, hashing every byte
+/// read; returns how many bytes that was.
+fn copy_hashing(
+    head: &[u8],
+    input: &mut dyn Read,
+    hasher: &mut blake3::Hasher,
+    out: &mut dyn Write,
+) -> io::Result<u64> {
+    hasher.update(head);
+    out.write_all(head)?;
+    let mut total = head.len() as u64;
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buf[..n]);
+        out.write_all(&buf[..n])?;
+        total += n as u64;
     }
-    Ok(Some((redacted, tokens)))
 }
 
 struct HashingWriter<W> {
@@ -342,35 +384,26 @@ fn unrecognized() -> String {
 fn import_staged(
     archive: &Archive,
     name: &str,
-    staged: Staged,
-    options: ImportOptions,
+    stored: Staged,
     progress: &dyn Progress,
 ) -> Result<FileReport> {
     let mut report = FileReport {
         path: name.to_owned(),
         ..FileReport::default()
     };
-    if staged.size == 0 {
+    if stored.size == 0 {
         report.error = Some("the file is empty".into());
         return Ok(report);
     }
-    let Some(importer) = options.format.or_else(|| importers::detect(&staged.head)) else {
+    let Some(importer) = stored.importer else {
         report.error = Some(unrecognized());
         return Ok(report);
     };
     report.format = Some(importer.name().to_owned());
-
-    let (stored, original_blake3, tokens) = if importer.carries_credentials() {
-        match redact(archive, &staged)? {
-            Some((redacted, tokens)) => (redacted, Some(staged.blake3.clone()), tokens),
-            None => (staged, None, 0),
-        }
-    } else {
-        (staged, None, 0)
-    };
     report.blake3 = Some(stored.blake3.clone());
-    report.original_blake3 = original_blake3.clone();
-    report.redacted_tokens = tokens;
+    report.original_blake3 = stored.original_blake3.clone();
+    report.redacted_tokens = stored.redacted_tokens;
+    let (original_blake3, tokens) = (stored.original_blake3.clone(), stored.redacted_tokens);
 
     if let Some(entry) = archive.source(&stored.blake3)? {
         add_name(archive, &entry, name)?;
@@ -505,16 +538,16 @@ fn import_bundle(
             Err(_) => String::from_utf8_lossy(member.name_raw()).into_owned(),
         };
         let display = format!("{name}!/{member_name}");
-        let member_staged = match stage(archive, &mut member, Path::new(&display))? {
-            Ok(s) => s,
-            Err(reason) => {
-                member_reports.push(failed(&display, reason));
-                continue;
-            }
-        };
+        let member_staged =
+            match stage(archive, &mut member, Path::new(&display), Detect::NoBundles)? {
+                Ok(s) => s,
+                Err(reason) => {
+                    member_reports.push(failed(&display, reason));
+                    continue;
+                }
+            };
         drop(member);
-        let known = importers::detect(&member_staged.head).is_some();
-        if !known || member_staged.size == 0 {
+        if member_staged.importer.is_none() || member_staged.size == 0 {
             let reason = if member_staged.size == 0 {
                 "the member is empty".to_owned()
             } else {
@@ -531,8 +564,7 @@ fn import_bundle(
             });
             continue;
         }
-        let member_report =
-            import_staged(archive, &display, member_staged, ImportOptions::default(), progress)?;
+        let member_report = import_staged(archive, &display, member_staged, progress)?;
         members.push(MemberEntry {
             name: member_name,
             blake3: member_report.blake3.clone(),

@@ -22,7 +22,12 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[command(version, about)]
 struct Cli {
     /// The archive's data folder.
-    #[arg(long, global = true, env = "ADARCHIVE_DATA", default_value = "adarchive-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "ADARCHIVE_DATA",
+        default_value = "adarchive-data"
+    )]
     data: PathBuf,
 
     #[command(subcommand)]
@@ -103,7 +108,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let archive = open(&cli.data)?;
             let progress = Bar::new();
-            let report = import_paths(&archive, &paths, ImportOptions { format }, progress.as_progress())?;
+            let report = import_paths(
+                &archive,
+                &paths,
+                ImportOptions { format },
+                progress.as_progress(),
+            )?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -201,7 +211,10 @@ fn print_import(archive: &Archive, report: &ImportReport) {
             );
         }
         if f.unnormalized > 0 {
-            println!("  {} values could not be normalized and are kept verbatim in `unmapped`", f.unnormalized);
+            println!(
+                "  {} values could not be normalized and are kept verbatim in `unmapped`",
+                f.unnormalized
+            );
         }
         for p in &f.problems {
             match &p.field {
@@ -214,7 +227,10 @@ fn print_import(archive: &Archive, report: &ImportReport) {
         }
         if f.quarantined > 0 {
             if let Some(hash) = &f.blake3 {
-                println!("  quarantined rows: {}", archive.quarantine_path(hash).display());
+                println!(
+                    "  quarantined rows: {}",
+                    archive.quarantine_path(hash).display()
+                );
             }
         }
         for s in &f.skipped {
@@ -236,9 +252,11 @@ impl Bar {
         Bar(std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::new(0);
             bar.set_style(
-                ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
+                ProgressStyle::with_template(
+                    "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
             );
             bar
         }))

@@ -167,10 +167,7 @@ fn classify<'a>(
                     locator,
                     raw,
                     field: header.names.get(i).cloned(),
-                    reason: format!(
-                        "invalid UTF-8 at byte {} of the value",
-                        e.valid_up_to()
-                    ),
+                    reason: format!("invalid UTF-8 at byte {} of the value", e.valid_up_to()),
                 })
             }
         }

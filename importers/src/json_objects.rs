@@ -11,7 +11,10 @@ use crate::{Locator, ReadError};
 
 /// One top-level ad object, or bytes that could not be read as one.
 pub(crate) enum Item<'a> {
-    Object { locator: Locator, raw: &'a [u8] },
+    Object {
+        locator: Locator,
+        raw: &'a [u8],
+    },
     Malformed {
         locator: Locator,
         raw: &'a [u8],
@@ -103,24 +106,49 @@ impl Bytes<'_> {
         Ok(())
     }
 
+    /// Makes sure unread bytes are buffered; false at the end of input.
+    fn fill(&mut self) -> io::Result<bool> {
+        Ok(self.peek()?.is_some())
+    }
+
+    /// Takes `n` buffered bytes into `out`, counting `newlines` among them.
+    fn consume_into(&mut self, n: usize, newlines: u64, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        self.offset += n as u64;
+        self.line += newlines;
+    }
+
     /// Reads one string (the opening quote is next) into `out`.
     fn string(&mut self, out: &mut Vec<u8>) -> Result<(), ScanError> {
         self.take_into(out)?;
         loop {
-            match self.take_into(out)? {
-                None => return Err(ScanError::Bad("the file ends inside a string".into())),
-                Some(b'"') => return Ok(()),
-                Some(b'\\') => {
-                    if self.take_into(out)?.is_none() {
-                        return Err(ScanError::Bad("the file ends inside a string".into()));
+            if !self.fill()? {
+                return Err(ScanError::Bad("the file ends inside a string".into()));
+            }
+            let window = &self.buf[self.pos..self.len];
+            match memchr::memchr3(b'"', b'\\', b'\n', window) {
+                None => {
+                    let n = window.len();
+                    self.consume_into(n, 0, out);
+                }
+                Some(i) => {
+                    let found = window[i];
+                    self.consume_into(i + 1, u64::from(found == b'\n'), out);
+                    match found {
+                        b'"' => return Ok(()),
+                        b'\\' => {
+                            if self.take_into(out)?.is_none() {
+                                return Err(ScanError::Bad("the file ends inside a string".into()));
+                            }
+                        }
+                        _ => {
+                            return Err(ScanError::Bad(
+                                "a string is not closed before the end of its line".into(),
+                            ))
+                        }
                     }
                 }
-                Some(b'\n') => {
-                    return Err(ScanError::Bad(
-                        "a string is not closed before the end of its line".into(),
-                    ))
-                }
-                Some(_) => {}
             }
         }
     }
@@ -128,36 +156,58 @@ impl Bytes<'_> {
     /// Reads one complete value (next byte is its first) into `out`.
     fn value(&mut self, out: &mut Vec<u8>) -> Result<(), ScanError> {
         match self.peek()? {
-            None => Err(ScanError::Bad("the file ends where a value was expected".into())),
+            None => Err(ScanError::Bad(
+                "the file ends where a value was expected".into(),
+            )),
             Some(b'"') => self.string(out),
             Some(b'{' | b'[') => {
                 let mut stack = Vec::new();
                 loop {
-                    match self.peek()? {
-                        None => {
-                            return Err(ScanError::Bad(
-                                "the file ends before this object is closed (truncated)".into(),
-                            ))
-                        }
-                        Some(b'"') => self.string(out)?,
-                        Some(open @ (b'{' | b'[')) => {
-                            stack.push(if open == b'{' { b'}' } else { b']' });
-                            self.take_into(out)?;
-                        }
-                        Some(close @ (b'}' | b']')) => {
-                            if stack.pop() != Some(close) {
-                                return Err(ScanError::Bad(format!(
-                                    "unexpected `{}`",
-                                    close as char
-                                )));
+                    if !self.fill()? {
+                        return Err(ScanError::Bad(
+                            "the file ends before this object is closed (truncated)".into(),
+                        ));
+                    }
+                    // Scan the buffered bytes up to the next string or the
+                    // end of the value, in one pass.
+                    let window = &self.buf[self.pos..self.len];
+                    let mut newlines = 0u64;
+                    let mut stop = None;
+                    for (i, &b) in window.iter().enumerate() {
+                        match b {
+                            b'\n' => newlines += 1,
+                            b'"' => {
+                                stop = Some((i, false));
+                                break;
                             }
-                            self.take_into(out)?;
-                            if stack.is_empty() {
+                            b'{' => stack.push(b'}'),
+                            b'[' => stack.push(b']'),
+                            b'}' | b']' => {
+                                if stack.pop() != Some(b) {
+                                    return Err(ScanError::Bad(format!(
+                                        "unexpected `{}`",
+                                        b as char
+                                    )));
+                                }
+                                if stack.is_empty() {
+                                    stop = Some((i + 1, true));
+                                    break;
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                    match stop {
+                        None => {
+                            let n = window.len();
+                            self.consume_into(n, newlines, out);
+                        }
+                        Some((n, done)) => {
+                            self.consume_into(n, newlines, out);
+                            if done {
                                 return Ok(());
                             }
-                        }
-                        Some(_) => {
-                            self.take_into(out)?;
+                            self.string(out)?;
                         }
                     }
                 }
@@ -413,11 +463,17 @@ mod tests {
                         &text.as_bytes()[locator.byte_start as usize..locator.byte_end as usize],
                         raw
                     );
-                    out.push((String::from_utf8_lossy(raw).into_owned(), locator.line, true))
+                    out.push((
+                        String::from_utf8_lossy(raw).into_owned(),
+                        locator.line,
+                        true,
+                    ))
                 }
-                Item::Malformed { locator, raw, .. } => {
-                    out.push((String::from_utf8_lossy(raw).into_owned(), locator.line, false))
-                }
+                Item::Malformed { locator, raw, .. } => out.push((
+                    String::from_utf8_lossy(raw).into_owned(),
+                    locator.line,
+                    false,
+                )),
             }
             Ok(())
         })
@@ -433,7 +489,10 @@ mod tests {
         assert_eq!(got[1].1, 3);
 
         let page = split("{\"paging\":{\"next\":\"u\"},\"data\":[{\"id\":\"1\"},{\"id\":\"2\"}]}");
-        assert_eq!(page.iter().map(|g| g.0.as_str()).collect::<Vec<_>>(), ["{\"id\":\"1\"}", "{\"id\":\"2\"}"]);
+        assert_eq!(
+            page.iter().map(|g| g.0.as_str()).collect::<Vec<_>>(),
+            ["{\"id\":\"1\"}", "{\"id\":\"2\"}"]
+        );
 
         let single = split("{ \"_id\": \"5\", \"data_x\": [1] }\n");
         assert_eq!(single[0].0, "{ \"_id\": \"5\", \"data_x\": [1] }");
@@ -444,7 +503,9 @@ mod tests {
 
     #[test]
     fn damage_is_reported_and_reading_goes_on() {
-        let got = split("{\"id\":\"1\"}\n{\"id\":\"2\",\"s\":\"unterminated\n{\"id\":\"3\"}\n[{\"id\":\"4\"}");
+        let got = split(
+            "{\"id\":\"1\"}\n{\"id\":\"2\",\"s\":\"unterminated\n{\"id\":\"3\"}\n[{\"id\":\"4\"}",
+        );
         let good: Vec<_> = got.iter().filter(|g| g.2).map(|g| g.0.clone()).collect();
         assert_eq!(good, ["{\"id\":\"1\"}", "{\"id\":\"3\"}", "{\"id\":\"4\"}"]);
         let bad: Vec<_> = got.iter().filter(|g| !g.2).map(|g| g.1).collect();

@@ -135,7 +135,11 @@ fn map_object(locator: Locator, raw: &[u8]) -> Entry<'_> {
     for (plural, singular, slot) in [
         ("ad_creative_bodies", "ad_creative_body", 0),
         ("ad_creative_link_titles", "ad_creative_link_title", 1),
-        ("ad_creative_link_descriptions", "ad_creative_link_description", 2),
+        (
+            "ad_creative_link_descriptions",
+            "ad_creative_link_description",
+            2,
+        ),
         ("ad_creative_link_captions", "ad_creative_link_caption", 3),
     ] {
         let mut texts = Vec::new();
@@ -155,7 +159,10 @@ fn map_object(locator: Locator, raw: &[u8]) -> Entry<'_> {
         *target = texts;
     }
 
-    for (key, first) in [("ad_delivery_start_time", true), ("ad_delivery_stop_time", false)] {
+    for (key, first) in [
+        ("ad_delivery_start_time", true),
+        ("ad_delivery_stop_time", false),
+    ] {
         if let Some(value) = fields.remove(key) {
             match value.as_str().and_then(timestamp) {
                 Some(t) if first => m.ad.first_shown = Some(t),
@@ -166,7 +173,10 @@ fn map_object(locator: Locator, raw: &[u8]) -> Entry<'_> {
     }
 
     let currency = fields.remove("currency");
-    let code = currency.as_ref().and_then(Value::as_str).and_then(currency_code);
+    let code = currency
+        .as_ref()
+        .and_then(Value::as_str)
+        .and_then(currency_code);
     if let Some(spend) = fields.remove("spend") {
         match (&code, range(&spend)) {
             (Some(code), Some(r)) => m.ad.spend.push(SpendRange {
@@ -221,13 +231,15 @@ fn map_object(locator: Locator, raw: &[u8]) -> Entry<'_> {
     if let Some(value) = fields.remove("languages") {
         let mut codes = Vec::new();
         let ok = value.as_array().is_some_and(|items| {
-            items.iter().all(|l| match l.as_str().and_then(language_code) {
-                Some(code) => {
-                    push_unique(&mut codes, code);
-                    true
-                }
-                None => false,
-            })
+            items
+                .iter()
+                .all(|l| match l.as_str().and_then(language_code) {
+                    Some(code) => {
+                        push_unique(&mut codes, code);
+                        true
+                    }
+                    None => false,
+                })
         });
         if ok {
             m.ad.languages = codes;
@@ -297,7 +309,10 @@ fn take_id(fields: &mut Map<String, Value>, key: &str) -> Option<String> {
 }
 
 fn is_ad_id(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 fn id_from_snapshot_url(url: &str) -> Option<String> {
@@ -419,7 +434,10 @@ fn map_target_locations(m: &mut Mapping, value: &Value) -> bool {
         let Some(name) = item.get("name").and_then(Value::as_str) else {
             return false;
         };
-        let excluded = item.get("excluded").and_then(Value::as_bool).unwrap_or(false);
+        let excluded = item
+            .get("excluded")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         let list = if excluded {
             &mut m.ad.targeting.locations_excluded
         } else {

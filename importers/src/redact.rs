@@ -56,12 +56,32 @@ impl<W: Write> Redactor<W> {
 }
 
 fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'%' | b'|' | b'+' | b'/' | b'=')
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'_' | b'.' | b'~' | b'%' | b'|' | b'+' | b'/' | b'='
+        )
 }
 
 impl<W: Write> Write for Redactor<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        for &b in buf {
+        let mut rest = buf;
+        while !rest.is_empty() {
+            if !self.in_token && self.matched == 0 {
+                // Nothing pending: jump to the next byte that can start the key.
+                match memchr::memchr(KEY[0], rest) {
+                    None => {
+                        self.out.extend_from_slice(rest);
+                        break;
+                    }
+                    Some(i) => {
+                        self.out.extend_from_slice(&rest[..i]);
+                        rest = &rest[i..];
+                    }
+                }
+            }
+            let b = rest[0];
+            rest = &rest[1..];
             if self.in_token {
                 if is_token_byte(b) {
                     continue;
@@ -149,7 +169,11 @@ mod tests {
         let text: &[u8] = b"{\"a\":\"?access_token=SECRET1\",\"b\":\"aaccess_token=SECRET2&x\"}";
         let whole = redact(&[text]);
         for split in 0..text.len() {
-            assert_eq!(redact(&[&text[..split], &text[split..]]), whole, "split at {split}");
+            assert_eq!(
+                redact(&[&text[..split], &text[split..]]),
+                whole,
+                "split at {split}"
+            );
         }
         assert_eq!(
             whole,

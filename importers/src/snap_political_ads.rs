@@ -13,8 +13,7 @@ use crate::csv_rows::{read_rows, sniff_header, Header, Row, RowOrProblem};
 use crate::google_creative_stats::gender_label;
 use crate::mapping::{push_unique, Mapping};
 use crate::normalize::{
-    country_code, currency_code, is_placeholder, language_code, split_list, timestamp,
-    whole_number,
+    country_code, currency_code, is_placeholder, language_code, split_list, timestamp, whole_number,
 };
 use crate::{Entry, Importer, ParsedRecord, Problem, ReadError, Sink};
 
@@ -26,16 +25,28 @@ const NAME: &str = "snap-political-ads";
 /// Targeting columns that have no dedicated schema field, by the key they
 /// get under `targeting.other`.
 const OTHER_TARGETING: &[(&str, &str)] = &[
-    ("Electoral Districts (Included)", "electoral_districts_included"),
-    ("Electoral Districts (Excluded)", "electoral_districts_excluded"),
+    (
+        "Electoral Districts (Included)",
+        "electoral_districts_included",
+    ),
+    (
+        "Electoral Districts (Excluded)",
+        "electoral_districts_excluded",
+    ),
     ("Radius Targeting (Included)", "radius_included"),
     ("Radius Targeting (Excluded)", "radius_excluded"),
     ("Metros (Included)", "metros_included"),
     ("Metros (Excluded)", "metros_excluded"),
     ("Postal Codes (Included)", "postal_codes_included"),
     ("Postal Codes (Excluded)", "postal_codes_excluded"),
-    ("Location Categories (Included)", "location_categories_included"),
-    ("Location Categories (Excluded)", "location_categories_excluded"),
+    (
+        "Location Categories (Included)",
+        "location_categories_included",
+    ),
+    (
+        "Location Categories (Excluded)",
+        "location_categories_excluded",
+    ),
     ("OsType", "os_type"),
     ("Segments", "segments"),
     ("AdvancedDemographics", "advanced_demographics"),

@@ -55,7 +55,8 @@ impl Serialize for RecordHash {
 impl<'de> serde::Deserialize<'de> for RecordHash {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = std::borrow::Cow::<str>::deserialize(deserializer)?;
-        RecordHash::from_hex(&text).ok_or_else(|| serde::de::Error::custom("expected 64 hex digits"))
+        RecordHash::from_hex(&text)
+            .ok_or_else(|| serde::de::Error::custom("expected 64 hex digits"))
     }
 }
 

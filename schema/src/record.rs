@@ -348,7 +348,9 @@ impl Ad {
         fn sorted(v: &Value) -> bool {
             match v {
                 Value::Object(map) => {
-                    map.keys().zip(map.keys().skip(1)).all(|(a, b)| a.as_bytes() < b.as_bytes())
+                    map.keys()
+                        .zip(map.keys().skip(1))
+                        .all(|(a, b)| a.as_bytes() < b.as_bytes())
                         && map.values().all(sorted)
                 }
                 Value::Array(items) => items.iter().all(sorted),
@@ -401,14 +403,32 @@ mod tests {
         ad.funder = Some("Ünïcode \"quoted\"".into());
         ad.creative.bodies = vec!["b".into(), "a".into()];
         ad.spend.push(SpendRange::exact("USD", 3));
-        ad.impressions = Some(CountRange { lower: 1, upper: None });
-        ad.delivery.age_gender.push(AgeGenderShare { age: "18-24".into(), gender: "female".into(), share: 0.001114 });
-        ad.delivery.regions.push(RegionShare { region: "Ohio".into(), share: 0.5 });
-        ad.targeting.other.insert("segments".into(), vec!["x".into()]);
-        ad.unmapped.insert("z".into(), serde_json::json!({"b": [1, {"d": 1, "c": 2}], "a": null}));
+        ad.impressions = Some(CountRange {
+            lower: 1,
+            upper: None,
+        });
+        ad.delivery.age_gender.push(AgeGenderShare {
+            age: "18-24".into(),
+            gender: "female".into(),
+            share: 0.001114,
+        });
+        ad.delivery.regions.push(RegionShare {
+            region: "Ohio".into(),
+            share: 0.5,
+        });
+        ad.targeting
+            .other
+            .insert("segments".into(), vec!["x".into()]);
+        ad.unmapped.insert(
+            "z".into(),
+            serde_json::json!({"b": [1, {"d": 1, "c": 2}], "a": null}),
+        );
         ad.unmapped.insert("a".into(), "v".into());
         let generic = crate::canonical_json(&serde_json::to_value(&ad).unwrap());
-        assert_eq!(String::from_utf8(ad.canonical_json()).unwrap(), String::from_utf8(generic).unwrap());
+        assert_eq!(
+            String::from_utf8(ad.canonical_json()).unwrap(),
+            String::from_utf8(generic).unwrap()
+        );
     }
 
     #[test]

@@ -27,7 +27,11 @@ pub struct TimestampError {
 impl Timestamp {
     /// Wraps a time, converting it to UTC.
     pub fn from_offset_date_time(t: OffsetDateTime) -> Self {
-        Timestamp(t.to_offset(UtcOffset::UTC).replace_nanosecond(0).unwrap_or(t))
+        Timestamp(
+            t.to_offset(UtcOffset::UTC)
+                .replace_nanosecond(0)
+                .unwrap_or(t),
+        )
     }
 
     /// Midnight UTC at the start of `date`.

@@ -5,7 +5,8 @@ use std::path::Path;
 
 #[test]
 fn committed_json_schema_is_current() {
-    let generated = serde_json::to_string_pretty(&adarchive_schema::ad_json_schema()).unwrap() + "\n";
+    let generated =
+        serde_json::to_string_pretty(&adarchive_schema::ad_json_schema()).unwrap() + "\n";
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("ad.schema.json");
     if std::env::var_os("ADARCHIVE_BLESS").is_some() {
         std::fs::write(&path, &generated).unwrap();

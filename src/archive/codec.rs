@@ -83,7 +83,8 @@ pub(crate) fn decode_observation(bytes: &[u8]) -> Option<StoredObservation<'_>> 
 
 /// The full observation, with what its source's entry contributes.
 pub(crate) fn observation(bytes: &[u8], ordinal: u64, source: &SourceEntry) -> Result<Observation> {
-    let o = decode_observation(bytes).ok_or_else(|| damaged(&source.blake3, "unreadable observation"))?;
+    let o = decode_observation(bytes)
+        .ok_or_else(|| damaged(&source.blake3, "unreadable observation"))?;
     Ok(Observation {
         uid: o.uid.to_owned(),
         source_blake3: source.blake3.clone(),

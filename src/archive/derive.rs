@@ -12,9 +12,8 @@ use redb::{ReadableTable, WriteTransaction};
 use serde::Serialize;
 
 use super::{
-    codec, latest_value, observation_key, persist, split_latest, tempfile_in, uid_prefixed, Archive,
-    QuarantineEntry, Version, LATEST, OBSERVATIONS, RECORDS, UID_OBSERVATIONS,
-    VERSIONS,
+    ad_key, codec, latest_value, observation_key, persist, split_latest, tempfile_in, Archive,
+    QuarantineEntry, Version, ADS, OBSERVATIONS, RECORDS, TAG_LATEST, TAG_OBSERVATION, TAG_VERSION,
 };
 use crate::error::{IoContext, Result};
 
@@ -103,22 +102,27 @@ pub(crate) fn derive_source(
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Prepared>>(8);
 
     std::thread::scope(|scope| {
-        let parser = std::thread::Builder::new().name("parse".into()).spawn_scoped(scope, move || {
-            let mut batch = Vec::with_capacity(BATCH);
-            let outcome = importer.read(&mut reader, &mut |entry| {
-                batch.push(prepare(entry, blake3, name));
-                if batch.len() == BATCH {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                    tx.send(full).map_err(|_| "the archive stopped writing")?;
+        let parser = std::thread::Builder::new()
+            .name("parse".into())
+            .spawn_scoped(scope, move || {
+                let mut batch = Vec::with_capacity(BATCH);
+                let outcome = importer.read(&mut reader, &mut |entry| {
+                    batch.push(prepare(entry, blake3, name));
+                    if batch.len() == BATCH {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                        tx.send(full).map_err(|_| "the archive stopped writing")?;
+                    }
+                    Ok(())
+                });
+                if !batch.is_empty() {
+                    let _ = tx.send(batch);
                 }
-                Ok(())
+                outcome
             });
-            if !batch.is_empty() {
-                let _ = tx.send(batch);
-            }
-            outcome
-        });
-        let parser = parser.map_err(|e| crate::Error::Io { path: archive.tmp_dir(), source: e })?;
+        let parser = parser.map_err(|e| crate::Error::Io {
+            path: archive.tmp_dir(),
+            source: e,
+        })?;
         let written = write_prepared(archive, txn, &source_key, blake3, observed_at, rx, progress);
         let outcome = parser
             .join()
@@ -175,9 +179,7 @@ fn write_prepared(
 ) -> Result<Derived> {
     let mut records = txn.open_table(RECORDS)?;
     let mut observations = txn.open_table(OBSERVATIONS)?;
-    let mut uid_observations = txn.open_table(UID_OBSERVATIONS)?;
-    let mut versions = txn.open_table(VERSIONS)?;
-    let mut latest = txn.open_table(LATEST)?;
+    let mut ads = txn.open_table(ADS)?;
 
     let mut derived = Derived::default();
     let mut quarantine: Option<(PathBuf, BufWriter<File>)> = None;
@@ -209,13 +211,11 @@ fn write_prepared(
                         &mut value,
                     );
                     observations.insert(&obs_key[..], &value[..])?;
-                    key.clear();
-                    key.extend_from_slice(&uid_prefixed(&uid, &obs_key));
-                    uid_observations.insert(&key[..], ())?;
+                    ad_key(&uid, TAG_OBSERVATION, &obs_key, &mut key);
+                    ads.insert(&key[..], &[][..])?;
 
-                    let previous = latest
-                        .get(uid.as_str())?
-                        .and_then(|v| split_latest(v.value()));
+                    ad_key(&uid, TAG_LATEST, &[], &mut key);
+                    let previous = ads.get(&key[..])?.and_then(|v| split_latest(v.value()));
                     let next_seq = match previous {
                         Some((_, hash)) if hash == record_hash => {
                             derived.unchanged += 1;
@@ -241,9 +241,9 @@ fn write_prepared(
                             observed_at,
                         };
                         codec::encode_version(&version, source_key, &mut value);
-                        let version_key = uid_prefixed(&uid, &seq.to_be_bytes());
-                        versions.insert(&version_key[..], &value[..])?;
-                        latest.insert(uid.as_str(), &latest_value(seq, &record_hash)[..])?;
+                        ads.insert(&key[..], &latest_value(seq, &record_hash)[..])?;
+                        ad_key(&uid, TAG_VERSION, &seq.to_be_bytes(), &mut key);
+                        ads.insert(&key[..], &value[..])?;
                     }
                     derived.records += 1;
                     derived.unnormalized += u64::from(unnormalized);
@@ -288,7 +288,11 @@ fn write_prepared(
 }
 
 /// Puts a derived source's quarantine file in place (before commit).
-pub(crate) fn place_quarantine(archive: &Archive, blake3: &str, derived: &mut Derived) -> Result<()> {
+pub(crate) fn place_quarantine(
+    archive: &Archive,
+    blake3: &str,
+    derived: &mut Derived,
+) -> Result<()> {
     if let Some(tmp) = derived.quarantine_tmp.take() {
         persist(&tmp, &archive.quarantine_path(blake3))?;
     }

@@ -25,10 +25,10 @@ use std::path::{Path, PathBuf};
 use adarchive_schema::{Ad, RecordHash};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
-pub use derive::{NoProgress, Progress, ProblemNote, PROBLEMS_LISTED};
-pub(crate) use derive::{derive_source, encode, place_quarantine};
-pub use model::{MemberEntry, Observation, QuarantineEntry, SourceEntry, Version, ZIP_FORMAT};
 pub(crate) use codec::{decode_observation, decode_record, decode_version};
+pub(crate) use derive::{derive_source, encode, place_quarantine};
+pub use derive::{NoProgress, ProblemNote, Progress, PROBLEMS_LISTED};
+pub use model::{MemberEntry, Observation, QuarantineEntry, SourceEntry, Version, ZIP_FORMAT};
 pub(crate) use tables::*;
 
 use crate::error::{Error, IoContext, Result};
@@ -63,7 +63,7 @@ impl Archive {
             fs::create_dir_all(root.join(dir)).at(root.join(dir))?;
         }
         let db = match Database::builder()
-            .set_cache_size(32 * 1024 * 1024)
+            .set_cache_size(64 * 1024 * 1024)
             .create(db_path)
         {
             Ok(db) => db,
@@ -151,7 +151,10 @@ impl Archive {
         for item in order.iter()? {
             let (_, hash) = item?;
             let Some(entry) = sources.get(hash.value())? else {
-                return Err(damaged(hash.value(), "listed in the import order but not in the manifest"));
+                return Err(damaged(
+                    hash.value(),
+                    "listed in the import order but not in the manifest",
+                ));
             };
             out.push(decode(hash.value(), entry.value())?);
         }
@@ -169,11 +172,14 @@ impl Archive {
     /// The latest version of an ad.
     pub fn latest(&self, uid: &str) -> Result<Option<Ad>> {
         let txn = self.db.begin_read()?;
-        let latest = txn.open_table(LATEST)?;
-        let Some(pointer) = latest.get(uid)? else {
+        let ads = txn.open_table(ADS)?;
+        let mut key = Vec::new();
+        ad_key(uid, TAG_LATEST, &[], &mut key);
+        let Some(pointer) = ads.get(&key[..])? else {
             return Ok(None);
         };
-        let (_, hash) = split_latest(pointer.value()).ok_or_else(|| damaged(uid, "bad latest pointer"))?;
+        let (_, hash) =
+            split_latest(pointer.value()).ok_or_else(|| damaged(uid, "bad latest pointer"))?;
         let records = txn.open_table(RECORDS)?;
         let Some(stored) = records.get(&hash.0[..])? else {
             return Err(damaged(uid, "latest record missing"));
@@ -184,12 +190,15 @@ impl Archive {
     /// Every version of an ad, oldest first.
     pub fn history(&self, uid: &str) -> Result<Vec<Version>> {
         let txn = self.db.begin_read()?;
-        let versions = txn.open_table(VERSIONS)?;
-        let (from, to) = uid_bounds(uid);
+        let versions = txn.open_table(ADS)?;
+        let (from, to) = ad_bounds(uid, TAG_VERSION);
         let mut out = Vec::new();
         for item in versions.range(&from[..]..&to[..])? {
             let (_, value) = item?;
-            out.push(codec::decode_version(uid, value.value()).ok_or_else(|| damaged(uid, "unreadable version"))?);
+            out.push(
+                codec::decode_version(uid, value.value())
+                    .ok_or_else(|| damaged(uid, "unreadable version"))?,
+            );
         }
         Ok(out)
     }
@@ -197,10 +206,10 @@ impl Archive {
     /// Every observation of an ad, in import order of their sources.
     pub fn observations_of(&self, uid: &str) -> Result<Vec<Observation>> {
         let txn = self.db.begin_read()?;
-        let index = txn.open_table(UID_OBSERVATIONS)?;
+        let index = txn.open_table(ADS)?;
         let observations = txn.open_table(OBSERVATIONS)?;
         let sources = txn.open_table(SOURCES)?;
-        let (from, to) = uid_bounds(uid);
+        let (from, to) = ad_bounds(uid, TAG_OBSERVATION);
         let mut out = Vec::new();
         for item in index.range(&from[..]..&to[..])? {
             let (key, _) = item?;
@@ -242,8 +251,8 @@ impl Archive {
             sources: txn.open_table(SOURCES)?.len()?,
             observations: txn.open_table(OBSERVATIONS)?.len()?,
             records: txn.open_table(RECORDS)?.len()?,
-            ads: txn.open_table(LATEST)?.len()?,
-            versions: txn.open_table(VERSIONS)?.len()?,
+            ads: count_tagged(&txn, TAG_LATEST)?,
+            versions: count_tagged(&txn, TAG_VERSION)?,
         })
     }
 }
@@ -265,8 +274,21 @@ pub struct Stats {
 
 /// An [`Ad`] from its stored (compressed) form.
 pub(crate) fn decode_stored_record(what: &str, stored: &[u8]) -> Result<Ad> {
-    let canonical = codec::decode_record(stored).ok_or_else(|| damaged(what, "unreadable record"))?;
+    let canonical =
+        codec::decode_record(stored).ok_or_else(|| damaged(what, "unreadable record"))?;
     decode(what, &canonical)
+}
+
+fn count_tagged(txn: &redb::ReadTransaction, tag: u8) -> Result<u64> {
+    let ads = txn.open_table(ADS)?;
+    let mut n = 0;
+    for item in ads.iter()? {
+        let (key, _) = item?;
+        if split_ad_key(key.value()).is_some_and(|(_, t, _)| t == tag) {
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 pub(crate) fn decode<T: serde::de::DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T> {

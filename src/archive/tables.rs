@@ -12,24 +12,25 @@ pub(crate) const SOURCE_ORDER: TableDefinition<u64, &str> = TableDefinition::new
 /// record hash → LZ4-compressed canonical JSON of the record.
 pub(crate) const RECORDS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("records");
 /// source hash (32 bytes) ++ ordinal (u64 BE) → observation (binary, see `codec`).
-pub(crate) const OBSERVATIONS: TableDefinition<&[u8], &[u8]> =
-    TableDefinition::new("observations");
-/// uid ++ 0x00 ++ observation key → ().
-pub(crate) const UID_OBSERVATIONS: TableDefinition<&[u8], ()> =
-    TableDefinition::new("uid_observations");
-/// uid ++ 0x00 ++ version seq (u32 BE) → version (binary, see `codec`).
-pub(crate) const VERSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("versions");
-/// uid → version seq (u32 BE) ++ record hash (32 bytes).
-pub(crate) const LATEST: TableDefinition<&str, &[u8]> = TableDefinition::new("latest");
+pub(crate) const OBSERVATIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("observations");
+/// Everything kept per ad, under keys that start with `uid ++ 0x00` so
+/// that one ad's entries share leaf pages:
+/// - `… ++ 'l'` → latest version: seq (u32 BE) ++ record hash (32 bytes);
+/// - `… ++ 'o' ++ observation key` → () (every observation of the ad);
+/// - `… ++ 'v' ++ seq (u32 BE)` → version (binary, see `codec`).
+pub(crate) const ADS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("ads");
+
+/// The kinds of entry in [`ADS`].
+pub(crate) const TAG_LATEST: u8 = b'l';
+pub(crate) const TAG_OBSERVATION: u8 = b'o';
+pub(crate) const TAG_VERSION: u8 = b'v';
 
 pub(crate) fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError> {
     txn.open_table(SOURCES)?;
     txn.open_table(SOURCE_ORDER)?;
     txn.open_table(RECORDS)?;
     txn.open_table(OBSERVATIONS)?;
-    txn.open_table(UID_OBSERVATIONS)?;
-    txn.open_table(VERSIONS)?;
-    txn.open_table(LATEST)?;
+    txn.open_table(ADS)?;
     Ok(())
 }
 
@@ -40,20 +41,30 @@ pub(crate) fn observation_key(source: &[u8; 32], ordinal: u64) -> [u8; 40] {
     key
 }
 
-pub(crate) fn uid_prefixed(uid: &str, rest: &[u8]) -> Vec<u8> {
-    let mut key = Vec::with_capacity(uid.len() + 1 + rest.len());
+/// The [`ADS`] key of one entry of `uid`.
+pub(crate) fn ad_key(uid: &str, tag: u8, rest: &[u8], key: &mut Vec<u8>) {
+    key.clear();
     key.extend_from_slice(uid.as_bytes());
     key.push(0);
+    key.push(tag);
     key.extend_from_slice(rest);
-    key
 }
 
-/// Key bounds of everything stored under `uid ++ 0x00`.
-pub(crate) fn uid_bounds(uid: &str) -> (Vec<u8>, Vec<u8>) {
-    let from = uid_prefixed(uid, &[]);
+/// Splits an [`ADS`] key into uid, tag and the rest.
+pub(crate) fn split_ad_key(key: &[u8]) -> Option<(&str, u8, &[u8])> {
+    let zero = key.iter().position(|&b| b == 0)?;
+    let uid = std::str::from_utf8(&key[..zero]).ok()?;
+    let tag = *key.get(zero + 1)?;
+    Some((uid, tag, &key[zero + 2..]))
+}
+
+/// Key bounds of the entries of `uid` with `tag`.
+pub(crate) fn ad_bounds(uid: &str, tag: u8) -> (Vec<u8>, Vec<u8>) {
+    let mut from = Vec::new();
+    ad_key(uid, tag, &[], &mut from);
     let mut to = from.clone();
     if let Some(last) = to.last_mut() {
-        *last = 1;
+        *last = tag + 1;
     }
     (from, to)
 }

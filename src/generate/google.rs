@@ -13,23 +13,50 @@ use super::vocab::{self, ADVERTISERS};
 use crate::error::{IoContext, Result};
 
 const HEADER: &[&str] = &[
-    "Ad_ID", "Ad_URL", "Ad_Type", "Regions", "Advertiser_ID", "Advertiser_Name",
-    "Ad_Campaigns_List", "Date_Range_Start", "Date_Range_End", "Num_of_Days", "Impressions",
-    "Spend_USD", "First_Served_Timestamp", "Last_Served_Timestamp", "Age_Targeting",
-    "Gender_Targeting", "Geo_Targeting_Included", "Geo_Targeting_Excluded",
+    "Ad_ID",
+    "Ad_URL",
+    "Ad_Type",
+    "Regions",
+    "Advertiser_ID",
+    "Advertiser_Name",
+    "Ad_Campaigns_List",
+    "Date_Range_Start",
+    "Date_Range_End",
+    "Num_of_Days",
+    "Impressions",
+    "Spend_USD",
+    "First_Served_Timestamp",
+    "Last_Served_Timestamp",
+    "Age_Targeting",
+    "Gender_Targeting",
+    "Geo_Targeting_Included",
+    "Geo_Targeting_Excluded",
 ];
 
 /// Currencies of the 2020 header, with each bucket bound's factor against
 /// USD in hundredths.
 const CURRENCIES: &[(&str, u64)] = &[
-    ("USD", 100), ("EUR", 50), ("INR", 2500), ("BGN", 250), ("HRK", 750), ("CZK", 2500),
-    ("DKK", 750), ("HUF", 30000), ("PLN", 400), ("RON", 500), ("SEK", 1000), ("GBP", 50),
+    ("USD", 100),
+    ("EUR", 50),
+    ("INR", 2500),
+    ("BGN", 250),
+    ("HRK", 750),
+    ("CZK", 2500),
+    ("DKK", 750),
+    ("HUF", 30000),
+    ("PLN", 400),
+    ("RON", 500),
+    ("SEK", 1000),
+    ("GBP", 50),
     ("NZD", 150),
 ];
 
 /// USD spend buckets; the top one is open-ended.
 const SPEND_BUCKETS: &[(u64, Option<u64>)] = &[
-    (0, Some(100)), (100, Some(1_000)), (1_000, Some(50_000)), (50_000, Some(100_000)),
+    (0, Some(100)),
+    (100, Some(1_000)),
+    (1_000, Some(50_000)),
+    (50_000, Some(100_000)),
     (100_000, None),
 ];
 
@@ -50,13 +77,19 @@ pub(super) fn write_bundle(path: &Path, ads: u64, rng: &mut ChaCha8Rng) -> Resul
         .map_err(zip_err)
         .at(path)?;
     write_creative_stats(&mut zip, ads, rng).at(path)?;
-    zip.start_file("README.txt", options).map_err(zip_err).at(path)?;
+    zip.start_file("README.txt", options)
+        .map_err(zip_err)
+        .at(path)?;
     zip.write_all(README.as_bytes()).at(path)?;
     let mut inner = zip.finish().map_err(zip_err).at(path)?;
     inner.flush().at(path)
 }
 
-fn write_creative_stats(out: &mut dyn Write, ads: u64, rng: &mut ChaCha8Rng) -> std::io::Result<()> {
+fn write_creative_stats(
+    out: &mut dyn Write,
+    ads: u64,
+    rng: &mut ChaCha8Rng,
+) -> std::io::Result<()> {
     let mut csv = csv::Writer::from_writer(out);
     let mut header: Vec<String> = HEADER.iter().map(|s| s.to_string()).collect();
     for (cur, _) in CURRENCIES {
@@ -108,7 +141,14 @@ fn write_creative_stats(out: &mut dyn Write, ads: u64, rng: &mut ChaCha8Rng) -> 
         row.push(fmt(last_t, stamp));
         let targeted = rng.random_bool(0.4);
         row.push(if targeted { AGES } else { "Not targeted" }.to_owned());
-        row.push(if targeted { "Male, Female, Unknown gender" } else { "Not targeted" }.to_owned());
+        row.push(
+            if targeted {
+                "Male, Female, Unknown gender"
+            } else {
+                "Not targeted"
+            }
+            .to_owned(),
+        );
         row.push(if rng.random_bool(0.5) {
             advertiser.country_name_title()
         } else {
@@ -119,7 +159,11 @@ fn write_creative_stats(out: &mut dyn Write, ads: u64, rng: &mut ChaCha8Rng) -> 
         let (lower, upper) = SPEND_BUCKETS[spend.min(SPEND_BUCKETS.len() - 1)];
         for (_, factor) in CURRENCIES {
             row.push((lower * factor / 100).to_string());
-            row.push(upper.map(|u| (u * factor / 100).to_string()).unwrap_or_default());
+            row.push(
+                upper
+                    .map(|u| (u * factor / 100).to_string())
+                    .unwrap_or_default(),
+            );
         }
         csv.write_record(&row)?;
     }

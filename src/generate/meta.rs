@@ -13,12 +13,21 @@ use super::vocab::{self, ADVERTISERS};
 use crate::error::{IoContext, Result};
 
 const SPEND: &[(u64, Option<u64>)] = &[
-    (0, Some(99)), (100, Some(199)), (300, Some(399)), (1_000, Some(1_499)),
-    (5_000, Some(9_999)), (10_000, Some(14_999)), (50_000, Some(99_999)), (1_000_000, None),
+    (0, Some(99)),
+    (100, Some(199)),
+    (300, Some(399)),
+    (1_000, Some(1_499)),
+    (5_000, Some(9_999)),
+    (10_000, Some(14_999)),
+    (50_000, Some(99_999)),
+    (1_000_000, None),
 ];
 const IMPRESSIONS: &[(u64, Option<u64>)] = &[
-    (1_000, Some(1_999)), (5_000, Some(9_999)), (10_000, Some(14_999)),
-    (100_000, Some(124_999)), (1_000_000, None),
+    (1_000, Some(1_999)),
+    (5_000, Some(9_999)),
+    (10_000, Some(14_999)),
+    (100_000, Some(124_999)),
+    (1_000_000, None),
 ];
 const AGES: &[&str] = &["18-24", "25-34", "35-44", "45-54", "55-64", "65+"];
 const GENDERS: &[&str] = &["female", "male", "unknown"];
@@ -44,9 +53,11 @@ pub(super) fn write_page(path: &Path, ads: u64, page: u64, rng: &mut ChaCha8Rng)
         let start = vocab::start_time(rng);
         let running = rng.random_bool(0.2);
         let stop = start + rng.random_range(86_400..45 * 86_400i64);
-        let spend = SPEND[((rng.random::<f64>().powi(3)) * SPEND.len() as f64) as usize % SPEND.len()];
-        let impressions =
-            IMPRESSIONS[((rng.random::<f64>().powi(3)) * IMPRESSIONS.len() as f64) as usize % IMPRESSIONS.len()];
+        let spend =
+            SPEND[((rng.random::<f64>().powi(3)) * SPEND.len() as f64) as usize % SPEND.len()];
+        let impressions = IMPRESSIONS[((rng.random::<f64>().powi(3)) * IMPRESSIONS.len() as f64)
+            as usize
+            % IMPRESSIONS.len()];
         let mut shares = Vec::new();
         for age in AGES {
             for gender in GENDERS {
@@ -81,16 +92,20 @@ pub(super) fn write_page(path: &Path, ads: u64, page: u64, rng: &mut ChaCha8Rng)
             "target_locations": [{"name": a.country_name, "type": "countries", "excluded": false, "num_obfuscated": 0}],
         });
         if !running {
-            ad["ad_delivery_stop_time"] = json!(vocab::datetime(stop).format(stamp).unwrap_or_default());
+            ad["ad_delivery_stop_time"] =
+                json!(vocab::datetime(stop).format(stamp).unwrap_or_default());
         }
-        serde_json::to_writer(&mut out, &ad).map_err(std::io::Error::other).at(path)?;
-        out.write_all(if i + 1 < ads { b",\n" } else { b"\n" }).at(path)?;
+        serde_json::to_writer(&mut out, &ad)
+            .map_err(std::io::Error::other)
+            .at(path)?;
+        out.write_all(if i + 1 < ads { b",\n" } else { b"\n" })
+            .at(path)?;
     }
     let after = vocab::hex(rng, 32);
     let paging = json!({
         "cursors": {"before": vocab::hex(rng, 32), "after": after},
         "next": format!("https://graph.facebook.com/v21.0/ads_archive?access_token={token}&limit={ads}&after={after}&page={page}"),
     });
-    write!(out, "],\"paging\":{paging}}}\n").at(path)?;
+    writeln!(out, "],\"paging\":{paging}}}").at(path)?;
     out.flush().at(path)
 }

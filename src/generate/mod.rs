@@ -69,7 +69,10 @@ pub fn generate_samples(out: &Path, options: &GenerateOptions) -> Result<Generat
 
     let path = out.join("google-political-ads-transparency-bundle.zip");
     google::write_bundle(&path, google_ads, &mut rng)?;
-    generated.files.push(GeneratedFile { path, ads: google_ads });
+    generated.files.push(GeneratedFile {
+        path,
+        ads: google_ads,
+    });
 
     let meta_dir = out.join("meta");
     fs::create_dir_all(&meta_dir).at(&meta_dir)?;
@@ -88,6 +91,9 @@ pub fn generate_samples(out: &Path, options: &GenerateOptions) -> Result<Generat
     fs::create_dir_all(&snap_dir).at(&snap_dir)?;
     let path = snap_dir.join("PoliticalAds.csv");
     snap::write_csv(&path, snap_ads, &mut rng)?;
-    generated.files.push(GeneratedFile { path, ads: snap_ads });
+    generated.files.push(GeneratedFile {
+        path,
+        ads: snap_ads,
+    });
     Ok(generated)
 }

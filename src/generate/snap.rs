@@ -12,25 +12,59 @@ use super::vocab::{self, ADVERTISERS};
 use crate::error::{IoContext, Result};
 
 const HEADER: &[&str] = &[
-    "ADID", "CreativeUrl", "Currency Code", "Spend", "Impressions", "StartDate", "EndDate",
-    "OrganizationName", "BillingAddress", "CandidateBallotInformation", "PayingAdvertiserName",
-    "CommitteeName", "CommitteeIdentificationNumber", "DisclosureNameOfCommittee",
-    "AdvertisingJurisdiction", "Gender", "AgeBracket", "CountryCode", "Regions (Included)",
-    "Regions (Excluded)", "Electoral Districts (Included)", "Electoral Districts (Excluded)",
-    "Radius Targeting (Included)", "Radius Targeting (Excluded)", "Metros (Included)",
-    "Metros (Excluded)", "Postal Codes (Included)", "Postal Codes (Excluded)",
-    "Location Categories (Included)", "Location Categories (Excluded)", "Interests", "OsType",
-    "Segments", "Language", "AdvancedDemographics", "Targeting Connection Type",
-    "Targeting Carrier (ISP)", "CreativeProperties",
+    "ADID",
+    "CreativeUrl",
+    "Currency Code",
+    "Spend",
+    "Impressions",
+    "StartDate",
+    "EndDate",
+    "OrganizationName",
+    "BillingAddress",
+    "CandidateBallotInformation",
+    "PayingAdvertiserName",
+    "CommitteeName",
+    "CommitteeIdentificationNumber",
+    "DisclosureNameOfCommittee",
+    "AdvertisingJurisdiction",
+    "Gender",
+    "AgeBracket",
+    "CountryCode",
+    "Regions (Included)",
+    "Regions (Excluded)",
+    "Electoral Districts (Included)",
+    "Electoral Districts (Excluded)",
+    "Radius Targeting (Included)",
+    "Radius Targeting (Excluded)",
+    "Metros (Included)",
+    "Metros (Excluded)",
+    "Postal Codes (Included)",
+    "Postal Codes (Excluded)",
+    "Location Categories (Included)",
+    "Location Categories (Excluded)",
+    "Interests",
+    "OsType",
+    "Segments",
+    "Language",
+    "AdvancedDemographics",
+    "Targeting Connection Type",
+    "Targeting Carrier (ISP)",
+    "CreativeProperties",
 ];
 
 const INTERESTS: &[&str] = &[
-    "Advocates & Activists", "Political News Watchers", "Green Living Enthusiasts",
-    "Philanthropists", "Parents & Family-Focused", "Film & TV Fans",
+    "Advocates & Activists",
+    "Political News Watchers",
+    "Green Living Enthusiasts",
+    "Philanthropists",
+    "Parents & Family-Focused",
+    "Film & TV Fans",
 ];
 const DEMOGRAPHICS: &[&str] = &[
-    "Education (Bachelor Degree)", "Occupation (Business, Finance or Mgmt)",
-    "Occupation (Legal, Education or Health)", "Occupation (Office & Administrative)",
+    "Education (Bachelor Degree)",
+    "Occupation (Business, Finance or Mgmt)",
+    "Occupation (Legal, Education or Health)",
+    "Occupation (Office & Administrative)",
 ];
 const AGES: &[&str] = &["18+", "18-34", "25+", "18-24", "35+"];
 
@@ -50,10 +84,15 @@ pub(super) fn write_csv(path: &Path, ads: u64, rng: &mut ChaCha8Rng) -> Result<(
         let a = &ADVERTISERS[rng.random_range(0..ADVERTISERS.len())];
         let start = vocab::start_time(rng);
         row[0] = vocab::hex(rng, 64);
-        row[1] = format!("https://www.snap.com/political-ads/asset/{}?mediaType=mp4", vocab::hex(rng, 64));
+        row[1] = format!(
+            "https://www.snap.com/political-ads/asset/{}?mediaType=mp4",
+            vocab::hex(rng, 64)
+        );
         row[2] = a.currency.to_owned();
         row[3] = (rng.random::<f64>().powi(3) * 20_000.0).round().to_string();
-        row[4] = (rng.random::<f64>().powi(2) * 2_000_000.0).round().to_string();
+        row[4] = (rng.random::<f64>().powi(2) * 2_000_000.0)
+            .round()
+            .to_string();
         row[5] = vocab::datetime(start).format(stamp).unwrap_or_default();
         if rng.random_bool(0.7) {
             let end = start + rng.random_range(86_400..30 * 86_400i64);

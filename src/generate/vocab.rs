@@ -14,39 +14,210 @@ pub(super) struct Advertiser {
 }
 
 pub(super) const ADVERTISERS: &[Advertiser] = &[
-    Advertiser { name: "Friends of Jane Alvarez", funder: "Friends of Jane Alvarez for Senate", language: "en", country: "US", country_name: "united states", currency: "USD" },
-    Advertiser { name: "Citizens for Clean Water", funder: "Citizens for Clean Water PAC", language: "en", country: "US", country_name: "united states", currency: "USD" },
-    Advertiser { name: "Comité pour l'élection de Marie Dubois", funder: "Association de financement de Marie Dubois", language: "fr", country: "FR", country_name: "france", currency: "EUR" },
-    Advertiser { name: "Bürgerinitiative Grünes Tal e.V.", funder: "Bürgerinitiative Grünes Tal e.V.", language: "de", country: "DE", country_name: "germany", currency: "EUR" },
-    Advertiser { name: "Partij voor Morgen", funder: "Stichting Partij voor Morgen", language: "nl", country: "NL", country_name: "netherlands", currency: "EUR" },
-    Advertiser { name: "Fundación Educación Pública", funder: "Fundación Educación Pública", language: "es", country: "ES", country_name: "spain", currency: "EUR" },
-    Advertiser { name: "พรรคก้าวหน้าใหม่", funder: "พรรคก้าวหน้าใหม่", language: "th", country: "TH", country_name: "thailand", currency: "THB" },
-    Advertiser { name: "حزب المستقبل", funder: "حزب المستقبل", language: "ar", country: "AE", country_name: "united arab emirates", currency: "AED" },
-    Advertiser { name: "Партия Развития", funder: "Партия Развития", language: "ru", country: "UA", country_name: "ukraine", currency: "UAH" },
-    Advertiser { name: "未来の会", funder: "未来の会", language: "ja", country: "JP", country_name: "japan", currency: "JPY" },
-    Advertiser { name: "국민연대", funder: "국민연대", language: "ko", country: "KR", country_name: "south korea", currency: "KRW" },
-    Advertiser { name: "Ελληνική Πρωτοβουλία", funder: "Ελληνική Πρωτοβουλία", language: "el", country: "GR", country_name: "greece", currency: "EUR" },
-    Advertiser { name: "Stowarzyszenie Łódź Razem", funder: "Stowarzyszenie Łódź Razem", language: "pl", country: "PL", country_name: "poland", currency: "PLN" },
-    Advertiser { name: "Norsk Klimaforum", funder: "Norsk Klimaforum", language: "nb", country: "NO", country_name: "norway", currency: "NOK" },
-    Advertiser { name: "Vote Smart UK", funder: "Vote Smart UK Ltd", language: "en", country: "GB", country_name: "united kingdom", currency: "GBP" },
+    Advertiser {
+        name: "Friends of Jane Alvarez",
+        funder: "Friends of Jane Alvarez for Senate",
+        language: "en",
+        country: "US",
+        country_name: "united states",
+        currency: "USD",
+    },
+    Advertiser {
+        name: "Citizens for Clean Water",
+        funder: "Citizens for Clean Water PAC",
+        language: "en",
+        country: "US",
+        country_name: "united states",
+        currency: "USD",
+    },
+    Advertiser {
+        name: "Comité pour l'élection de Marie Dubois",
+        funder: "Association de financement de Marie Dubois",
+        language: "fr",
+        country: "FR",
+        country_name: "france",
+        currency: "EUR",
+    },
+    Advertiser {
+        name: "Bürgerinitiative Grünes Tal e.V.",
+        funder: "Bürgerinitiative Grünes Tal e.V.",
+        language: "de",
+        country: "DE",
+        country_name: "germany",
+        currency: "EUR",
+    },
+    Advertiser {
+        name: "Partij voor Morgen",
+        funder: "Stichting Partij voor Morgen",
+        language: "nl",
+        country: "NL",
+        country_name: "netherlands",
+        currency: "EUR",
+    },
+    Advertiser {
+        name: "Fundación Educación Pública",
+        funder: "Fundación Educación Pública",
+        language: "es",
+        country: "ES",
+        country_name: "spain",
+        currency: "EUR",
+    },
+    Advertiser {
+        name: "พรรคก้าวหน้าใหม่",
+        funder: "พรรคก้าวหน้าใหม่",
+        language: "th",
+        country: "TH",
+        country_name: "thailand",
+        currency: "THB",
+    },
+    Advertiser {
+        name: "حزب المستقبل",
+        funder: "حزب المستقبل",
+        language: "ar",
+        country: "AE",
+        country_name: "united arab emirates",
+        currency: "AED",
+    },
+    Advertiser {
+        name: "Партия Развития",
+        funder: "Партия Развития",
+        language: "ru",
+        country: "UA",
+        country_name: "ukraine",
+        currency: "UAH",
+    },
+    Advertiser {
+        name: "未来の会",
+        funder: "未来の会",
+        language: "ja",
+        country: "JP",
+        country_name: "japan",
+        currency: "JPY",
+    },
+    Advertiser {
+        name: "국민연대",
+        funder: "국민연대",
+        language: "ko",
+        country: "KR",
+        country_name: "south korea",
+        currency: "KRW",
+    },
+    Advertiser {
+        name: "Ελληνική Πρωτοβουλία",
+        funder: "Ελληνική Πρωτοβουλία",
+        language: "el",
+        country: "GR",
+        country_name: "greece",
+        currency: "EUR",
+    },
+    Advertiser {
+        name: "Stowarzyszenie Łódź Razem",
+        funder: "Stowarzyszenie Łódź Razem",
+        language: "pl",
+        country: "PL",
+        country_name: "poland",
+        currency: "PLN",
+    },
+    Advertiser {
+        name: "Norsk Klimaforum",
+        funder: "Norsk Klimaforum",
+        language: "nb",
+        country: "NO",
+        country_name: "norway",
+        currency: "NOK",
+    },
+    Advertiser {
+        name: "Vote Smart UK",
+        funder: "Vote Smart UK Ltd",
+        language: "en",
+        country: "GB",
+        country_name: "united kingdom",
+        currency: "GBP",
+    },
 ];
 
 /// Sentences by language; a body joins two or three of them.
 pub(super) fn sentences(language: &str) -> &'static [&'static str] {
     match language {
-        "fr" => &["Votez pour une école publique forte.", "L'élection se joue maintenant : mobilisez-vous !", "Ensemble, protégeons nos hôpitaux.", "Le climat n'attend pas."],
-        "de" => &["Wählen Sie am Sonntag für saubere Flüsse.", "Unsere Schulen brauchen Investitionen.", "Gemeinsam für bezahlbares Wohnen.", "Die Wahl entscheidet über unsere Zukunft."],
-        "nl" => &["Stem op 17 maart voor betaalbare zorg.", "Samen bouwen we aan een groene toekomst.", "Elke stem telt bij deze verkiezing.", "Investeer in onderwijs, investeer in Nederland."],
-        "es" => &["La educación pública es nuestro futuro.", "Vota por la sanidad de todos.", "¡Participa en la elección!", "Más inversión en energía limpia."],
-        "th" => &["เลือกตั้งครั้งนี้เพื่ออนาคตของเรา", "การศึกษาที่ดีสำหรับเด็กทุกคน", "ร่วมกันสร้างเศรษฐกิจที่เข้มแข็ง", "ไปใช้สิทธิเลือกตั้งวันอาทิตย์นี้"],
-        "ar" => &["صوتوا من أجل مستقبل أفضل", "الانتخابات فرصتنا للتغيير", "التعليم حق للجميع", "معاً نبني اقتصاداً قوياً"],
-        "ru" => &["Голосуйте за развитие наших городов.", "Выборы определяют наше будущее.", "Образование для каждого ребёнка.", "Вместе построим сильную экономику."],
-        "ja" => &["選挙に行こう、未来のために。", "子どもたちに質の高い教育を。", "地域経済を元気にします。", "あなたの一票が社会を変える。"],
-        "ko" => &["투표로 미래를 바꿉시다.", "모든 아이에게 좋은 교육을.", "선거일에 꼭 투표하세요.", "함께 만드는 튼튼한 경제."],
-        "el" => &["Ψηφίστε για δημόσια παιδεία.", "Οι εκλογές κρίνουν το μέλλον μας.", "Μαζί για καθαρή ενέργεια.", "Κάθε ψήφος μετράει."],
-        "pl" => &["Głosuj na czyste powietrze w Łodzi.", "Wybory decydują o naszej przyszłości.", "Inwestujmy w szkoły publiczne.", "Razem zbudujemy silną gospodarkę."],
-        "nb" => &["Stem for et grønnere Norge.", "Valget avgjør klimapolitikken.", "Bedre skoler i hele landet.", "Din stemme teller ved dette valget."],
-        _ => &["Vote for clean water on election day.", "Our schools deserve full funding.", "Paid for by people, not corporations.", "Early voting starts Tuesday: make a plan to vote!", "Protect health care for every family."],
+        "fr" => &[
+            "Votez pour une école publique forte.",
+            "L'élection se joue maintenant : mobilisez-vous !",
+            "Ensemble, protégeons nos hôpitaux.",
+            "Le climat n'attend pas.",
+        ],
+        "de" => &[
+            "Wählen Sie am Sonntag für saubere Flüsse.",
+            "Unsere Schulen brauchen Investitionen.",
+            "Gemeinsam für bezahlbares Wohnen.",
+            "Die Wahl entscheidet über unsere Zukunft.",
+        ],
+        "nl" => &[
+            "Stem op 17 maart voor betaalbare zorg.",
+            "Samen bouwen we aan een groene toekomst.",
+            "Elke stem telt bij deze verkiezing.",
+            "Investeer in onderwijs, investeer in Nederland.",
+        ],
+        "es" => &[
+            "La educación pública es nuestro futuro.",
+            "Vota por la sanidad de todos.",
+            "¡Participa en la elección!",
+            "Más inversión en energía limpia.",
+        ],
+        "th" => &[
+            "เลือกตั้งครั้งนี้เพื่ออนาคตของเรา",
+            "การศึกษาที่ดีสำหรับเด็กทุกคน",
+            "ร่วมกันสร้างเศรษฐกิจที่เข้มแข็ง",
+            "ไปใช้สิทธิเลือกตั้งวันอาทิตย์นี้",
+        ],
+        "ar" => &[
+            "صوتوا من أجل مستقبل أفضل",
+            "الانتخابات فرصتنا للتغيير",
+            "التعليم حق للجميع",
+            "معاً نبني اقتصاداً قوياً",
+        ],
+        "ru" => &[
+            "Голосуйте за развитие наших городов.",
+            "Выборы определяют наше будущее.",
+            "Образование для каждого ребёнка.",
+            "Вместе построим сильную экономику.",
+        ],
+        "ja" => &[
+            "選挙に行こう、未来のために。",
+            "子どもたちに質の高い教育を。",
+            "地域経済を元気にします。",
+            "あなたの一票が社会を変える。",
+        ],
+        "ko" => &[
+            "투표로 미래를 바꿉시다.",
+            "모든 아이에게 좋은 교육을.",
+            "선거일에 꼭 투표하세요.",
+            "함께 만드는 튼튼한 경제.",
+        ],
+        "el" => &[
+            "Ψηφίστε για δημόσια παιδεία.",
+            "Οι εκλογές κρίνουν το μέλλον μας.",
+            "Μαζί για καθαρή ενέργεια.",
+            "Κάθε ψήφος μετράει.",
+        ],
+        "pl" => &[
+            "Głosuj na czyste powietrze w Łodzi.",
+            "Wybory decydują o naszej przyszłości.",
+            "Inwestujmy w szkoły publiczne.",
+            "Razem zbudujemy silną gospodarkę.",
+        ],
+        "nb" => &[
+            "Stem for et grønnere Norge.",
+            "Valget avgjør klimapolitikken.",
+            "Bedre skoler i hele landet.",
+            "Din stemme teller ved dette valget.",
+        ],
+        _ => &[
+            "Vote for clean water on election day.",
+            "Our schools deserve full funding.",
+            "Paid for by people, not corporations.",
+            "Early voting starts Tuesday: make a plan to vote!",
+            "Protect health care for every family.",
+        ],
     }
 }
 
@@ -54,7 +225,11 @@ pub(super) fn sentences(language: &str) -> &'static [&'static str] {
 pub(super) fn body(rng: &mut ChaCha8Rng, language: &str) -> String {
     let pool = sentences(language);
     let n = rng.random_range(2..=3usize);
-    let sep = if matches!(language, "th" | "ja") { "" } else { " " };
+    let sep = if matches!(language, "th" | "ja") {
+        ""
+    } else {
+        " "
+    };
     (0..n)
         .map(|_| pool[rng.random_range(0..pool.len())])
         .collect::<Vec<_>>()

@@ -282,6 +282,9 @@ mod tests {
     fn timestamps_reject_impossible_dates() {
         assert!(timestamp("2020-02-30").is_none());
         assert!(timestamp("2020-13-01 00:00:00").is_none());
-        assert_eq!(timestamp("20210101").unwrap().to_string(), "2021-01-01T00:00:00Z");
+        assert_eq!(
+            timestamp("20210101").unwrap().to_string(),
+            "2021-01-01T00:00:00Z"
+        );
     }
 }
