@@ -10,15 +10,39 @@ use crate::{Locator, Problem, ReadError};
 /// them, so that each CSV row's exact bytes can be hashed.
 struct Recording<R> {
     inner: R,
+    /// Bytes read ahead (while looking for a byte order mark) to hand out first.
+    prefix: Vec<u8>,
     kept: Vec<u8>,
     kept_from: u64,
 }
 
 impl<R: Read> Read for Recording<R> {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(out)?;
+        let n = if self.prefix.is_empty() {
+            self.inner.read(out)?
+        } else {
+            let n = self.prefix.len().min(out.len());
+            out[..n].copy_from_slice(&self.prefix[..n]);
+            self.prefix.drain(..n);
+            n
+        };
         self.kept.extend_from_slice(&out[..n]);
         Ok(n)
+    }
+}
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Reads past a UTF-8 byte order mark, returning its length (0 or 3) and
+/// any bytes read that were not part of one. The csv reader never sees the
+/// mark, so its positions are offsets after it.
+fn skip_bom(input: &mut dyn Read) -> std::io::Result<(u64, Vec<u8>)> {
+    let mut start = Vec::with_capacity(3);
+    input.take(3).read_to_end(&mut start)?;
+    if start == BOM {
+        Ok((3, Vec::new()))
+    } else {
+        Ok((0, start))
     }
 }
 
@@ -27,6 +51,20 @@ impl<R> Recording<R> {
         let from = start.saturating_sub(self.kept_from) as usize;
         let to = (end.saturating_sub(self.kept_from) as usize).min(self.kept.len());
         self.kept.get(from..to).unwrap_or(&[])
+    }
+
+    fn byte_at(&self, offset: u64) -> Option<u8> {
+        let i = offset.checked_sub(self.kept_from)?;
+        self.kept.get(usize::try_from(i).ok()?).copied()
+    }
+
+    /// Where a record that the csv reader says ends at `end` really ends:
+    /// it stops a CRLF record at the `\r` and leaves the `\n` to the next.
+    fn record_end(&self, end: u64) -> u64 {
+        let crlf = end > 0
+            && self.byte_at(end - 1) == Some(b'\r')
+            && self.byte_at(end) == Some(b'\n');
+        end + u64::from(crlf)
     }
 
     fn forget_before(&mut self, offset: u64) {
@@ -77,11 +115,13 @@ pub(crate) fn read_rows(
     check_header: impl FnOnce(&Header) -> Result<(), String>,
     mut on_row: impl FnMut(&Header, RowOrProblem<'_>) -> Result<(), ReadError>,
 ) -> Result<(), ReadError> {
+    let (bom, prefix) = skip_bom(input)?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .from_reader(Recording {
             inner: input,
+            prefix,
             kept: Vec::new(),
             kept_from: 0,
         });
@@ -109,7 +149,12 @@ pub(crate) fn read_rows(
     for (i, name) in header.names.iter().enumerate() {
         columns.entry(name.clone()).or_insert(i);
     }
-    let header_end = reader.position().byte();
+    // Byte ranges and lines are tracked here, each row running from where
+    // the previous one ended, so that the ranges cover the file exactly;
+    // the csv reader's own positions split CRLF line ends between rows.
+    let header_end = reader.get_ref().record_end(reader.position().byte());
+    let mut line = 1 + newlines(reader.get_ref().slice(0, header_end));
+    let mut next_start = header_end;
     reader.get_mut().forget_before(header_end);
 
     loop {
@@ -117,20 +162,31 @@ pub(crate) fn read_rows(
         if !more {
             return Ok(());
         }
-        let start = record.position().map(|p| (p.byte(), p.line()));
-        let (byte_start, line) = start.unwrap_or((header_end, 0));
-        let byte_end = reader.position().byte();
-        let locator = Locator {
-            line,
-            byte_start,
-            byte_end,
-        };
+        let byte_start = next_start;
+        let byte_end = reader.get_ref().record_end(reader.position().byte());
+        next_start = byte_end;
         let recording = reader.get_ref();
         let raw = recording.slice(byte_start, byte_end);
+        // Blank lines the csv reader skipped sit at the start of the range.
+        let leading = raw
+            .iter()
+            .take_while(|b| matches!(b, b'\r' | b'\n'))
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        let locator = Locator {
+            line: line + leading,
+            byte_start: byte_start + bom,
+            byte_end: byte_end + bom,
+        };
+        line += newlines(raw);
         let entry = classify(&header, &columns, &record, locator, raw);
         on_row(&header, entry)?;
         reader.get_mut().forget_before(byte_end);
     }
+}
+
+fn newlines(bytes: &[u8]) -> u64 {
+    memchr::memchr_iter(b'\n', bytes).count() as u64
 }
 
 fn classify<'a>(
@@ -201,4 +257,31 @@ pub(crate) fn sniff_header(head: &[u8]) -> Option<Vec<String>> {
     let mut record = csv::StringRecord::new();
     reader.read_record(&mut record).ok()?;
     Some(record.iter().map(|f| f.trim().to_owned()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn locators(text: &[u8]) -> Vec<(u64, u64, u64, bool)> {
+        let mut out = Vec::new();
+        read_rows("test", &mut &text[..], |_| Ok(()), |_, entry| {
+            match entry {
+                RowOrProblem::Row(r) => out.push((r.locator.line, r.locator.byte_start, r.locator.byte_end, true)),
+                RowOrProblem::Problem(p) => out.push((p.locator.line, p.locator.byte_start, p.locator.byte_end, false)),
+            }
+            Ok(())
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn lines_and_byte_ranges_of_rows() {
+        assert_eq!(
+            locators(b"\xEF\xBB\xBFa,b\r\n1,2\r\n\"x\ny\",4\r\n5\r\n"),
+            [(2, 8, 13, true), (3, 13, 22, true), (5, 22, 25, false)]
+        );
+        assert_eq!(locators(b"a,b\n1,2"), [(2, 4, 7, true)]);
+    }
 }

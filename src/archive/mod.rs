@@ -234,6 +234,33 @@ impl Archive {
         Ok(out)
     }
 
+    /// Every observation read from one source, in source order.
+    pub fn observations_in(&self, blake3: &str) -> Result<Vec<Observation>> {
+        let Some(entry) = self.source(blake3)? else {
+            return Ok(Vec::new());
+        };
+        let key = blake3::Hash::from_hex(blake3)
+            .map_err(|_| damaged(blake3, "not a blake3 hash"))?;
+        let txn = self.db.begin_read()?;
+        let observations = txn.open_table(OBSERVATIONS)?;
+        let (from, to) = (
+            observation_key(key.as_bytes(), 0),
+            observation_key(key.as_bytes(), u64::MAX),
+        );
+        let mut out = Vec::new();
+        for item in observations.range(&from[..]..=&to[..])? {
+            let (k, value) = item?;
+            let ordinal = k
+                .value()
+                .get(32..40)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_be_bytes)
+                .ok_or_else(|| damaged(blake3, "bad observation key"))?;
+            out.push(codec::observation(value.value(), ordinal, &entry)?);
+        }
+        Ok(out)
+    }
+
     /// A record by its hash.
     pub fn record(&self, hash: &RecordHash) -> Result<Option<Ad>> {
         let txn = self.db.begin_read()?;

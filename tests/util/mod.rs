@@ -1,0 +1,68 @@
+//! Shared helpers for the end-to-end tests: real sample paths, temporary
+//! archives, and the built `adarchive` binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use adarchive::archive::{Archive, NoProgress};
+use adarchive::ingest::{import_paths, ImportOptions, ImportReport};
+
+/// `../shared/samples`, beside the repository.
+pub fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/samples")
+}
+
+pub fn sample(rel: &str) -> PathBuf {
+    let path = samples().join(rel);
+    assert!(path.exists(), "missing sample {}", path.display());
+    path
+}
+
+pub const GOOGLE: &str =
+    "google/creative_stats_2020-10_derived/creative_stats_NL_2020-10.RECONSTRUCTED.csv";
+pub const META_2019: &str = "meta/ads_archive_api/ambanum_2019_ads_archive_25ads.redacted.json";
+pub const META_2021: &str = "meta/ads_archive_api/lejo1_example_ad_2021.json";
+pub const SNAP: [&str; 4] = [
+    "snap/2018_PoliticalAds2018.csv",
+    "snap/2020_PoliticalAds.first500.csv",
+    "snap/2023_PoliticalAds.sorted.first500.csv",
+    "snap/2026_PoliticalAds.sorted.first500.csv",
+];
+
+/// Every ad sample, in a fixed order.
+pub fn ad_samples() -> Vec<PathBuf> {
+    let mut paths = vec![sample(GOOGLE), sample(META_2019), sample(META_2021)];
+    paths.extend(SNAP.iter().map(|s| sample(s)));
+    paths
+}
+
+pub fn import(archive: &Archive, paths: &[PathBuf]) -> ImportReport {
+    import_paths(archive, paths, ImportOptions::default(), &NoProgress).expect("import")
+}
+
+/// Runs the built binary.
+pub fn adarchive(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_adarchive"))
+        .args(args)
+        .env_remove("ADARCHIVE_DATA")
+        .output()
+        .expect("run adarchive")
+}
+
+/// Runs the binary and parses its JSON output.
+pub fn adarchive_json(args: &[&str]) -> (i32, serde_json::Value) {
+    let out = adarchive(args);
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), json)
+}
+
+pub fn path_str(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
