@@ -151,6 +151,8 @@ fn map_row<'a>(header: &Header, row: &Row<'a>) -> Entry<'a> {
         }
     }
 
+    // Column order must not change the record.
+    m.ad.spend.sort_by(|a, b| a.currency.cmp(&b.currency));
     Entry::Record(ParsedRecord {
         locator: row.locator,
         raw: row.raw,
