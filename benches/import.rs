@@ -16,17 +16,33 @@ fn main() {
         .iter()
         .position(|a| a == "--ads")
         .and_then(|i| args.get(i + 1))
-        .map(|list| list.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .map(|list| {
+            list.split(',')
+                .filter_map(|n| n.trim().parse().ok())
+                .collect()
+        })
         .unwrap_or_else(|| vec![100_000, 300_000]);
     let binary = env!("CARGO_BIN_EXE_adarchive");
     let work = tempfile::tempdir().expect("temporary folder");
 
-    println!("| ads | export size | import | ads/s | peak memory | re-import (unchanged) | verify |");
+    println!(
+        "| ads | export size | import | ads/s | peak memory | re-import (unchanged) | verify |"
+    );
     println!("|---:|---:|---:|---:|---:|---:|---:|");
     for ads in sizes {
         let input = work.path().join(format!("exports-{ads}"));
         let data = work.path().join(format!("data-{ads}"));
-        run(binary, &["generate-samples", s(&input), "--ads", &ads.to_string(), "--seed", "1"]);
+        run(
+            binary,
+            &[
+                "generate-samples",
+                s(&input),
+                "--ads",
+                &ads.to_string(),
+                "--seed",
+                "1",
+            ],
+        );
         let size = folder_size(&input);
         let (import, peak) = run(binary, &["import", "--data", s(&data), s(&input)]);
         let (reimport, _) = run(binary, &["import", "--data", s(&data), s(&input)]);
@@ -60,7 +76,10 @@ fn run(binary: &str, args: &[&str]) -> (Duration, i64) {
     // SAFETY: wait4 writes a rusage for the child we just started.
     let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, usage.as_mut_ptr()) };
     let elapsed = started.elapsed();
-    assert!(pid > 0 && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "adarchive {args:?} failed");
+    assert!(
+        pid > 0 && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "adarchive {args:?} failed"
+    );
     // SAFETY: wait4 succeeded, so the rusage is initialized.
     let usage = unsafe { usage.assume_init() };
     (elapsed, usage.ru_maxrss)

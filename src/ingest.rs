@@ -15,8 +15,8 @@ use redb::ReadableTable;
 use serde::Serialize;
 
 use crate::archive::{
-    clear_staging, derive_source, encode, persist, place_quarantine, tempfile_in, Archive,
-    MemberEntry, ProblemNote, Progress, SourceEntry, SOURCES, SOURCE_ORDER, ZIP_FORMAT,
+    clear_staging, derive_source, encode, place_quarantine, tempfile_in, Archive, MemberEntry,
+    ProblemNote, Progress, SourceEntry, SOURCES, SOURCE_ORDER, ZIP_FORMAT,
 };
 use crate::error::{IoContext, Result};
 
@@ -308,11 +308,11 @@ fn stage(
     } else {
         (original.clone(), copied_len)
     };
+    // Synced when the commit that first refers to it is made durable.
     stored
         .inner
         .into_inner()
         .map_err(|e| io::Error::other(e.to_string()))
-        .and_then(|f| f.sync_all())
         .at(&tmp)?;
     Ok(Ok(Staged {
         tmp,
@@ -415,10 +415,10 @@ fn import_staged(
         return Ok(report);
     }
 
-    let final_path = archive.source_path(&stored.blake3);
-    if !final_path.exists() {
-        persist(&stored.tmp, &final_path)?;
-    }
+    // A file already at this path without a manifest entry was left by an
+    // interrupted import and may never have reached the disk whole: the
+    // fresh copy replaces it.
+    archive.place_file(&stored.tmp, &archive.source_path(&stored.blake3))?;
     progress.start(name, stored.size);
     let imported_at = now();
     let txn = archive.db().begin_write()?;
@@ -580,10 +580,7 @@ fn import_bundle(
     drop(zip);
 
     if bundle_report.error.is_none() && archive.source(&staged.blake3)?.is_none() {
-        let final_path = archive.source_path(&staged.blake3);
-        if !final_path.exists() {
-            persist(&staged.tmp, &final_path)?;
-        }
+        archive.place_file(&staged.tmp, &archive.source_path(&staged.blake3))?;
         let txn = archive.db().begin_write()?;
         insert_source(
             &txn,

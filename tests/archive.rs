@@ -15,7 +15,9 @@ fn a_changed_ad_in_a_newer_export_becomes_a_new_version() {
     let dir = tempfile::tempdir().unwrap();
     let original = std::fs::read(sample(SNAP[3])).unwrap();
     // The newer export: the first ad spent more and has stopped running.
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(&original[..]);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(&original[..]);
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
@@ -36,7 +38,10 @@ fn a_changed_ad_in_a_newer_export_becomes_a_new_version() {
     import(&archive, &[sample(SNAP[3])]);
     let report = import(&archive, &[newer]);
     let file = &report.files[0];
-    assert_eq!((file.records, file.new, file.updated, file.unchanged), (500, 0, 1, 499));
+    assert_eq!(
+        (file.records, file.new, file.updated, file.unchanged),
+        (500, 0, 1, 499)
+    );
 
     let uid = format!("snap:{changed_id}");
     let history = archive.history(&uid).unwrap();
@@ -47,9 +52,15 @@ fn a_changed_ad_in_a_newer_export_becomes_a_new_version() {
     let latest = archive.latest(&uid).unwrap().unwrap();
     assert_eq!(latest.record_hash(), history[1].record_hash);
     assert_eq!(latest.spend[0].lower, 999);
-    assert_eq!(latest.last_shown.unwrap().to_string(), "2026-08-01T00:00:00Z");
+    assert_eq!(
+        latest.last_shown.unwrap().to_string(),
+        "2026-08-01T00:00:00Z"
+    );
     let first = archive.record(&history[0].record_hash).unwrap().unwrap();
-    assert!(first.last_shown.is_none(), "the first version was still running");
+    assert!(
+        first.last_shown.is_none(),
+        "the first version was still running"
+    );
     assert_eq!(archive.observations_of(&uid).unwrap().len(), 2);
     assert!(verify(&archive).unwrap().ok());
 }
@@ -74,31 +85,66 @@ fn zip_bundle_members_are_sources_and_unknown_members_are_listed() {
         ("google-political-ads-creative-stats.csv", &csv),
         ("docs/README.txt", &readme),
     ]);
-    let path = dir.path().join("google-political-ads-transparency-bundle.zip");
+    let path = dir
+        .path()
+        .join("google-political-ads-transparency-bundle.zip");
     std::fs::write(&path, &bundle).unwrap();
     let data = dir.path().join("data");
-    let (code, report) = adarchive_json(&["import", "--json", "--data", path_str(&data), path_str(&path)]);
-    assert_eq!(code, 0, "unknown members are skipped, not errors: {report:#}");
+    let (code, report) = adarchive_json(&[
+        "import",
+        "--json",
+        "--data",
+        path_str(&data),
+        path_str(&path),
+    ]);
+    assert_eq!(
+        code, 0,
+        "unknown members are skipped, not errors: {report:#}"
+    );
     let files = report["files"].as_array().unwrap();
     assert_eq!(files[0]["format"], "zip");
     assert_eq!(files[0]["blake3"], blake3::hash(&bundle).to_hex().as_str());
     assert_eq!(files[0]["skipped"][0]["name"], "docs/README.txt");
-    assert!(files[0]["skipped"][0]["reason"].as_str().unwrap().contains("tried"));
+    assert!(files[0]["skipped"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("tried"));
     assert_eq!(files[1]["format"], "google-creative-stats");
     assert_eq!(files[1]["records"], 503);
-    assert!(files[1]["path"].as_str().unwrap().ends_with(".zip!/google-political-ads-creative-stats.csv"));
-    assert_eq!(report["totals"]["records"], 503, "a bundle is counted through its members");
+    assert!(files[1]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with(".zip!/google-political-ads-creative-stats.csv"));
+    assert_eq!(
+        report["totals"]["records"], 503,
+        "a bundle is counted through its members"
+    );
 
     let archive = Archive::open(&data).unwrap();
-    let entry = archive.source(files[0]["blake3"].as_str().unwrap()).unwrap().unwrap();
+    let entry = archive
+        .source(files[0]["blake3"].as_str().unwrap())
+        .unwrap()
+        .unwrap();
     assert_eq!(entry.members.len(), 2);
-    assert_eq!(entry.members[0].blake3.as_deref(), Some(blake3::hash(&csv).to_hex().as_str()));
+    assert_eq!(
+        entry.members[0].blake3.as_deref(),
+        Some(blake3::hash(&csv).to_hex().as_str())
+    );
     assert!(entry.members[1].skipped.is_some());
-    assert_eq!(std::fs::read(archive.source_path(&entry.blake3)).unwrap(), bundle);
+    assert_eq!(
+        std::fs::read(archive.source_path(&entry.blake3)).unwrap(),
+        bundle
+    );
     assert!(verify(&archive).unwrap().ok());
     drop(archive);
 
-    let (_, again) = adarchive_json(&["import", "--json", "--data", path_str(&data), path_str(&path)]);
+    let (_, again) = adarchive_json(&[
+        "import",
+        "--json",
+        "--data",
+        path_str(&data),
+        path_str(&path),
+    ]);
     assert_eq!(again["totals"]["unchanged"], 503);
     assert_eq!(again["totals"]["new"], 0);
 }
@@ -121,8 +167,14 @@ fn access_tokens_are_never_stored_and_the_redaction_is_reproducible() {
     let report = import(&archive, std::slice::from_ref(&page));
     let file = &report.files[0];
     assert_eq!(file.records, 17);
-    assert_eq!(file.redacted_tokens, 18, "each snapshot URL and the paging link");
-    assert_eq!(file.original_blake3.as_deref(), Some(blake3::hash(&original).to_hex().as_str()));
+    assert_eq!(
+        file.redacted_tokens, 18,
+        "each snapshot URL and the paging link"
+    );
+    assert_eq!(
+        file.original_blake3.as_deref(),
+        Some(blake3::hash(&original).to_hex().as_str())
+    );
 
     let stored = std::fs::read(archive.source_path(file.blake3.as_deref().unwrap())).unwrap();
     assert!(!String::from_utf8_lossy(&stored).contains(&token[..12]));
@@ -131,8 +183,14 @@ fn access_tokens_are_never_stored_and_the_redaction_is_reproducible() {
     let mut redactor = Redactor::new(Vec::new());
     redactor.write_all(&original).unwrap();
     let (reproduced, _) = redactor.finish().unwrap();
-    assert_eq!(blake3::hash(&reproduced).to_hex().as_str(), file.blake3.as_deref().unwrap());
-    let entry = archive.source(file.blake3.as_deref().unwrap()).unwrap().unwrap();
+    assert_eq!(
+        blake3::hash(&reproduced).to_hex().as_str(),
+        file.blake3.as_deref().unwrap()
+    );
+    let entry = archive
+        .source(file.blake3.as_deref().unwrap())
+        .unwrap()
+        .unwrap();
     assert_eq!(entry.original_blake3, file.original_blake3);
 
     for o in archive.observations_in(&entry.blake3).unwrap() {
@@ -147,35 +205,70 @@ fn access_tokens_are_never_stored_and_the_redaction_is_reproducible() {
 #[test]
 fn generated_samples_are_deterministic_realistic_and_importable() {
     let dir = tempfile::tempdir().unwrap();
-    let options = GenerateOptions { ads: 3_000, seed: 11 };
+    let options = GenerateOptions {
+        ads: 3_000,
+        seed: 11,
+    };
     let a = generate_samples(&dir.path().join("a"), &options).unwrap();
     let b = generate_samples(&dir.path().join("b"), &options).unwrap();
     for (fa, fb) in a.files.iter().zip(&b.files) {
-        assert_eq!(std::fs::read(&fa.path).unwrap(), std::fs::read(&fb.path).unwrap());
+        assert_eq!(
+            std::fs::read(&fa.path).unwrap(),
+            std::fs::read(&fb.path).unwrap()
+        );
     }
     let archive = Archive::open(&dir.path().join("data")).unwrap();
     let report = import(&archive, &[dir.path().join("a")]);
     assert!(report.all_recognized());
     assert_eq!(report.totals.records, 3_000);
     assert_eq!(report.totals.quarantined, 0);
-    let formats: std::collections::BTreeSet<_> =
-        report.files.iter().filter_map(|f| f.format.clone()).collect();
-    assert!(formats.contains("google-creative-stats") && formats.contains("meta-ads-archive") && formats.contains("snap-political-ads"));
+    let formats: std::collections::BTreeSet<_> = report
+        .files
+        .iter()
+        .filter_map(|f| f.format.clone())
+        .collect();
+    assert!(
+        formats.contains("google-creative-stats")
+            && formats.contains("meta-ads-archive")
+            && formats.contains("snap-political-ads")
+    );
 
     let mut scripts = (false, false, false);
     let (mut open_ended, mut running) = (0, 0);
-    for f in report.files.iter().filter(|f| f.format.as_deref() != Some("zip")) {
-        for o in archive.observations_in(f.blake3.as_deref().unwrap()).unwrap() {
+    for f in report
+        .files
+        .iter()
+        .filter(|f| f.format.as_deref() != Some("zip"))
+    {
+        for o in archive
+            .observations_in(f.blake3.as_deref().unwrap())
+            .unwrap()
+        {
             let ad = archive.record(&o.record_hash).unwrap().unwrap();
-            let text = format!("{} {}", ad.creative.bodies.join(" "), ad.advertiser.name.unwrap_or_default());
+            let text = format!(
+                "{} {}",
+                ad.creative.bodies.join(" "),
+                ad.advertiser.name.unwrap_or_default()
+            );
             scripts.0 |= text.contains("เลือกตั้ง");
             scripts.1 |= text.contains("الانتخابات");
             scripts.2 |= text.contains("選挙");
             open_ended += usize::from(ad.spend.iter().any(|s| s.upper.is_none()));
             running += usize::from(ad.last_shown.is_none());
-            assert!(ad.unmapped.keys().all(|k| !k.starts_with("Spend_Range")), "{:?}", ad.unmapped);
+            assert!(
+                ad.unmapped.keys().all(|k| !k.starts_with("Spend_Range")),
+                "{:?}",
+                ad.unmapped
+            );
         }
     }
-    assert_eq!(scripts, (true, true, true), "Thai, Arabic and Japanese texts");
-    assert!(open_ended > 0 && running > 0, "{open_ended} open-ended, {running} running");
+    assert_eq!(
+        scripts,
+        (true, true, true),
+        "Thai, Arabic and Japanese texts"
+    );
+    assert!(
+        open_ended > 0 && running > 0,
+        "{open_ended} open-ended, {running} running"
+    );
 }

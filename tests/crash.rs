@@ -36,18 +36,34 @@ impl Rng {
 fn killed_imports_verify_and_complete_on_rerun() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("exports");
-    generate_samples(&input, &GenerateOptions { ads: 20_000, seed: 5 }).unwrap();
+    generate_samples(
+        &input,
+        &GenerateOptions {
+            ads: 20_000,
+            seed: 5,
+        },
+    )
+    .unwrap();
 
     let reference = dir.path().join("reference");
     let started = Instant::now();
-    assert!(import_command(&reference, &input).status().unwrap().success());
+    assert!(import_command(&reference, &input)
+        .status()
+        .unwrap()
+        .success());
     let full = started.elapsed();
     let expected = Archive::open(&reference).unwrap().stats().unwrap();
 
     let seed = std::env::var("ADARCHIVE_CRASH_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64 | 1);
+        .unwrap_or_else(|| {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
     eprintln!("crash seed {seed} (set ADARCHIVE_CRASH_SEED to replay); full import {full:?}");
     let mut rng = Rng(seed);
 
@@ -73,7 +89,11 @@ fn killed_imports_verify_and_complete_on_rerun() {
 
     assert!(import_command(&crashed, &input).status().unwrap().success());
     let out = adarchive(&["verify", "--data", path_str(&crashed)]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let archive = Archive::open(&crashed).unwrap();
     assert_eq!(archive.stats().unwrap(), expected, "seed {seed}");
     // Every staged leftover of a killed run is gone after a completed one.

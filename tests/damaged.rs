@@ -17,7 +17,13 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 
 /// Record hashes of everything imported from `path` into a fresh archive,
 /// with the quarantined entries.
-fn import_one(path: &Path) -> (BTreeSet<String>, Vec<QuarantineEntry>, adarchive::ingest::FileReport) {
+fn import_one(
+    path: &Path,
+) -> (
+    BTreeSet<String>,
+    Vec<QuarantineEntry>,
+    adarchive::ingest::FileReport,
+) {
     let dir = tempfile::tempdir().unwrap();
     let archive = Archive::open(dir.path()).unwrap();
     let report = import(&archive, &[path.to_path_buf()]);
@@ -29,7 +35,10 @@ fn import_one(path: &Path) -> (BTreeSet<String>, Vec<QuarantineEntry>, adarchive
             hashes.insert(o.record_hash.to_hex());
         }
         if let Ok(text) = std::fs::read_to_string(archive.quarantine_path(hash)) {
-            quarantined = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+            quarantined = text
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
         }
     }
     (hashes, quarantined, file)
@@ -47,12 +56,17 @@ fn lf_to_crlf(bytes: &[u8]) -> Vec<u8> {
 }
 
 fn crlf_to_lf(bytes: &[u8]) -> Vec<u8> {
-    String::from_utf8(bytes.to_vec()).unwrap().replace("\r\n", "\n").into_bytes()
+    String::from_utf8(bytes.to_vec())
+        .unwrap()
+        .replace("\r\n", "\n")
+        .into_bytes()
 }
 
 /// Rewrites a CSV through a function of its rows, with a real CSV writer.
 fn rewrite_csv(bytes: &[u8], f: impl Fn(Vec<String>) -> Vec<String>) -> Vec<u8> {
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(bytes);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(bytes);
     let mut writer = csv::Writer::from_writer(Vec::new());
     for row in reader.records() {
         let row: Vec<String> = row.unwrap().iter().map(str::to_owned).collect();
@@ -71,9 +85,16 @@ fn line_endings_bom_and_column_order_do_not_change_records() {
         assert!(q.is_empty());
 
         let crlf = original.windows(2).any(|w| w == b"\r\n");
-        let flipped = if crlf { crlf_to_lf(&original) } else { lf_to_crlf(&original) };
+        let flipped = if crlf {
+            crlf_to_lf(&original)
+        } else {
+            lf_to_crlf(&original)
+        };
         let (hashes, q, _) = import_one(&write(dir.path(), "flipped.csv", &flipped));
-        assert!(hashes == reference, "{sample_path}: CRLF<->LF changed records");
+        assert!(
+            hashes == reference,
+            "{sample_path}: CRLF<->LF changed records"
+        );
         assert!(q.is_empty());
 
         let mut bom = b"\xEF\xBB\xBF".to_vec();
@@ -87,7 +108,10 @@ fn line_endings_bom_and_column_order_do_not_change_records() {
             row
         });
         let (hashes, q, _) = import_one(&write(dir.path(), "reversed.csv", &reversed));
-        assert!(hashes == reference, "{sample_path}: reordering columns changed records");
+        assert!(
+            hashes == reference,
+            "{sample_path}: reordering columns changed records"
+        );
         assert!(q.is_empty());
     }
 }
@@ -98,7 +122,11 @@ fn an_unknown_extra_column_is_kept_in_unmapped() {
     let original = std::fs::read(sample(SNAP[3])).unwrap();
     let first = std::cell::Cell::new(true);
     let extended = rewrite_csv(&original, |mut row| {
-        row.push(if first.replace(false) { "ReviewStatus".into() } else { "approved, with note".into() });
+        row.push(if first.replace(false) {
+            "ReviewStatus".into()
+        } else {
+            "approved, with note".into()
+        });
         row
     });
     let path = write(dir.path(), "extra.csv", &extended);
@@ -106,8 +134,13 @@ fn an_unknown_extra_column_is_kept_in_unmapped() {
     let report = import(&archive, &[path]);
     let file = &report.files[0];
     assert_eq!((file.records, file.quarantined), (500, 0));
-    let observations = archive.observations_in(file.blake3.as_deref().unwrap()).unwrap();
-    let ad = archive.record(&observations[7].record_hash).unwrap().unwrap();
+    let observations = archive
+        .observations_in(file.blake3.as_deref().unwrap())
+        .unwrap();
+    let ad = archive
+        .record(&observations[7].record_hash)
+        .unwrap()
+        .unwrap();
     assert_eq!(ad.unmapped["ReviewStatus"], "approved, with note");
 }
 
@@ -140,7 +173,13 @@ fn an_invalid_utf8_byte_quarantines_only_its_row_naming_the_field() {
     let mut bytes = std::fs::read(sample(GOOGLE)).unwrap();
     // Corrupt the advertiser name on line 4 (the third ad).
     let line_starts: Vec<usize> = std::iter::once(0)
-        .chain(bytes.iter().enumerate().filter(|(_, &b)| b == b'\n').map(|(i, _)| i + 1))
+        .chain(
+            bytes
+                .iter()
+                .enumerate()
+                .filter(|(_, &b)| b == b'\n')
+                .map(|(i, _)| i + 1),
+        )
         .collect();
     let row = &bytes[line_starts[3]..line_starts[4]];
     let text = String::from_utf8_lossy(row).into_owned();
@@ -153,7 +192,12 @@ fn an_invalid_utf8_byte_quarantines_only_its_row_naming_the_field() {
     assert_eq!(q.line, 4);
     assert_eq!(q.field.as_deref(), Some("Advertiser_Name"));
     assert!(q.reason.contains("UTF-8"), "{}", q.reason);
-    assert_eq!(q.raw_hash, blake3::hash(&bytes[line_starts[3]..line_starts[4]]).to_hex().as_str());
+    assert_eq!(
+        q.raw_hash,
+        blake3::hash(&bytes[line_starts[3]..line_starts[4]])
+            .to_hex()
+            .as_str()
+    );
 }
 
 #[test]
@@ -183,8 +227,13 @@ fn empty_and_header_only_files() {
     let data = dir.path().join("data");
 
     let (code, report) = adarchive_json(&[
-        "import", "--json", "--data", path_str(&data),
-        path_str(&empty), path_str(&header_only), path_str(&good),
+        "import",
+        "--json",
+        "--data",
+        path_str(&data),
+        path_str(&empty),
+        path_str(&header_only),
+        path_str(&good),
     ]);
     assert_eq!(code, 1, "an unreadable file makes the exit status 1");
     let files = report["files"].as_array().unwrap();
@@ -201,10 +250,19 @@ fn an_unknown_file_is_named_and_the_formats_tried_listed() {
     let dir = tempfile::tempdir().unwrap();
     let report_csv = sample("meta/ad_library_report_TH_2022-11-18/FacebookAdLibraryReport_2022-11-18_TH_yesterday_advertisers.csv");
     let data = dir.path().join("data");
-    let out = adarchive(&["import", "--data", path_str(&data), path_str(&report_csv), path_str(&sample(META_2021))]);
+    let out = adarchive(&[
+        "import",
+        "--data",
+        path_str(&data),
+        path_str(&report_csv),
+        path_str(&sample(META_2021)),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(path_str(&report_csv)), "{text}");
-    assert!(text.contains("google-creative-stats, meta-ads-archive, snap-political-ads"), "{text}");
+    assert!(
+        text.contains("google-creative-stats, meta-ads-archive, snap-political-ads"),
+        "{text}"
+    );
     assert!(text.contains("1 records (1 new"), "{text}");
 }

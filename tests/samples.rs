@@ -28,7 +28,17 @@ fn real_samples_import_verify_reimport_and_rebuild() {
         .collect();
     assert_eq!(records, [503, 25, 1, 659, 500, 500, 500]);
     for f in report["files"].as_array().unwrap() {
-        for key in ["path", "blake3", "format", "records", "new", "updated", "unchanged", "quarantined", "skipped"] {
+        for key in [
+            "path",
+            "blake3",
+            "format",
+            "records",
+            "new",
+            "updated",
+            "unchanged",
+            "quarantined",
+            "skipped",
+        ] {
             assert!(f.get(key).is_some(), "file report lacks {key}: {f}");
         }
         assert_eq!(f["quarantined"], 0, "{f}");
@@ -48,12 +58,18 @@ fn real_samples_import_verify_reimport_and_rebuild() {
         assert_eq!(std::fs::read(stored).unwrap(), std::fs::read(path).unwrap());
         assert_eq!(
             file["blake3"].as_str().unwrap(),
-            blake3::hash(&std::fs::read(path).unwrap()).to_hex().as_str()
+            blake3::hash(&std::fs::read(path).unwrap())
+                .to_hex()
+                .as_str()
         );
     }
 
     let out = adarchive(&["verify", "--data", data_s]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("OK"));
 
     let (code, again) = adarchive_json(&args);
@@ -107,13 +123,19 @@ fn provenance_trail_points_at_the_raw_row() {
     let observations = archive.observations_in(&source).unwrap();
     assert_eq!(observations.len(), 500);
     let first = &observations[0];
-    assert_eq!(first.locator.line, 2, "the first data row follows the header");
+    assert_eq!(
+        first.locator.line, 2,
+        "the first data row follows the header"
+    );
     let raw = &bytes[first.locator.byte_start as usize..first.locator.byte_end as usize];
     assert_eq!(first.raw_hash, blake3::hash(raw).to_hex().as_str());
     assert!(raw.starts_with(first.uid.trim_start_matches("snap:").as_bytes()));
     let ad = archive.record(&first.record_hash).unwrap().unwrap();
     assert_eq!(ad.uid, first.uid);
-    assert_eq!(archive.observations_of(&first.uid).unwrap(), vec![first.clone()]);
+    assert_eq!(
+        archive.observations_of(&first.uid).unwrap(),
+        vec![first.clone()]
+    );
     let history = archive.history(&first.uid).unwrap();
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].source_blake3, source);

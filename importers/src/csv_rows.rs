@@ -61,9 +61,8 @@ impl<R> Recording<R> {
     /// Where a record that the csv reader says ends at `end` really ends:
     /// it stops a CRLF record at the `\r` and leaves the `\n` to the next.
     fn record_end(&self, end: u64) -> u64 {
-        let crlf = end > 0
-            && self.byte_at(end - 1) == Some(b'\r')
-            && self.byte_at(end) == Some(b'\n');
+        let crlf =
+            end > 0 && self.byte_at(end - 1) == Some(b'\r') && self.byte_at(end) == Some(b'\n');
         end + u64::from(crlf)
     }
 
@@ -265,13 +264,28 @@ mod tests {
 
     fn locators(text: &[u8]) -> Vec<(u64, u64, u64, bool)> {
         let mut out = Vec::new();
-        read_rows("test", &mut &text[..], |_| Ok(()), |_, entry| {
-            match entry {
-                RowOrProblem::Row(r) => out.push((r.locator.line, r.locator.byte_start, r.locator.byte_end, true)),
-                RowOrProblem::Problem(p) => out.push((p.locator.line, p.locator.byte_start, p.locator.byte_end, false)),
-            }
-            Ok(())
-        })
+        read_rows(
+            "test",
+            &mut &text[..],
+            |_| Ok(()),
+            |_, entry| {
+                match entry {
+                    RowOrProblem::Row(r) => out.push((
+                        r.locator.line,
+                        r.locator.byte_start,
+                        r.locator.byte_end,
+                        true,
+                    )),
+                    RowOrProblem::Problem(p) => out.push((
+                        p.locator.line,
+                        p.locator.byte_start,
+                        p.locator.byte_end,
+                        false,
+                    )),
+                }
+                Ok(())
+            },
+        )
         .unwrap();
         out
     }

@@ -12,7 +12,7 @@ use redb::{ReadableTable, WriteTransaction};
 use serde::Serialize;
 
 use super::{
-    ad_key, codec, latest_value, observation_key, persist, split_latest, tempfile_in, Archive,
+    ad_key, codec, latest_value, observation_key, split_latest, tempfile_in, Archive,
     QuarantineEntry, Version, ADS, OBSERVATIONS, RECORDS, TAG_LATEST, TAG_OBSERVATION, TAG_VERSION,
 };
 use crate::error::{IoContext, Result};
@@ -68,9 +68,11 @@ enum Prepared {
     Record {
         uid: String,
         locator: adarchive_importers::Locator,
-        raw_hash: [u8; 32],
+        /// Hashed by the writing thread too.
+        raw: Vec<u8>,
         record_hash: RecordHash,
-        stored: Vec<u8>,
+        /// Compressed by the writing thread, which has time to spare.
+        canonical: Vec<u8>,
         unnormalized: u32,
     },
     Problem(QuarantineEntry),
@@ -81,8 +83,10 @@ const BATCH: usize = 512;
 
 /// Derives everything from source `blake3` into `txn`.
 ///
-/// One thread reads the source, maps, canonicalizes, hashes and compresses
-/// each record; this thread writes them, in order, into the transaction.
+/// One thread reads the source, maps each row and canonicalizes and hashes
+/// the record; this thread hashes the raw bytes, compresses the record and
+/// writes everything, in order, into the transaction. The split keeps both
+/// cores about equally busy.
 ///
 /// Returns `Ok(Err(reason))` when the source cannot be read as a whole (the
 /// caller must then not commit), and `Err` when the archive itself failed.
@@ -146,8 +150,8 @@ fn prepare(entry: Entry<'_>, blake3: &str, name: &str) -> Prepared {
             let canonical = r.ad.canonical_json();
             Prepared::Record {
                 record_hash: RecordHash::of(&canonical),
-                stored: codec::encode_record(&canonical),
-                raw_hash: *blake3::hash(r.raw).as_bytes(),
+                canonical,
+                raw: r.raw.to_vec(),
                 locator: r.locator,
                 uid: r.ad.uid,
                 unnormalized: r.unnormalized,
@@ -192,11 +196,13 @@ fn write_prepared(
                 Prepared::Record {
                     uid,
                     locator,
-                    raw_hash,
+                    raw,
                     record_hash,
-                    stored,
+                    canonical,
                     unnormalized,
                 } => {
+                    let stored = codec::encode_record(&canonical);
+                    let raw_hash = *blake3::hash(&raw).as_bytes();
                     // Equal hashes mean equal bytes: overwriting is harmless
                     // and saves a lookup.
                     records.insert(&record_hash.0[..], &stored[..])?;
@@ -277,11 +283,9 @@ fn write_prepared(
     }
     let _ = blake3;
     if let Some((path, out)) = quarantine {
-        let file = out
-            .into_inner()
+        out.into_inner()
             .map_err(|e| std::io::Error::other(e.to_string()))
             .at(&path)?;
-        file.sync_all().at(&path)?;
         derived.quarantine_tmp = Some(path);
     }
     Ok(derived)
@@ -294,7 +298,7 @@ pub(crate) fn place_quarantine(
     derived: &mut Derived,
 ) -> Result<()> {
     if let Some(tmp) = derived.quarantine_tmp.take() {
-        persist(&tmp, &archive.quarantine_path(blake3))?;
+        archive.place_file(&tmp, &archive.quarantine_path(blake3))?;
     }
     Ok(())
 }

@@ -44,6 +44,8 @@ pub struct Archive {
     root: PathBuf,
     db: Database,
     last_durable: std::cell::Cell<std::time::Instant>,
+    /// Files put in place since the last durable commit, to sync before it.
+    unsynced: std::cell::RefCell<Vec<PathBuf>>,
 }
 
 impl Archive {
@@ -79,6 +81,7 @@ impl Archive {
             root: root.to_path_buf(),
             db,
             last_durable: std::cell::Cell::new(std::time::Instant::now()),
+            unsynced: std::cell::RefCell::new(Vec::new()),
         })
     }
 
@@ -88,6 +91,9 @@ impl Archive {
     /// never to a partial one, and importing again completes the work.
     pub(crate) fn commit(&self, mut txn: redb::WriteTransaction) -> Result<()> {
         let durable = self.last_durable.get().elapsed() >= CHECKPOINT_EVERY;
+        if durable {
+            self.sync_placed_files()?;
+        }
         let durability = if durable {
             redb::Durability::Immediate
         } else {
@@ -104,9 +110,36 @@ impl Archive {
 
     /// Makes every commit so far durable.
     pub fn checkpoint(&self) -> Result<()> {
+        self.sync_placed_files()?;
         let txn = self.db.begin_write()?;
         txn.commit()?;
         self.last_durable.set(std::time::Instant::now());
+        Ok(())
+    }
+
+    /// Moves a fully written staging file into place. Its bytes reach the
+    /// disk before the next durable commit, which is the first that can
+    /// refer to it after a crash.
+    pub(crate) fn place_file(&self, tmp: &Path, path: &Path) -> Result<()> {
+        fs::rename(tmp, path).at(path)?;
+        self.unsynced.borrow_mut().push(path.to_path_buf());
+        Ok(())
+    }
+
+    fn sync_placed_files(&self) -> Result<()> {
+        let files = std::mem::take(&mut *self.unsynced.borrow_mut());
+        let mut dirs: Vec<&Path> = Vec::new();
+        for path in &files {
+            File::open(path).and_then(|f| f.sync_all()).at(path)?;
+            if let Some(dir) = path.parent() {
+                if !dirs.contains(&dir) {
+                    dirs.push(dir);
+                }
+            }
+        }
+        for dir in dirs {
+            File::open(dir).and_then(|d| d.sync_all()).at(dir)?;
+        }
         Ok(())
     }
 
@@ -239,8 +272,8 @@ impl Archive {
         let Some(entry) = self.source(blake3)? else {
             return Ok(Vec::new());
         };
-        let key = blake3::Hash::from_hex(blake3)
-            .map_err(|_| damaged(blake3, "not a blake3 hash"))?;
+        let key =
+            blake3::Hash::from_hex(blake3).map_err(|_| damaged(blake3, "not a blake3 hash"))?;
         let txn = self.db.begin_read()?;
         let observations = txn.open_table(OBSERVATIONS)?;
         let (from, to) = (
