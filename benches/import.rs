@@ -66,6 +66,8 @@ fn s(p: &Path) -> &str {
 /// Runs the binary; returns wall time and peak resident memory in KiB.
 fn run(binary: &str, args: &[&str]) -> (Duration, i64) {
     let started = Instant::now();
+    // Reaped by wait4 below, which also reports the peak memory.
+    #[allow(clippy::zombie_processes)]
     let child = Command::new(binary)
         .args(args)
         .stdout(std::process::Stdio::null())
