@@ -197,19 +197,29 @@ fn classify<'a>(
 ) -> RowOrProblem<'a> {
     if record.len() != header.names.len() {
         let blank = record.len() == 1 && record.get(0).is_some_and(|f| f.is_empty());
-        let reason = if blank {
-            "blank line".to_owned()
+        let (field, reason) = if blank {
+            (None, "blank line".to_owned())
+        } else if record.len() < header.names.len() {
+            let missing = header.names.get(record.len()).cloned();
+            let reason = format!(
+                "the row ends after {} of {} fields (truncated or damaged): `{}` and the columns after it are missing",
+                record.len(),
+                header.names.len(),
+                missing.as_deref().unwrap_or_default()
+            );
+            (missing, reason)
         } else {
-            format!(
-                "the row has {} fields but the header has {} (a truncated or damaged row)",
+            let reason = format!(
+                "the row has {} fields but the header has {} (an unquoted separator or a damaged row)",
                 record.len(),
                 header.names.len()
-            )
+            );
+            (None, reason)
         };
         return RowOrProblem::Problem(Problem {
             locator,
             raw,
-            field: header.names.get(record.len().saturating_sub(1)).cloned(),
+            field,
             reason,
         });
     }
