@@ -10,7 +10,12 @@
 use std::io::Read;
 
 use adarchive_schema::{Ad, AgeGenderShare, CountRange, Platform, RegionShare, SpendRange};
-use serde_json::{Map, Value};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
 
 use crate::google_creative_stats::gender_label;
 use crate::json_objects::{for_each_object, Item};
@@ -82,6 +87,10 @@ impl Importer for MetaAdsArchive {
     }
 }
 
+/// The top-level fields of one ad, each left unparsed until it is mapped,
+/// so that only what the record needs is ever allocated.
+type Fields<'a> = BTreeMap<Cow<'a, str>, &'a RawValue>;
+
 fn map_object(locator: Locator, raw: &[u8]) -> Entry<'_> {
     let problem = |field: Option<&str>, reason: String| {
         Entry::Problem(Problem {
@@ -91,14 +100,22 @@ fn map_object(locator: Locator, raw: &[u8]) -> Entry<'_> {
             reason,
         })
     };
-    let mut fields: Map<String, Value> = match serde_json::from_slice(raw) {
-        Ok(Value::Object(map)) => map,
-        Ok(_) => return problem(None, "not a JSON object".into()),
+    let text = match std::str::from_utf8(raw) {
+        Ok(t) => t,
+        Err(e) => {
+            return problem(
+                None,
+                format!("invalid UTF-8 at byte {} of the object", e.valid_up_to()),
+            )
+        }
+    };
+    let mut fields: Fields<'_> = match serde_json::from_str(text) {
+        Ok(map) => map,
         Err(e) => {
             return problem(
                 None,
                 format!(
-                    "invalid JSON at line {} column {} of the object: {e}",
+                    "not a valid JSON object (line {} column {} of the object): {e}",
                     e.line(),
                     e.column()
                 ),
@@ -128,8 +145,8 @@ fn map_object(locator: Locator, raw: &[u8]) -> Entry<'_> {
             m.keep("bylines", b.as_str());
         }
     }
-    if let Some(value) = fields.remove("beneficiary_payers") {
-        map_beneficiary_payers(&mut m, value);
+    if let Some(raw) = fields.remove("beneficiary_payers") {
+        map_beneficiary_payers(&mut m, raw);
     }
 
     for (plural, singular, slot) in [
@@ -144,9 +161,9 @@ fn map_object(locator: Locator, raw: &[u8]) -> Entry<'_> {
     ] {
         let mut texts = Vec::new();
         for key in [plural, singular] {
-            if let Some(value) = fields.remove(key) {
-                if !collect_strings(&value, &mut texts) {
-                    m.keep_unnormalized(key, value);
+            if let Some(raw) = fields.remove(key) {
+                if !collect_strings(raw, &mut texts) {
+                    m.keep_unnormalized(key, value(raw));
                 }
             }
         }
@@ -163,117 +180,116 @@ fn map_object(locator: Locator, raw: &[u8]) -> Entry<'_> {
         ("ad_delivery_start_time", true),
         ("ad_delivery_stop_time", false),
     ] {
-        if let Some(value) = fields.remove(key) {
-            match value.as_str().and_then(timestamp) {
+        if let Some(raw) = fields.remove(key) {
+            match parse::<Cow<'_, str>>(raw).as_deref().and_then(timestamp) {
                 Some(t) if first => m.ad.first_shown = Some(t),
                 Some(t) => m.ad.last_shown = Some(t),
-                None => m.keep_unnormalized(key, value),
+                None => m.keep_unnormalized(key, value(raw)),
             }
         }
     }
 
     let currency = fields.remove("currency");
     let code = currency
-        .as_ref()
-        .and_then(Value::as_str)
+        .and_then(parse::<Cow<'_, str>>)
+        .as_deref()
         .and_then(currency_code);
     if let Some(spend) = fields.remove("spend") {
-        match (&code, range(&spend)) {
+        match (&code, range(spend)) {
             (Some(code), Some(r)) => m.ad.spend.push(SpendRange {
                 currency: code.clone(),
                 lower: r.lower,
                 upper: r.upper,
             }),
             _ => {
-                m.keep_unnormalized("spend", spend);
-                if let Some(c) = &currency {
-                    m.keep("currency", c.clone());
+                m.keep_unnormalized("spend", value(spend));
+                if let Some(c) = currency {
+                    m.keep("currency", value(c));
                 }
             }
         }
     } else if let Some(c) = currency {
         if code.is_none() {
-            m.keep_unnormalized("currency", c);
+            m.keep_unnormalized("currency", value(c));
         }
     }
-    if let Some(value) = fields.remove("impressions") {
-        match range(&value) {
+    if let Some(raw) = fields.remove("impressions") {
+        match range(raw) {
             Some(r) => m.ad.impressions = Some(r),
-            None => m.keep_unnormalized("impressions", value),
+            None => m.keep_unnormalized("impressions", value(raw)),
         }
     }
     for key in ["estimated_audience_size", "potential_reach"] {
-        if let Some(value) = fields.remove(key) {
-            match range(&value) {
+        if let Some(raw) = fields.remove(key) {
+            match range(raw) {
                 Some(r) if m.ad.audience_size.is_none() => m.ad.audience_size = Some(r),
-                Some(_) => m.keep(key, value),
-                None => m.keep_unnormalized(key, value),
+                Some(_) => m.keep(key, value(raw)),
+                None => m.keep_unnormalized(key, value(raw)),
             }
         }
     }
 
-    if let Some(value) = fields.remove("demographic_distribution") {
-        match age_gender_shares(&value) {
+    if let Some(raw) = fields.remove("demographic_distribution") {
+        match age_gender_shares(raw) {
             Some(shares) => m.ad.delivery.age_gender = shares,
-            None => m.keep_unnormalized("demographic_distribution", value),
+            None => m.keep_unnormalized("demographic_distribution", value(raw)),
         }
     }
     for key in ["delivery_by_region", "region_distribution"] {
-        if let Some(value) = fields.remove(key) {
-            match region_shares(&value) {
+        if let Some(raw) = fields.remove(key) {
+            match region_shares(raw) {
                 Some(shares) if m.ad.delivery.regions.is_empty() => m.ad.delivery.regions = shares,
-                Some(_) => m.keep(key, value),
-                None => m.keep_unnormalized(key, value),
+                Some(_) => m.keep(key, value(raw)),
+                None => m.keep_unnormalized(key, value(raw)),
             }
         }
     }
 
-    if let Some(value) = fields.remove("languages") {
+    if let Some(raw) = fields.remove("languages") {
         let mut codes = Vec::new();
-        let ok = value.as_array().is_some_and(|items| {
-            items
-                .iter()
-                .all(|l| match l.as_str().and_then(language_code) {
-                    Some(code) => {
-                        push_unique(&mut codes, code);
-                        true
-                    }
-                    None => false,
-                })
+        let ok = parse::<Vec<Cow<'_, str>>>(raw).is_some_and(|items| {
+            items.iter().all(|l| match language_code(l) {
+                Some(code) => {
+                    push_unique(&mut codes, code);
+                    true
+                }
+                None => false,
+            })
         });
         if ok {
             m.ad.languages = codes;
         } else {
-            m.keep_unnormalized("languages", value);
+            m.keep_unnormalized("languages", value(raw));
         }
     }
 
-    if let Some(value) = fields.remove("target_ages") {
+    if let Some(raw) = fields.remove("target_ages") {
         let mut ages = Vec::new();
-        if collect_strings(&value, &mut ages) {
+        if collect_strings(raw, &mut ages) {
             m.ad.targeting.ages = ages;
         } else {
-            m.keep_unnormalized("target_ages", value);
+            m.keep_unnormalized("target_ages", value(raw));
         }
     }
-    if let Some(value) = fields.remove("target_gender") {
-        match value.as_str() {
+    if let Some(raw) = fields.remove("target_gender") {
+        match parse::<Cow<'_, str>>(raw).as_deref() {
             Some("All" | "all") => {}
             Some(g) => m.ad.targeting.genders = vec![gender_label(g)],
-            None => m.keep_unnormalized("target_gender", value),
+            None => m.keep_unnormalized("target_gender", value(raw)),
         }
     }
-    if let Some(value) = fields.remove("target_locations") {
-        if !map_target_locations(&mut m, &value) {
-            m.keep_unnormalized("target_locations", value);
+    if let Some(raw) = fields.remove("target_locations") {
+        if !map_target_locations(&mut m, raw) {
+            m.keep_unnormalized("target_locations", value(raw));
         }
     }
 
     // Everything else (ad_creation_time, publisher_platforms, reach
     // breakdowns, fields of future API versions) is kept verbatim.
-    for (key, value) in fields {
-        if !value.is_null() {
-            m.keep(&key, value);
+    for (key, raw) in fields {
+        let v = value(raw);
+        if !v.is_null() {
+            m.keep(&key, v);
         }
     }
     Entry::Record(ParsedRecord {
@@ -284,28 +300,41 @@ fn map_object(locator: Locator, raw: &[u8]) -> Entry<'_> {
     })
 }
 
-fn take_string(fields: &mut Map<String, Value>, key: &str) -> Option<String> {
-    match fields.remove(key)? {
-        Value::String(s) if !s.trim().is_empty() => Some(s),
-        Value::String(_) | Value::Null => None,
-        other => {
-            fields.insert(key.to_owned(), other);
+fn parse<'a, T: Deserialize<'a>>(raw: &'a RawValue) -> Option<T> {
+    serde_json::from_str(raw.get()).ok()
+}
+
+/// A field as a JSON value, to keep verbatim.
+fn value(raw: &RawValue) -> Value {
+    serde_json::from_str(raw.get()).unwrap_or(Value::Null)
+}
+
+fn take_string(fields: &mut Fields<'_>, key: &str) -> Option<String> {
+    let raw = *fields.get(key)?;
+    match parse::<Option<Cow<'_, str>>>(raw) {
+        Some(Some(s)) if !s.trim().is_empty() => {
+            fields.remove(key);
+            Some(s.into_owned())
+        }
+        Some(_) => {
+            fields.remove(key);
             None
         }
+        // Not a string: left in place, to be kept verbatim.
+        None => None,
     }
 }
 
 /// An id that may be a string or a number.
-fn take_id(fields: &mut Map<String, Value>, key: &str) -> Option<String> {
-    match fields.get(key)? {
-        Value::Number(n) if n.is_u64() => {
-            let id = n.to_string();
-            fields.remove(key);
-            Some(id)
-        }
-        Value::String(s) if is_ad_id(s) => take_string(fields, key),
-        _ => None,
-    }
+fn take_id(fields: &mut Fields<'_>, key: &str) -> Option<String> {
+    let raw = *fields.get(key)?;
+    let id = match parse::<NumberOrText<'_>>(raw)? {
+        NumberOrText::Number(n) if n.is_u64() => n.to_string(),
+        NumberOrText::Text(s) if is_ad_id(&s) => s.into_owned(),
+        _ => return None,
+    };
+    fields.remove(key);
+    Some(id)
 }
 
 fn is_ad_id(s: &str) -> bool {
@@ -326,48 +355,64 @@ fn id_from_snapshot_url(url: &str) -> Option<String> {
 
 /// Appends the strings of a string or an array of strings; false on any
 /// other shape.
-fn collect_strings(value: &Value, out: &mut Vec<String>) -> bool {
-    match value {
-        Value::String(s) => {
-            out.push(s.clone());
+fn collect_strings(raw: &RawValue, out: &mut Vec<String>) -> bool {
+    if let Some(list) = parse::<Option<Vec<Cow<'_, str>>>>(raw) {
+        out.extend(list.unwrap_or_default().into_iter().map(Cow::into_owned));
+        return true;
+    }
+    match parse::<Cow<'_, str>>(raw) {
+        Some(s) => {
+            out.push(s.into_owned());
             true
         }
-        Value::Array(items) => items.iter().all(|item| match item {
-            Value::String(s) => {
-                out.push(s.clone());
-                true
-            }
-            _ => false,
-        }),
-        Value::Null => true,
-        _ => false,
+        None => false,
     }
 }
 
-fn number(value: &Value) -> Option<u64> {
-    match value {
-        Value::String(s) => whole_number(s),
-        Value::Number(n) => n.as_u64(),
-        _ => None,
+/// Meta sends numbers as strings; accept both.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum NumberOrText<'a> {
+    Number(serde_json::Number),
+    Text(#[serde(borrow)] Cow<'a, str>),
+}
+
+impl NumberOrText<'_> {
+    fn whole(&self) -> Option<u64> {
+        match self {
+            NumberOrText::Text(s) => whole_number(s),
+            NumberOrText::Number(n) => n.as_u64(),
+        }
+    }
+
+    fn fraction(&self) -> Option<f64> {
+        let f = match self {
+            NumberOrText::Text(s) => s.trim().parse::<f64>().ok()?,
+            NumberOrText::Number(n) => n.as_f64()?,
+        };
+        (f.is_finite() && (0.0..=1.0).contains(&f)).then_some(f)
     }
 }
 
-fn fraction(value: &Value) -> Option<f64> {
-    let f = match value {
-        Value::String(s) => s.trim().parse::<f64>().ok()?,
-        Value::Number(n) => n.as_f64()?,
-        _ => return None,
-    };
-    (f.is_finite() && (0.0..=1.0).contains(&f)).then_some(f)
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Bounds<'a> {
+    #[serde(borrow, default)]
+    lower_bound: Option<NumberOrText<'a>>,
+    #[serde(borrow, default)]
+    upper_bound: Option<NumberOrText<'a>>,
 }
 
 /// `{"lower_bound":"300","upper_bound":"399"}`; the top bucket has no upper bound.
-fn range(value: &Value) -> Option<CountRange> {
-    let obj = value.as_object()?;
-    let lower = obj.get("lower_bound").map(number).unwrap_or(Some(0))?;
-    let upper = match obj.get("upper_bound") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(number(v)?),
+fn range(raw: &RawValue) -> Option<CountRange> {
+    let bounds: Bounds<'_> = parse(raw)?;
+    let lower = match &bounds.lower_bound {
+        Some(v) => v.whole()?,
+        None => 0,
+    };
+    let upper = match &bounds.upper_bound {
+        Some(v) => Some(v.whole()?),
+        None => None,
     };
     if upper.is_some_and(|u| u < lower) {
         return None;
@@ -375,36 +420,57 @@ fn range(value: &Value) -> Option<CountRange> {
     Some(CountRange { lower, upper })
 }
 
-fn age_gender_shares(value: &Value) -> Option<Vec<AgeGenderShare>> {
-    value
-        .as_array()?
-        .iter()
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgeGender<'a> {
+    #[serde(borrow)]
+    age: Cow<'a, str>,
+    #[serde(borrow)]
+    gender: Cow<'a, str>,
+    #[serde(borrow)]
+    percentage: NumberOrText<'a>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Region<'a> {
+    #[serde(borrow)]
+    region: Cow<'a, str>,
+    #[serde(borrow)]
+    percentage: NumberOrText<'a>,
+}
+
+fn age_gender_shares(raw: &RawValue) -> Option<Vec<AgeGenderShare>> {
+    parse::<Vec<AgeGender<'_>>>(raw)?
+        .into_iter()
         .map(|item| {
             Some(AgeGenderShare {
-                age: item.get("age")?.as_str()?.to_owned(),
-                gender: item.get("gender")?.as_str()?.to_owned(),
-                share: fraction(item.get("percentage")?)?,
+                share: item.percentage.fraction()?,
+                age: item.age.into_owned(),
+                gender: item.gender.into_owned(),
             })
         })
         .collect()
 }
 
-fn region_shares(value: &Value) -> Option<Vec<RegionShare>> {
-    value
-        .as_array()?
-        .iter()
+fn region_shares(raw: &RawValue) -> Option<Vec<RegionShare>> {
+    parse::<Vec<Region<'_>>>(raw)?
+        .into_iter()
         .map(|item| {
             Some(RegionShare {
-                region: item.get("region")?.as_str()?.to_owned(),
-                share: fraction(item.get("percentage")?)?,
+                share: item.percentage.fraction()?,
+                region: item.region.into_owned(),
             })
         })
         .collect()
 }
 
-fn map_beneficiary_payers(m: &mut Mapping, value: Value) {
-    let Some(items) = value.as_array() else {
-        m.keep_unnormalized("beneficiary_payers", value);
+/// `[{"payer":"…","beneficiary":"…","current":true}]`. The list is also
+/// kept verbatim, since it carries more than the two names.
+fn map_beneficiary_payers(m: &mut Mapping, raw: &RawValue) {
+    let v = value(raw);
+    let Some(items) = v.as_array() else {
+        m.keep_unnormalized("beneficiary_payers", v);
         return;
     };
     let mut payers = Vec::new();
@@ -418,32 +484,43 @@ fn map_beneficiary_payers(m: &mut Mapping, value: Value) {
         }
     }
     if payers.is_empty() && beneficiaries.is_empty() && !items.is_empty() {
-        m.keep_unnormalized("beneficiary_payers", value);
+        m.keep_unnormalized("beneficiary_payers", v);
         return;
     }
     m.ad.payers = payers;
     m.ad.beneficiaries = beneficiaries;
+    m.keep("beneficiary_payers", v);
 }
 
-/// `[{"name":"Ohio","type":"region","excluded":false}, …]`.
-fn map_target_locations(m: &mut Mapping, value: &Value) -> bool {
-    let Some(items) = value.as_array() else {
+/// `[{"name":"Ohio","type":"region","excluded":false,"num_obfuscated":0}]`:
+/// names to the targeting lists, the list itself kept verbatim for its
+/// location types.
+fn map_target_locations(m: &mut Mapping, raw: &RawValue) -> bool {
+    let v = value(raw);
+    let Some(items) = v.as_array() else {
         return false;
     };
+    let mut included = Vec::new();
+    let mut excluded = Vec::new();
     for item in items {
         let Some(name) = item.get("name").and_then(Value::as_str) else {
             return false;
         };
-        let excluded = item
+        let is_excluded = item
             .get("excluded")
             .and_then(Value::as_bool)
             .unwrap_or(false);
-        let list = if excluded {
-            &mut m.ad.targeting.locations_excluded
-        } else {
-            &mut m.ad.targeting.locations_included
-        };
-        push_unique(list, name);
+        push_unique(
+            if is_excluded {
+                &mut excluded
+            } else {
+                &mut included
+            },
+            name,
+        );
     }
+    m.ad.targeting.locations_included = included;
+    m.ad.targeting.locations_excluded = excluded;
+    m.keep("target_locations", v);
     true
 }
