@@ -13,7 +13,8 @@ use serde::Serialize;
 use crate::archive::{
     decode_observation, decode_record, decode_version, derive_source, observation_key,
     place_quarantine, split_ad_key, split_latest, Archive, NoProgress, Progress, SourceEntry,
-    Version, ADS, DATABASE_FILE, OBSERVATIONS, RECORDS, TAG_LATEST, TAG_VERSION, ZIP_FORMAT,
+    Version, ADS, DATABASE_FILE, OBSERVATIONS, RECORDS, RECORD_INDEX, TAG_LATEST, TAG_VERSION,
+    ZIP_FORMAT,
 };
 use crate::error::{IoContext, Result};
 use crate::ingest::insert_source;
@@ -242,24 +243,34 @@ fn check_observations(
 fn check_records_and_versions(archive: &Archive, report: &mut VerifyReport) -> Result<()> {
     let txn = archive.db().begin_read()?;
     let records = txn.open_table(RECORDS)?;
+    let index = txn.open_table(RECORD_INDEX)?;
     for item in records.iter()? {
-        let (key, value) = item?;
+        let (number, value) = item?;
         report.records += 1;
         match decode_record(value.value()) {
-            Some(canonical) => {
+            Some((filed, canonical)) => {
                 let actual = RecordHash::of(&canonical);
-                if actual.0[..] != *key.value() {
-                    report.mismatches.push(format!(
-                        "record {}: stored JSON hashes to {actual}",
-                        hex(key.value())
-                    ));
+                if actual != filed {
+                    report
+                        .mismatches
+                        .push(format!("record {filed}: stored JSON hashes to {actual}"));
+                }
+                if index.get(&filed.0[..])?.map(|n| n.value()) != Some(number.value()) {
+                    report
+                        .mismatches
+                        .push(format!("record {filed}: not indexed under its hash"));
                 }
             }
             None => report.mismatches.push(format!(
-                "record {}: cannot be decompressed",
-                hex(key.value())
+                "record number {}: cannot be decompressed",
+                number.value()
             )),
         }
+    }
+    if redb::ReadableTableMetadata::len(&index)? != report.records {
+        report
+            .mismatches
+            .push("the record index and the records differ in size".into());
     }
     let ads = txn.open_table(ADS)?;
     // Per uid, keys sort as latest ('l'), observations ('o'), versions ('v').
@@ -300,7 +311,7 @@ fn check_records_and_versions(archive: &Archive, report: &mut VerifyReport) -> R
                     continue;
                 };
                 report.versions += 1;
-                if records.get(&version.record_hash.0[..])?.is_none() {
+                if index.get(&version.record_hash.0[..])?.is_none() {
                     report.mismatches.push(format!(
                         "ad {uid} version {}: record {} is missing",
                         version.seq, version.record_hash

@@ -143,18 +143,22 @@ pub(crate) fn decode_version(uid: &str, bytes: &[u8]) -> Option<Version> {
     })
 }
 
-/// Records are stored as LZ4-compressed canonical JSON.
-pub(crate) fn encode_record(canonical: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(canonical.len() / 2 + 16);
+/// Records are stored as their hash and LZ4-compressed canonical JSON.
+pub(crate) fn encode_record(hash: &RecordHash, canonical: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(canonical.len() / 2 + 48);
     out.push(LAYOUT);
+    out.extend_from_slice(&hash.0);
     out.extend_from_slice(&lz4_flex::block::compress_prepend_size(canonical));
     out
 }
 
-/// The canonical JSON of a stored record.
-pub(crate) fn decode_record(bytes: &[u8]) -> Option<Vec<u8>> {
-    match bytes.split_first()? {
-        (&LAYOUT, rest) => lz4_flex::block::decompress_size_prepended(rest).ok(),
-        _ => None,
+/// The hash a stored record was filed under, and its canonical JSON.
+pub(crate) fn decode_record(bytes: &[u8]) -> Option<(RecordHash, Vec<u8>)> {
+    let mut c = Cursor { bytes };
+    if c.take(1)? != [LAYOUT] {
+        return None;
     }
+    let hash = RecordHash(c.hash()?);
+    let canonical = lz4_flex::block::decompress_size_prepended(c.bytes).ok()?;
+    Some((hash, canonical))
 }

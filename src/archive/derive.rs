@@ -13,7 +13,8 @@ use serde::Serialize;
 
 use super::{
     ad_key, codec, latest_value, observation_key, split_latest, tempfile_in, Archive,
-    QuarantineEntry, Version, ADS, OBSERVATIONS, RECORDS, TAG_LATEST, TAG_OBSERVATION, TAG_VERSION,
+    QuarantineEntry, Version, ADS, OBSERVATIONS, RECORDS, RECORD_INDEX, TAG_LATEST,
+    TAG_OBSERVATION, TAG_VERSION,
 };
 use crate::error::{IoContext, Result};
 
@@ -182,6 +183,11 @@ fn write_prepared(
     progress: &dyn Progress,
 ) -> Result<Derived> {
     let mut records = txn.open_table(RECORDS)?;
+    let mut record_index = txn.open_table(RECORD_INDEX)?;
+    let mut next_record = match records.last()? {
+        Some((n, _)) => n.value() + 1,
+        None => 0,
+    };
     let mut observations = txn.open_table(OBSERVATIONS)?;
     let mut ads = txn.open_table(ADS)?;
 
@@ -201,11 +207,13 @@ fn write_prepared(
                     canonical,
                     unnormalized,
                 } => {
-                    let stored = codec::encode_record(&canonical);
                     let raw_hash = *blake3::hash(&raw).as_bytes();
-                    // Equal hashes mean equal bytes: overwriting is harmless
-                    // and saves a lookup.
-                    records.insert(&record_hash.0[..], &stored[..])?;
+                    if record_index.get(&record_hash.0[..])?.is_none() {
+                        let stored = codec::encode_record(&record_hash, &canonical);
+                        records.insert(next_record, &stored[..])?;
+                        record_index.insert(&record_hash.0[..], next_record)?;
+                        next_record += 1;
+                    }
                     let obs_key = observation_key(source_key, ordinal);
                     codec::encode_observation(
                         &codec::StoredObservation {

@@ -213,11 +213,10 @@ impl Archive {
         };
         let (_, hash) =
             split_latest(pointer.value()).ok_or_else(|| damaged(uid, "bad latest pointer"))?;
-        let records = txn.open_table(RECORDS)?;
-        let Some(stored) = records.get(&hash.0[..])? else {
+        let Some(canonical) = read_record(&txn, &hash)? else {
             return Err(damaged(uid, "latest record missing"));
         };
-        decode_stored_record(uid, stored.value()).map(Some)
+        decode(uid, &canonical).map(Some)
     }
 
     /// Every version of an ad, oldest first.
@@ -297,10 +296,8 @@ impl Archive {
     /// A record by its hash.
     pub fn record(&self, hash: &RecordHash) -> Result<Option<Ad>> {
         let txn = self.db.begin_read()?;
-        let records = txn.open_table(RECORDS)?;
-        let entry = records.get(&hash.0[..])?;
-        entry
-            .map(|e| decode_stored_record(&hash.to_hex(), e.value()))
+        read_record(&txn, hash)?
+            .map(|canonical| decode(&hash.to_hex(), &canonical))
             .transpose()
     }
 
@@ -332,11 +329,23 @@ pub struct Stats {
     pub versions: u64,
 }
 
-/// An [`Ad`] from its stored (compressed) form.
-pub(crate) fn decode_stored_record(what: &str, stored: &[u8]) -> Result<Ad> {
-    let canonical =
-        codec::decode_record(stored).ok_or_else(|| damaged(what, "unreadable record"))?;
-    decode(what, &canonical)
+/// The canonical JSON of the record with this hash, if stored.
+pub(crate) fn read_record(
+    txn: &redb::ReadTransaction,
+    hash: &RecordHash,
+) -> Result<Option<Vec<u8>>> {
+    let index = txn.open_table(RECORD_INDEX)?;
+    let Some(number) = index.get(&hash.0[..])? else {
+        return Ok(None);
+    };
+    let records = txn.open_table(RECORDS)?;
+    let Some(stored) = records.get(number.value())? else {
+        return Err(damaged(&hash.to_hex(), "indexed record missing"));
+    };
+    match codec::decode_record(stored.value()) {
+        Some((filed, canonical)) if filed == *hash => Ok(Some(canonical)),
+        _ => Err(damaged(&hash.to_hex(), "unreadable record")),
+    }
 }
 
 fn count_tagged(txn: &redb::ReadTransaction, tag: u8) -> Result<u64> {

@@ -9,8 +9,12 @@ use redb::{TableDefinition, WriteTransaction};
 pub(crate) const SOURCES: TableDefinition<&str, &[u8]> = TableDefinition::new("sources");
 /// import sequence → blake3 hex.
 pub(crate) const SOURCE_ORDER: TableDefinition<u64, &str> = TableDefinition::new("source_order");
-/// record hash → LZ4-compressed canonical JSON of the record.
-pub(crate) const RECORDS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("records");
+/// record number → record hash (32 bytes) ++ LZ4-compressed canonical JSON.
+/// Records are numbered in the order they were first seen, so that these
+/// large values are appended rather than scattered by their hash.
+pub(crate) const RECORDS: TableDefinition<u64, &[u8]> = TableDefinition::new("records");
+/// record hash → record number.
+pub(crate) const RECORD_INDEX: TableDefinition<&[u8], u64> = TableDefinition::new("record_index");
 /// source hash (32 bytes) ++ ordinal (u64 BE) → observation (binary, see `codec`).
 pub(crate) const OBSERVATIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("observations");
 /// Everything kept per ad, under keys that start with `uid ++ 0x00` so
@@ -29,6 +33,7 @@ pub(crate) fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError>
     txn.open_table(SOURCES)?;
     txn.open_table(SOURCE_ORDER)?;
     txn.open_table(RECORDS)?;
+    txn.open_table(RECORD_INDEX)?;
     txn.open_table(OBSERVATIONS)?;
     txn.open_table(ADS)?;
     Ok(())
