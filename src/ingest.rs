@@ -26,7 +26,8 @@ const HEAD_LEN: usize = 64 * 1024;
 /// Options of an import.
 #[derive(Clone, Copy, Default)]
 pub struct ImportOptions {
-    /// Read every file as this format instead of detecting it.
+    /// Read every file given as this format instead of detecting it. Zip
+    /// bundles are still opened, and their members detected by content.
     pub format: Option<&'static dyn Importer>,
 }
 
@@ -251,7 +252,7 @@ enum Detect {
     Any,
     /// By content, but a zip is not opened (bundle members).
     NoBundles,
-    /// This format, whatever the content.
+    /// This format, whatever the content (zip bundles are still opened).
     Forced(&'static dyn Importer),
 }
 
@@ -270,10 +271,11 @@ fn stage(
     if let Err(e) = input.take(HEAD_LEN as u64).read_to_end(&mut head) {
         return Ok(Err(unreadable(e)));
     }
-    let zip = matches!(detect, Detect::Any) && head.starts_with(b"PK\x03\x04");
+    // Bundles are always opened; their members are detected by content.
+    let zip = !matches!(detect, Detect::NoBundles) && head.starts_with(b"PK\x03\x04");
     let importer = match detect {
-        Detect::Forced(importer) => Some(importer),
         _ if zip => None,
+        Detect::Forced(importer) => Some(importer),
         _ => importers::detect(&head),
     };
     let redact = importer.is_some_and(|i| i.carries_credentials());

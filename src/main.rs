@@ -44,6 +44,7 @@ enum Command {
     Import {
         /// Read every file as this format instead of detecting it
         /// (google-creative-stats, meta-ads-archive, snap-political-ads).
+        /// Zip bundles are still opened and their members detected.
         #[arg(long)]
         format: Option<String>,
         /// Print the report as JSON.

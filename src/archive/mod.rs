@@ -21,6 +21,8 @@ mod tables;
 use std::fs::{self, File};
 use std::io::{self, BufReader};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use adarchive_schema::{Ad, RecordHash};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
@@ -37,15 +39,21 @@ use crate::error::{Error, IoContext, Result};
 pub const DATABASE_FILE: &str = "archive.redb";
 
 /// How often a long import makes its progress durable.
-const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
+
+/// A poisoned lock only means another thread panicked while holding it; the
+/// guarded values (a time, a list of paths) stay valid.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// An open archive.
 pub struct Archive {
     root: PathBuf,
     db: Database,
-    last_durable: std::cell::Cell<std::time::Instant>,
+    last_durable: Mutex<Instant>,
     /// Files put in place since the last durable commit, to sync before it.
-    unsynced: std::cell::RefCell<Vec<PathBuf>>,
+    unsynced: Mutex<Vec<PathBuf>>,
 }
 
 impl Archive {
@@ -80,8 +88,8 @@ impl Archive {
         Ok(Archive {
             root: root.to_path_buf(),
             db,
-            last_durable: std::cell::Cell::new(std::time::Instant::now()),
-            unsynced: std::cell::RefCell::new(Vec::new()),
+            last_durable: Mutex::new(Instant::now()),
+            unsynced: Mutex::new(Vec::new()),
         })
     }
 
@@ -90,7 +98,7 @@ impl Archive {
     /// before them durable. A crash rolls back to the last durable commit,
     /// never to a partial one, and importing again completes the work.
     pub(crate) fn commit(&self, mut txn: redb::WriteTransaction) -> Result<()> {
-        let durable = self.last_durable.get().elapsed() >= CHECKPOINT_EVERY;
+        let durable = lock(&self.last_durable).elapsed() >= CHECKPOINT_EVERY;
         if durable {
             self.sync_placed_files()?;
         }
@@ -103,7 +111,7 @@ impl Archive {
             .map_err(|e| damaged("transaction", &e.to_string()))?;
         txn.commit()?;
         if durable {
-            self.last_durable.set(std::time::Instant::now());
+            *lock(&self.last_durable) = Instant::now();
         }
         Ok(())
     }
@@ -113,7 +121,7 @@ impl Archive {
         self.sync_placed_files()?;
         let txn = self.db.begin_write()?;
         txn.commit()?;
-        self.last_durable.set(std::time::Instant::now());
+        *lock(&self.last_durable) = Instant::now();
         Ok(())
     }
 
@@ -122,12 +130,12 @@ impl Archive {
     /// refer to it after a crash.
     pub(crate) fn place_file(&self, tmp: &Path, path: &Path) -> Result<()> {
         fs::rename(tmp, path).at(path)?;
-        self.unsynced.borrow_mut().push(path.to_path_buf());
+        lock(&self.unsynced).push(path.to_path_buf());
         Ok(())
     }
 
     fn sync_placed_files(&self) -> Result<()> {
-        let files = std::mem::take(&mut *self.unsynced.borrow_mut());
+        let files = std::mem::take(&mut *lock(&self.unsynced));
         let mut dirs: Vec<&Path> = Vec::new();
         for path in &files {
             File::open(path).and_then(|f| f.sync_all()).at(path)?;
