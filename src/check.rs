@@ -12,9 +12,9 @@ use serde::Serialize;
 
 use crate::archive::{
     decode_observation, decode_record, decode_version, derive_source, observation_key,
-    place_quarantine, split_ad_key, split_latest, Archive, NoProgress, Progress, SourceEntry,
-    Version, ADS, DATABASE_FILE, OBSERVATIONS, RECORDS, RECORD_INDEX, TAG_LATEST, TAG_VERSION,
-    ZIP_FORMAT,
+    place_quarantine, reindex_all, split_ad_key, split_latest, Archive, NoProgress, Progress,
+    SourceEntry, Version, ADS, DATABASE_FILE, OBSERVATIONS, RECORDS, RECORD_INDEX, TAG_LATEST,
+    TAG_VERSION, ZIP_FORMAT,
 };
 use crate::error::{IoContext, Result};
 use crate::ingest::insert_source;
@@ -30,6 +30,8 @@ pub struct VerifyReport {
     pub records: u64,
     /// Versions whose chain was checked.
     pub versions: u64,
+    /// Search index documents checked against the latest versions.
+    pub indexed: u64,
     /// Everything that does not match, one line each.
     pub mismatches: Vec<String>,
     /// Source files without a manifest entry: left by an interrupted
@@ -69,6 +71,7 @@ pub fn verify(archive: &Archive) -> Result<VerifyReport> {
         }
     }
     check_records_and_versions(archive, &mut report)?;
+    check_index(archive, &mut report)?;
 
     let known: std::collections::HashSet<&str> =
         entries.iter().map(|e| e.blake3.as_str()).collect();
@@ -361,6 +364,77 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// How many index mismatches are listed one by one.
+const INDEX_MISMATCHES_LISTED: usize = 20;
+
+/// The index must reflect every source and hold exactly the latest version
+/// of every ad.
+fn check_index(archive: &Archive, report: &mut VerifyReport) -> Result<()> {
+    let Some(index) = archive.index() else {
+        return Ok(());
+    };
+    let sources = archive.source_count()?;
+    let state = index.state()?;
+    if state.sources != sources {
+        report.mismatches.push(format!(
+            "search index: reflects {} of {sources} sources (an interrupted import); \
+             importing again or `adarchive rebuild` brings it up to date",
+            state.sources
+        ));
+        return Ok(());
+    }
+    let searcher = index.searcher();
+    let (mut docs, mut wrong) = (0u64, 0usize);
+    let mut uid = String::new();
+    let mut seen = std::collections::HashSet::new();
+    for segment in searcher.segment_readers() {
+        let fast = segment.fast_fields();
+        let uids = fast.str("uid").map_err(crate::index::IndexError::from)?;
+        let hashes = fast
+            .u64("record_hash")
+            .map_err(crate::index::IndexError::from)?;
+        let Some(uids) = uids else { continue };
+        for doc in segment.doc_ids_alive() {
+            docs += 1;
+            uid.clear();
+            let found = uids
+                .term_ords(doc)
+                .next()
+                .map(|ord| uids.ord_to_str(ord, &mut uid))
+                .transpose()
+                .map_err(|e| crate::index::IndexError::from(tantivy::TantivyError::from(e)))?
+                .unwrap_or(false);
+            let latest = if found { archive.latest(&uid)? } else { None };
+            let indexed = hashes.first(doc);
+            let expected = latest.map(|ad| crate::index::schema::hash_prefix(&ad.record_hash().0));
+            let duplicate = !seen.insert(uid.clone());
+            if expected.is_none() || indexed != expected || duplicate {
+                wrong += 1;
+                if wrong <= INDEX_MISMATCHES_LISTED {
+                    report.mismatches.push(format!(
+                        "search index: document {uid:?} is not the latest version of an archived ad{}",
+                        if duplicate { " (indexed twice)" } else { "" }
+                    ));
+                }
+            }
+        }
+    }
+    if wrong > INDEX_MISMATCHES_LISTED {
+        report.mismatches.push(format!(
+            "search index: … {} more such documents",
+            wrong - INDEX_MISMATCHES_LISTED
+        ));
+    }
+    let ads = archive.stats()?.ads;
+    if docs != ads {
+        report.mismatches.push(format!(
+            "search index: {docs} documents for {ads} ads; `adarchive rebuild` recreates it"
+        ));
+    }
+    report.indexed = docs;
+    Ok(())
+}
+
 /// While checking one ad: its uid, latest pointer and last version seen.
 type AdState = (String, Option<(u32, RecordHash)>, Option<Version>);
 
@@ -375,6 +449,8 @@ pub struct RebuildReport {
     pub changed_record_hashes: u64,
     /// Sources that could not be re-derived, with the reason.
     pub failures: Vec<String>,
+    /// Ads in the recreated search index.
+    pub indexed: u64,
 }
 
 /// Re-derives the whole archive from the stored sources into a new
@@ -413,6 +489,7 @@ pub fn rebuild(root: &Path, progress: &dyn Progress) -> Result<RebuildReport> {
                     importer,
                     entry.imported_at,
                     progress,
+                    None,
                 )?;
                 progress.finish();
                 let mut derived = match derived {
@@ -438,6 +515,8 @@ pub fn rebuild(root: &Path, progress: &dyn Progress) -> Result<RebuildReport> {
     }
     drop(old);
     crate::archive::persist(&tmp_db, &root.join(DATABASE_FILE))?;
+    let archive = Archive::open(root)?;
+    report.indexed = reindex_all(&archive)?;
     Ok(report)
 }
 

@@ -27,6 +27,9 @@ pub enum Error {
         /// Why it could not be read.
         reason: String,
     },
+    /// The search index failed.
+    #[error(transparent)]
+    Index(#[from] crate::index::IndexError),
     /// A zip bundle could not be opened.
     #[error("{path}: not a readable zip bundle: {reason}")]
     Zip {

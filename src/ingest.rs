@@ -14,11 +14,13 @@ use adarchive_schema::Timestamp;
 use redb::ReadableTable;
 use serde::Serialize;
 
+use crate::archive::catch_up_index;
 use crate::archive::{
     clear_staging, derive_source, encode, place_quarantine, tempfile_in, Archive, MemberEntry,
     ProblemNote, Progress, SourceEntry, SOURCES, SOURCE_ORDER, ZIP_FORMAT,
 };
 use crate::error::{IoContext, Result};
+use crate::index::{IndexState, Updates};
 
 /// How many bytes format detection looks at.
 const HEAD_LEN: usize = 64 * 1024;
@@ -140,11 +142,19 @@ pub fn import_paths(
     progress: &dyn Progress,
 ) -> Result<ImportReport> {
     clear_staging(&archive.tmp_dir())?;
+    catch_up_index(archive)?;
+    let updates = archive.index().map(|i| i.begin()).transpose()?;
+    let run = Run {
+        archive,
+        options,
+        progress,
+        index: updates.as_ref(),
+    };
     let mut report = ImportReport::default();
     for path in paths {
         for file in walk(path) {
             match file {
-                Ok(file) => import_file(archive, &file, options, progress, &mut report)?,
+                Ok(file) => import_file(&run, &file, &mut report)?,
                 Err(error) => report.push(FileReport {
                     path: path.display().to_string(),
                     error: Some(error),
@@ -153,7 +163,14 @@ pub fn import_paths(
             }
         }
     }
+    // The index is committed only once the archive's commits are durable,
+    // so that it is never ahead of the archive.
     archive.checkpoint()?;
+    if let Some(updates) = updates {
+        updates.commit(IndexState {
+            sources: archive.source_count()?,
+        })?;
+    }
     Ok(report)
 }
 
@@ -181,13 +198,16 @@ fn walk(path: &Path) -> Vec<std::result::Result<PathBuf, String>> {
         .collect()
 }
 
-fn import_file(
-    archive: &Archive,
-    path: &Path,
+/// What every file of one import run shares.
+struct Run<'a> {
+    archive: &'a Archive,
     options: ImportOptions,
-    progress: &dyn Progress,
-    report: &mut ImportReport,
-) -> Result<()> {
+    progress: &'a dyn Progress,
+    index: Option<&'a Updates<'a>>,
+}
+
+fn import_file(run: &Run<'_>, path: &Path, report: &mut ImportReport) -> Result<()> {
+    let archive = run.archive;
     let name = path.display().to_string();
     let mut file = match File::open(path) {
         Ok(f) => f,
@@ -196,7 +216,7 @@ fn import_file(
             return Ok(());
         }
     };
-    let detect = match options.format {
+    let detect = match run.options.format {
         Some(importer) => Detect::Forced(importer),
         None => Detect::Any,
     };
@@ -208,9 +228,9 @@ fn import_file(
         }
     };
     if staged.zip {
-        return import_bundle(archive, &name, staged, progress, report);
+        return import_bundle(run, &name, staged, report);
     }
-    let file_report = import_staged(archive, &name, staged, progress)?;
+    let file_report = import_staged(run, &name, staged)?;
     report.push(file_report);
     Ok(())
 }
@@ -383,12 +403,8 @@ fn unrecognized() -> String {
     )
 }
 
-fn import_staged(
-    archive: &Archive,
-    name: &str,
-    stored: Staged,
-    progress: &dyn Progress,
-) -> Result<FileReport> {
+fn import_staged(run: &Run<'_>, name: &str, stored: Staged) -> Result<FileReport> {
+    let (archive, progress) = (run.archive, run.progress);
     let mut report = FileReport {
         path: name.to_owned(),
         ..FileReport::default()
@@ -432,6 +448,7 @@ fn import_staged(
         importer,
         imported_at,
         progress,
+        run.index,
     )?;
     progress.finish();
     let mut derived = match derived {
@@ -500,12 +517,12 @@ fn add_name(archive: &Archive, entry: &SourceEntry, name: &str) -> Result<()> {
 }
 
 fn import_bundle(
-    archive: &Archive,
+    run: &Run<'_>,
     name: &str,
     staged: Staged,
-    progress: &dyn Progress,
     report: &mut ImportReport,
 ) -> Result<()> {
+    let archive = run.archive;
     let mut bundle_report = FileReport {
         path: name.to_owned(),
         blake3: Some(staged.blake3.clone()),
@@ -566,7 +583,7 @@ fn import_bundle(
             });
             continue;
         }
-        let member_report = import_staged(archive, &display, member_staged, progress)?;
+        let member_report = import_staged(run, &display, member_staged)?;
         members.push(MemberEntry {
             name: member_name,
             blake3: member_report.blake3.clone(),

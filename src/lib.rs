@@ -10,6 +10,7 @@ pub mod archive;
 pub mod check;
 pub mod error;
 pub mod generate;
+pub mod index;
 pub mod ingest;
 
 pub use error::{Error, Result};

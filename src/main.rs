@@ -139,11 +139,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     println!("note: sources/{s} has no manifest entry (an interrupted import; importing the file again completes it)");
                 }
                 println!(
-                    "verified {} sources, {} observations, {} records, {} versions: {}",
+                    "verified {} sources, {} observations, {} records, {} versions, {} indexed ads: {}",
                     report.sources,
                     report.observations,
                     report.records,
                     report.versions,
+                    report.indexed,
                     if report.ok() {
                         "OK".to_owned()
                     } else {
@@ -168,8 +169,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     println!("FAILED {f}");
                 }
                 println!(
-                    "rebuilt {} sources, {} observations; {} record hashes differ from before",
-                    report.sources, report.observations, report.changed_record_hashes
+                    "rebuilt {} sources, {} observations, {} indexed ads; {} record hashes differ from before",
+                    report.sources, report.observations, report.indexed, report.changed_record_hashes
                 );
             }
             Ok(if report.failures.is_empty() {

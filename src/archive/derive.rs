@@ -17,6 +17,7 @@ use super::{
     TAG_OBSERVATION, TAG_VERSION,
 };
 use crate::error::{IoContext, Result};
+use crate::index::Updates;
 
 /// Told how far the reading of a source has come, for progress bars.
 pub trait Progress {
@@ -75,6 +76,8 @@ enum Prepared {
         /// Compressed by the writing thread, which has time to spare.
         canonical: Vec<u8>,
         unnormalized: u32,
+        /// The search document, when the index is being kept current.
+        document: Option<tantivy::TantivyDocument>,
     },
     Problem(QuarantineEntry),
 }
@@ -99,6 +102,7 @@ pub(crate) fn derive_source(
     importer: &dyn Importer,
     observed_at: Timestamp,
     progress: &dyn Progress,
+    index: Option<&Updates<'_>>,
 ) -> Result<std::result::Result<Derived, String>> {
     let source_key: [u8; 32] = *blake3::Hash::from_hex(blake3)
         .map_err(|_| super::damaged(blake3, "not a blake3 hash"))?
@@ -112,7 +116,7 @@ pub(crate) fn derive_source(
             .spawn_scoped(scope, move || {
                 let mut batch = Vec::with_capacity(BATCH);
                 let outcome = importer.read(&mut reader, &mut |entry| {
-                    batch.push(prepare(entry, blake3, name));
+                    batch.push(prepare(entry, blake3, name, index));
                     if batch.len() == BATCH {
                         let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
                         tx.send(full).map_err(|_| "the archive stopped writing")?;
@@ -128,7 +132,7 @@ pub(crate) fn derive_source(
             path: archive.tmp_dir(),
             source: e,
         })?;
-        let written = write_prepared(archive, txn, &source_key, blake3, observed_at, rx, progress);
+        let written = write_prepared(archive, txn, &source_key, observed_at, rx, progress, index);
         let outcome = parser
             .join()
             .unwrap_or_else(|_| Err(ReadError::Sink("the parsing thread failed".into())));
@@ -145,11 +149,12 @@ pub(crate) fn derive_source(
     })
 }
 
-fn prepare(entry: Entry<'_>, blake3: &str, name: &str) -> Prepared {
+fn prepare(entry: Entry<'_>, blake3: &str, name: &str, index: Option<&Updates<'_>>) -> Prepared {
     match entry {
         Entry::Record(r) => {
             let canonical = r.ad.canonical_json();
             Prepared::Record {
+                document: index.map(|u| u.document(&r.ad)),
                 record_hash: RecordHash::of(&canonical),
                 canonical,
                 raw: r.raw.to_vec(),
@@ -177,10 +182,10 @@ fn write_prepared(
     archive: &Archive,
     txn: &WriteTransaction,
     source_key: &[u8; 32],
-    blake3: &str,
     observed_at: Timestamp,
     rx: std::sync::mpsc::Receiver<Vec<Prepared>>,
     progress: &dyn Progress,
+    index: Option<&Updates<'_>>,
 ) -> Result<Derived> {
     let mut records = txn.open_table(RECORDS)?;
     let mut record_index = txn.open_table(RECORD_INDEX)?;
@@ -206,6 +211,7 @@ fn write_prepared(
                     record_hash,
                     canonical,
                     unnormalized,
+                    document,
                 } => {
                     let raw_hash = *blake3::hash(&raw).as_bytes();
                     if record_index.get(&record_hash.0[..])?.is_none() {
@@ -258,6 +264,9 @@ fn write_prepared(
                         ads.insert(&key[..], &latest_value(seq, &record_hash)[..])?;
                         ad_key(&uid, TAG_VERSION, &seq.to_be_bytes(), &mut key);
                         ads.insert(&key[..], &value[..])?;
+                        if let (Some(updates), Some(doc)) = (index, document) {
+                            updates.upsert(&uid, doc, previous.is_some())?;
+                        }
                     }
                     derived.records += 1;
                     derived.unnormalized += u64::from(unnormalized);
@@ -289,7 +298,6 @@ fn write_prepared(
             ordinal += 1;
         }
     }
-    let _ = blake3;
     if let Some((path, out)) = quarantine {
         out.into_inner()
             .map_err(|e| std::io::Error::other(e.to_string()))

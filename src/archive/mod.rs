@@ -6,6 +6,7 @@
 //! <data>/sources/<blake3>          the bytes as published (credentials redacted)
 //! <data>/quarantine/<blake3>.jsonl rows of that source that could not be read
 //! <data>/archive.redb              manifest, observations, records, versions
+//! <data>/index/                    the search index (derived, see `crate::index`)
 //! <data>/tmp/                      staging; anything here is unfinished
 //! ```
 //!
@@ -15,6 +16,7 @@
 
 mod codec;
 mod derive;
+mod index_sync;
 mod model;
 mod tables;
 
@@ -30,13 +32,17 @@ use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 pub(crate) use codec::{decode_observation, decode_record, decode_version};
 pub(crate) use derive::{derive_source, encode, place_quarantine};
 pub use derive::{NoProgress, ProblemNote, Progress, PROBLEMS_LISTED};
+pub use index_sync::{catch_up_index, reindex_all};
 pub use model::{MemberEntry, Observation, QuarantineEntry, SourceEntry, Version, ZIP_FORMAT};
 pub(crate) use tables::*;
 
 use crate::error::{Error, IoContext, Result};
+use crate::index::SearchIndex;
 
 /// Name of the database file inside the data folder.
 pub const DATABASE_FILE: &str = "archive.redb";
+/// Name of the search index folder inside the data folder.
+pub const INDEX_DIR: &str = "index";
 
 /// How often a long import makes its progress durable.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
@@ -54,6 +60,8 @@ pub struct Archive {
     last_durable: Mutex<Instant>,
     /// Files put in place since the last durable commit, to sync before it.
     unsynced: Mutex<Vec<PathBuf>>,
+    /// The search index, in `<root>/index`.
+    index: Option<SearchIndex>,
 }
 
 impl Archive {
@@ -65,7 +73,22 @@ impl Archive {
     /// assert_eq!(archive.sources().unwrap().len(), 0);
     /// ```
     pub fn open(root: &Path) -> Result<Self> {
-        Self::open_database(root, &root.join(DATABASE_FILE))
+        let mut archive = Self::open_database(root, &root.join(DATABASE_FILE))?;
+        archive.index = Some(SearchIndex::open(&root.join(INDEX_DIR))?);
+        Ok(archive)
+    }
+
+    /// The search index.
+    pub fn index(&self) -> Option<&SearchIndex> {
+        self.index.as_ref()
+    }
+
+    /// How many sources the manifest lists (the next import sequence number).
+    pub fn source_count(&self) -> Result<u64> {
+        let txn = self.db.begin_read()?;
+        let order = txn.open_table(SOURCE_ORDER)?;
+        let last = order.last()?;
+        Ok(last.map_or(0, |(seq, _)| seq.value() + 1))
     }
 
     pub(crate) fn open_database(root: &Path, db_path: &Path) -> Result<Self> {
@@ -90,6 +113,7 @@ impl Archive {
             db,
             last_durable: Mutex::new(Instant::now()),
             unsynced: Mutex::new(Vec::new()),
+            index: None,
         })
     }
 

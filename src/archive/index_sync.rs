@@ -1,0 +1,70 @@
+//! Bringing the search index up to date with the archive.
+
+use std::collections::HashSet;
+
+use redb::{ReadableDatabase, ReadableTable};
+
+use super::{read_record, split_ad_key, split_latest, Archive, ADS, TAG_LATEST, ZIP_FORMAT};
+use crate::error::Result;
+use crate::index::IndexState;
+
+/// Indexes the ads of every source imported after the index's last commit
+/// (after a crash between the two commits). Returns how many ads it indexed.
+pub fn catch_up_index(archive: &Archive) -> Result<u64> {
+    let Some(index) = archive.index() else {
+        return Ok(0);
+    };
+    let sources = archive.source_count()?;
+    let state = index.state()?;
+    if state.sources >= sources {
+        return Ok(0);
+    }
+    let updates = index.begin()?;
+    let mut seen = HashSet::new();
+    let mut indexed = 0;
+    for entry in archive.sources()? {
+        if entry.seq < state.sources || entry.format == ZIP_FORMAT {
+            continue;
+        }
+        for observation in archive.observations_in(&entry.blake3)? {
+            if !seen.insert(observation.uid.clone()) {
+                continue;
+            }
+            if let Some(ad) = archive.latest(&observation.uid)? {
+                updates.upsert(&ad.uid, updates.document(&ad), true)?;
+                indexed += 1;
+            }
+        }
+    }
+    updates.commit(IndexState { sources })?;
+    Ok(indexed)
+}
+
+/// Recreates the index from the latest version of every ad.
+pub fn reindex_all(archive: &Archive) -> Result<u64> {
+    let Some(index) = archive.index() else {
+        return Ok(0);
+    };
+    let sources = archive.source_count()?;
+    let updates = index.begin()?;
+    updates.clear()?;
+    let txn = archive.db().begin_read()?;
+    let ads = txn.open_table(ADS)?;
+    let mut indexed = 0;
+    for item in ads.iter()? {
+        let (key, value) = item?;
+        let Some((uid, TAG_LATEST, _)) = split_ad_key(key.value()) else {
+            continue;
+        };
+        let Some((_, hash)) = split_latest(value.value()) else {
+            continue;
+        };
+        if let Some(canonical) = read_record(&txn, &hash)? {
+            let ad: adarchive_schema::Ad = super::decode(uid, &canonical)?;
+            updates.upsert(uid, updates.document(&ad), false)?;
+            indexed += 1;
+        }
+    }
+    updates.commit(IndexState { sources })?;
+    Ok(indexed)
+}

@@ -1,0 +1,188 @@
+//! The tantivy index over the latest version of every ad.
+//!
+//! The index is derived from the archive and lives beside it in
+//! `<data>/index/`. Import keeps it current: each new or changed ad replaces
+//! its document (by uid), and the index is committed only after the
+//! archive's own durable commit, with the number of sources it reflects as
+//! the commit payload. The index is therefore never ahead of the archive; if
+//! a crash leaves it behind, the next import catches up, `verify` reports
+//! it, and `rebuild` recreates it.
+
+pub mod schema;
+pub mod tokenizer;
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use adarchive_schema::Ad;
+use serde::{Deserialize, Serialize};
+use tantivy::directory::MmapDirectory;
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+pub use schema::Fields;
+
+/// Heap for the index writer; the writer flushes segments when it fills.
+const WRITER_MEMORY: usize = 64 * 1024 * 1024;
+
+/// Errors of the index.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    /// tantivy failed.
+    #[error("search index: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    /// The index folder could not be opened.
+    #[error("search index at {path}: {reason}")]
+    Open {
+        /// The folder.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What the last index commit reflects.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexState {
+    /// Sources of the archive (by import sequence) reflected in the index.
+    pub sources: u64,
+}
+
+/// The search index of one archive.
+pub struct SearchIndex {
+    index: Index,
+    fields: Fields,
+    reader: IndexReader,
+    writer: Mutex<Option<IndexWriter>>,
+}
+
+impl SearchIndex {
+    /// Opens the index in `dir`, creating it when absent.
+    pub fn open(dir: &Path) -> Result<Self, IndexError> {
+        std::fs::create_dir_all(dir).map_err(|e| IndexError::Open {
+            path: dir.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let fields = Fields::new();
+        let directory = MmapDirectory::open(dir).map_err(|e| IndexError::Open {
+            path: dir.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let index = Index::open_or_create(directory, fields.schema.clone())?;
+        index
+            .tokenizers()
+            .register(tokenizer::ANALYZER, tokenizer::analyzer());
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(SearchIndex {
+            index,
+            fields,
+            reader,
+            writer: Mutex::new(None),
+        })
+    }
+
+    /// The fields.
+    pub fn fields(&self) -> &Fields {
+        &self.fields
+    }
+
+    /// The tantivy index.
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// A searcher over the last commit.
+    pub fn searcher(&self) -> tantivy::Searcher {
+        self.reader.searcher()
+    }
+
+    /// What the last commit reflects.
+    pub fn state(&self) -> Result<IndexState, IndexError> {
+        let metas = self.index.load_metas()?;
+        Ok(metas
+            .payload
+            .and_then(|p| serde_json::from_str(&p).ok())
+            .unwrap_or_default())
+    }
+
+    /// Starts (or continues) a batch of updates.
+    pub fn begin(&self) -> Result<Updates<'_>, IndexError> {
+        let mut guard = self
+            .writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if guard.is_none() {
+            *guard = Some(self.index.writer_with_num_threads(1, WRITER_MEMORY)?);
+        }
+        Ok(Updates { index: self })
+    }
+
+    fn with_writer<T>(&self, f: impl FnOnce(&mut IndexWriter) -> T) -> Option<T> {
+        let mut guard = self
+            .writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        guard.as_mut().map(f)
+    }
+
+    /// Number of documents visible to searches.
+    pub fn num_docs(&self) -> u64 {
+        self.searcher().num_docs()
+    }
+}
+
+/// Pending updates; nothing is visible until [`Updates::commit`].
+pub struct Updates<'a> {
+    index: &'a SearchIndex,
+}
+
+impl Updates<'_> {
+    /// The document for an ad.
+    pub fn document(&self, ad: &Ad) -> TantivyDocument {
+        self.index.fields.document(ad)
+    }
+
+    /// Adds the latest version of an ad, replacing the document it had.
+    pub fn upsert(
+        &self,
+        uid: &str,
+        doc: TantivyDocument,
+        replaces: bool,
+    ) -> Result<(), IndexError> {
+        let uid_field = self.index.fields.uid;
+        self.index
+            .with_writer(|w| {
+                if replaces {
+                    w.delete_term(Term::from_field_text(uid_field, uid));
+                }
+                w.add_document(doc).map(|_| ())
+            })
+            .unwrap_or(Ok(()))?;
+        Ok(())
+    }
+
+    /// Removes every document.
+    pub fn clear(&self) -> Result<(), IndexError> {
+        self.index
+            .with_writer(|w| w.delete_all_documents().map(|_| ()))
+            .unwrap_or(Ok(()))?;
+        Ok(())
+    }
+
+    /// Commits, recording what the index now reflects, and makes it visible.
+    pub fn commit(self, state: IndexState) -> Result<(), IndexError> {
+        let payload = serde_json::to_string(&state).unwrap_or_default();
+        self.index
+            .with_writer(|w| -> Result<(), tantivy::TantivyError> {
+                let mut prepared = w.prepare_commit()?;
+                prepared.set_payload(&payload);
+                prepared.commit()?;
+                Ok(())
+            })
+            .unwrap_or(Ok(()))?;
+        self.index.reader.reload()?;
+        Ok(())
+    }
+}
