@@ -10,6 +10,7 @@ use adarchive_schema::RecordHash;
 use redb::{ReadableDatabase, ReadableTable};
 use serde::Serialize;
 
+use crate::archive::SourceJob;
 use crate::archive::{
     decode_observation, decode_record, decode_version, derive_source, observation_key,
     place_quarantine, reindex_all, split_ad_key, split_latest, Archive, NoProgress, Progress,
@@ -32,6 +33,9 @@ pub struct VerifyReport {
     pub versions: u64,
     /// Search index documents checked against the latest versions.
     pub indexed: u64,
+    /// Sources imported but not yet in the search index (after an
+    /// interrupted import; the next import or `rebuild` indexes them).
+    pub index_behind: u64,
     /// Everything that does not match, one line each.
     pub mismatches: Vec<String>,
     /// Source files without a manifest entry: left by an interrupted
@@ -375,12 +379,17 @@ fn check_index(archive: &Archive, report: &mut VerifyReport) -> Result<()> {
     };
     let sources = archive.source_count()?;
     let state = index.state()?;
-    if state.sources != sources {
+    if state.sources > sources {
         report.mismatches.push(format!(
-            "search index: reflects {} of {sources} sources (an interrupted import); \
-             importing again or `adarchive rebuild` brings it up to date",
+            "search index: reflects {} sources but the archive has {sources}; `adarchive rebuild` recreates it",
             state.sources
         ));
+        return Ok(());
+    }
+    if state.sources < sources {
+        // An import stopped between the archive's commit and the index's:
+        // the archive is whole and the next import indexes what is missing.
+        report.index_behind = sources - state.sources;
         return Ok(());
     }
     let searcher = index.searcher();
@@ -481,16 +490,13 @@ pub fn rebuild(root: &Path, progress: &dyn Progress) -> Result<RebuildReport> {
                 };
                 let name = entry.names.first().map(String::as_str).unwrap_or_default();
                 progress.start(name, entry.size);
-                let derived = derive_source(
-                    &new,
-                    &txn,
-                    &entry.blake3,
+                let job = SourceJob {
+                    blake3: &entry.blake3,
                     name,
                     importer,
-                    entry.imported_at,
-                    progress,
-                    None,
-                )?;
+                    observed_at: entry.imported_at,
+                };
+                let derived = derive_source(&new, &txn, &job, progress, None)?;
                 progress.finish();
                 let mut derived = match derived {
                     Ok(d) => d,

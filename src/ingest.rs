@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::archive::catch_up_index;
 use crate::archive::{
     clear_staging, derive_source, encode, place_quarantine, tempfile_in, Archive, MemberEntry,
-    ProblemNote, Progress, SourceEntry, SOURCES, SOURCE_ORDER, ZIP_FORMAT,
+    ProblemNote, Progress, SourceEntry, SourceJob, SOURCES, SOURCE_ORDER, ZIP_FORMAT,
 };
 use crate::error::{IoContext, Result};
 use crate::index::{IndexState, Updates};
@@ -440,16 +440,13 @@ fn import_staged(run: &Run<'_>, name: &str, stored: Staged) -> Result<FileReport
     progress.start(name, stored.size);
     let imported_at = now();
     let txn = archive.db().begin_write()?;
-    let derived = derive_source(
-        archive,
-        &txn,
-        &stored.blake3,
+    let job = SourceJob {
+        blake3: &stored.blake3,
         name,
         importer,
-        imported_at,
-        progress,
-        run.index,
-    )?;
+        observed_at: imported_at,
+    };
+    let derived = derive_source(archive, &txn, &job, progress, run.index)?;
     progress.finish();
     let mut derived = match derived {
         Ok(d) => d,

@@ -12,5 +12,6 @@ pub mod error;
 pub mod generate;
 pub mod index;
 pub mod ingest;
+pub mod search;
 
 pub use error::{Error, Result};

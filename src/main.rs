@@ -8,6 +8,7 @@ use adarchive::archive::{Archive, NoProgress, Progress};
 use adarchive::check::{rebuild, verify};
 use adarchive::generate::{generate_samples, GenerateOptions};
 use adarchive::ingest::{import_paths, ImportOptions, ImportReport};
+use adarchive::search::{search, spend_totals, Filters, SearchRequest, SearchResponse};
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -67,6 +68,51 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Search the archive: the latest version of every ad.
+    ///
+    /// QUERY: words (all must match), "exact phrases", -excluded words, OR
+    /// between alternatives, and field:value (country:NL, platform:meta,
+    /// creative:…, advertiser:…, funder:…, targeting:…).
+    Search {
+        /// Print the page as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Results per page (at most 1000).
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Continue after the page that printed this cursor.
+        #[arg(long)]
+        cursor: Option<String>,
+        /// relevance, spend_lower, spend_upper, first_shown, last_shown or
+        /// impressions, optionally with :asc or :desc.
+        #[arg(long, default_value = "")]
+        sort: String,
+        /// Facets to count, comma-separated (platform,country,language,currency,
+        /// media_type,advertiser,advertiser_id,funder,region,gender,age).
+        #[arg(long, value_delimiter = ',')]
+        facets: Vec<String>,
+        #[command(flatten)]
+        filters: FilterArgs,
+        /// The query.
+        query: Vec<String>,
+    },
+    /// Spend totals of the matching ads, grouped, as summed lower and upper
+    /// bounds per currency.
+    Spend {
+        /// advertiser, funder, platform, country, region, week or month.
+        #[arg(long)]
+        group_by: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Most groups listed.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[command(flatten)]
+        filters: FilterArgs,
+        /// A query restricting the ads.
+        query: Vec<String>,
+    },
     /// Write realistic exports in the real Google, Meta and Snap formats.
     GenerateSamples {
         /// Folder to write into.
@@ -78,6 +124,98 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+}
+
+/// Filters shared by `search` and `spend`. Repeat a flag for several values.
+#[derive(clap::Args, Default)]
+struct FilterArgs {
+    /// Platform (google, meta, snap, …).
+    #[arg(long)]
+    platform: Vec<String>,
+    /// Country, ISO 3166-1 alpha-2.
+    #[arg(long)]
+    country: Vec<String>,
+    /// Region the platform lists (EU).
+    #[arg(long)]
+    region: Vec<String>,
+    /// Language, ISO 639-1.
+    #[arg(long)]
+    language: Vec<String>,
+    /// Currency of the published spend, ISO 4217.
+    #[arg(long)]
+    currency: Vec<String>,
+    /// text, image, video, audio or carousel.
+    #[arg(long)]
+    media_type: Vec<String>,
+    /// The platform's advertiser id.
+    #[arg(long)]
+    advertiser_id: Vec<String>,
+    /// Funder, exactly as published.
+    #[arg(long)]
+    funder: Vec<String>,
+    /// Targeted gender.
+    #[arg(long)]
+    gender: Vec<String>,
+    /// Targeted age bracket, as published.
+    #[arg(long)]
+    age: Vec<String>,
+    /// true: still running; false: ended.
+    #[arg(long)]
+    active: Option<bool>,
+    /// Shown on or after this date (YYYY-MM-DD or RFC 3339).
+    #[arg(long)]
+    from: Option<String>,
+    /// Shown on or before this date.
+    #[arg(long)]
+    to: Option<String>,
+    /// Spend lower bound at least this (needs one --currency).
+    #[arg(long)]
+    spend_min: Option<u64>,
+    /// Spend upper bound at most this (needs one --currency).
+    #[arg(long)]
+    spend_max: Option<u64>,
+    /// Impressions lower bound at least this.
+    #[arg(long)]
+    impressions_min: Option<u64>,
+    /// Impressions upper bound at most this.
+    #[arg(long)]
+    impressions_max: Option<u64>,
+}
+
+impl FilterArgs {
+    fn into_filters(self) -> anyhow::Result<Filters> {
+        let date = |flag: &str,
+                    v: Option<String>|
+         -> anyhow::Result<Option<adarchive_schema::Timestamp>> {
+            v.map(|text| {
+                adarchive_importers::normalize::timestamp(&text).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--{flag}: `{text}` is not a date (YYYY-MM-DD) or RFC 3339 time"
+                    )
+                })
+            })
+            .transpose()
+        };
+        Ok(Filters {
+            platform: self.platform,
+            country: self.country,
+            region: self.region,
+            language: self.language,
+            currency: self.currency,
+            media_type: self.media_type,
+            advertiser_id: self.advertiser_id,
+            funder: self.funder,
+            gender: self.gender,
+            age: self.age,
+            active: self.active,
+            from: date("from", self.from)?,
+            to: date("to", self.to)?,
+            spend_min: self.spend_min,
+            spend_max: self.spend_max,
+            impressions_min: self.impressions_min,
+            impressions_max: self.impressions_max,
+        })
+    }
 }
 
 fn main() -> ExitCode {
@@ -135,6 +273,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 for m in &report.mismatches {
                     println!("MISMATCH {m}");
                 }
+                if report.index_behind > 0 {
+                    println!(
+                        "note: the search index lacks the last {} imported sources (an interrupted import); the next import or `adarchive rebuild` adds them",
+                        report.index_behind
+                    );
+                }
                 for s in &report.unreferenced_sources {
                     println!("note: sources/{s} has no manifest entry (an interrupted import; importing the file again completes it)");
                 }
@@ -179,6 +323,68 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+        Command::Search {
+            json,
+            limit,
+            cursor,
+            sort,
+            facets,
+            filters,
+            query,
+        } => {
+            let archive = open(&cli.data)?;
+            let request = SearchRequest {
+                query: query.join(" "),
+                filters: filters.into_filters()?,
+                sort,
+                limit,
+                cursor,
+                facets,
+                ..SearchRequest::default()
+            };
+            let page = search(&archive, &request)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&page)?);
+            } else {
+                print_page(&page);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Spend {
+            group_by,
+            json,
+            limit,
+            filters,
+            query,
+        } => {
+            let archive = open(&cli.data)?;
+            let request = SearchRequest {
+                query: query.join(" "),
+                filters: filters.into_filters()?,
+                ..SearchRequest::default()
+            };
+            let totals = spend_totals(&archive, &request, &group_by, limit)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&totals)?);
+            } else {
+                println!("{} ads, by {}", totals.total_ads, totals.group_by);
+                for g in &totals.groups {
+                    let name = g
+                        .name
+                        .as_deref()
+                        .map(|n| format!(" ({n})"))
+                        .unwrap_or_default();
+                    println!("{}{name}: {} ads", g.key, g.ads);
+                    for s in &g.spend {
+                        let upper = s.upper.map(|u| u.to_string()).unwrap_or_else(|| {
+                            format!("unbounded ({} open-ended)", s.open_ended_ads)
+                        });
+                        println!("  {} {} – {}", s.currency, s.lower, upper);
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::GenerateSamples { out, ads, seed } => {
             let written = generate_samples(&out, &GenerateOptions { ads, seed })
                 .with_context(|| format!("writing samples to {}", out.display()))?;
@@ -187,6 +393,38 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+fn print_page(page: &SearchResponse) {
+    println!("{} ads", page.total);
+    for hit in &page.results {
+        let ad = &hit.ad;
+        let who = ad.advertiser.name.as_deref().unwrap_or("?");
+        let when = ad.first_shown.map(|t| t.to_string()).unwrap_or_default();
+        let spend: Vec<String> = ad
+            .spend
+            .iter()
+            .map(|s| match s.upper {
+                Some(u) if u == s.lower => format!("{} {}", s.currency, s.lower),
+                Some(u) => format!("{} {}–{}", s.currency, s.lower, u),
+                None => format!("{} {}+", s.currency, s.lower),
+            })
+            .collect();
+        println!("{}  {who}  {when}  {}", ad.uid, spend.join(", "));
+        for s in &hit.snippets {
+            println!("    {}: {}", s.field, s.fragment.replace('\n', " "));
+        }
+    }
+    for (name, values) in &page.facets {
+        let list: Vec<String> = values
+            .iter()
+            .map(|v| format!("{} {}", v.value, v.count))
+            .collect();
+        println!("{name}: {}", list.join(", "));
+    }
+    if let Some(c) = &page.next_cursor {
+        println!("next page: --cursor {c}");
     }
 }
 

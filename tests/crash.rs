@@ -96,6 +96,12 @@ fn killed_imports_verify_and_complete_on_rerun() {
     );
     let archive = Archive::open(&crashed).unwrap();
     assert_eq!(archive.stats().unwrap(), expected, "seed {seed}");
+    let report = adarchive::check::verify(&archive).unwrap();
+    assert_eq!(
+        report.index_behind, 0,
+        "the completed import caught the index up"
+    );
+    assert_eq!(report.indexed, expected.ads);
     // Every staged leftover of a killed run is gone after a completed one.
     assert_eq!(std::fs::read_dir(crashed.join("tmp")).unwrap().count(), 0);
 }

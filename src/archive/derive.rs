@@ -94,16 +94,29 @@ const BATCH: usize = 512;
 ///
 /// Returns `Ok(Err(reason))` when the source cannot be read as a whole (the
 /// caller must then not commit), and `Err` when the archive itself failed.
+/// One stored source to derive records from.
+pub(crate) struct SourceJob<'a> {
+    pub blake3: &'a str,
+    /// The name it was imported under, for quarantine entries.
+    pub name: &'a str,
+    pub importer: &'a dyn Importer,
+    /// The time every observation gets.
+    pub observed_at: Timestamp,
+}
+
 pub(crate) fn derive_source(
     archive: &Archive,
     txn: &WriteTransaction,
-    blake3: &str,
-    name: &str,
-    importer: &dyn Importer,
-    observed_at: Timestamp,
+    job: &SourceJob<'_>,
     progress: &dyn Progress,
     index: Option<&Updates<'_>>,
 ) -> Result<std::result::Result<Derived, String>> {
+    let SourceJob {
+        blake3,
+        name,
+        importer,
+        observed_at,
+    } = *job;
     let source_key: [u8; 32] = *blake3::Hash::from_hex(blake3)
         .map_err(|_| super::damaged(blake3, "not a blake3 hash"))?
         .as_bytes();

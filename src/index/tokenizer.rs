@@ -85,13 +85,13 @@ impl Tokenizer for MultilingualTokenizer {
                         break;
                     }
                 }
-                let end_of = |k: usize| run[k].0 + run[k].1.len_utf8();
-                if run.len() == 1 {
-                    tokens.push(token(text, run[0].0, end_of(0), position));
+                let end_of = |(i, c): (usize, char)| i + c.len_utf8();
+                if let [single] = run[..] {
+                    tokens.push(token(text, single.0, end_of(single), position));
                     position += 1;
                 } else {
-                    for k in 0..run.len() - 1 {
-                        tokens.push(token(text, run[k].0, end_of(k + 1), position));
+                    for pair in run.windows(2) {
+                        tokens.push(token(text, pair[0].0, end_of(pair[1]), position));
                         position += 1;
                     }
                 }

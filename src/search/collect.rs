@@ -1,0 +1,525 @@
+//! Collectors: the sorted page after a cursor, facet counts, spend totals and
+//! date histograms. Each reads fast fields only.
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, HashMap};
+
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::{Column, StrColumn};
+use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
+
+use crate::index::schema::{unpack, AMOUNT_MAX};
+
+/// What results are ordered by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortBy {
+    /// BM25 score.
+    Relevance,
+    /// Lower bound of spend in one currency (number from `currency_number`).
+    SpendLower(u64),
+    /// Upper bound of spend in one currency (open-ended sorts as the largest).
+    SpendUpper(u64),
+    /// First shown.
+    FirstShown,
+    /// Last shown (still running sorts as the latest).
+    LastShown,
+    /// Lower bound of impressions.
+    Impressions,
+}
+
+/// A position in the total order of results: smaller comes first.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SortKey {
+    pub key: u64,
+    pub uid: String,
+}
+
+/// The page of results after `after`, in `(key, uid)` order.
+#[derive(Clone, Debug)]
+pub struct SortedPage {
+    pub sort: SortBy,
+    pub descending: bool,
+    pub limit: usize,
+    pub after: Option<SortKey>,
+}
+
+/// One result: where it is, its sort key and its score.
+#[derive(Clone, Debug)]
+pub struct Ranked {
+    pub key: SortKey,
+    pub address: DocAddress,
+    pub score: Score,
+}
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+impl Eq for Ranked {}
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Ranked {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key.cmp(&other.key)
+    }
+}
+
+/// Maps an `i64` to a `u64` with the same order.
+fn ordered_i64(v: i64) -> u64 {
+    (v as u64) ^ (1 << 63)
+}
+
+pub struct SortedSegment {
+    spec: SortedPage,
+    segment: SegmentOrdinal,
+    uids: StrColumn,
+    values: Option<Column<u64>>,
+    dates: Option<Column<i64>>,
+    heap: BinaryHeap<Ranked>,
+    uid: String,
+}
+
+impl SortedSegment {
+    fn value_key(&self, doc: DocId, score: Score) -> u64 {
+        let ascending = |v: u64| {
+            if self.spec.descending {
+                u64::MAX - v
+            } else {
+                v
+            }
+        };
+        match self.spec.sort {
+            SortBy::Relevance => {
+                let bits = u64::from(score.max(0.0).to_bits());
+                ascending(bits)
+            }
+            SortBy::SpendLower(cur) | SortBy::SpendUpper(cur) => {
+                let amount = self
+                    .values
+                    .as_ref()
+                    .and_then(|c| c.values_for_doc(doc).map(unpack).find(|(c, _)| *c == cur))
+                    .map(|(_, a)| a);
+                match amount {
+                    // Ads without spend in that currency come last either way.
+                    None => u64::MAX,
+                    Some(a) if self.spec.descending => AMOUNT_MAX - a,
+                    Some(a) => a,
+                }
+            }
+            SortBy::FirstShown | SortBy::LastShown => {
+                match self.dates.as_ref().and_then(|c| c.first(doc)) {
+                    Some(v) => ascending(ordered_i64(v)),
+                    None => u64::MAX,
+                }
+            }
+            SortBy::Impressions => match self.values.as_ref().and_then(|c| c.first(doc)) {
+                Some(v) => ascending(v),
+                None => u64::MAX,
+            },
+        }
+    }
+
+    fn uid_of(&mut self, doc: DocId) -> &str {
+        self.uid.clear();
+        if let Some(ord) = self.uids.term_ords(doc).next() {
+            let _ = self.uids.ord_to_str(ord, &mut self.uid);
+        }
+        &self.uid
+    }
+}
+
+impl SegmentCollector for SortedSegment {
+    type Fruit = Vec<Ranked>;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        let key = self.value_key(doc, score);
+        // Cheap rejections on the key alone; the uid breaks ties.
+        if let Some(after) = &self.spec.after {
+            if key < after.key {
+                return;
+            }
+        }
+        let full = self.heap.len() > self.spec.limit;
+        if full {
+            if let Some(worst) = self.heap.peek() {
+                if key > worst.key.key {
+                    return;
+                }
+            }
+        }
+        let uid = self.uid_of(doc).to_owned();
+        let candidate = SortKey { key, uid };
+        if let Some(after) = &self.spec.after {
+            if candidate <= *after {
+                return;
+            }
+        }
+        if full {
+            match self.heap.peek() {
+                Some(worst) if candidate < worst.key => {
+                    self.heap.pop();
+                }
+                _ => return,
+            }
+        }
+        self.heap.push(Ranked {
+            key: candidate,
+            address: DocAddress::new(self.segment, doc),
+            score,
+        });
+    }
+
+    fn harvest(self) -> Vec<Ranked> {
+        self.heap.into_vec()
+    }
+}
+
+/// Collects one page of results in sort order, after a cursor.
+pub struct SortedCollector(pub SortedPage);
+
+impl Collector for SortedCollector {
+    type Fruit = Vec<Ranked>;
+    type Child = SortedSegment;
+
+    fn for_segment(
+        &self,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<SortedSegment> {
+        let fast = reader.fast_fields();
+        let uids = fast
+            .str("uid")?
+            .ok_or_else(|| tantivy::TantivyError::SchemaError("uid is not a fast field".into()))?;
+        let spec = self.0.clone();
+        let (values, dates) = match spec.sort {
+            SortBy::SpendLower(_) => (Some(fast.u64("spend_lower")?), None),
+            SortBy::SpendUpper(_) => (Some(fast.u64("spend_upper")?), None),
+            SortBy::Impressions => (Some(fast.u64("impressions_lower")?), None),
+            SortBy::FirstShown => (None, Some(fast.i64("first_shown")?)),
+            SortBy::LastShown => (None, Some(fast.i64("last_shown")?)),
+            SortBy::Relevance => (None, None),
+        };
+        Ok(SortedSegment {
+            spec,
+            segment,
+            uids,
+            values,
+            dates,
+            heap: BinaryHeap::new(),
+            uid: String::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        self.0.sort == SortBy::Relevance
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<Ranked>>) -> tantivy::Result<Vec<Ranked>> {
+        let mut all: Vec<Ranked> = fruits.into_iter().flatten().collect();
+        all.sort();
+        all.truncate(self.0.limit + 1);
+        Ok(all)
+    }
+}
+
+/// Counts of the values of keyword fields among the matches.
+pub struct FacetCounts {
+    pub fields: Vec<String>,
+}
+
+pub struct FacetSegment {
+    columns: Vec<Option<StrColumn>>,
+    counts: Vec<Vec<u64>>,
+}
+
+impl Collector for FacetCounts {
+    type Fruit = Vec<HashMap<String, u64>>;
+    type Child = FacetSegment;
+
+    fn for_segment(
+        &self,
+        _: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<FacetSegment> {
+        let fast = reader.fast_fields();
+        let mut columns = Vec::new();
+        let mut counts = Vec::new();
+        for f in &self.fields {
+            let column = fast.str(f)?;
+            counts.push(vec![0; column.as_ref().map_or(0, |c| c.num_terms())]);
+            columns.push(column);
+        }
+        Ok(FacetSegment { columns, counts })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<HashMap<String, u64>>>) -> tantivy::Result<Self::Fruit> {
+        let mut merged = vec![HashMap::new(); self.fields.len()];
+        for fruit in fruits {
+            for (i, counts) in fruit.into_iter().enumerate() {
+                for (k, v) in counts {
+                    *merged[i].entry(k).or_insert(0) += v;
+                }
+            }
+        }
+        Ok(merged)
+    }
+}
+
+impl SegmentCollector for FacetSegment {
+    type Fruit = Vec<HashMap<String, u64>>;
+
+    fn collect(&mut self, doc: DocId, _: Score) {
+        for (column, counts) in self.columns.iter().zip(self.counts.iter_mut()) {
+            if let Some(column) = column {
+                for ord in column.term_ords(doc) {
+                    if let Some(c) = counts.get_mut(ord as usize) {
+                        *c += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        let mut out = Vec::new();
+        let mut text = String::new();
+        for (column, counts) in self.columns.iter().zip(self.counts) {
+            let mut map = HashMap::new();
+            if let Some(column) = column {
+                for (ord, n) in counts.into_iter().enumerate() {
+                    if n > 0 {
+                        text.clear();
+                        if column.ord_to_str(ord as u64, &mut text).unwrap_or(false) {
+                            map.insert(text.clone(), n);
+                        }
+                    }
+                }
+            }
+            out.push(map);
+        }
+        out
+    }
+}
+
+/// How spend totals and histograms are grouped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GroupBy {
+    /// By the values of a keyword field (an ad with two countries counts in both).
+    Keyword(&'static str),
+    /// By the week (starting Monday, UTC) of first shown.
+    Week,
+    /// By the month (UTC) of first shown.
+    Month,
+}
+
+/// Sums for one currency within one group.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CurrencySums {
+    /// Ads with spend in this currency.
+    pub ads: u64,
+    /// Sum of lower bounds.
+    pub lower: u128,
+    /// Sum of the upper bounds that are bounded.
+    pub upper: u128,
+    /// Ads whose upper bound is open-ended (their upper sum is unbounded).
+    pub open_ended: u64,
+}
+
+/// Totals of one group.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GroupSums {
+    /// Ads in the group.
+    pub ads: u64,
+    /// A display name (the advertiser name for advertiser groups).
+    pub name: Option<String>,
+    /// Per currency number (see `currency_number`).
+    pub currencies: HashMap<u64, CurrencySums>,
+}
+
+/// Spend totals (and ad counts) per group among the matches.
+pub struct SpendTotals {
+    pub group_by: GroupBy,
+}
+
+pub struct SpendSegment {
+    group_by: GroupBy,
+    keys: Option<StrColumn>,
+    names: Option<StrColumn>,
+    first_shown: Column<i64>,
+    lower: Column<u64>,
+    upper: Column<u64>,
+    groups: HashMap<u64, GroupSums>,
+}
+
+/// The bucket of a time: days since the epoch of its Monday, or months since year 0.
+fn time_bucket(group_by: &GroupBy, seconds: i64) -> Option<u64> {
+    if seconds == i64::MIN {
+        return None;
+    }
+    let days = seconds.div_euclid(86_400);
+    match group_by {
+        // 1970-01-01 was a Thursday: Monday-based weeks start 3 days earlier.
+        GroupBy::Week => Some((days - (days + 3).rem_euclid(7)) as u64 ^ (1 << 63)),
+        GroupBy::Month => {
+            let date = time::OffsetDateTime::from_unix_timestamp(seconds).ok()?;
+            Some((date.year() as i64 * 12 + i64::from(u8::from(date.month())) - 1) as u64)
+        }
+        GroupBy::Keyword(_) => None,
+    }
+}
+
+/// The label of a time bucket: `2024-05-06` (a week's Monday) or `2024-05`.
+pub fn bucket_label(group_by: &GroupBy, bucket: u64) -> String {
+    match group_by {
+        GroupBy::Week => {
+            let days = (bucket ^ (1 << 63)) as i64;
+            time::OffsetDateTime::from_unix_timestamp(days * 86_400)
+                .map(|d| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()))
+                .unwrap_or_default()
+        }
+        GroupBy::Month => format!("{:04}-{:02}", bucket / 12, bucket % 12 + 1),
+        GroupBy::Keyword(_) => String::new(),
+    }
+}
+
+impl Collector for SpendTotals {
+    type Fruit = HashMap<String, GroupSums>;
+    type Child = SpendSegment;
+
+    fn for_segment(
+        &self,
+        _: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<SpendSegment> {
+        let fast = reader.fast_fields();
+        let (keys, names) = match &self.group_by {
+            GroupBy::Keyword(field) => {
+                let names = if *field == "advertiser_key" {
+                    fast.str("advertiser_name")?
+                } else {
+                    None
+                };
+                (fast.str(field)?, names)
+            }
+            _ => (None, None),
+        };
+        Ok(SpendSegment {
+            group_by: self.group_by.clone(),
+            keys,
+            names,
+            first_shown: fast.i64("first_shown")?,
+            lower: fast.u64("spend_lower")?,
+            upper: fast.u64("spend_upper")?,
+            groups: HashMap::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Self::Fruit>) -> tantivy::Result<Self::Fruit> {
+        let mut merged: HashMap<String, GroupSums> = HashMap::new();
+        for fruit in fruits {
+            for (key, sums) in fruit {
+                let into = merged.entry(key).or_default();
+                into.ads += sums.ads;
+                if into.name.is_none() {
+                    into.name = sums.name;
+                }
+                for (cur, c) in sums.currencies {
+                    let t = into.currencies.entry(cur).or_default();
+                    t.ads += c.ads;
+                    t.lower += c.lower;
+                    t.upper += c.upper;
+                    t.open_ended += c.open_ended;
+                }
+            }
+        }
+        Ok(merged)
+    }
+}
+
+impl SegmentCollector for SpendSegment {
+    type Fruit = HashMap<String, GroupSums>;
+
+    fn collect(&mut self, doc: DocId, _: Score) {
+        let mut buckets: Vec<u64> = Vec::new();
+        match &self.keys {
+            Some(keys) => buckets.extend(keys.term_ords(doc)),
+            None => buckets.extend(
+                self.first_shown
+                    .first(doc)
+                    .and_then(|s| time_bucket(&self.group_by, s)),
+            ),
+        }
+        if buckets.is_empty() {
+            return;
+        }
+        let spend: Vec<(u64, u64, Option<u64>)> = self
+            .lower
+            .values_for_doc(doc)
+            .map(unpack)
+            .map(|(cur, lower)| {
+                let upper = self
+                    .upper
+                    .values_for_doc(doc)
+                    .map(unpack)
+                    .find(|(c, _)| *c == cur)
+                    .map(|(_, u)| u)
+                    .filter(|u| *u != AMOUNT_MAX);
+                (cur, lower, upper)
+            })
+            .collect();
+        for bucket in buckets {
+            let group = self.groups.entry(bucket).or_default();
+            group.ads += 1;
+            if group.name.is_none() {
+                if let Some(names) = &self.names {
+                    if let Some(ord) = names.term_ords(doc).next() {
+                        let mut name = String::new();
+                        if names.ord_to_str(ord, &mut name).unwrap_or(false) {
+                            group.name = Some(name);
+                        }
+                    }
+                }
+            }
+            for (cur, lower, upper) in &spend {
+                let sums = group.currencies.entry(*cur).or_default();
+                sums.ads += 1;
+                sums.lower += u128::from(*lower);
+                match upper {
+                    Some(u) => sums.upper += u128::from(*u),
+                    None => sums.open_ended += 1,
+                }
+            }
+        }
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        let mut out = HashMap::with_capacity(self.groups.len());
+        let mut text = String::new();
+        for (bucket, sums) in self.groups {
+            let key = match &self.keys {
+                Some(keys) => {
+                    text.clear();
+                    if !keys.ord_to_str(bucket, &mut text).unwrap_or(false) {
+                        continue;
+                    }
+                    text.clone()
+                }
+                None => bucket_label(&self.group_by, bucket),
+            };
+            out.insert(key, sums);
+        }
+        out
+    }
+}

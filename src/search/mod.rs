@@ -1,0 +1,593 @@
+//! The search core: full-text query, filters, sorting with deep paging by
+//! cursor, facet counts, snippets, and spend totals. It knows nothing of
+//! HTTP; the CLI and the API both call it.
+//!
+//! ```
+//! use adarchive::archive::{Archive, NoProgress};
+//! use adarchive::ingest::{import_paths, ImportOptions};
+//! use adarchive::search::{search, SearchRequest};
+//! let dir = tempfile::tempdir().unwrap();
+//! let file = dir.path().join("PoliticalAds.csv");
+//! std::fs::write(&file, "ADID,Currency Code,Spend,OrganizationName,CountryCode\r\nab12,EUR,40,Grüne Zukunft,germany\r\n").unwrap();
+//! let archive = Archive::open(&dir.path().join("data")).unwrap();
+//! import_paths(&archive, &[file], ImportOptions::default(), &NoProgress).unwrap();
+//! let found = search(&archive, &SearchRequest { query: "grune".into(), ..SearchRequest::default() }).unwrap();
+//! assert_eq!(found.total, 1);
+//! assert_eq!(found.results[0].ad.uid, "snap:ab12");
+//! ```
+
+pub mod collect;
+pub mod filters;
+pub mod query;
+
+use std::collections::BTreeMap;
+
+use adarchive_schema::Ad;
+use serde::{Deserialize, Serialize};
+use tantivy::collector::Count;
+use tantivy::query::{BooleanQuery, Occur, Query};
+use tantivy::snippet::SnippetGenerator;
+
+pub use collect::{GroupBy, SortBy};
+pub use filters::Filters;
+
+use crate::archive::Archive;
+use crate::index::schema::{currency_code, currency_number, TEXT_FIELDS};
+use collect::{FacetCounts, SortKey, SortedCollector, SortedPage, SpendTotals};
+
+/// Most results one page may hold.
+pub const MAX_LIMIT: usize = 1_000;
+/// Results per page when no limit is given.
+pub const DEFAULT_LIMIT: usize = 20;
+/// Most values listed per facet.
+pub const MAX_FACET_VALUES: usize = 1_000;
+
+/// Keyword fields that can be counted as facets.
+pub const FACET_FIELDS: &[(&str, &str)] = &[
+    ("platform", "platform"),
+    ("country", "country"),
+    ("region", "region"),
+    ("language", "language"),
+    ("currency", "currency"),
+    ("media_type", "media_type"),
+    ("advertiser", "advertiser_key"),
+    ("advertiser_id", "advertiser_id"),
+    ("funder", "funder_name"),
+    ("gender", "gender"),
+    ("age", "age"),
+];
+
+/// A search.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SearchRequest {
+    /// The query (empty: every ad).
+    pub query: String,
+    /// Filters.
+    pub filters: Filters,
+    /// `relevance`, `spend_lower`, `spend_upper`, `first_shown`,
+    /// `last_shown` or `impressions`, optionally with `:asc` or `:desc`
+    /// (the default). Empty: relevance with a query, `first_shown` without.
+    pub sort: String,
+    /// Results per page, at most [`MAX_LIMIT`].
+    pub limit: usize,
+    /// Where the previous page ended.
+    pub cursor: Option<String>,
+    /// Facets to count (names in [`FACET_FIELDS`]).
+    pub facets: Vec<String>,
+    /// Values listed per facet.
+    pub facet_limit: usize,
+}
+
+impl Default for SearchRequest {
+    fn default() -> Self {
+        SearchRequest {
+            query: String::new(),
+            filters: Filters::default(),
+            sort: String::new(),
+            limit: DEFAULT_LIMIT,
+            cursor: None,
+            facets: Vec::new(),
+            facet_limit: 10,
+        }
+    }
+}
+
+/// A highlighted fragment of a matching text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snippet {
+    /// The full-text field (`creative`, `advertiser`, `funder`, `targeting`).
+    pub field: String,
+    /// The fragment.
+    pub fragment: String,
+    /// Byte ranges of the matching words within the fragment.
+    pub highlights: Vec<(usize, usize)>,
+}
+
+/// One result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Hit {
+    /// The latest version of the ad.
+    #[serde(flatten)]
+    pub ad: Ad,
+    /// Relevance, when sorted by relevance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<f32>,
+    /// Where the query matched.
+    pub snippets: Vec<Snippet>,
+}
+
+/// A facet value and how many matching ads have it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FacetValue {
+    /// The value.
+    pub value: String,
+    /// Matching ads with it.
+    pub count: u64,
+}
+
+/// A page of results.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SearchResponse {
+    /// Ads matching the query and filters.
+    pub total: u64,
+    /// This page.
+    pub results: Vec<Hit>,
+    /// The cursor for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+    /// Requested facets, top values first.
+    pub facets: BTreeMap<String, Vec<FacetValue>>,
+}
+
+/// A search that cannot be run, naming the parameter at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    /// A parameter has a value that is not allowed.
+    #[error("{param}: {message}")]
+    BadParameter {
+        /// The parameter.
+        param: &'static str,
+        /// What is wrong and what is allowed.
+        message: String,
+    },
+    /// The archive or index failed.
+    #[error(transparent)]
+    Archive(#[from] crate::Error),
+}
+
+impl From<tantivy::TantivyError> for SearchError {
+    fn from(e: tantivy::TantivyError) -> Self {
+        SearchError::Archive(crate::Error::Index(e.into()))
+    }
+}
+
+fn bad(param: &'static str, message: impl Into<String>) -> SearchError {
+    SearchError::BadParameter {
+        param,
+        message: message.into(),
+    }
+}
+
+/// Parses `sort` into what to sort by and whether descending.
+fn parse_sort(request: &SearchRequest) -> Result<(SortBy, bool, String), SearchError> {
+    let spec = if request.sort.trim().is_empty() {
+        if request.query.trim().is_empty() {
+            "first_shown".to_owned()
+        } else {
+            "relevance".to_owned()
+        }
+    } else {
+        request.sort.trim().to_owned()
+    };
+    let (name, order) = spec.split_once(':').unwrap_or((&spec, "desc"));
+    let descending = match order {
+        "desc" => true,
+        "asc" => false,
+        other => {
+            return Err(bad(
+                "sort",
+                format!("order `{other}` is not `asc` or `desc`"),
+            ))
+        }
+    };
+    let currency = || -> Result<u64, SearchError> {
+        let code = request.filters.single_currency("sort")?;
+        currency_number(&code)
+            .ok_or_else(|| bad("currency", format!("`{code}` is not an ISO 4217 code")))
+    };
+    let sort = match name {
+        "relevance" => SortBy::Relevance,
+        "spend_lower" => SortBy::SpendLower(currency()?),
+        "spend_upper" => SortBy::SpendUpper(currency()?),
+        "first_shown" => SortBy::FirstShown,
+        "last_shown" => SortBy::LastShown,
+        "impressions" => SortBy::Impressions,
+        other => {
+            return Err(bad(
+                "sort",
+                format!("`{other}` is not a sort; use relevance, spend_lower, spend_upper, first_shown, last_shown or impressions"),
+            ))
+        }
+    };
+    let normalized = format!("{name}:{}", if descending { "desc" } else { "asc" });
+    Ok((sort, descending, normalized))
+}
+
+#[derive(Serialize, Deserialize)]
+struct Cursor {
+    sort: String,
+    key: u64,
+    uid: String,
+}
+
+fn encode_cursor(sort: &str, key: &SortKey) -> String {
+    let json = serde_json::to_vec(&Cursor {
+        sort: sort.to_owned(),
+        key: key.key,
+        uid: key.uid.clone(),
+    })
+    .unwrap_or_default();
+    json.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn decode_cursor(text: &str, sort: &str) -> Result<SortKey, SearchError> {
+    let invalid = || {
+        bad(
+            "cursor",
+            "not a cursor from this API: pass `next_cursor` from the previous page unchanged",
+        )
+    };
+    if text.len() > 2_048 || text.len() % 2 != 0 {
+        return Err(invalid());
+    }
+    let bytes: Option<Vec<u8>> = (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect();
+    let cursor: Cursor = bytes
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(invalid)?;
+    if cursor.sort != sort {
+        return Err(bad(
+            "cursor",
+            format!(
+                "the cursor was made for sort `{}`, not `{sort}`",
+                cursor.sort
+            ),
+        ));
+    }
+    Ok(SortKey {
+        key: cursor.key,
+        uid: cursor.uid,
+    })
+}
+
+/// The text query alone (for snippets), and with the filters (for matching).
+struct Queries {
+    text: Box<dyn Query>,
+    full: Box<dyn Query>,
+}
+
+/// The query and filters as one tantivy query.
+fn full_query(archive: &Archive, request: &SearchRequest) -> Result<Queries, SearchError> {
+    let index = archive
+        .index()
+        .ok_or_else(|| bad("q", "the archive has no search index"))?;
+    let fields = index.fields();
+    let text = query::build(fields, &request.query).map_err(|e| bad("q", e.0))?;
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text.box_clone())];
+    for f in request.filters.queries(fields)? {
+        clauses.push((Occur::Must, f));
+    }
+    Ok(Queries {
+        text,
+        full: Box::new(BooleanQuery::new(clauses)),
+    })
+}
+
+/// Runs a search.
+pub fn search(archive: &Archive, request: &SearchRequest) -> Result<SearchResponse, SearchError> {
+    if request.limit == 0 || request.limit > MAX_LIMIT {
+        return Err(bad(
+            "limit",
+            format!("`limit` must be between 1 and {MAX_LIMIT}"),
+        ));
+    }
+    if request.facet_limit == 0 || request.facet_limit > MAX_FACET_VALUES {
+        return Err(bad(
+            "facet_limit",
+            format!("`facet_limit` must be between 1 and {MAX_FACET_VALUES}"),
+        ));
+    }
+    let mut facet_fields = Vec::new();
+    for name in &request.facets {
+        let Some((_, field)) = FACET_FIELDS.iter().find(|(n, _)| n == name) else {
+            let names: Vec<&str> = FACET_FIELDS.iter().map(|(n, _)| *n).collect();
+            return Err(bad(
+                "facets",
+                format!("`{name}` is not a facet; facets: {}", names.join(", ")),
+            ));
+        };
+        facet_fields.push((*field).to_owned());
+    }
+    let (sort, descending, sort_name) = parse_sort(request)?;
+    let after = request
+        .cursor
+        .as_deref()
+        .map(|c| decode_cursor(c, &sort_name))
+        .transpose()?;
+    let Queries {
+        text: text_query,
+        full: query,
+    } = full_query(archive, request)?;
+    let index = archive
+        .index()
+        .ok_or_else(|| bad("q", "the archive has no search index"))?;
+    let searcher = index.searcher();
+
+    let page = SortedCollector(SortedPage {
+        sort,
+        descending,
+        limit: request.limit,
+        after,
+    });
+    let facets = FacetCounts {
+        fields: facet_fields,
+    };
+    let (total, mut ranked, facet_counts) = searcher.search(&*query, &(Count, page, facets))?;
+
+    let next_cursor = if ranked.len() > request.limit {
+        ranked.truncate(request.limit);
+        ranked.last().map(|r| encode_cursor(&sort_name, &r.key))
+    } else {
+        None
+    };
+
+    let generators: Vec<(String, SnippetGenerator)> = if request.query.trim().is_empty() {
+        Vec::new()
+    } else {
+        TEXT_FIELDS
+            .iter()
+            .filter_map(|(name, _)| {
+                let field = index.fields().text_field(name)?;
+                let mut g = SnippetGenerator::create(&searcher, &*text_query, field).ok()?;
+                g.set_max_num_chars(200);
+                Some(((*name).to_owned(), g))
+            })
+            .collect()
+    };
+
+    let mut results = Vec::with_capacity(ranked.len());
+    for r in ranked {
+        let Some(ad) = archive.latest(&r.key.uid)? else {
+            continue;
+        };
+        let snippets = snippets_of(&ad, &generators);
+        results.push(Hit {
+            score: (sort == SortBy::Relevance).then_some(r.score),
+            ad,
+            snippets,
+        });
+    }
+
+    let mut facets = BTreeMap::new();
+    for (name, counts) in request.facets.iter().zip(facet_counts) {
+        let mut values: Vec<FacetValue> = counts
+            .into_iter()
+            .map(|(value, count)| FacetValue { value, count })
+            .collect();
+        values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+        values.truncate(request.facet_limit);
+        facets.insert(name.clone(), values);
+    }
+    Ok(SearchResponse {
+        total: total as u64,
+        results,
+        next_cursor,
+        facets,
+    })
+}
+
+/// The texts of an ad per full-text field, as indexed.
+fn texts_of<'a>(ad: &'a Ad, field: &str) -> Vec<&'a str> {
+    let c = &ad.creative;
+    match field {
+        "creative" => c
+            .bodies
+            .iter()
+            .chain(&c.titles)
+            .chain(&c.descriptions)
+            .chain(&c.captions)
+            .map(String::as_str)
+            .collect(),
+        "advertiser" => ad.advertiser.name.iter().map(String::as_str).collect(),
+        "funder" => ad
+            .funder
+            .iter()
+            .chain(&ad.payers)
+            .chain(&ad.beneficiaries)
+            .map(String::as_str)
+            .collect(),
+        _ => ad
+            .targeting
+            .interests
+            .iter()
+            .chain(&ad.targeting.locations_included)
+            .chain(ad.targeting.other.values().flatten())
+            .map(String::as_str)
+            .collect(),
+    }
+}
+
+fn snippets_of(ad: &Ad, generators: &[(String, SnippetGenerator)]) -> Vec<Snippet> {
+    let mut out = Vec::new();
+    for (field, generator) in generators {
+        let best = texts_of(ad, field)
+            .into_iter()
+            .map(|text| generator.snippet(text))
+            .filter(|s| !s.highlighted().is_empty())
+            .max_by_key(|s| s.highlighted().len());
+        if let Some(s) = best {
+            out.push(Snippet {
+                field: field.clone(),
+                fragment: s.fragment().to_owned(),
+                highlights: s.highlighted().iter().map(|r| (r.start, r.end)).collect(),
+            });
+        }
+    }
+    out
+}
+
+/// Spend in one currency summed over a group of ads.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrencyTotal {
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Ads with spend in this currency.
+    pub ads: u64,
+    /// Sum of the lower bounds.
+    pub lower: u128,
+    /// Sum of the upper bounds; absent when any ad's upper bound is open-ended.
+    pub upper: Option<u128>,
+    /// Ads with an open-ended upper bound.
+    pub open_ended_ads: u64,
+}
+
+/// The totals of one group.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupTotal {
+    /// The group's key (`google:AR…`, `NL`, `2024-05`).
+    pub key: String,
+    /// A display name where the key is an id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Ads in the group.
+    pub ads: u64,
+    /// Spend per currency, never converted.
+    pub spend: Vec<CurrencyTotal>,
+}
+
+/// Spend totals by group, for the ads matching a query and filters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpendResponse {
+    /// Ads matching.
+    pub total_ads: u64,
+    /// What the groups are.
+    pub group_by: String,
+    /// Groups, largest lower-bound spend first (then most ads, then key).
+    pub groups: Vec<GroupTotal>,
+}
+
+/// Group names accepted by [`spend_totals`].
+pub const GROUP_BY: &[&str] = &[
+    "advertiser",
+    "funder",
+    "platform",
+    "country",
+    "region",
+    "week",
+    "month",
+];
+
+/// Sums the spend of the matching ads per group, as lower and upper bounds
+/// per currency. An ad listed under several values (two countries) counts in
+/// each of their groups. `limit` caps the number of groups returned.
+pub fn spend_totals(
+    archive: &Archive,
+    request: &SearchRequest,
+    group_by: &str,
+    limit: usize,
+) -> Result<SpendResponse, SearchError> {
+    let grouping = match group_by {
+        "advertiser" => GroupBy::Keyword("advertiser_key"),
+        "funder" => GroupBy::Keyword("funder_name"),
+        "platform" => GroupBy::Keyword("platform"),
+        "country" => GroupBy::Keyword("country"),
+        "region" => GroupBy::Keyword("region"),
+        "week" => GroupBy::Week,
+        "month" => GroupBy::Month,
+        other => {
+            return Err(bad(
+                "group_by",
+                format!("`{other}` is not a grouping; use {}", GROUP_BY.join(", ")),
+            ))
+        }
+    };
+    if limit == 0 || limit > 100_000 {
+        return Err(bad("limit", "`limit` must be between 1 and 100000"));
+    }
+    let query = full_query(archive, request)?.full;
+    let index = archive
+        .index()
+        .ok_or_else(|| bad("q", "the archive has no search index"))?;
+    let searcher = index.searcher();
+    let (total, sums) = searcher.search(
+        &*query,
+        &(
+            Count,
+            SpendTotals {
+                group_by: grouping.clone(),
+            },
+        ),
+    )?;
+    let only: Option<u64> = match request.filters.currency.as_slice() {
+        [one] => currency_number(&one.to_uppercase()),
+        _ => None,
+    };
+    let mut groups: Vec<GroupTotal> = sums
+        .into_iter()
+        .map(|(key, g)| {
+            let mut spend: Vec<CurrencyTotal> = g
+                .currencies
+                .into_iter()
+                .filter(|(cur, _)| only.is_none_or(|o| o == *cur))
+                .map(|(cur, c)| CurrencyTotal {
+                    currency: currency_code(cur),
+                    ads: c.ads,
+                    lower: c.lower,
+                    upper: (c.open_ended == 0).then_some(c.upper),
+                    open_ended_ads: c.open_ended,
+                })
+                .collect();
+            spend.sort_by(|a, b| a.currency.cmp(&b.currency));
+            GroupTotal {
+                key,
+                name: g.name,
+                ads: g.ads,
+                spend,
+            }
+        })
+        .collect();
+    let time = matches!(grouping, GroupBy::Week | GroupBy::Month);
+    groups.sort_by(|a, b| {
+        if time {
+            return a.key.cmp(&b.key);
+        }
+        let lower = |g: &GroupTotal| g.spend.iter().map(|s| s.lower).max().unwrap_or(0);
+        lower(b)
+            .cmp(&lower(a))
+            .then_with(|| b.ads.cmp(&a.ads))
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    groups.truncate(limit);
+    Ok(SpendResponse {
+        total_ads: total as u64,
+        group_by: group_by.to_owned(),
+        groups,
+    })
+}
+
+/// Ad counts per week or month of first shown, oldest first.
+pub fn date_histogram(
+    archive: &Archive,
+    request: &SearchRequest,
+    interval: &str,
+) -> Result<Vec<(String, u64)>, SearchError> {
+    if !matches!(interval, "week" | "month") {
+        return Err(bad(
+            "interval",
+            format!("`{interval}` is not `week` or `month`"),
+        ));
+    }
+    let totals = spend_totals(archive, request, interval, 100_000)?;
+    Ok(totals.groups.into_iter().map(|g| (g.key, g.ads)).collect())
+}
