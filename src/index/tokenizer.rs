@@ -3,9 +3,10 @@
 //! Words are runs of letters and digits, lower-cased and folded to ASCII
 //! where a Latin letter has an ASCII base (`élection` → `election`). Scripts
 //! written without spaces between words (Thai, Lao, Khmer, Myanmar, Chinese,
-//! Japanese) are indexed as overlapping character pairs, so that any word of
-//! two or more characters is found as a phrase of its pairs, wherever it
-//! sits in the text — without a dictionary that would miss names and new words.
+//! Japanese), and Korean, whose words carry attached particles (`투표로`),
+//! are indexed as overlapping character pairs, so that any word of two or
+//! more characters is found as a phrase of its pairs wherever it sits in the
+//! text — without a dictionary that would miss names and new words.
 
 use tantivy::tokenizer::{
     AsciiFoldingFilter, LowerCaser, RemoveLongFilter, TextAnalyzer, Token, TokenStream, Tokenizer,
@@ -33,10 +34,13 @@ fn unspaced(c: char) -> bool {
         0x0E00..=0x0EFF   // Thai, Lao
         | 0x1000..=0x109F // Myanmar
         | 0x1780..=0x17FF // Khmer
+        | 0x1100..=0x11FF // Hangul Jamo
         | 0x3040..=0x30FF // Hiragana, Katakana
+        | 0x3130..=0x318F // Hangul compatibility Jamo
         | 0x31F0..=0x31FF // Katakana extensions
         | 0x3400..=0x4DBF // CJK extension A
         | 0x4E00..=0x9FFF // CJK unified ideographs
+        | 0xAC00..=0xD7AF // Hangul syllables
         | 0xF900..=0xFAFF // CJK compatibility ideographs
         | 0xFF66..=0xFF9F // half-width Katakana
         | 0x20000..=0x2FA1F)
