@@ -413,9 +413,13 @@ fn check_index(archive: &Archive, report: &mut VerifyReport) -> Result<()> {
                 .transpose()
                 .map_err(|e| crate::index::IndexError::from(tantivy::TantivyError::from(e)))?
                 .unwrap_or(false);
-            let latest = if found { archive.latest(&uid)? } else { None };
+            let latest = if found {
+                archive.latest_hash(&uid)?
+            } else {
+                None
+            };
             let indexed = hashes.first(doc);
-            let expected = latest.map(|ad| crate::index::schema::hash_prefix(&ad.record_hash().0));
+            let expected = latest.map(|h| crate::index::schema::hash_prefix(&h.0));
             let duplicate = !seen.insert(uid.clone());
             if expected.is_none() || indexed != expected || duplicate {
                 wrong += 1;

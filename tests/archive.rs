@@ -63,6 +63,59 @@ fn a_changed_ad_in_a_newer_export_becomes_a_new_version() {
     );
     assert_eq!(archive.observations_of(&uid).unwrap().len(), 2);
     assert!(verify(&archive).unwrap().ok());
+
+    // Search sees only the latest version, once.
+    let request = adarchive::search::SearchRequest {
+        filters: adarchive::search::Filters {
+            currency: vec![latest.spend[0].currency.clone()],
+            spend_min: Some(999),
+            spend_max: Some(999),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let page = adarchive::search::search(&archive, &request).unwrap();
+    assert_eq!(
+        page.results
+            .iter()
+            .map(|h| h.ad.uid.as_str())
+            .collect::<Vec<_>>(),
+        [uid.as_str()]
+    );
+    let everything = adarchive::search::search(&archive, &Default::default()).unwrap();
+    assert_eq!(everything.total, 500);
+}
+
+#[test]
+fn a_lost_index_is_noticed_and_recreated() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let archive = Archive::open(&data).unwrap();
+    import(&archive, &[sample(GOOGLE), sample(SNAP[1])]);
+    drop(archive);
+    std::fs::remove_dir_all(data.join("index")).unwrap();
+
+    let archive = Archive::open(&data).unwrap();
+    let report = verify(&archive).unwrap();
+    assert_eq!(
+        report.index_behind, 2,
+        "both sources are missing from the index"
+    );
+    drop(archive);
+    let rebuilt = adarchive::check::rebuild(&data, adarchive::check::quiet()).unwrap();
+    assert_eq!(rebuilt.indexed, 1003);
+    let archive = Archive::open(&data).unwrap();
+    let report = verify(&archive).unwrap();
+    assert!(
+        report.ok() && report.index_behind == 0 && report.indexed == 1003,
+        "{report:?}"
+    );
+    assert_eq!(
+        adarchive::search::search(&archive, &Default::default())
+            .unwrap()
+            .total,
+        1003
+    );
 }
 
 fn zip_of(members: &[(&str, &[u8])]) -> Vec<u8> {

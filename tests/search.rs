@@ -846,3 +846,59 @@ fn every_script_is_searchable_in_generated_exports() {
     // A Thai string that appears in no ad finds nothing, though its characters do.
     assert_eq!(total(&archive, "ตั้งเลือก", Filters::default()), 0);
 }
+
+#[test]
+fn the_search_command_prints_pages_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = adarchive(&[
+        "import",
+        "--data",
+        path_str(&data),
+        path_str(&sample(GOOGLE)),
+    ]);
+    assert!(out.status.success());
+    let (code, page) = adarchive_json(&[
+        "search",
+        "--json",
+        "--data",
+        path_str(&data),
+        "--limit",
+        "5",
+        "--facets",
+        "media_type,advertiser",
+        "--country",
+        "NL",
+        "groenlinks",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(page["total"], 12);
+    let first = &page["results"][0];
+    assert!(first["uid"].as_str().unwrap().starts_with("google:CR"));
+    assert!(first["score"].as_f64().unwrap() > 0.0);
+    assert_eq!(first["snippets"][0]["field"], "advertiser");
+    assert_eq!(
+        page["facets"]["advertiser"][0]["value"],
+        "google:AR148211418645135360"
+    );
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let (_, next) = adarchive_json(&[
+        "search",
+        "--json",
+        "--data",
+        path_str(&data),
+        "--limit",
+        "10",
+        "--country",
+        "NL",
+        "--cursor",
+        cursor,
+        "groenlinks",
+    ]);
+    assert_eq!(next["results"].as_array().unwrap().len(), 7);
+    assert!(next["next_cursor"].is_null());
+
+    let bad = adarchive(&["search", "--data", path_str(&data), "\"open"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("never closed"));
+}

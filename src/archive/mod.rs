@@ -96,7 +96,7 @@ impl Archive {
             fs::create_dir_all(root.join(dir)).at(root.join(dir))?;
         }
         let db = match Database::builder()
-            .set_cache_size(64 * 1024 * 1024)
+            .set_cache_size(32 * 1024 * 1024)
             .create(db_path)
         {
             Ok(db) => db,
@@ -249,6 +249,18 @@ impl Archive {
             return Err(damaged(uid, "latest record missing"));
         };
         decode(uid, &canonical).map(Some)
+    }
+
+    /// The record hash of an ad's latest version, without reading the record.
+    pub fn latest_hash(&self, uid: &str) -> Result<Option<RecordHash>> {
+        let txn = self.db.begin_read()?;
+        let ads = txn.open_table(ADS)?;
+        let mut key = Vec::new();
+        ad_key(uid, TAG_LATEST, &[], &mut key);
+        let pointer = ads.get(&key[..])?;
+        Ok(pointer
+            .and_then(|p| split_latest(p.value()))
+            .map(|(_, h)| h))
     }
 
     /// Every version of an ad, oldest first.

@@ -17,12 +17,15 @@ use std::sync::Mutex;
 use adarchive_schema::Ad;
 use serde::{Deserialize, Serialize};
 use tantivy::directory::MmapDirectory;
+use tantivy::indexer::LogMergePolicy;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 pub use schema::Fields;
 
 /// Heap for the index writer; the writer flushes segments when it fills.
-const WRITER_MEMORY: usize = 64 * 1024 * 1024;
+const WRITER_MEMORY: usize = 32 * 1024 * 1024;
+/// Segments with more documents are not merged further.
+const MAX_DOCS_MERGED: usize = 300_000;
 
 /// Errors of the index.
 #[derive(Debug, thiserror::Error)]
@@ -67,7 +70,9 @@ impl SearchIndex {
             path: dir.display().to_string(),
             reason: e.to_string(),
         })?;
-        let index = Index::open_or_create(directory, fields.schema.clone())?;
+        let mut index = Index::open_or_create(directory, fields.schema.clone())?;
+        // Searches spread their segments over every core.
+        index.set_default_multithread_executor()?;
         index
             .tokenizers()
             .register(tokenizer::ANALYZER, tokenizer::analyzer());
@@ -114,7 +119,13 @@ impl SearchIndex {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if guard.is_none() {
-            *guard = Some(self.index.writer_with_num_threads(1, WRITER_MEMORY)?);
+            let writer: IndexWriter = self.index.writer_with_num_threads(1, WRITER_MEMORY)?;
+            // Merging stops at segments of this many documents: larger merges
+            // would map whole segments into memory for little gain in speed.
+            let mut policy = LogMergePolicy::default();
+            policy.set_max_docs_before_merge(MAX_DOCS_MERGED);
+            writer.set_merge_policy(Box::new(policy));
+            *guard = Some(writer);
         }
         Ok(Updates { index: self })
     }

@@ -3,7 +3,7 @@
 use adarchive_schema::Ad;
 use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, FAST,
-    INDEXED, STORED, STRING,
+    INDEXED, STRING,
 };
 use tantivy::TantivyDocument;
 
@@ -58,7 +58,7 @@ pub const UNBOUNDED: u64 = u64::MAX;
 impl Fields {
     pub fn new() -> Self {
         let mut b = Schema::builder();
-        let uid = b.add_text_field("uid", STRING | STORED | FAST);
+        let uid = b.add_text_field("uid", STRING | FAST);
         let indexing = TextFieldIndexing::default()
             .set_tokenizer(ANALYZER)
             .set_index_option(IndexRecordOption::WithFreqsAndPositions);

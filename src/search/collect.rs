@@ -340,8 +340,21 @@ pub struct GroupSums {
     pub ads: u64,
     /// A display name (the advertiser name for advertiser groups).
     pub name: Option<String>,
-    /// Per currency number (see `currency_number`).
-    pub currencies: HashMap<u64, CurrencySums>,
+    /// Per currency number (see `currency_number`); a group has few.
+    pub currencies: Vec<(u64, CurrencySums)>,
+}
+
+impl GroupSums {
+    fn currency(&mut self, cur: u64) -> &mut CurrencySums {
+        let i = match self.currencies.iter().position(|(c, _)| *c == cur) {
+            Some(i) => i,
+            None => {
+                self.currencies.push((cur, CurrencySums::default()));
+                self.currencies.len() - 1
+            }
+        };
+        &mut self.currencies[i].1
+    }
 }
 
 /// Spend totals (and ad counts) per group among the matches.
@@ -356,7 +369,11 @@ pub struct SpendSegment {
     first_shown: Column<i64>,
     lower: Column<u64>,
     upper: Column<u64>,
-    groups: HashMap<u64, GroupSums>,
+    /// By keyword ordinal (dense) or by time bucket.
+    by_ord: Vec<Option<GroupSums>>,
+    by_time: HashMap<u64, GroupSums>,
+    buckets: Vec<u64>,
+    spend: Vec<(u64, u64, Option<u64>)>,
 }
 
 /// The bucket of a time: days since the epoch of its Monday, or months since year 0.
@@ -418,7 +435,10 @@ impl Collector for SpendTotals {
             first_shown: fast.i64("first_shown")?,
             lower: fast.u64("spend_lower")?,
             upper: fast.u64("spend_upper")?,
-            groups: HashMap::new(),
+            by_ord: Vec::new(),
+            by_time: HashMap::new(),
+            buckets: Vec::new(),
+            spend: Vec::new(),
         })
     }
 
@@ -436,7 +456,7 @@ impl Collector for SpendTotals {
                     into.name = sums.name;
                 }
                 for (cur, c) in sums.currencies {
-                    let t = into.currencies.entry(cur).or_default();
+                    let t = into.currency(cur);
                     t.ads += c.ads;
                     t.lower += c.lower;
                     t.upper += c.upper;
@@ -452,35 +472,40 @@ impl SegmentCollector for SpendSegment {
     type Fruit = HashMap<String, GroupSums>;
 
     fn collect(&mut self, doc: DocId, _: Score) {
-        let mut buckets: Vec<u64> = Vec::new();
+        self.buckets.clear();
         match &self.keys {
-            Some(keys) => buckets.extend(keys.term_ords(doc)),
-            None => buckets.extend(
+            Some(keys) => self.buckets.extend(keys.term_ords(doc)),
+            None => self.buckets.extend(
                 self.first_shown
                     .first(doc)
                     .and_then(|s| time_bucket(&self.group_by, s)),
             ),
         }
-        if buckets.is_empty() {
+        if self.buckets.is_empty() {
             return;
         }
-        let spend: Vec<(u64, u64, Option<u64>)> = self
-            .lower
-            .values_for_doc(doc)
-            .map(unpack)
-            .map(|(cur, lower)| {
-                let upper = self
-                    .upper
-                    .values_for_doc(doc)
-                    .map(unpack)
-                    .find(|(c, _)| *c == cur)
-                    .map(|(_, u)| u)
-                    .filter(|u| *u != AMOUNT_MAX);
-                (cur, lower, upper)
-            })
-            .collect();
-        for bucket in buckets {
-            let group = self.groups.entry(bucket).or_default();
+        self.spend.clear();
+        for (cur, lower) in self.lower.values_for_doc(doc).map(unpack) {
+            let upper = self
+                .upper
+                .values_for_doc(doc)
+                .map(unpack)
+                .find(|(c, _)| *c == cur)
+                .map(|(_, u)| u)
+                .filter(|u| *u != AMOUNT_MAX);
+            self.spend.push((cur, lower, upper));
+        }
+        for i in 0..self.buckets.len() {
+            let bucket = self.buckets[i];
+            let group = if self.keys.is_some() {
+                let ord = bucket as usize;
+                if self.by_ord.len() <= ord {
+                    self.by_ord.resize_with(ord + 1, || None);
+                }
+                self.by_ord[ord].get_or_insert_with(GroupSums::default)
+            } else {
+                self.by_time.entry(bucket).or_default()
+            };
             group.ads += 1;
             if group.name.is_none() {
                 if let Some(names) = &self.names {
@@ -492,8 +517,8 @@ impl SegmentCollector for SpendSegment {
                     }
                 }
             }
-            for (cur, lower, upper) in &spend {
-                let sums = group.currencies.entry(*cur).or_default();
+            for (cur, lower, upper) in &self.spend {
+                let sums = group.currency(*cur);
                 sums.ads += 1;
                 sums.lower += u128::from(*lower);
                 match upper {
@@ -505,20 +530,20 @@ impl SegmentCollector for SpendSegment {
     }
 
     fn harvest(self) -> Self::Fruit {
-        let mut out = HashMap::with_capacity(self.groups.len());
+        let mut out = HashMap::new();
         let mut text = String::new();
-        for (bucket, sums) in self.groups {
-            let key = match &self.keys {
-                Some(keys) => {
-                    text.clear();
-                    if !keys.ord_to_str(bucket, &mut text).unwrap_or(false) {
-                        continue;
-                    }
-                    text.clone()
+        if let Some(keys) = &self.keys {
+            for (ord, sums) in self.by_ord.into_iter().enumerate() {
+                let Some(sums) = sums else { continue };
+                text.clear();
+                if keys.ord_to_str(ord as u64, &mut text).unwrap_or(false) {
+                    out.insert(text.clone(), sums);
                 }
-                None => bucket_label(&self.group_by, bucket),
-            };
-            out.insert(key, sums);
+            }
+        } else {
+            for (bucket, sums) in self.by_time {
+                out.insert(bucket_label(&self.group_by, bucket), sums);
+            }
         }
         out
     }

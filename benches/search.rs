@@ -1,0 +1,228 @@
+//! Search benchmark: `cargo bench --bench search [-- --ads 1000000]`.
+//!
+//! Generates exports, imports and indexes them with the release binary
+//! (throughput and peak memory), then opens the archive in this process and
+//! times four kinds of request many times each: (a) one word, (b) a phrase,
+//! (c) words with three filters and four facets, (d) spend totals by
+//! advertiser. Prints a Markdown table for `docs/benchmarks.md`.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use adarchive::archive::Archive;
+use adarchive::search::{search, spend_totals, Filters, SearchRequest};
+
+const ROUNDS: usize = 300;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let ads: u64 = args
+        .iter()
+        .position(|a| a == "--ads")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1_000_000);
+    let binary = env!("CARGO_BIN_EXE_adarchive");
+    let work = tempfile::tempdir().expect("temporary folder");
+    let input = work.path().join("exports");
+    let data = work.path().join("data");
+    run(
+        binary,
+        &[
+            "generate-samples",
+            s(&input),
+            "--ads",
+            &ads.to_string(),
+            "--seed",
+            "2",
+        ],
+    );
+    let (import, peak) = run(binary, &["import", "--data", s(&data), s(&input)]);
+    let export_size = size(&input);
+    let index_size = size(&data.join("index"));
+    println!("| ads | export size | import + index | ads/s | peak memory | index size |");
+    println!("|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| {ads} | {:.0} MB | {:.1} s | {:.0} | {:.0} MB | {:.0} MB ({:.0} % of the exports) |",
+        export_size as f64 / 1e6,
+        import.as_secs_f64(),
+        ads as f64 / import.as_secs_f64(),
+        peak as f64 / 1024.0,
+        index_size as f64 / 1e6,
+        100.0 * index_size as f64 / export_size as f64
+    );
+
+    let archive = Archive::open(&data).expect("open archive");
+    let words = [
+        "vote",
+        "election",
+        "schools",
+        "water",
+        "health",
+        "climate",
+        "wahl",
+        "verkiezing",
+        "เลือกตั้ง",
+        "الانتخابات",
+        "選挙",
+        "투표",
+    ];
+    let phrases = [
+        "\"clean water\"",
+        "\"election day\"",
+        "\"health care\"",
+        "\"full funding\"",
+        "\"make a plan\"",
+        "\"école publique\"",
+    ];
+    let platforms = ["google", "meta", "snap"];
+    let currencies = ["EUR", "USD", "GBP"];
+    let mut rows = Vec::new();
+
+    let word = time_it(|i| {
+        let r = SearchRequest {
+            query: words[i % words.len()].into(),
+            ..SearchRequest::default()
+        };
+        search(&archive, &r).map(|p| p.total)
+    });
+    rows.push(("(a) one word", word));
+    let phrase = time_it(|i| {
+        let r = SearchRequest {
+            query: phrases[i % phrases.len()].into(),
+            ..SearchRequest::default()
+        };
+        search(&archive, &r).map(|p| p.total)
+    });
+    rows.push(("(b) phrase", phrase));
+    let filtered = time_it(|i| {
+        let r = SearchRequest {
+            query: words[i % 6].into(),
+            filters: Filters {
+                platform: vec![platforms[i % 3].into()],
+                currency: vec![currencies[i % 3].into()],
+                active: Some(i % 2 == 0),
+                ..Filters::default()
+            },
+            facets: vec![
+                "country".into(),
+                "language".into(),
+                "advertiser".into(),
+                "media_type".into(),
+            ],
+            ..SearchRequest::default()
+        };
+        search(&archive, &r).map(|p| p.total)
+    });
+    rows.push(("(c) word + 3 filters + 4 facets", filtered));
+    let spend = time_it(|i| {
+        let r = SearchRequest {
+            filters: Filters {
+                currency: vec![currencies[i % 3].into()],
+                ..Filters::default()
+            },
+            ..SearchRequest::default()
+        };
+        spend_totals(&archive, &r, "advertiser", 100).map(|t| t.total_ads)
+    });
+    rows.push(("(d) spend totals by advertiser", spend));
+
+    println!();
+    println!("| request ({ROUNDS} runs) | mean matches | p50 | p99 | max |");
+    println!("|---|---:|---:|---:|---:|");
+    for (name, (mut times, matches)) in rows {
+        times.sort();
+        let at = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
+        println!(
+            "| {name} | {matches} | {:.2} ms | {:.2} ms | {:.2} ms |",
+            ms(at(0.5)),
+            ms(at(0.99)),
+            ms(times[times.len() - 1])
+        );
+    }
+    println!();
+    println!("memory while serving (resident): {}", status_line("VmRSS"));
+}
+
+/// Runs `f` [`ROUNDS`] times; returns the durations and the mean number of matches.
+fn time_it<E: std::fmt::Debug>(mut f: impl FnMut(usize) -> Result<u64, E>) -> (Vec<Duration>, u64) {
+    for i in 0..20 {
+        f(i).expect("warm-up query");
+    }
+    let mut matches = 0;
+    let times = (0..ROUNDS)
+        .map(|i| {
+            let started = Instant::now();
+            matches += f(i).expect("query");
+            started.elapsed()
+        })
+        .collect();
+    (times, matches / ROUNDS as u64)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn status_line(key: &str) -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(key))
+                .map(|l| l[key.len() + 1..].trim().to_owned())
+        })
+        .unwrap_or_default()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+/// Runs the binary; returns wall time and peak resident memory in KiB.
+fn run(binary: &str, args: &[&str]) -> (Duration, i64) {
+    let binary = if binary == "sync" {
+        "/bin/sync"
+    } else {
+        binary
+    };
+    let started = Instant::now();
+    // Reaped by wait4 below, which also reports the peak memory.
+    #[allow(clippy::zombie_processes)]
+    let child = Command::new(binary)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start adarchive");
+    let mut status = 0;
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: wait4 writes a rusage for the child we just started.
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, usage.as_mut_ptr()) };
+    let elapsed = started.elapsed();
+    assert!(
+        pid > 0 && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "adarchive {args:?} failed"
+    );
+    // SAFETY: wait4 succeeded, so the rusage is initialized.
+    let usage = unsafe { usage.assume_init() };
+    (elapsed, usage.ru_maxrss)
+}
+
+fn size(path: &Path) -> u64 {
+    std::fs::read_dir(path)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| {
+                    let p = e.path();
+                    if p.is_dir() {
+                        size(&p)
+                    } else {
+                        e.metadata().map(|m| m.len()).unwrap_or(0)
+                    }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
