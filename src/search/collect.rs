@@ -73,14 +73,41 @@ fn ordered_i64(v: i64) -> u64 {
     (v as u64) ^ (1 << 63)
 }
 
+/// Within a segment, uids are compared by their term ordinal: the uid
+/// dictionary is sorted, so ordinals sort like the uids, and a uid string is
+/// read only for the results kept.
 pub struct SortedSegment {
     spec: SortedPage,
     segment: SegmentOrdinal,
     uids: StrColumn,
     values: Option<Column<u64>>,
     dates: Option<Column<i64>>,
-    heap: BinaryHeap<Ranked>,
-    uid: String,
+    /// (key, uid ordinal, doc, score), worst on top.
+    heap: BinaryHeap<(u64, u64, DocId, FloatOrd)>,
+    /// The smallest uid ordinal after the cursor's uid, for docs whose key
+    /// equals the cursor's.
+    after_ord: u64,
+}
+
+/// A score that can sit in a heap; never compared for order.
+#[derive(Clone, Copy, Debug)]
+struct FloatOrd(Score);
+
+impl PartialEq for FloatOrd {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+impl Eq for FloatOrd {}
+impl PartialOrd for FloatOrd {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for FloatOrd {
+    fn cmp(&self, _: &Self) -> Ordering {
+        Ordering::Equal
+    }
 }
 
 impl SortedSegment {
@@ -123,12 +150,22 @@ impl SortedSegment {
         }
     }
 
-    fn uid_of(&mut self, doc: DocId) -> &str {
-        self.uid.clear();
-        if let Some(ord) = self.uids.term_ords(doc).next() {
-            let _ = self.uids.ord_to_str(ord, &mut self.uid);
+    /// The first ordinal whose uid sorts after `uid` (binary search over
+    /// the sorted dictionary).
+    fn first_ord_after(uids: &StrColumn, uid: &str) -> u64 {
+        let (mut low, mut high) = (0u64, uids.num_terms() as u64);
+        let mut text = String::new();
+        while low < high {
+            let mid = low + (high - low) / 2;
+            text.clear();
+            let _ = uids.ord_to_str(mid, &mut text);
+            if text.as_str() <= uid {
+                low = mid + 1;
+            } else {
+                high = mid;
+            }
         }
-        &self.uid
+        low
     }
 }
 
@@ -137,44 +174,43 @@ impl SegmentCollector for SortedSegment {
 
     fn collect(&mut self, doc: DocId, score: Score) {
         let key = self.value_key(doc, score);
-        // Cheap rejections on the key alone; the uid breaks ties.
+        let Some(ord) = self.uids.term_ords(doc).next() else {
+            return;
+        };
         if let Some(after) = &self.spec.after {
-            if key < after.key {
+            if key < after.key || (key == after.key && ord < self.after_ord) {
                 return;
             }
         }
-        let full = self.heap.len() > self.spec.limit;
-        if full {
-            if let Some(worst) = self.heap.peek() {
-                if key > worst.key.key {
-                    return;
-                }
-            }
-        }
-        let uid = self.uid_of(doc).to_owned();
-        let candidate = SortKey { key, uid };
-        if let Some(after) = &self.spec.after {
-            if candidate <= *after {
-                return;
-            }
-        }
-        if full {
+        let candidate = (key, ord, doc, FloatOrd(score));
+        if self.heap.len() > self.spec.limit {
             match self.heap.peek() {
-                Some(worst) if candidate < worst.key => {
+                Some(worst) if (key, ord) < (worst.0, worst.1) => {
                     self.heap.pop();
                 }
                 _ => return,
             }
         }
-        self.heap.push(Ranked {
-            key: candidate,
-            address: DocAddress::new(self.segment, doc),
-            score,
-        });
+        self.heap.push(candidate);
     }
 
     fn harvest(self) -> Vec<Ranked> {
-        self.heap.into_vec()
+        let mut uid = String::new();
+        self.heap
+            .into_iter()
+            .map(|(key, ord, doc, score)| {
+                uid.clear();
+                let _ = self.uids.ord_to_str(ord, &mut uid);
+                Ranked {
+                    key: SortKey {
+                        key,
+                        uid: uid.clone(),
+                    },
+                    address: DocAddress::new(self.segment, doc),
+                    score: score.0,
+                }
+            })
+            .collect()
     }
 }
 
@@ -203,6 +239,10 @@ impl Collector for SortedCollector {
             SortBy::LastShown => (None, Some(fast.i64("last_shown")?)),
             SortBy::Relevance => (None, None),
         };
+        let after_ord = spec
+            .after
+            .as_ref()
+            .map_or(0, |after| SortedSegment::first_ord_after(&uids, &after.uid));
         Ok(SortedSegment {
             spec,
             segment,
@@ -210,7 +250,7 @@ impl Collector for SortedCollector {
             values,
             dates,
             heap: BinaryHeap::new(),
-            uid: String::new(),
+            after_ord,
         })
     }
 
