@@ -70,11 +70,10 @@ enum Prepared {
     Record {
         uid: String,
         locator: adarchive_importers::Locator,
-        /// Hashed by the writing thread too.
-        raw: Vec<u8>,
+        raw_hash: [u8; 32],
         record_hash: RecordHash,
-        /// Compressed by the writing thread, which has time to spare.
-        canonical: Vec<u8>,
+        /// The record as stored: hash and compressed canonical JSON.
+        stored: Vec<u8>,
         unnormalized: u32,
         /// The search document, when the index is being kept current.
         document: Option<tantivy::TantivyDocument>,
@@ -87,10 +86,11 @@ const BATCH: usize = 512;
 
 /// Derives everything from source `blake3` into `txn`.
 ///
-/// One thread reads the source, maps each row and canonicalizes and hashes
-/// the record; this thread hashes the raw bytes, compresses the record and
-/// writes everything, in order, into the transaction. The split keeps both
-/// cores about equally busy.
+/// One thread reads the source, maps each row, canonicalizes, hashes and
+/// compresses the record, hashes the raw bytes and builds the search
+/// document; this thread writes everything, in order, into the transaction
+/// and hands new documents to the index writer, whose own thread indexes
+/// them. The split keeps the three about equally busy on two cores.
 ///
 /// Returns `Ok(Err(reason))` when the source cannot be read as a whole (the
 /// caller must then not commit), and `Err` when the archive itself failed.
@@ -166,11 +166,12 @@ fn prepare(entry: Entry<'_>, blake3: &str, name: &str, index: Option<&Updates<'_
     match entry {
         Entry::Record(r) => {
             let canonical = r.ad.canonical_json();
+            let record_hash = RecordHash::of(&canonical);
             Prepared::Record {
-                document: index.map(|u| u.document(&r.ad)),
-                record_hash: RecordHash::of(&canonical),
-                canonical,
-                raw: r.raw.to_vec(),
+                document: index.map(|u| u.document(&r.ad, &record_hash)),
+                stored: codec::encode_record(&record_hash, &canonical),
+                record_hash,
+                raw_hash: *blake3::hash(r.raw).as_bytes(),
                 locator: r.locator,
                 uid: r.ad.uid,
                 unnormalized: r.unnormalized,
@@ -220,15 +221,13 @@ fn write_prepared(
                 Prepared::Record {
                     uid,
                     locator,
-                    raw,
+                    raw_hash,
                     record_hash,
-                    canonical,
+                    stored,
                     unnormalized,
                     document,
                 } => {
-                    let raw_hash = *blake3::hash(&raw).as_bytes();
                     if record_index.get(&record_hash.0[..])?.is_none() {
-                        let stored = codec::encode_record(&record_hash, &canonical);
                         records.insert(next_record, &stored[..])?;
                         record_index.insert(&record_hash.0[..], next_record)?;
                         next_record += 1;

@@ -31,7 +31,7 @@ pub fn catch_up_index(archive: &Archive) -> Result<u64> {
                 continue;
             }
             if let Some(ad) = archive.latest(&observation.uid)? {
-                updates.upsert(&ad.uid, updates.document(&ad), true)?;
+                updates.upsert(&ad.uid, updates.document(&ad, &ad.record_hash()), true)?;
                 indexed += 1;
             }
         }
@@ -61,7 +61,7 @@ pub fn reindex_all(archive: &Archive) -> Result<u64> {
         };
         if let Some(canonical) = read_record(&txn, &hash)? {
             let ad: adarchive_schema::Ad = super::decode(uid, &canonical)?;
-            updates.upsert(uid, updates.document(&ad), false)?;
+            updates.upsert(uid, updates.document(&ad, &hash), false)?;
             indexed += 1;
         }
     }

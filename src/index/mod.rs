@@ -14,7 +14,7 @@ pub mod tokenizer;
 use std::path::Path;
 use std::sync::Mutex;
 
-use adarchive_schema::Ad;
+use adarchive_schema::{Ad, RecordHash};
 use serde::{Deserialize, Serialize};
 use tantivy::directory::MmapDirectory;
 use tantivy::indexer::LogMergePolicy;
@@ -150,9 +150,9 @@ pub struct Updates<'a> {
 }
 
 impl Updates<'_> {
-    /// The document for an ad.
-    pub fn document(&self, ad: &Ad) -> TantivyDocument {
-        self.index.fields.document(ad)
+    /// The document for an ad whose record hashes to `record_hash`.
+    pub fn document(&self, ad: &Ad, record_hash: &RecordHash) -> TantivyDocument {
+        self.index.fields.document(ad, record_hash)
     }
 
     /// Adds the latest version of an ad, replacing the document it had.

@@ -1,6 +1,6 @@
 //! The index schema and how an [`Ad`] becomes a document.
 
-use adarchive_schema::Ad;
+use adarchive_schema::{Ad, RecordHash};
 use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, FAST,
     INDEXED, STRING,
@@ -116,8 +116,9 @@ impl Fields {
             .map(|i| self.text[i])
     }
 
-    /// The document for the latest version of an ad.
-    pub fn document(&self, ad: &Ad) -> TantivyDocument {
+    /// The document for the latest version of an ad, whose record hashes
+    /// to `record_hash` (passed in: the importer has just computed it).
+    pub fn document(&self, ad: &Ad, record_hash: &RecordHash) -> TantivyDocument {
         let mut doc = TantivyDocument::default();
         doc.add_text(self.uid, &ad.uid);
         let c = &ad.creative;
@@ -204,7 +205,7 @@ impl Fields {
             doc.add_u64(self.impressions_lower, r.lower);
             doc.add_u64(self.impressions_upper, r.upper.unwrap_or(UNBOUNDED));
         }
-        doc.add_u64(self.record_hash, hash_prefix(&ad.record_hash().0));
+        doc.add_u64(self.record_hash, hash_prefix(&record_hash.0));
         doc
     }
 }
