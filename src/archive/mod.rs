@@ -96,7 +96,7 @@ impl Archive {
             fs::create_dir_all(root.join(dir)).at(root.join(dir))?;
         }
         let db = match Database::builder()
-            .set_cache_size(32 * 1024 * 1024)
+            .set_cache_size(64 * 1024 * 1024)
             .create(db_path)
         {
             Ok(db) => db,
