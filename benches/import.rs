@@ -2,8 +2,10 @@
 //!
 //! For each size, writes `generate-samples` output (Google bundle, Meta API
 //! pages, Snap CSV) and times the release binary importing it into an empty
-//! archive, then a second import of the same files (all unchanged) and a
-//! `verify`. Peak memory is the child process's maximum resident set size.
+//! archive (with its search index), then a second import of the same files
+//! (all unchanged), a `verify`, and an import into another empty archive
+//! without indexing (`--no-index`). Peak memory is the child process's
+//! maximum resident set size.
 //! Prints a Markdown table for `docs/benchmarks.md`.
 
 use std::path::Path;
@@ -26,19 +28,21 @@ fn main() {
     let work = tempfile::tempdir().expect("temporary folder");
 
     println!(
-        "| ads | export size | import | ads/s | peak memory | re-import (unchanged) | verify |"
+        "| ads | export size | import | ads/s | peak memory | re-import (unchanged) | verify | archive only (`--no-index`) | ads/s | peak memory |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for ads in sizes {
         let input = work.path().join(format!("exports-{ads}"));
         let data = work.path().join(format!("data-{ads}"));
+        let bare = work.path().join(format!("bare-{ads}"));
+        let count = ads.to_string();
         run(
             binary,
             &[
                 "generate-samples",
                 s(&input),
                 "--ads",
-                &ads.to_string(),
+                &count,
                 "--seed",
                 "1",
             ],
@@ -47,14 +51,19 @@ fn main() {
         let (import, peak) = run(binary, &["import", "--data", s(&data), s(&input)]);
         let (reimport, _) = run(binary, &["import", "--data", s(&data), s(&input)]);
         let (verify, _) = run(binary, &["verify", "--data", s(&data)]);
+        let no_index = ["import", "--no-index", "--data", s(&bare), s(&input)];
+        let (archive_only, archive_peak) = run(binary, &no_index);
         println!(
-            "| {ads} | {:.0} MB | {:.2} s | {:.0} | {:.0} MB | {:.2} s | {:.2} s |",
+            "| {ads} | {:.0} MB | {:.2} s | {:.0} | {:.0} MB | {:.2} s | {:.2} s | {:.2} s | {:.0} | {:.0} MB |",
             size as f64 / 1e6,
             import.as_secs_f64(),
             ads as f64 / import.as_secs_f64(),
             peak as f64 / 1024.0,
             reimport.as_secs_f64(),
             verify.as_secs_f64(),
+            archive_only.as_secs_f64(),
+            ads as f64 / archive_only.as_secs_f64(),
+            archive_peak as f64 / 1024.0,
         );
     }
 }

@@ -31,6 +31,10 @@ pub struct ImportOptions {
     /// Read every file given as this format instead of detecting it. Zip
     /// bundles are still opened, and their members detected by content.
     pub format: Option<&'static dyn Importer>,
+    /// Leave the search index as it is; the next import that indexes (or
+    /// `reindex`) adds what this one imported. For loading many files at
+    /// once, where indexing once at the end is cheaper.
+    pub skip_index: bool,
 }
 
 /// A bundle member that was not imported.
@@ -142,8 +146,12 @@ pub fn import_paths(
     progress: &dyn Progress,
 ) -> Result<ImportReport> {
     clear_staging(&archive.tmp_dir())?;
-    catch_up_index(archive)?;
-    let updates = archive.index().map(|i| i.begin()).transpose()?;
+    let updates = if options.skip_index {
+        None
+    } else {
+        catch_up_index(archive)?;
+        archive.index().map(|i| i.begin()).transpose()?
+    };
     let run = Run {
         archive,
         options,

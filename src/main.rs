@@ -51,6 +51,10 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Do not update the search index now (for loading many files):
+        /// the next import, or `adarchive reindex`, indexes what was imported.
+        #[arg(long)]
+        no_index: bool,
         /// Files, folders or zip bundles.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
@@ -61,6 +65,13 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Bring the search index up to date with the archive: index the
+    /// sources imported since its last commit, or with --all recreate it.
+    Reindex {
+        /// Recreate the whole index.
+        #[arg(long)]
+        all: bool,
     },
     /// Re-derive everything from the stored sources.
     Rebuild {
@@ -242,6 +253,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import {
             format,
             json,
+            no_index,
             paths,
         } => {
             let format = match format {
@@ -259,7 +271,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let report = import_paths(
                 &archive,
                 &paths,
-                ImportOptions { format },
+                ImportOptions {
+                    format,
+                    skip_index: no_index,
+                },
                 progress.as_progress(),
             )?;
             if json {
@@ -310,6 +325,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::FAILURE
             })
+        }
+        Command::Reindex { all } => {
+            let archive = open(&cli.data)?;
+            let started = std::time::Instant::now();
+            let indexed = if all {
+                adarchive::archive::reindex_all(&archive)?
+            } else {
+                adarchive::archive::catch_up_index(&archive)?
+            };
+            println!(
+                "indexed {indexed} ads in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::Rebuild { json } => {
             let progress = Bar::new();

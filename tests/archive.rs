@@ -325,3 +325,45 @@ fn generated_samples_are_deterministic_realistic_and_importable() {
         "{open_ended} open-ended, {running} running"
     );
 }
+
+#[test]
+fn an_import_without_indexing_is_indexed_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let archive = Archive::open(&data).unwrap();
+    let options = adarchive::ingest::ImportOptions {
+        skip_index: true,
+        ..Default::default()
+    };
+    let report = adarchive::ingest::import_paths(
+        &archive,
+        &[sample(SNAP[0])],
+        options,
+        &adarchive::archive::NoProgress,
+    )
+    .unwrap();
+    assert_eq!(report.totals.records, 659);
+    assert_eq!(
+        adarchive::search::search(&archive, &Default::default())
+            .unwrap()
+            .total,
+        0
+    );
+    let report = verify(&archive).unwrap();
+    assert!(report.ok());
+    assert_eq!(report.index_behind, 1);
+    drop(archive);
+
+    let out = adarchive(&["reindex", "--data", path_str(&data)]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("indexed 659 ads"));
+    let archive = Archive::open(&data).unwrap();
+    let report = verify(&archive).unwrap();
+    assert_eq!((report.index_behind, report.indexed), (0, 659));
+    assert_eq!(
+        adarchive::search::search(&archive, &Default::default())
+            .unwrap()
+            .total,
+        659
+    );
+}
