@@ -6,9 +6,11 @@
 //! (c) words with three filters and four facets, (d) spend totals by
 //! advertiser. Prints a Markdown table for `docs/benchmarks.md`.
 
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
+
+mod util;
+
+use util::{folder_size, run, s};
 
 use adarchive::archive::Archive;
 use adarchive::search::{search, spend_totals, Filters, SearchRequest};
@@ -39,8 +41,11 @@ fn main() {
         ],
     );
     let (import, peak) = run(binary, &["import", "--data", s(&data), s(&input)]);
-    let export_size = size(&input);
-    let index_size = size(&data.join("index"));
+    // Let the import's writes reach the disk before timing searches.
+    let _ = std::process::Command::new("sync").status();
+    std::thread::sleep(Duration::from_secs(5));
+    let export_size = folder_size(&input);
+    let index_size = folder_size(&data.join("index"));
     println!("| ads | export size | import + index | ads/s | peak memory | index size |");
     println!("|---:|---:|---:|---:|---:|---:|");
     println!(
@@ -174,55 +179,4 @@ fn status_line(key: &str) -> String {
                 .map(|l| l[key.len() + 1..].trim().to_owned())
         })
         .unwrap_or_default()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
-
-/// Runs the binary; returns wall time and peak resident memory in KiB.
-fn run(binary: &str, args: &[&str]) -> (Duration, i64) {
-    let binary = if binary == "sync" {
-        "/bin/sync"
-    } else {
-        binary
-    };
-    let started = Instant::now();
-    // Reaped by wait4 below, which also reports the peak memory.
-    #[allow(clippy::zombie_processes)]
-    let child = Command::new(binary)
-        .args(args)
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("start adarchive");
-    let mut status = 0;
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: wait4 writes a rusage for the child we just started.
-    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, usage.as_mut_ptr()) };
-    let elapsed = started.elapsed();
-    assert!(
-        pid > 0 && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "adarchive {args:?} failed"
-    );
-    // SAFETY: wait4 succeeded, so the rusage is initialized.
-    let usage = unsafe { usage.assume_init() };
-    (elapsed, usage.ru_maxrss)
-}
-
-fn size(path: &Path) -> u64 {
-    std::fs::read_dir(path)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| {
-                    let p = e.path();
-                    if p.is_dir() {
-                        size(&p)
-                    } else {
-                        e.metadata().map(|m| m.len()).unwrap_or(0)
-                    }
-                })
-                .sum()
-        })
-        .unwrap_or(0)
 }
