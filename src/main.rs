@@ -124,6 +124,12 @@ enum Command {
         /// A query restricting the ads.
         query: Vec<String>,
     },
+    /// Serve the public search API (docs at /docs) until SIGINT or SIGTERM.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "ADARCHIVE_BIND", default_value = "127.0.0.1:8080")]
+        bind: String,
+    },
     /// Write realistic exports in the real Google, Meta and Snap formats.
     GenerateSamples {
         /// Folder to write into.
@@ -421,6 +427,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve { bind } => {
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                )
+                .init();
+            let config = adarchive::api::startup::ApiConfig {
+                data: cli.data.clone(),
+                bind,
+            };
+            let app = adarchive::api::startup::Application::build(&config)?;
+            println!(
+                "serving {} on http://{}",
+                cli.data.display(),
+                config.bind.replace(":0", &format!(":{}", app.port()))
+            );
+            println!("API reference: http://127.0.0.1:{}/docs/", app.port());
+            actix_web::rt::System::new().block_on(app.run_until_stopped())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::GenerateSamples { out, ads, seed } => {

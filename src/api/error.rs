@@ -1,0 +1,128 @@
+//! API errors as RFC 9457 problem details (`application/problem+json`),
+//! each with a stable machine-readable `code`.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::search::SearchError;
+
+/// An error the API answers with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A parameter is unknown or has a value that is not allowed.
+    #[error("{param}: {message}")]
+    BadParameter {
+        /// The parameter.
+        param: String,
+        /// What is wrong and what is allowed.
+        message: String,
+    },
+    /// No such ad or source.
+    #[error("{0}")]
+    NotFound(String),
+    /// The archive failed; details go to the log, not the client.
+    #[error("internal error")]
+    Internal(String),
+}
+
+/// The body of an error response.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A short summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// What went wrong and what to change.
+    pub detail: String,
+    /// Stable machine-readable code: `bad_parameter`, `not_found`, `internal`.
+    pub code: String,
+    /// The parameter at fault, for `bad_parameter`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub param: Option<String>,
+}
+
+impl ApiError {
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadParameter { .. } => "bad_parameter",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    /// The problem document.
+    pub fn problem(&self) -> Problem {
+        let code = self.code();
+        Problem {
+            kind: format!("https://github.com/adarchive/adarchive/blob/main/docs/api.md#{code}"),
+            title: match self {
+                ApiError::BadParameter { .. } => "Bad parameter",
+                ApiError::NotFound(_) => "Not found",
+                ApiError::Internal(_) => "Internal error",
+            }
+            .to_owned(),
+            status: self.status_code().as_u16(),
+            detail: self.to_string(),
+            code: code.to_owned(),
+            param: match self {
+                ApiError::BadParameter { param, .. } => Some(param.clone()),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadParameter { .. } => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let ApiError::Internal(detail) = self {
+            tracing::error!(%detail, "request failed");
+        }
+        HttpResponse::build(self.status_code())
+            .content_type("application/problem+json")
+            .json(self.problem())
+    }
+}
+
+impl From<SearchError> for ApiError {
+    fn from(e: SearchError) -> Self {
+        match e {
+            SearchError::BadParameter { param, message } => ApiError::BadParameter {
+                param: param.to_owned(),
+                message,
+            },
+            SearchError::Archive(e) => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<crate::Error> for ApiError {
+    fn from(e: crate::Error) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+/// Turns a query-string that does not parse into a problem naming the
+/// parameter (serde reports unknown fields and bad values by name).
+pub fn query_error(err: actix_web::error::QueryPayloadError) -> ApiError {
+    let message = err.to_string();
+    let param = message.split('`').nth(1).unwrap_or("query").to_owned();
+    ApiError::BadParameter { param, message }
+}

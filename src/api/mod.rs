@@ -1,0 +1,35 @@
+//! The public HTTP API (actix-web). Handlers are thin: they parse
+//! parameters, run one call of the search core or the archive off the async
+//! workers, and map the result; errors are `application/problem+json`.
+
+pub mod error;
+pub mod routes;
+pub mod startup;
+
+use utoipa::OpenApi;
+
+/// The OpenAPI description of the API, generated from the handlers.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "adarchive",
+        description = "Search the political ads of every platform's ad library, with every record traceable to the published file."
+    ),
+    paths(
+        routes::healthz,
+        routes::ads,
+        routes::ad,
+        routes::history,
+        routes::provenance,
+        routes::spend,
+        routes::sources,
+        routes::source
+    ),
+    components(schemas(error::Problem, routes::Health))
+)]
+pub struct ApiDoc;
+
+/// The OpenAPI document as pretty JSON (committed as `openapi/openapi.json`).
+pub fn openapi_json() -> String {
+    ApiDoc::openapi().to_pretty_json().unwrap_or_default() + "\n"
+}

@@ -1,0 +1,403 @@
+//! Request handlers: each parses its parameters, runs one core call off the
+//! async workers, and maps the result.
+
+use std::sync::Arc;
+
+use actix_web::{get, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::error::{ApiError, Problem};
+use crate::archive::{Archive, Observation, SourceEntry};
+use crate::search::{search, spend_totals, Filters, SearchRequest, DEFAULT_LIMIT};
+
+/// What every handler shares.
+pub struct AppState {
+    /// The archive, opened once.
+    pub archive: Arc<Archive>,
+}
+
+fn list(v: Option<String>) -> Vec<String> {
+    v.map(|s| {
+        s.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// Parses a typed parameter, naming it when the value does not parse.
+fn typed<T: std::str::FromStr>(
+    param: &str,
+    v: Option<String>,
+    what: &str,
+) -> Result<Option<T>, ApiError> {
+    v.map(|text| {
+        text.trim()
+            .parse::<T>()
+            .map_err(|_| ApiError::BadParameter {
+                param: param.to_owned(),
+                message: format!("`{text}` is not {what}"),
+            })
+    })
+    .transpose()
+}
+
+fn date(param: &str, v: Option<String>) -> Result<Option<adarchive_schema::Timestamp>, ApiError> {
+    v.map(|text| {
+        adarchive_importers::normalize::timestamp(&text).ok_or_else(|| ApiError::BadParameter {
+            param: param.to_owned(),
+            message: format!("`{text}` is not a date (YYYY-MM-DD) or an RFC 3339 time"),
+        })
+    })
+    .transpose()
+}
+
+/// Filters common to searches and spend totals. List filters take
+/// comma-separated values, any of which may match.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AdsQuery {
+    /// Query: words (all must match), "phrases", -excluded, OR, field:value.
+    pub q: Option<String>,
+    /// Platforms, e.g. `google,meta`.
+    pub platform: Option<String>,
+    /// Countries, ISO 3166-1 alpha-2, e.g. `NL,BE`.
+    pub country: Option<String>,
+    /// Regions the platform lists, e.g. `EU`.
+    pub region: Option<String>,
+    /// Languages, ISO 639-1.
+    pub language: Option<String>,
+    /// Currencies of published spend, ISO 4217.
+    pub currency: Option<String>,
+    /// `text`, `image`, `video`, `audio`, `carousel`.
+    pub media_type: Option<String>,
+    /// Platform advertiser ids.
+    pub advertiser_id: Option<String>,
+    /// One funder, exactly as published.
+    pub funder: Option<String>,
+    /// Targeted genders.
+    pub gender: Option<String>,
+    /// Targeted age brackets.
+    pub age: Option<String>,
+    /// `true`: still running; `false`: ended.
+    #[param(value_type = Option<bool>)]
+    pub active: Option<String>,
+    /// Shown on or after (YYYY-MM-DD or RFC 3339).
+    pub from: Option<String>,
+    /// Shown on or before.
+    pub to: Option<String>,
+    /// Spend lower bound at least this, in the one `currency`.
+    #[param(value_type = Option<u64>)]
+    pub spend_min: Option<String>,
+    /// Spend upper bound at most this, in the one `currency`.
+    #[param(value_type = Option<u64>)]
+    pub spend_max: Option<String>,
+    /// Impressions lower bound at least this.
+    #[param(value_type = Option<u64>)]
+    pub impressions_min: Option<String>,
+    /// Impressions upper bound at most this.
+    #[param(value_type = Option<u64>)]
+    pub impressions_max: Option<String>,
+    /// `relevance`, `spend_lower`, `spend_upper`, `first_shown`, `last_shown`, `impressions`, optionally `:asc`/`:desc`.
+    pub sort: Option<String>,
+    /// Results per page, 1 to 1000 (default 20).
+    #[param(value_type = Option<usize>)]
+    pub limit: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Facets to count, comma-separated.
+    pub facets: Option<String>,
+    /// Values per facet, 1 to 1000 (default 10).
+    #[param(value_type = Option<usize>)]
+    pub facet_limit: Option<String>,
+    /// For `/v1/spend`: `advertiser`, `funder`, `platform`, `country`, `region`, `week`, `month`.
+    pub group_by: Option<String>,
+}
+
+impl AdsQuery {
+    /// The search request, the `group_by` and the `limit` as given.
+    fn into_request(self) -> Result<(SearchRequest, Option<String>, Option<usize>), ApiError> {
+        let limit = typed("limit", self.limit.clone(), "a whole number")?;
+        let filters = Filters {
+            platform: list(self.platform),
+            country: list(self.country),
+            region: list(self.region),
+            language: list(self.language),
+            currency: list(self.currency),
+            media_type: list(self.media_type),
+            advertiser_id: list(self.advertiser_id),
+            funder: self.funder.into_iter().collect(),
+            gender: list(self.gender),
+            age: list(self.age),
+            active: typed("active", self.active, "`true` or `false`")?,
+            from: date("from", self.from)?,
+            to: date("to", self.to)?,
+            spend_min: typed("spend_min", self.spend_min, "a whole number")?,
+            spend_max: typed("spend_max", self.spend_max, "a whole number")?,
+            impressions_min: typed("impressions_min", self.impressions_min, "a whole number")?,
+            impressions_max: typed("impressions_max", self.impressions_max, "a whole number")?,
+        };
+        let request = SearchRequest {
+            query: self.q.unwrap_or_default(),
+            filters,
+            sort: self.sort.unwrap_or_default(),
+            limit: limit.unwrap_or(DEFAULT_LIMIT),
+            cursor: self.cursor,
+            facets: list(self.facets),
+            facet_limit: typed("facet_limit", self.facet_limit, "a whole number")?.unwrap_or(10),
+        };
+        Ok((request, self.group_by, limit))
+    }
+}
+
+/// Liveness and the number of ads served.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`.
+    pub status: String,
+    /// Ads in the search index.
+    pub ads: u64,
+}
+
+#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)))]
+#[get("/healthz")]
+pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    let count = state.archive.index().map_or(0, |i| i.num_docs());
+    HttpResponse::Ok().json(Health {
+        status: "ok".into(),
+        ads: count,
+    })
+}
+
+/// Search ads: the latest version of each, one page at a time.
+#[utoipa::path(
+    get,
+    path = "/v1/ads",
+    params(AdsQuery),
+    responses(
+        (status = 200, description = "A page: `total`, `results` (ads with `score` and `snippets`), `next_cursor`, `facets`"),
+        (status = 400, description = "A parameter is unknown or not allowed", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/v1/ads")]
+pub async fn ads(
+    state: web::Data<AppState>,
+    query: web::Query<AdsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (request, group_by, _) = query.into_inner().into_request()?;
+    if group_by.is_some() {
+        return Err(ApiError::BadParameter {
+            param: "group_by".into(),
+            message: "`group_by` belongs to /v1/spend".into(),
+        });
+    }
+    let archive = state.archive.clone();
+    let page = web::block(move || search(&archive, &request)).await??;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Spend totals of the matching ads, grouped, per currency.
+#[utoipa::path(
+    get,
+    path = "/v1/spend",
+    params(AdsQuery),
+    responses(
+        (status = 200, description = "`total_ads`, `group_by` and `groups`, each with summed lower and upper bounds per currency"),
+        (status = 400, description = "A parameter is unknown or not allowed", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/v1/spend")]
+pub async fn spend(
+    state: web::Data<AppState>,
+    query: web::Query<AdsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (mut request, group_by, limit) = query.into_inner().into_request()?;
+    let group_by = group_by.ok_or_else(|| ApiError::BadParameter {
+        param: "group_by".into(),
+        message:
+            "`group_by` is required: advertiser, funder, platform, country, region, week or month"
+                .into(),
+    })?;
+    // `limit` caps the groups here, not a page of ads.
+    request.limit = DEFAULT_LIMIT;
+    let limit = limit.unwrap_or(100);
+    let archive = state.archive.clone();
+    let totals = web::block(move || spend_totals(&archive, &request, &group_by, limit)).await??;
+    Ok(HttpResponse::Ok().json(totals))
+}
+
+fn not_found(uid: &str) -> ApiError {
+    ApiError::NotFound(format!("no ad with uid `{uid}`"))
+}
+
+/// The latest version of one ad.
+#[utoipa::path(
+    get,
+    path = "/v1/ads/{uid}",
+    params(("uid" = String, Path, description = "`<platform>:<platform_ad_id>`")),
+    responses(
+        (status = 200, description = "The ad, as in schema/ad.schema.json"),
+        (status = 404, description = "No such ad", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/v1/ads/{uid}")]
+pub async fn ad(
+    state: web::Data<AppState>,
+    uid: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let uid = uid.into_inner();
+    let archive = state.archive.clone();
+    let key = uid.clone();
+    let ad = web::block(move || archive.latest(&key)).await??;
+    let ad = ad.ok_or_else(|| not_found(&uid))?;
+    Ok(HttpResponse::Ok().json(ad))
+}
+
+/// One version of an ad with its record.
+#[derive(Serialize)]
+struct VersionWithRecord {
+    #[serde(flatten)]
+    version: crate::archive::Version,
+    record: Option<adarchive_schema::Ad>,
+}
+
+/// Every version of an ad, oldest first, each naming the one it supersedes.
+#[utoipa::path(
+    get,
+    path = "/v1/ads/{uid}/history",
+    params(("uid" = String, Path, description = "`<platform>:<platform_ad_id>`")),
+    responses(
+        (status = 200, description = "Versions: `seq`, `record_hash`, `supersedes`, `source_blake3`, `observed_at`, `record`"),
+        (status = 404, description = "No such ad", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/v1/ads/{uid}/history")]
+pub async fn history(
+    state: web::Data<AppState>,
+    uid: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let uid = uid.into_inner();
+    let archive = state.archive.clone();
+    let key = uid.clone();
+    let versions = web::block(move || -> crate::Result<Vec<VersionWithRecord>> {
+        archive
+            .history(&key)?
+            .into_iter()
+            .map(|version| {
+                let record = archive.record(&version.record_hash)?;
+                Ok(VersionWithRecord { version, record })
+            })
+            .collect()
+    })
+    .await??;
+    if versions.is_empty() {
+        return Err(not_found(&uid));
+    }
+    Ok(HttpResponse::Ok().json(versions))
+}
+
+/// The provenance trail of an ad.
+#[derive(Serialize)]
+struct Provenance {
+    uid: String,
+    observations: Vec<Observation>,
+    sources: Vec<SourceEntry>,
+}
+
+/// Every observation of an ad (source hash, line and byte range, raw and
+/// record hashes, importer and version) and the sources they come from.
+#[utoipa::path(
+    get,
+    path = "/v1/ads/{uid}/provenance",
+    params(("uid" = String, Path, description = "`<platform>:<platform_ad_id>`")),
+    responses(
+        (status = 200, description = "`observations` and their `sources`"),
+        (status = 404, description = "No such ad", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/v1/ads/{uid}/provenance")]
+pub async fn provenance(
+    state: web::Data<AppState>,
+    uid: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let uid = uid.into_inner();
+    let archive = state.archive.clone();
+    let key = uid.clone();
+    let trail = web::block(move || -> crate::Result<Provenance> {
+        let observations = archive.observations_of(&key)?;
+        let mut entries: Vec<SourceEntry> = Vec::new();
+        for o in &observations {
+            if !entries.iter().any(|s| s.blake3 == o.source_blake3) {
+                entries.extend(archive.source(&o.source_blake3)?);
+            }
+        }
+        Ok(Provenance {
+            uid: key,
+            observations,
+            sources: entries,
+        })
+    })
+    .await??;
+    if trail.observations.is_empty() {
+        return Err(not_found(&uid));
+    }
+    Ok(HttpResponse::Ok().json(trail))
+}
+
+/// Every stored source, in import order.
+#[utoipa::path(get, path = "/v1/sources", responses((status = 200, description = "Manifest entries")))]
+#[get("/v1/sources")]
+pub async fn sources(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let archive = state.archive.clone();
+    let entries = web::block(move || archive.sources()).await??;
+    Ok(HttpResponse::Ok().json(entries))
+}
+
+/// The stored bytes of a source (credentials redacted), as published.
+#[utoipa::path(
+    get,
+    path = "/v1/sources/{blake3}",
+    params(("blake3" = String, Path, description = "blake3 of the stored bytes, 64 hex digits")),
+    responses(
+        (status = 200, description = "The original bytes"),
+        (status = 404, description = "No such source", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/v1/sources/{blake3}")]
+pub async fn source(
+    req: actix_web::HttpRequest,
+    state: web::Data<AppState>,
+    hash: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let hash = hash.into_inner().to_ascii_lowercase();
+    if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::NotFound(format!("`{hash}` is not a source hash")));
+    }
+    let archive = state.archive.clone();
+    let key = hash.clone();
+    let entry = web::block(move || archive.source(&key)).await??;
+    let entry = entry.ok_or_else(|| ApiError::NotFound(format!("no source `{hash}`")))?;
+    let extension = match entry.format.as_str() {
+        "zip" => "zip",
+        "meta-ads-archive" => "json",
+        _ => "csv",
+    };
+    let name = entry
+        .names
+        .first()
+        .and_then(|n| n.rsplit(['/', '!']).next())
+        .unwrap_or(&hash)
+        .replace('"', "");
+    let file = actix_files::NamedFile::open(state.archive.source_path(&hash))
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .set_content_type(actix_files::file_extension_to_mime(extension))
+        .set_content_disposition(actix_web::http::header::ContentDisposition {
+            disposition: actix_web::http::header::DispositionType::Attachment,
+            parameters: vec![actix_web::http::header::DispositionParam::Filename(name)],
+        });
+    Ok(file.into_response(&req))
+}

@@ -1,0 +1,96 @@
+//! Building and running the server.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use actix_web::dev::{Server, Service};
+use actix_web::middleware::Compress;
+use actix_web::{web, App, HttpResponse, HttpServer};
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+use super::error::{query_error, ApiError};
+use super::routes::{self, AppState};
+use super::ApiDoc;
+use crate::archive::Archive;
+
+/// What `serve` needs.
+#[derive(Clone, Debug)]
+pub struct ApiConfig {
+    /// The archive's data folder.
+    pub data: PathBuf,
+    /// Address to listen on; port 0 picks a free port.
+    pub bind: String,
+}
+
+/// A bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Opens the archive and binds the listener.
+    pub fn build(config: &ApiConfig) -> anyhow::Result<Self> {
+        let archive = Arc::new(Archive::open(&config.data)?);
+        let listener = TcpListener::bind(&config.bind)?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState { archive });
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::QueryConfig::default().error_handler(|err, _| query_error(err).into()))
+                .app_data(web::PathConfig::default().error_handler(|err, _| {
+                    ApiError::NotFound(err.to_string()).into()
+                }))
+                .wrap(Compress::default())
+                .wrap_fn(|req, srv| {
+                    let started = std::time::Instant::now();
+                    let (method, path) = (req.method().clone(), req.path().to_owned());
+                    let fut = srv.call(req);
+                    async move {
+                        let res = fut.await;
+                        let status = res.as_ref().map(|r| r.status().as_u16()).unwrap_or(500);
+                        tracing::info!(%method, %path, status, elapsed_ms = started.elapsed().as_millis() as u64, "request");
+                        res
+                    }
+                })
+                .service(routes::healthz)
+                .service(routes::ads)
+                .service(routes::ad)
+                .service(routes::history)
+                .service(routes::provenance)
+                .service(routes::spend)
+                .service(routes::sources)
+                .service(routes::source)
+                .route(
+                    "/openapi.json",
+                    web::get().to(|| async {
+                        HttpResponse::Ok()
+                            .content_type("application/json")
+                            .body(super::openapi_json())
+                    }),
+                )
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/docs/openapi.json", ApiDoc::openapi()))
+                .default_service(web::to(|| async {
+                    Err::<HttpResponse, ApiError>(ApiError::NotFound(
+                        "no such endpoint; see /docs".into(),
+                    ))
+                }))
+        })
+        .listen(listener)?
+        .run();
+        Ok(Application { port, server })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

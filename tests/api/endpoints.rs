@@ -1,0 +1,174 @@
+use crate::helpers::{sample, spawn_app, GOOGLE};
+
+async fn problem(app: &crate::helpers::TestApp, path: &str, status: u16) -> serde_json::Value {
+    let response = app.get(path).await;
+    assert_eq!(response.status().as_u16(), status, "{path}");
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "application/problem+json",
+        "{path}"
+    );
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status);
+    body
+}
+
+#[tokio::test]
+async fn health_and_search() {
+    let app = spawn_app().await;
+    let health = app.json("/healthz").await;
+    assert_eq!(health["ads"], 1028);
+
+    let page = app
+        .json("/v1/ads?q=groenlinks&country=NL&facets=platform,media_type&limit=5")
+        .await;
+    assert_eq!(page["total"], 12);
+    assert_eq!(page["results"].as_array().unwrap().len(), 5);
+    assert!(page["results"][0]["snippets"][0]["fragment"]
+        .as_str()
+        .unwrap()
+        .contains("GroenLinks"));
+    assert_eq!(page["facets"]["platform"][0]["value"], "google");
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let next = app
+        .json(&format!(
+            "/v1/ads?q=groenlinks&country=NL&limit=10&cursor={cursor}"
+        ))
+        .await;
+    assert_eq!(next["results"].as_array().unwrap().len(), 7);
+    assert!(next["next_cursor"].is_null());
+}
+
+#[tokio::test]
+async fn one_ad_its_history_and_provenance() {
+    let app = spawn_app().await;
+    let ad = app.json("/v1/ads/google:CR524874621665673216").await;
+    assert_eq!(ad["advertiser"]["id"], "AR130387441805688832");
+    let history = app
+        .json("/v1/ads/google:CR524874621665673216/history")
+        .await;
+    assert_eq!(history.as_array().unwrap().len(), 1);
+    assert_eq!(history[0]["record"]["uid"], "google:CR524874621665673216");
+    let trail = app
+        .json("/v1/ads/google:CR524874621665673216/provenance")
+        .await;
+    let observation = &trail["observations"][0];
+    let bytes = std::fs::read(sample(GOOGLE)).unwrap();
+    let (start, end) = (
+        observation["locator"]["byte_start"].as_u64().unwrap() as usize,
+        observation["locator"]["byte_end"].as_u64().unwrap() as usize,
+    );
+    assert_eq!(
+        observation["raw_hash"],
+        blake3::hash(&bytes[start..end]).to_hex().as_str()
+    );
+    assert_eq!(
+        trail["sources"][0]["blake3"],
+        blake3::hash(&bytes).to_hex().as_str()
+    );
+
+    let body = problem(&app, "/v1/ads/google:nope", 404).await;
+    assert_eq!(body["code"], "not_found");
+    problem(&app, "/v1/ads/google:nope/history", 404).await;
+    problem(&app, "/v1/ads/google:nope/provenance", 404).await;
+}
+
+#[tokio::test]
+async fn sources_are_served_byte_for_byte() {
+    let app = spawn_app().await;
+    let sources = app.json("/v1/sources").await;
+    assert_eq!(sources.as_array().unwrap().len(), 3);
+    let bytes = std::fs::read(sample(GOOGLE)).unwrap();
+    let hash = blake3::hash(&bytes).to_hex().to_string();
+    let response = app.get(&format!("/v1/sources/{hash}")).await;
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    assert!(response.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("attachment"));
+    assert_eq!(response.bytes().await.unwrap().as_ref(), &bytes[..]);
+    problem(&app, &format!("/v1/sources/{}", "0".repeat(64)), 404).await;
+    problem(&app, "/v1/sources/not-a-hash", 404).await;
+}
+
+#[tokio::test]
+async fn spend_totals() {
+    let app = spawn_app().await;
+    let totals = app.json("/v1/spend?group_by=platform&currency=EUR").await;
+    let google = totals["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["key"] == "google")
+        .unwrap();
+    assert_eq!(google["ads"], 503);
+    assert_eq!(google["spend"][0]["currency"], "EUR");
+    let body = problem(&app, "/v1/spend?currency=EUR", 400).await;
+    assert_eq!(body["param"], "group_by");
+}
+
+#[tokio::test]
+async fn bad_requests_are_400_problems_naming_the_parameter() {
+    let app = spawn_app().await;
+    for (path, param) in [
+        ("/v1/ads?q=%22open", "q"),
+        ("/v1/ads?limit=100000", "limit"),
+        ("/v1/ads?limit=abc", "limit"),
+        ("/v1/ads?cursor=zz", "cursor"),
+        ("/v1/ads?bogus=1", "bogus"),
+        ("/v1/ads?sort=price", "sort"),
+        ("/v1/ads?from=yesterday", "from"),
+        ("/v1/ads?spend_min=10", "spend_min"),
+        ("/v1/ads?active=maybe", "active"),
+        ("/v1/ads?facets=colour", "facets"),
+    ] {
+        let body = problem(&app, path, 400).await;
+        assert_eq!(body["code"], "bad_parameter", "{path}");
+        assert_eq!(body["param"], param, "{path}: {body}");
+    }
+    problem(&app, "/v1/nothing-here", 404).await;
+}
+
+#[tokio::test]
+async fn openapi_and_docs_are_served_locally() {
+    let app = spawn_app().await;
+    let spec = app.json("/openapi.json").await;
+    for path in [
+        "/v1/ads",
+        "/v1/ads/{uid}",
+        "/v1/ads/{uid}/history",
+        "/v1/ads/{uid}/provenance",
+        "/v1/spend",
+        "/v1/sources",
+        "/v1/sources/{blake3}",
+        "/healthz",
+    ] {
+        assert!(spec["paths"].get(path).is_some(), "{path} is documented");
+    }
+    let docs = app.get("/docs/").await;
+    assert_eq!(docs.status(), 200);
+    let html = docs.text().await.unwrap();
+    assert!(html.contains("swagger"), "the Swagger UI page");
+    assert!(
+        !html.contains("cdn") && !html.contains("unpkg"),
+        "no asset from a CDN"
+    );
+}
+
+#[test]
+fn committed_openapi_json_is_current() {
+    let generated = adarchive::api::openapi_json();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi/openapi.json");
+    if std::env::var_os("ADARCHIVE_BLESS").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "openapi/openapi.json is stale: run `ADARCHIVE_BLESS=1 cargo test --test api` and commit it"
+    );
+}

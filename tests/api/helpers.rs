@@ -1,0 +1,67 @@
+//! `spawn_app`: an archive of the real samples, served on a free port.
+
+use std::path::{Path, PathBuf};
+
+use adarchive::api::startup::{ApiConfig, Application};
+use adarchive::archive::{Archive, NoProgress};
+use adarchive::ingest::{import_paths, ImportOptions};
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/samples")
+}
+
+pub fn sample(rel: &str) -> PathBuf {
+    samples().join(rel)
+}
+
+pub const GOOGLE: &str =
+    "google/creative_stats_2020-10_derived/creative_stats_NL_2020-10.RECONSTRUCTED.csv";
+
+/// Imports the Google, Meta and Snap samples and starts the server.
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    {
+        let archive = Archive::open(&data).unwrap();
+        let paths = vec![
+            sample(GOOGLE),
+            sample("meta/ads_archive_api/ambanum_2019_ads_archive_25ads.redacted.json"),
+            sample("snap/2023_PoliticalAds.sorted.first500.csv"),
+        ];
+        import_paths(&archive, &paths, ImportOptions::default(), &NoProgress).unwrap();
+    }
+    let app = Application::build(&ApiConfig {
+        data: data.clone(),
+        bind: "127.0.0.1:0".into(),
+    })
+    .unwrap();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{}", self.address, path))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn json(&self, path: &str) -> serde_json::Value {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        response.json().await.expect("json body")
+    }
+}

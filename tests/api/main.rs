@@ -1,0 +1,4 @@
+//! The real HTTP server on a random port, called with a real HTTP client.
+
+mod endpoints;
+mod helpers;
