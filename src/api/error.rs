@@ -29,7 +29,7 @@ pub enum ApiError {
 /// The body of an error response.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
-    /// A URI naming the kind of problem.
+    /// A URI naming the kind of problem: `urn:adarchive:problem:<code>`.
     #[serde(rename = "type")]
     pub kind: String,
     /// A short summary of the kind of problem.
@@ -58,7 +58,7 @@ impl ApiError {
     pub fn problem(&self) -> Problem {
         let code = self.code();
         Problem {
-            kind: format!("https://github.com/adarchive/adarchive/blob/main/docs/api.md#{code}"),
+            kind: format!("urn:adarchive:problem:{code}"),
             title: match self {
                 ApiError::BadParameter { .. } => "Bad parameter",
                 ApiError::NotFound(_) => "Not found",
