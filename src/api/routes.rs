@@ -240,12 +240,14 @@ fn not_found(uid: &str) -> ApiError {
     path = "/v1/ads/{uid}",
     params(("uid" = String, Path, description = "`<platform>:<platform_ad_id>`")),
     responses(
-        (status = 200, description = "The ad, as in schema/ad.schema.json"),
+        (status = 200, description = "The ad, as in schema/ad.schema.json; `ETag` is its record hash"),
+        (status = 304, description = "Not modified since the `If-None-Match` tag"),
         (status = 404, description = "No such ad", body = Problem, content_type = "application/problem+json")
     )
 )]
 #[get("/v1/ads/{uid}")]
 pub async fn ad(
+    req: actix_web::HttpRequest,
     state: web::Data<AppState>,
     uid: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -254,7 +256,25 @@ pub async fn ad(
     let key = uid.clone();
     let ad = web::block(move || archive.latest(&key)).await??;
     let ad = ad.ok_or_else(|| not_found(&uid))?;
-    Ok(HttpResponse::Ok().json(ad))
+    // The record hash identifies the version: a new version, a new tag.
+    let etag = format!("\"{}\"", ad.record_hash());
+    if not_modified(&req, &etag) {
+        return Ok(HttpResponse::NotModified()
+            .insert_header(("etag", etag))
+            .finish());
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header(("etag", etag))
+        .insert_header(("cache-control", "public, max-age=60"))
+        .json(ad))
+}
+
+/// Whether the client's `If-None-Match` names `etag`.
+fn not_modified(req: &actix_web::HttpRequest, etag: &str) -> bool {
+    req.headers()
+        .get("if-none-match")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
 }
 
 /// One version of an ad with its record.
@@ -363,7 +383,8 @@ pub async fn sources(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
     path = "/v1/sources/{blake3}",
     params(("blake3" = String, Path, description = "blake3 of the stored bytes, 64 hex digits")),
     responses(
-        (status = 200, description = "The original bytes"),
+        (status = 200, description = "The original bytes; `ETag` is the hash"),
+        (status = 304, description = "Not modified since the `If-None-Match` tag"),
         (status = 404, description = "No such source", body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -376,6 +397,13 @@ pub async fn source(
     let hash = hash.into_inner().to_ascii_lowercase();
     if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(ApiError::NotFound(format!("`{hash}` is not a source hash")));
+    }
+    // Sources are addressed by their content: the hash is the tag, forever.
+    let etag = format!("\"{hash}\"");
+    if not_modified(&req, &etag) {
+        return Ok(HttpResponse::NotModified()
+            .insert_header(("etag", etag))
+            .finish());
     }
     let archive = state.archive.clone();
     let key = hash.clone();
@@ -398,6 +426,17 @@ pub async fn source(
         .set_content_disposition(actix_web::http::header::ContentDisposition {
             disposition: actix_web::http::header::DispositionType::Attachment,
             parameters: vec![actix_web::http::header::DispositionParam::Filename(name)],
-        });
-    Ok(file.into_response(&req))
+        })
+        .use_etag(false)
+        .use_last_modified(false);
+    let mut response = file.into_response(&req);
+    let headers = response.headers_mut();
+    if let Ok(v) = etag.parse() {
+        headers.insert(actix_web::http::header::ETAG, v);
+    }
+    headers.insert(
+        actix_web::http::header::CACHE_CONTROL,
+        actix_web::http::header::HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    Ok(response)
 }

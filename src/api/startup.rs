@@ -45,6 +45,14 @@ impl Application {
                     ApiError::NotFound(err.to_string()).into()
                 }))
                 .wrap(Compress::default())
+                // Public data: any origin may read it.
+                .wrap(
+                    actix_cors::Cors::default()
+                        .allow_any_origin()
+                        .allowed_methods(["GET", "HEAD"])
+                        .expose_headers(["etag", "retry-after"])
+                        .max_age(86_400),
+                )
                 .wrap_fn(|req, srv| {
                     let started = std::time::Instant::now();
                     let (method, path) = (req.method().clone(), req.path().to_owned());

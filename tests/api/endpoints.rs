@@ -172,3 +172,64 @@ fn committed_openapi_json_is_current() {
         "openapi/openapi.json is stale: run `ADARCHIVE_BLESS=1 cargo test --test api` and commit it"
     );
 }
+
+#[tokio::test]
+async fn etags_cors_and_compression() {
+    let app = spawn_app().await;
+    let url = format!("{}/v1/ads/google:CR524874621665673216", app.address);
+    let first = app.client.get(&url).send().await.unwrap();
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    let ad: serde_json::Value = first.json().await.unwrap();
+    assert_eq!(etag.len(), 66, "the quoted record hash");
+    let again = app
+        .client
+        .get(&url)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    assert_eq!(ad["uid"], "google:CR524874621665673216");
+
+    let hash = blake3::hash(&std::fs::read(sample(GOOGLE)).unwrap())
+        .to_hex()
+        .to_string();
+    let source_url = format!("{}/v1/sources/{hash}", app.address);
+    let tagged = app
+        .client
+        .get(&source_url)
+        .header("if-none-match", format!("\"{hash}\""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tagged.status(), 304);
+
+    let cors = app
+        .client
+        .get(format!("{}/v1/ads?limit=1", app.address))
+        .header("origin", "https://newsroom.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        cors.headers()["access-control-allow-origin"],
+        "https://newsroom.example"
+    );
+
+    let gz = app
+        .client
+        .get(format!("{}/v1/ads?limit=50", app.address))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    let br = app
+        .client
+        .get(format!("{}/v1/ads?limit=50", app.address))
+        .header("accept-encoding", "br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(br.headers()["content-encoding"], "br");
+}
