@@ -22,6 +22,7 @@ use utoipa::OpenApi;
         routes::history,
         routes::provenance,
         routes::spend,
+        routes::export,
         routes::sources,
         routes::source
     ),

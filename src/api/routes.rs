@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, Problem};
 use crate::archive::{Archive, Observation, SourceEntry};
+use crate::search::export::{export as export_ads, ExportFormat};
 use crate::search::{search, spend_totals, Filters, SearchRequest, DEFAULT_LIMIT};
 
 /// What every handler shares.
@@ -116,11 +117,19 @@ pub struct AdsQuery {
     pub facet_limit: Option<String>,
     /// For `/v1/spend`: `advertiser`, `funder`, `platform`, `country`, `region`, `week`, `month`.
     pub group_by: Option<String>,
+    /// For `/v1/export`: `ndjson` (default) or `csv`.
+    pub format: Option<String>,
 }
 
 impl AdsQuery {
     /// The search request, the `group_by` and the `limit` as given.
     fn into_request(self) -> Result<(SearchRequest, Option<String>, Option<usize>), ApiError> {
+        if self.format.is_some() {
+            return Err(ApiError::BadParameter {
+                param: "format".into(),
+                message: "`format` belongs to /v1/export".into(),
+            });
+        }
         let limit = typed("limit", self.limit.clone(), "a whole number")?;
         let filters = Filters {
             platform: list(self.platform),
@@ -149,6 +158,7 @@ impl AdsQuery {
             cursor: self.cursor,
             facets: list(self.facets),
             facet_limit: typed("facet_limit", self.facet_limit, "a whole number")?.unwrap_or(10),
+            snippets: true,
         };
         Ok((request, self.group_by, limit))
     }
@@ -439,4 +449,89 @@ pub async fn source(
         actix_web::http::header::HeaderValue::from_static("public, max-age=31536000, immutable"),
     );
     Ok(response)
+}
+
+/// Hands written bytes to the response stream; fails once the client is gone.
+struct ChannelWriter {
+    tx: tokio::sync::mpsc::Sender<Result<web::Bytes, std::io::Error>>,
+}
+
+impl std::io::Write for ChannelWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.tx
+            .blocking_send(Ok(web::Bytes::copy_from_slice(buf)))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client gone"))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Every matching ad, streamed as NDJSON or CSV from one snapshot of the
+/// index, with no page limit.
+#[utoipa::path(
+    get,
+    path = "/v1/export",
+    params(AdsQuery),
+    responses(
+        (status = 200, description = "NDJSON: one ad per line, and after every 1,000 ads a `{\"next_cursor\":…}` line to resume from (pass it as `cursor`). CSV: the columns of docs/api.md, lists and objects as JSON cells, formula-like cells prefixed with `'`, and `resume_cursor` on the last row of every 1,000"),
+        (status = 400, description = "A parameter is unknown or not allowed", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/v1/export")]
+pub async fn export(
+    state: web::Data<AppState>,
+    query: web::Query<AdsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let mut query = query.into_inner();
+    let format = ExportFormat::parse(query.format.take().as_deref().unwrap_or("ndjson"))?;
+    let (request, group_by, limit) = query.into_request()?;
+    if group_by.is_some() || limit.is_some() {
+        return Err(ApiError::BadParameter {
+            param: if group_by.is_some() {
+                "group_by"
+            } else {
+                "limit"
+            }
+            .into(),
+            message: "an export has every match: no `limit` or `group_by`".into(),
+        });
+    }
+    // Parameters are checked before the stream starts, so that a mistake is
+    // a 400 and not a broken download.
+    let archive = state.archive.clone();
+    let probe = SearchRequest {
+        limit: 1,
+        snippets: false,
+        ..request.clone()
+    };
+    web::block(move || search(&archive, &probe)).await??;
+
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    let archive = state.archive.clone();
+    actix_web::rt::task::spawn_blocking(move || {
+        let mut out = ChannelWriter { tx };
+        if let Err(e) = export_ads(&archive, &request, format, &mut out) {
+            tracing::error!(error = %e, "export failed");
+            let _ = out
+                .tx
+                .blocking_send(Err(std::io::Error::other(e.to_string())));
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    let name = match format {
+        ExportFormat::Ndjson => "adarchive-export.ndjson",
+        ExportFormat::Csv => "adarchive-export.csv",
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(format.content_type())
+        .insert_header((
+            "content-disposition",
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .streaming(stream))
 }

@@ -70,6 +70,7 @@ impl Application {
                 .service(routes::history)
                 .service(routes::provenance)
                 .service(routes::spend)
+                .service(routes::export)
                 .service(routes::sources)
                 .service(routes::source)
                 .route(

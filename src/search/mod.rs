@@ -17,6 +17,7 @@
 //! ```
 
 pub mod collect;
+pub mod export;
 pub mod filters;
 pub mod query;
 
@@ -76,6 +77,8 @@ pub struct SearchRequest {
     pub facets: Vec<String>,
     /// Values listed per facet.
     pub facet_limit: usize,
+    /// Whether results carry snippets.
+    pub snippets: bool,
 }
 
 impl Default for SearchRequest {
@@ -88,6 +91,7 @@ impl Default for SearchRequest {
             cursor: None,
             facets: Vec::new(),
             facet_limit: 10,
+            snippets: true,
         }
     }
 }
@@ -286,6 +290,19 @@ fn full_query(archive: &Archive, request: &SearchRequest) -> Result<Queries, Sea
 
 /// Runs a search.
 pub fn search(archive: &Archive, request: &SearchRequest) -> Result<SearchResponse, SearchError> {
+    let index = archive
+        .index()
+        .ok_or_else(|| bad("q", "the archive has no search index"))?;
+    search_in(archive, &index.searcher(), request)
+}
+
+/// Runs a search on a given snapshot of the index (an export pages through
+/// one snapshot from start to end).
+pub fn search_in(
+    archive: &Archive,
+    searcher: &tantivy::Searcher,
+    request: &SearchRequest,
+) -> Result<SearchResponse, SearchError> {
     if request.limit == 0 || request.limit > MAX_LIMIT {
         return Err(bad(
             "limit",
@@ -322,7 +339,6 @@ pub fn search(archive: &Archive, request: &SearchRequest) -> Result<SearchRespon
     let index = archive
         .index()
         .ok_or_else(|| bad("q", "the archive has no search index"))?;
-    let searcher = index.searcher();
 
     let page = SortedCollector(SortedPage {
         sort,
@@ -342,19 +358,20 @@ pub fn search(archive: &Archive, request: &SearchRequest) -> Result<SearchRespon
         None
     };
 
-    let generators: Vec<(String, SnippetGenerator)> = if request.query.trim().is_empty() {
-        Vec::new()
-    } else {
-        TEXT_FIELDS
-            .iter()
-            .filter_map(|(name, _)| {
-                let field = index.fields().text_field(name)?;
-                let mut g = SnippetGenerator::create(&searcher, &*text_query, field).ok()?;
-                g.set_max_num_chars(200);
-                Some(((*name).to_owned(), g))
-            })
-            .collect()
-    };
+    let generators: Vec<(String, SnippetGenerator)> =
+        if request.query.trim().is_empty() || !request.snippets {
+            Vec::new()
+        } else {
+            TEXT_FIELDS
+                .iter()
+                .filter_map(|(name, _)| {
+                    let field = index.fields().text_field(name)?;
+                    let mut g = SnippetGenerator::create(searcher, &*text_query, field).ok()?;
+                    g.set_max_num_chars(200);
+                    Some(((*name).to_owned(), g))
+                })
+                .collect()
+        };
 
     let mut results = Vec::with_capacity(ranked.len());
     for r in ranked {
