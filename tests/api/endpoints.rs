@@ -242,13 +242,7 @@ async fn exports_stream_every_match_in_order_with_resume_points() {
     let mut url = "/v1/ads?limit=1000".to_owned();
     loop {
         let page = app.json(&url).await;
-        expected.extend(
-            page["results"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| r.clone()),
-        );
+        expected.extend(page["results"].as_array().unwrap().iter().cloned());
         match page["next_cursor"].as_str() {
             Some(c) => url = format!("/v1/ads?limit=1000&cursor={c}"),
             None => break,
