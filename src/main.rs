@@ -129,6 +129,9 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "ADARCHIVE_BIND", default_value = "127.0.0.1:8080")]
         bind: String,
+        /// Requests per second per client address (bursts of twice that); 0: no limit.
+        #[arg(long, env = "ADARCHIVE_RATE_LIMIT", default_value_t = 50)]
+        rate_limit: u32,
     },
     /// Write realistic exports in the real Google, Meta and Snap formats.
     GenerateSamples {
@@ -429,7 +432,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve { bind } => {
+        Command::Serve { bind, rate_limit } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
                     tracing_subscriber::EnvFilter::try_from_default_env()
@@ -439,6 +442,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = adarchive::api::startup::ApiConfig {
                 data: cli.data.clone(),
                 bind,
+                rate_limit,
             };
             let app = adarchive::api::startup::Application::build(&config)?;
             println!(

@@ -21,6 +21,9 @@ pub enum ApiError {
     /// No such ad or source.
     #[error("{0}")]
     NotFound(String),
+    /// The client sent more requests than its rate allows.
+    #[error("too many requests: retry after {0} s")]
+    TooManyRequests(u64),
     /// The archive failed; details go to the log, not the client.
     #[error("internal error")]
     Internal(String),
@@ -38,7 +41,7 @@ pub struct Problem {
     pub status: u16,
     /// What went wrong and what to change.
     pub detail: String,
-    /// Stable machine-readable code: `bad_parameter`, `not_found`, `internal`.
+    /// Stable machine-readable code: `bad_parameter`, `not_found`, `rate_limited`, `internal`.
     pub code: String,
     /// The parameter at fault, for `bad_parameter`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -50,6 +53,7 @@ impl ApiError {
         match self {
             ApiError::BadParameter { .. } => "bad_parameter",
             ApiError::NotFound(_) => "not_found",
+            ApiError::TooManyRequests(_) => "rate_limited",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -62,6 +66,7 @@ impl ApiError {
             title: match self {
                 ApiError::BadParameter { .. } => "Bad parameter",
                 ApiError::NotFound(_) => "Not found",
+                ApiError::TooManyRequests(_) => "Too many requests",
                 ApiError::Internal(_) => "Internal error",
             }
             .to_owned(),
@@ -81,6 +86,7 @@ impl ResponseError for ApiError {
         match self {
             ApiError::BadParameter { .. } => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -89,7 +95,11 @@ impl ResponseError for ApiError {
         if let ApiError::Internal(detail) = self {
             tracing::error!(%detail, "request failed");
         }
-        HttpResponse::build(self.status_code())
+        let mut response = HttpResponse::build(self.status_code());
+        if let ApiError::TooManyRequests(seconds) = self {
+            response.insert_header(("retry-after", seconds.to_string()));
+        }
+        response
             .content_type("application/problem+json")
             .json(self.problem())
     }

@@ -3,6 +3,7 @@
 //! workers, and map the result; errors are `application/problem+json`.
 
 pub mod error;
+pub mod limit;
 pub mod routes;
 pub mod startup;
 

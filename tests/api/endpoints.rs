@@ -334,3 +334,35 @@ fn csv_cells_that_look_like_formulas_are_defused() {
         assert!(defuse(cell).starts_with('\''), "{cell}");
     }
 }
+
+#[tokio::test]
+async fn clients_over_their_rate_get_429_with_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    drop(adarchive::archive::Archive::open(&data).unwrap());
+    let app = crate::helpers::spawn_with(data, dir, 2).await;
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        let r = app.get("/healthz").await;
+        statuses.push(r.status().as_u16());
+        if r.status() == 429 {
+            assert!(
+                r.headers()["retry-after"]
+                    .to_str()
+                    .unwrap()
+                    .parse::<u64>()
+                    .unwrap()
+                    >= 1
+            );
+            assert_eq!(r.headers()["content-type"], "application/problem+json");
+            let body: serde_json::Value = r.json().await.unwrap();
+            assert_eq!(body["code"], "rate_limited");
+        }
+    }
+    assert_eq!(
+        &statuses[..4],
+        [200, 200, 200, 200],
+        "a burst of twice the rate"
+    );
+    assert!(statuses[4..].contains(&429), "{statuses:?}");
+}

@@ -36,9 +36,15 @@ pub async fn spawn_app() -> TestApp {
         ];
         import_paths(&archive, &paths, ImportOptions::default(), &NoProgress).unwrap();
     }
+    spawn_with(data, dir, 0).await
+}
+
+/// Serves the archive at `data` with a rate limit (0: none).
+pub async fn spawn_with(data: PathBuf, dir: tempfile::TempDir, rate_limit: u32) -> TestApp {
     let app = Application::build(&ApiConfig {
-        data: data.clone(),
+        data,
         bind: "127.0.0.1:0".into(),
+        rate_limit,
     })
     .unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
