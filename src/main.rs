@@ -133,6 +133,15 @@ enum Command {
         #[arg(long, env = "ADARCHIVE_RATE_LIMIT", default_value_t = 50)]
         rate_limit: u32,
     },
+    /// Generate sample exports, import them into a fresh archive, and serve it.
+    Demo {
+        /// How many ads to generate.
+        #[arg(long, default_value_t = 20_000)]
+        ads: u64,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: String,
+    },
     /// Write realistic exports in the real Google, Meta and Snap formats.
     GenerateSamples {
         /// Folder to write into.
@@ -433,12 +442,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve { bind, rate_limit } => {
-            tracing_subscriber::fmt()
-                .with_env_filter(
-                    tracing_subscriber::EnvFilter::try_from_default_env()
-                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-                )
-                .init();
+            init_logs();
             let config = adarchive::api::startup::ApiConfig {
                 data: cli.data.clone(),
                 bind,
@@ -451,6 +455,39 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 config.bind.replace(":0", &format!(":{}", app.port()))
             );
             println!("API reference: http://127.0.0.1:{}/docs/", app.port());
+            actix_web::rt::System::new().block_on(app.run_until_stopped())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { ads, bind } => {
+            init_logs();
+            let dir = std::env::temp_dir().join(format!("adarchive-demo-{}", std::process::id()));
+            let exports = dir.join("exports");
+            let data = dir.join("data");
+            println!(
+                "generating {ads} ads in the Google, Meta and Snap formats under {}",
+                exports.display()
+            );
+            generate_samples(&exports, &GenerateOptions { ads, seed: 1 })?;
+            let archive = open(&data)?;
+            let report = import_paths(&archive, &[exports], ImportOptions::default(), &NoProgress)?;
+            println!(
+                "imported {} records from {} files into {}",
+                report.totals.records,
+                report.files.len(),
+                data.display()
+            );
+            drop(archive);
+            let config = adarchive::api::startup::ApiConfig {
+                data,
+                bind,
+                rate_limit: 0,
+            };
+            let app = adarchive::api::startup::Application::build(&config)?;
+            let base = format!("http://127.0.0.1:{}", app.port());
+            println!("API reference:  {base}/docs/");
+            println!("example query:  {base}/v1/ads?q=election&facets=platform,country&limit=5");
+            println!("spend totals:   {base}/v1/spend?group_by=advertiser&currency=EUR");
+            println!("press Ctrl-C to stop");
             actix_web::rt::System::new().block_on(app.run_until_stopped())?;
             Ok(ExitCode::SUCCESS)
         }
@@ -495,6 +532,17 @@ fn print_page(page: &SearchResponse) {
     if let Some(c) = &page.next_cursor {
         println!("next page: --cursor {c}");
     }
+}
+
+/// Request logs on stderr; `RUST_LOG` overrides the level.
+fn init_logs() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 fn open(data: &std::path::Path) -> anyhow::Result<Archive> {
