@@ -1,6 +1,8 @@
 //! Helpers shared by the benchmarks: running the release binary and
 //! measuring its time, peak memory and output size.
 
+#![allow(dead_code)] // each benchmark uses its own subset
+
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};

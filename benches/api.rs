@@ -1,0 +1,216 @@
+//! Load benchmark of the HTTP API: `cargo bench --bench api [-- --ads N]`.
+//!
+//! Generates and imports N ads (1,000,000 by default), starts `adarchive
+//! serve` without a rate limit on loopback, then runs a mixed read workload
+//! from 32 concurrent connections for 20 seconds, and downloads the full
+//! NDJSON export while sampling the server's memory. Prints a Markdown table
+//! for `docs/benchmarks.md`.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+mod util;
+
+use util::{run, s};
+
+const CONNECTIONS: usize = 32;
+const DURATION: Duration = Duration::from_secs(20);
+const PORT: u16 = 18_917;
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let ads: u64 = args
+        .iter()
+        .position(|a| a == "--ads")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1_000_000);
+    let binary = env!("CARGO_BIN_EXE_adarchive");
+    let work = tempfile::tempdir().expect("temporary folder");
+    let input = work.path().join("exports");
+    let data = work.path().join("data");
+    let count = ads.to_string();
+    run(
+        binary,
+        &[
+            "generate-samples",
+            s(&input),
+            "--ads",
+            &count,
+            "--seed",
+            "3",
+        ],
+    );
+    run(binary, &["import", "--data", s(&data), s(&input)]);
+    let _ = Command::new("sync").status();
+
+    let bind = format!("127.0.0.1:{PORT}");
+    let server = Server(
+        Command::new(binary)
+            .args([
+                "serve",
+                "--data",
+                s(&data),
+                "--bind",
+                &bind,
+                "--rate-limit",
+                "0",
+            ])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the server"),
+    );
+    let pid = server.0.id();
+    let base = format!("http://{bind}");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async move {
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(CONNECTIONS)
+            .build()
+            .expect("client");
+        for _ in 0..100 {
+            if client.get(format!("{base}/healthz")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let page: serde_json::Value = client
+            .get(format!("{base}/v1/ads?limit=200"))
+            .send()
+            .await
+            .expect("search")
+            .json()
+            .await
+            .expect("json");
+        let uids: Arc<Vec<String>> = Arc::new(
+            page["results"]
+                .as_array()
+                .map(|r| r.iter().filter_map(|h| h["uid"].as_str().map(str::to_owned)).collect())
+                .unwrap_or_default(),
+        );
+        let words = ["vote", "election", "schools", "water", "wahl", "เลือกตั้ง", "الانتخابات", "選挙"];
+        let phrases = ["%22clean%20water%22", "%22election%20day%22", "%22health%20care%22"];
+        let errors = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for worker in 0..CONNECTIONS {
+            let (client, base, uids, errors, stop) =
+                (client.clone(), base.clone(), uids.clone(), errors.clone(), stop.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut i = worker;
+                while !stop.load(Ordering::Relaxed) {
+                    let path = match i % 20 {
+                        0..=7 => format!("/v1/ads?q={}", words[i % words.len()]),
+                        8..=11 => format!("/v1/ads?q={}", phrases[i % phrases.len()]),
+                        12..=15 => format!(
+                            "/v1/ads?q={}&platform=meta,google&currency=EUR&active=false&facets=country,language,advertiser,media_type",
+                            words[i % 4]
+                        ),
+                        16..=18 => format!("/v1/ads/{}", uids[i % uids.len().max(1)]),
+                        _ => "/v1/ads?sort=first_shown&limit=50&facets=platform".to_owned(),
+                    };
+                    let t = Instant::now();
+                    match client.get(format!("{base}{path}")).send().await {
+                        Ok(r) if r.status().is_success() => {
+                            let _ = r.bytes().await;
+                            latencies.push(t.elapsed());
+                        }
+                        _ => {
+                            errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    i += CONNECTIONS;
+                }
+                latencies
+            }));
+        }
+        tokio::time::sleep(DURATION).await;
+        stop.store(true, Ordering::Relaxed);
+        let mut latencies = Vec::new();
+        for t in tasks {
+            latencies.extend(t.await.unwrap_or_default());
+        }
+        let elapsed = started.elapsed();
+        latencies.sort();
+        let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+        println!("| ads | connections | requests | errors | req/s | p50 | p99 |");
+        println!("|---:|---:|---:|---:|---:|---:|---:|");
+        println!(
+            "| {ads} | {CONNECTIONS} | {} | {} | {:.0} | {:.1} ms | {:.1} ms |",
+            latencies.len(),
+            errors.load(Ordering::Relaxed),
+            latencies.len() as f64 / elapsed.as_secs_f64(),
+            at(0.5).as_secs_f64() * 1000.0,
+            at(0.99).as_secs_f64() * 1000.0
+        );
+
+        let peak = Arc::new(AtomicU64::new(rss_kib(pid)));
+        let done = Arc::new(AtomicBool::new(false));
+        let sampler = {
+            let (peak, done) = (peak.clone(), done.clone());
+            std::thread::spawn(move || {
+                while !done.load(Ordering::Relaxed) {
+                    peak.fetch_max(rss_kib(pid), Ordering::Relaxed);
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            })
+        };
+        let before = rss_kib(pid);
+        let t = Instant::now();
+        let mut response = client
+            .get(format!("{base}/v1/export?format=ndjson"))
+            .send()
+            .await
+            .expect("export");
+        let mut bytes = 0u64;
+        let mut lines = 0u64;
+        while let Ok(Some(chunk)) = response.chunk().await {
+            bytes += chunk.len() as u64;
+            lines += chunk.iter().filter(|b| **b == b'\n').count() as u64;
+        }
+        let secs = t.elapsed().as_secs_f64();
+        done.store(true, Ordering::Relaxed);
+        let _ = sampler.join();
+        println!();
+        println!("| export | lines | size | time | MB/s | server memory before | peak during |");
+        println!("|---|---:|---:|---:|---:|---:|---:|");
+        println!(
+            "| NDJSON | {lines} | {:.0} MB | {secs:.1} s | {:.0} | {:.0} MB | {:.0} MB |",
+            bytes as f64 / 1e6,
+            bytes as f64 / 1e6 / secs,
+            before as f64 / 1024.0,
+            peak.load(Ordering::Relaxed) as f64 / 1024.0
+        );
+    });
+    drop(server);
+}
