@@ -8,7 +8,7 @@ use std::io::Write;
 
 use adarchive_schema::Ad;
 
-use super::{bad, search_in, SearchError, SearchRequest};
+use super::{bad, rank, search_in, SearchError, SearchRequest};
 use crate::archive::Archive;
 
 /// Ads per page of an export; also the distance between resume points.
@@ -167,33 +167,34 @@ pub fn export(
     let mut summary = ExportSummary::default();
     let mut first = true;
     loop {
-        let page = search_in(archive, &searcher, &page_request)?;
-        let next = page.next_cursor.clone();
-        let resume = next.clone().unwrap_or_default();
-        let count = page.results.len();
-        let mut chunk = Vec::with_capacity(count * 1024);
-        // Writing into a Vec cannot fail.
-        if format == ExportFormat::Csv {
-            let mut w = csv::WriterBuilder::new()
-                .terminator(csv::Terminator::CRLF)
-                .from_writer(&mut chunk);
-            if first {
-                let _ = w.write_record(CSV_COLUMNS);
+        let mut chunk = Vec::new();
+        let (count, next) = match format {
+            ExportFormat::Csv => {
+                let page = search_in(archive, &searcher, &page_request)?;
+                write_csv(
+                    &page.results,
+                    page.next_cursor.as_deref(),
+                    first,
+                    &mut chunk,
+                );
+                (page.results.len(), page.next_cursor)
             }
-            for (i, hit) in page.results.iter().enumerate() {
-                let cursor = if i + 1 == count { resume.as_str() } else { "" };
-                let _ = w.write_record(csv_row(&hit.ad, cursor));
+            ExportFormat::Ndjson => {
+                // Records are written as stored: canonical JSON is the record's JSON.
+                let ranking = rank(archive, &searcher, &page_request)?;
+                let uids: Vec<String> = ranking.ranked.iter().map(|r| r.key.uid.clone()).collect();
+                let mut count = 0;
+                for record in archive.latest_canonical(&uids)?.into_iter().flatten() {
+                    chunk.extend_from_slice(&record);
+                    chunk.push(b'\n');
+                    count += 1;
+                }
+                if let Some(c) = &ranking.next_cursor {
+                    let _ = writeln!(chunk, "{{\"next_cursor\":\"{c}\"}}");
+                }
+                (count, ranking.next_cursor)
             }
-            let _ = w.flush();
-        } else {
-            for hit in &page.results {
-                let _ = serde_json::to_writer(&mut chunk, &hit.ad);
-                chunk.push(b'\n');
-            }
-            if let Some(c) = &next {
-                let _ = writeln!(chunk, "{{\"next_cursor\":\"{c}\"}}");
-            }
-        }
+        };
         first = false;
         if out.write_all(&chunk).is_err() {
             return Ok(summary);
@@ -205,4 +206,22 @@ pub fn export(
             None => return Ok(summary),
         }
     }
+}
+
+/// Appends CSV rows for one page (the header first on the first page).
+fn write_csv(results: &[super::Hit], next: Option<&str>, header: bool, chunk: &mut Vec<u8>) {
+    let count = results.len();
+    let resume = next.unwrap_or_default();
+    // Writing into a Vec cannot fail.
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(chunk);
+    if header {
+        let _ = w.write_record(CSV_COLUMNS);
+    }
+    for (i, hit) in results.iter().enumerate() {
+        let cursor = if i + 1 == count { resume } else { "" };
+        let _ = w.write_record(csv_row(&hit.ad, cursor));
+    }
+    let _ = w.flush();
 }

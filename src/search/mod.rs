@@ -298,11 +298,22 @@ pub fn search(archive: &Archive, request: &SearchRequest) -> Result<SearchRespon
 
 /// Runs a search on a given snapshot of the index (an export pages through
 /// one snapshot from start to end).
-pub fn search_in(
+/// One page of a search before its records are read: what the collectors found.
+pub(crate) struct Ranking {
+    pub total: u64,
+    pub ranked: Vec<collect::Ranked>,
+    pub next_cursor: Option<String>,
+    facet_counts: Vec<std::collections::HashMap<String, u64>>,
+    text_query: Box<dyn Query>,
+    sort: SortBy,
+}
+
+/// Validates a request and runs its collectors on `searcher`.
+pub(crate) fn rank(
     archive: &Archive,
     searcher: &tantivy::Searcher,
     request: &SearchRequest,
-) -> Result<SearchResponse, SearchError> {
+) -> Result<Ranking, SearchError> {
     if request.limit == 0 || request.limit > MAX_LIMIT {
         return Err(bad(
             "limit",
@@ -336,10 +347,6 @@ pub fn search_in(
         text: text_query,
         full: query,
     } = full_query(archive, request)?;
-    let index = archive
-        .index()
-        .ok_or_else(|| bad("q", "the archive has no search index"))?;
-
     let page = SortedCollector(SortedPage {
         sort,
         descending,
@@ -357,6 +364,33 @@ pub fn search_in(
     } else {
         None
     };
+
+    Ok(Ranking {
+        total: total as u64,
+        ranked,
+        next_cursor,
+        facet_counts,
+        text_query,
+        sort,
+    })
+}
+
+pub fn search_in(
+    archive: &Archive,
+    searcher: &tantivy::Searcher,
+    request: &SearchRequest,
+) -> Result<SearchResponse, SearchError> {
+    let Ranking {
+        total,
+        ranked,
+        next_cursor,
+        facet_counts,
+        text_query,
+        sort,
+    } = rank(archive, searcher, request)?;
+    let index = archive
+        .index()
+        .ok_or_else(|| bad("q", "the archive has no search index"))?;
 
     let generators: Vec<(String, SnippetGenerator)> =
         if request.query.trim().is_empty() || !request.snippets {
@@ -397,7 +431,7 @@ pub fn search_in(
         facets.insert(name.clone(), values);
     }
     Ok(SearchResponse {
-        total: total as u64,
+        total,
         results,
         next_cursor,
         facets,
