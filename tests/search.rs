@@ -902,3 +902,71 @@ fn the_search_command_prints_pages_as_json() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("never closed"));
 }
+
+#[test]
+fn exports_have_resume_points_that_continue_exactly() {
+    use adarchive::search::export::{export, ExportFormat};
+    let (_dir, archive) = sample_archive();
+    let request = SearchRequest {
+        sort: "impressions".into(),
+        ..SearchRequest::default()
+    };
+    let mut out = Vec::new();
+    let summary = export(&archive, &request, ExportFormat::Ndjson, 100, &mut out).unwrap();
+    assert_eq!(summary.ads, 2688);
+    assert_eq!(summary.last_cursor, None);
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let uids: Vec<String> = lines
+        .iter()
+        .filter_map(|l| l["uid"].as_str().map(str::to_owned))
+        .collect();
+    let cursors: Vec<String> = lines
+        .iter()
+        .filter_map(|l| l["next_cursor"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(uids.len(), 2688);
+    assert_eq!(uids.iter().collect::<HashSet<_>>().len(), 2688);
+    assert_eq!(cursors.len(), 26, "after every 100 ads but the last page");
+
+    // Resuming from the 10th resume point gives exactly what followed it.
+    let resumed_request = SearchRequest {
+        cursor: Some(cursors[9].clone()),
+        ..request.clone()
+    };
+    let mut rest = Vec::new();
+    export(
+        &archive,
+        &resumed_request,
+        ExportFormat::Ndjson,
+        100,
+        &mut rest,
+    )
+    .unwrap();
+    let rest: Vec<String> = String::from_utf8(rest)
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["uid"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(rest, uids[1000..]);
+
+    let mut csv_bytes = Vec::new();
+    export(&archive, &request, ExportFormat::Csv, 100, &mut csv_bytes).unwrap();
+    let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(&csv_bytes[..])
+        .records()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(
+        rows.iter().map(|r| r[0].to_owned()).collect::<Vec<_>>(),
+        uids
+    );
+    assert_eq!(&rows[99][23], cursors[0].as_str());
+    assert!(rows[98][23].is_empty());
+}

@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, Problem};
 use crate::archive::{Archive, Observation, SourceEntry};
-use crate::search::export::{export as export_ads, ExportFormat};
+use crate::search::export::{export as export_ads, ExportFormat, EXPORT_PAGE};
 use crate::search::{search, spend_totals, Filters, SearchRequest, DEFAULT_LIMIT};
 
 /// What every handler shares.
@@ -476,7 +476,7 @@ impl std::io::Write for ChannelWriter {
     path = "/v1/export",
     params(AdsQuery),
     responses(
-        (status = 200, description = "NDJSON: one ad per line, and after every 1,000 ads a `{\"next_cursor\":…}` line to resume from (pass it as `cursor`). CSV: the columns of docs/api.md, lists and objects as JSON cells, formula-like cells prefixed with `'`, and `resume_cursor` on the last row of every 1,000"),
+        (status = 200, description = "NDJSON: one ad per line, and after every 10,000 ads a `{\"next_cursor\":…}` line to resume from (pass it as `cursor`). CSV: the columns of docs/api.md, lists and objects as JSON cells, formula-like cells prefixed with `'`, and `resume_cursor` on the last row of every 10,000"),
         (status = 400, description = "A parameter is unknown or not allowed", body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -513,7 +513,7 @@ pub async fn export(
     let archive = state.archive.clone();
     actix_web::rt::task::spawn_blocking(move || {
         let mut out = ChannelWriter { tx };
-        if let Err(e) = export_ads(&archive, &request, format, &mut out) {
+        if let Err(e) = export_ads(&archive, &request, format, EXPORT_PAGE, &mut out) {
             tracing::error!(error = %e, "export failed");
             let _ = out
                 .tx

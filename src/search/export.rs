@@ -12,7 +12,9 @@ use super::{bad, rank, search_in, SearchError, SearchRequest};
 use crate::archive::Archive;
 
 /// Ads per page of an export; also the distance between resume points.
-pub const EXPORT_PAGE: usize = 1_000;
+/// Each page is one pass over the matches, so larger pages make large
+/// exports faster, at the cost of one page of records in memory.
+pub const EXPORT_PAGE: usize = 10_000;
 
 /// Export formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -152,6 +154,7 @@ pub fn export(
     archive: &Archive,
     request: &SearchRequest,
     format: ExportFormat,
+    page_size: usize,
     out: &mut dyn Write,
 ) -> Result<ExportSummary, SearchError> {
     let index = archive
@@ -159,7 +162,7 @@ pub fn export(
         .ok_or_else(|| bad("q", "the archive has no search index"))?;
     let searcher = index.searcher();
     let mut page_request = SearchRequest {
-        limit: EXPORT_PAGE,
+        limit: page_size.max(1),
         facets: Vec::new(),
         snippets: false,
         ..request.clone()

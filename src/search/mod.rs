@@ -290,14 +290,20 @@ fn full_query(archive: &Archive, request: &SearchRequest) -> Result<Queries, Sea
 
 /// Runs a search.
 pub fn search(archive: &Archive, request: &SearchRequest) -> Result<SearchResponse, SearchError> {
+    if request.limit > MAX_LIMIT {
+        return Err(bad(
+            "limit",
+            format!("`limit` must be between 1 and {MAX_LIMIT}"),
+        ));
+    }
     let index = archive
         .index()
         .ok_or_else(|| bad("q", "the archive has no search index"))?;
     search_in(archive, &index.searcher(), request)
 }
 
-/// Runs a search on a given snapshot of the index (an export pages through
-/// one snapshot from start to end).
+/// Runs a search on a given snapshot of the index, without the cap on
+/// `limit` (an export pages through one snapshot in large pages).
 /// One page of a search before its records are read: what the collectors found.
 pub(crate) struct Ranking {
     pub total: u64,
@@ -314,11 +320,8 @@ pub(crate) fn rank(
     searcher: &tantivy::Searcher,
     request: &SearchRequest,
 ) -> Result<Ranking, SearchError> {
-    if request.limit == 0 || request.limit > MAX_LIMIT {
-        return Err(bad(
-            "limit",
-            format!("`limit` must be between 1 and {MAX_LIMIT}"),
-        ));
+    if request.limit == 0 {
+        return Err(bad("limit", "`limit` must be at least 1"));
     }
     if request.facet_limit == 0 || request.facet_limit > MAX_FACET_VALUES {
         return Err(bad(

@@ -264,35 +264,15 @@ async fn exports_stream_every_match_in_order_with_resume_points() {
         .filter_map(|l| l["next_cursor"].as_str())
         .collect();
     assert_eq!(ads.len(), 1028);
-    assert_eq!(cursors.len(), 1, "a resume point after every 1,000 ads");
+    assert!(
+        cursors.is_empty(),
+        "the first resume point comes after 10,000 ads"
+    );
     for (ad, hit) in ads.iter().zip(&expected) {
         let mut hit = hit.clone();
         hit.as_object_mut().unwrap().remove("snippets");
         assert_eq!(**ad, hit, "row by row, the records search returns");
     }
-    let resumed = app
-        .get(&format!("/v1/export?format=ndjson&cursor={}", cursors[0]))
-        .await
-        .text()
-        .await
-        .unwrap();
-    let tail: Vec<String> = resumed
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["uid"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
-    assert_eq!(
-        tail,
-        ads[1000..]
-            .iter()
-            .map(|a| a["uid"].as_str().unwrap().to_owned())
-            .collect::<Vec<_>>()
-    );
-
     let response = app.get("/v1/export?format=csv").await;
     assert!(response.headers()["content-type"]
         .to_str()
@@ -317,9 +297,10 @@ async fn exports_stream_every_match_in_order_with_resume_points() {
             );
         }
     }
-    assert!(rows[999][23].len() > 10, "resume cursor on the 1,000th row");
-    assert!(rows[998][23].is_empty());
-    assert_eq!(&rows[999][23], cursors[0]);
+    assert!(
+        rows.iter().all(|r| r[23].is_empty()),
+        "no resume point before 10,000 rows"
+    );
 
     let body = problem(&app, "/v1/export?format=xml", 400).await;
     assert_eq!(body["param"], "format");
