@@ -458,10 +458,12 @@ struct ChannelWriter {
 
 impl std::io::Write for ChannelWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // Small pieces keep the queue (8 pieces) small whatever the page size.
+        let piece = &buf[..buf.len().min(256 * 1024)];
         self.tx
-            .blocking_send(Ok(web::Bytes::copy_from_slice(buf)))
+            .blocking_send(Ok(web::Bytes::copy_from_slice(piece)))
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client gone"))?;
-        Ok(buf.len())
+        Ok(piece.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
