@@ -347,3 +347,26 @@ async fn clients_over_their_rate_get_429_with_retry_after() {
     );
     assert!(statuses[4..].contains(&429), "{statuses:?}");
 }
+
+#[tokio::test]
+async fn the_curl_examples_in_the_api_guide_work() {
+    let app = spawn_app().await;
+    let guide =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/api.md")).unwrap();
+    let hash = blake3::hash(&std::fs::read(sample(GOOGLE)).unwrap())
+        .to_hex()
+        .to_string();
+    let mut tried = 0;
+    for line in guide.lines().filter(|l| l.starts_with("curl ")) {
+        let url = line.split('\'').nth(1).expect("a quoted URL");
+        let path = url
+            .strip_prefix("http://127.0.0.1:8080")
+            .expect("examples use the default address")
+            .replace("<blake3>", &hash);
+        let response = app.get(&path).await;
+        assert_eq!(response.status(), 200, "{line}");
+        assert!(!response.bytes().await.unwrap().is_empty(), "{line}");
+        tried += 1;
+    }
+    assert_eq!(tried, 5);
+}
