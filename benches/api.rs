@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 mod util;
 
-use util::{run, s};
+use util::{ads_arg, generate, run, s};
 
 const CONNECTIONS: usize = 32;
 const DURATION: Duration = Duration::from_secs(20);
@@ -40,29 +40,12 @@ fn rss_kib(pid: u32) -> u64 {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let ads: u64 = args
-        .iter()
-        .position(|a| a == "--ads")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(1_000_000);
+    let ads = ads_arg(&[1_000_000])[0];
     let binary = env!("CARGO_BIN_EXE_adarchive");
     let work = tempfile::tempdir().expect("temporary folder");
     let input = work.path().join("exports");
     let data = work.path().join("data");
-    let count = ads.to_string();
-    run(
-        binary,
-        &[
-            "generate-samples",
-            s(&input),
-            "--ads",
-            &count,
-            "--seed",
-            "3",
-        ],
-    );
+    generate(binary, &input, ads, 3);
     run(binary, &["import", "--data", s(&data), s(&input)]);
     let _ = Command::new("sync").status();
 

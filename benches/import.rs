@@ -10,20 +10,10 @@
 
 mod util;
 
-use util::{folder_size, run, s};
+use util::{ads_arg, folder_size, generate, run, s};
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let sizes: Vec<u64> = args
-        .iter()
-        .position(|a| a == "--ads")
-        .and_then(|i| args.get(i + 1))
-        .map(|list| {
-            list.split(',')
-                .filter_map(|n| n.trim().parse().ok())
-                .collect()
-        })
-        .unwrap_or_else(|| vec![100_000, 300_000]);
+    let sizes = ads_arg(&[100_000, 300_000]);
     let binary = env!("CARGO_BIN_EXE_adarchive");
     let work = tempfile::tempdir().expect("temporary folder");
 
@@ -35,18 +25,7 @@ fn main() {
         let input = work.path().join(format!("exports-{ads}"));
         let data = work.path().join(format!("data-{ads}"));
         let bare = work.path().join(format!("bare-{ads}"));
-        let count = ads.to_string();
-        run(
-            binary,
-            &[
-                "generate-samples",
-                s(&input),
-                "--ads",
-                &count,
-                "--seed",
-                "1",
-            ],
-        );
+        generate(binary, &input, ads, 1);
         let size = folder_size(&input);
         let (import, peak) = run(binary, &["import", "--data", s(&data), s(&input)]);
         let (reimport, _) = run(binary, &["import", "--data", s(&data), s(&input)]);

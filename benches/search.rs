@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 mod util;
 
-use util::{folder_size, run, s};
+use util::{ads_arg, folder_size, generate, run, s};
 
 use adarchive::archive::Archive;
 use adarchive::search::{search, spend_totals, Filters, SearchRequest};
@@ -18,28 +18,12 @@ use adarchive::search::{search, spend_totals, Filters, SearchRequest};
 const ROUNDS: usize = 300;
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let ads: u64 = args
-        .iter()
-        .position(|a| a == "--ads")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(1_000_000);
+    let ads = ads_arg(&[1_000_000])[0];
     let binary = env!("CARGO_BIN_EXE_adarchive");
     let work = tempfile::tempdir().expect("temporary folder");
     let input = work.path().join("exports");
     let data = work.path().join("data");
-    run(
-        binary,
-        &[
-            "generate-samples",
-            s(&input),
-            "--ads",
-            &ads.to_string(),
-            "--seed",
-            "2",
-        ],
-    );
+    generate(binary, &input, ads, 2);
     let (import, peak) = run(binary, &["import", "--data", s(&data), s(&input)]);
     // Let the import's writes reach the disk before timing searches.
     let _ = std::process::Command::new("sync").status();

@@ -300,11 +300,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 print_import(&archive, &report);
             }
-            Ok(if report.all_recognized() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            Ok(status(report.all_recognized()))
         }
         Command::Verify { json } => {
             let archive = open(&cli.data)?;
@@ -338,11 +334,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 );
             }
-            Ok(if report.ok() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            Ok(status(report.ok()))
         }
         Command::Reindex { all } => {
             let archive = open(&cli.data)?;
@@ -373,11 +365,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     report.sources, report.observations, report.indexed, report.changed_record_hashes
                 );
             }
-            Ok(if report.failures.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            Ok(status(report.failures.is_empty()))
         }
         Command::Search {
             json,
@@ -543,6 +531,15 @@ fn init_logs() {
         )
         .with_writer(std::io::stderr)
         .init();
+}
+
+/// 0 when the command did all it was asked, 1 otherwise.
+fn status(ok: bool) -> ExitCode {
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 fn open(data: &std::path::Path) -> anyhow::Result<Archive> {

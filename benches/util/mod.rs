@@ -52,3 +52,26 @@ pub fn folder_size(path: &Path) -> u64 {
         })
         .unwrap_or(0)
 }
+
+/// The sizes given as `--ads N[,N…]` on the command line, or `default`.
+pub fn ads_arg(default: &[u64]) -> Vec<u64> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == "--ads")
+        .and_then(|i| args.get(i + 1))
+        .map(|list| {
+            list.split(',')
+                .filter_map(|n| n.trim().parse().ok())
+                .collect()
+        })
+        .unwrap_or_else(|| default.to_vec())
+}
+
+/// Writes `ads` generated ads into `out` with the release binary.
+pub fn generate(binary: &str, out: &Path, ads: u64, seed: u64) {
+    let (count, seed) = (ads.to_string(), seed.to_string());
+    run(
+        binary,
+        &["generate-samples", s(out), "--ads", &count, "--seed", &seed],
+    );
+}

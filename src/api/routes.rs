@@ -244,6 +244,18 @@ fn not_found(uid: &str) -> ApiError {
     ApiError::NotFound(format!("no ad with uid `{uid}`"))
 }
 
+/// Runs `read` for the ad `uid` off the async workers; `None` is a 404.
+async fn read_ad<T: Send + 'static>(
+    state: &AppState,
+    uid: String,
+    read: impl FnOnce(&Archive, &str) -> crate::Result<Option<T>> + Send + 'static,
+) -> Result<T, ApiError> {
+    let archive = state.archive.clone();
+    let key = uid.clone();
+    let found = web::block(move || read(&archive, &key)).await??;
+    found.ok_or_else(|| not_found(&uid))
+}
+
 /// The latest version of one ad.
 #[utoipa::path(
     get,
@@ -261,11 +273,7 @@ pub async fn ad(
     state: web::Data<AppState>,
     uid: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let uid = uid.into_inner();
-    let archive = state.archive.clone();
-    let key = uid.clone();
-    let ad = web::block(move || archive.latest(&key)).await??;
-    let ad = ad.ok_or_else(|| not_found(&uid))?;
+    let ad = read_ad(&state, uid.into_inner(), |archive, uid| archive.latest(uid)).await?;
     // The record hash identifies the version: a new version, a new tag.
     let etag = format!("\"{}\"", ad.record_hash());
     if not_modified(&req, &etag) {
@@ -310,23 +318,18 @@ pub async fn history(
     state: web::Data<AppState>,
     uid: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let uid = uid.into_inner();
-    let archive = state.archive.clone();
-    let key = uid.clone();
-    let versions = web::block(move || -> crate::Result<Vec<VersionWithRecord>> {
-        archive
-            .history(&key)?
+    let versions = read_ad(&state, uid.into_inner(), |archive, uid| {
+        let versions = archive
+            .history(uid)?
             .into_iter()
             .map(|version| {
                 let record = archive.record(&version.record_hash)?;
                 Ok(VersionWithRecord { version, record })
             })
-            .collect()
+            .collect::<crate::Result<Vec<_>>>()?;
+        Ok((!versions.is_empty()).then_some(versions))
     })
-    .await??;
-    if versions.is_empty() {
-        return Err(not_found(&uid));
-    }
+    .await?;
     Ok(HttpResponse::Ok().json(versions))
 }
 
@@ -354,27 +357,24 @@ pub async fn provenance(
     state: web::Data<AppState>,
     uid: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let uid = uid.into_inner();
-    let archive = state.archive.clone();
-    let key = uid.clone();
-    let trail = web::block(move || -> crate::Result<Provenance> {
-        let observations = archive.observations_of(&key)?;
+    let trail = read_ad(&state, uid.into_inner(), |archive, uid| {
+        let observations = archive.observations_of(uid)?;
+        if observations.is_empty() {
+            return Ok(None);
+        }
         let mut entries: Vec<SourceEntry> = Vec::new();
         for o in &observations {
             if !entries.iter().any(|s| s.blake3 == o.source_blake3) {
                 entries.extend(archive.source(&o.source_blake3)?);
             }
         }
-        Ok(Provenance {
-            uid: key,
+        Ok(Some(Provenance {
+            uid: uid.to_owned(),
             observations,
             sources: entries,
-        })
+        }))
     })
-    .await??;
-    if trail.observations.is_empty() {
-        return Err(not_found(&uid));
-    }
+    .await?;
     Ok(HttpResponse::Ok().json(trail))
 }
 
