@@ -43,10 +43,9 @@ enum Command {
     /// quarantined with their line and field; every other row imports. Exits
     /// 0 when every file was recognized, 1 otherwise.
     Import {
-        /// Read every file as this format instead of detecting it
-        /// (google-creative-stats, meta-ads-archive, snap-political-ads).
+        /// Read every file as this format instead of detecting it.
         /// Zip bundles are still opened and their members detected.
-        #[arg(long)]
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(adarchive_importers::format_names()))]
         format: Option<String>,
         /// Print the report as JSON.
         #[arg(long)]
@@ -142,7 +141,8 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         bind: String,
     },
-    /// Write realistic exports in the real Google, Meta and Snap formats.
+    /// Write realistic exports in every supported format (Google, Meta, Snap,
+    /// Microsoft, TikTok, LinkedIn, X, Google Ads Transparency Center).
     GenerateSamples {
         /// Folder to write into.
         out: PathBuf,
@@ -452,7 +452,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let exports = dir.join("exports");
             let data = dir.join("data");
             println!(
-                "generating {ads} ads in the Google, Meta and Snap formats under {}",
+                "generating {ads} ads in every supported format under {}",
                 exports.display()
             );
             generate_samples(&exports, &GenerateOptions { ads, seed: 1 })?;

@@ -89,6 +89,22 @@ impl<'a> Row<'a> {
             .and_then(|&i| self.fields.get(i).copied())
     }
 
+    /// The trimmed value of column `name`, `None` when absent, empty or a
+    /// placeholder such as `N/A`.
+    pub fn value(&self, name: &str) -> Option<&'a str> {
+        self.get(name)
+            .map(str::trim)
+            .filter(|v| !crate::normalize::is_placeholder(v))
+    }
+
+    /// The items of a comma-separated list cell (commas inside parentheses
+    /// stay in their item).
+    pub fn list(&self, name: &str) -> Vec<String> {
+        self.value(name)
+            .map(|cell| crate::normalize::split_list(cell, ","))
+            .unwrap_or_default()
+    }
+
     /// The value of column `name`, `None` when absent or empty after trimming.
     pub fn non_empty(&self, name: &str) -> Option<&'a str> {
         self.get(name).map(str::trim).filter(|v| !v.is_empty())
@@ -104,6 +120,35 @@ pub(crate) enum RowOrProblem<'a> {
 /// The header of a CSV file, once read.
 pub(crate) struct Header {
     pub names: Vec<String>,
+}
+
+/// Reads a CSV whose header must name `key_column`, handing `sink` each row
+/// as `map_row` maps it, or the problem that stopped it.
+pub(crate) fn read_mapped(
+    format: &'static str,
+    input: &mut dyn Read,
+    sink: &mut crate::Sink<'_>,
+    key_column: &str,
+    map_row: impl for<'a> Fn(&Header, &Row<'a>) -> crate::Entry<'a>,
+) -> Result<(), ReadError> {
+    read_rows(
+        format,
+        input,
+        |header| {
+            if header.names.iter().any(|n| n == key_column) {
+                Ok(())
+            } else {
+                Err(format!("the header has no `{key_column}` column"))
+            }
+        },
+        |header, entry| {
+            let entry = match entry {
+                RowOrProblem::Problem(p) => crate::Entry::Problem(p),
+                RowOrProblem::Row(row) => map_row(header, &row),
+            };
+            sink(entry).map_err(ReadError::Sink)
+        },
+    )
 }
 
 /// Reads `input` as CSV, checks the header with `check_header`, then calls

@@ -9,7 +9,7 @@ use std::io::Read;
 
 use adarchive_schema::{Ad, MediaType, Platform, SpendRange};
 
-use crate::csv_rows::{read_rows, sniff_header, Header, Row, RowOrProblem};
+use crate::csv_rows::{read_mapped, sniff_header, Header, Row};
 use crate::mapping::{push_unique, Mapping};
 use crate::normalize::{count_bucket, country_code, split_list, timestamp, whole_number};
 use crate::{Entry, Importer, ParsedRecord, Problem, ReadError, Sink};
@@ -52,6 +52,10 @@ impl Importer for GoogleCreativeStats {
         "Google political ads creative stats CSV (google-political-ads-creative-stats.csv in the transparency bundle zip)"
     }
 
+    fn media_type(&self) -> &'static str {
+        "text/csv"
+    }
+
     fn detect(&self, head: &[u8]) -> bool {
         sniff_header(head).is_some_and(|h| {
             h.iter().any(|c| c == "Ad_ID") && h.iter().any(|c| c == "Advertiser_ID")
@@ -59,24 +63,7 @@ impl Importer for GoogleCreativeStats {
     }
 
     fn read(&self, input: &mut dyn Read, sink: &mut Sink<'_>) -> Result<(), ReadError> {
-        read_rows(
-            NAME,
-            input,
-            |header| {
-                if header.names.iter().any(|n| n == "Ad_ID") {
-                    Ok(())
-                } else {
-                    Err("the header has no `Ad_ID` column".into())
-                }
-            },
-            |header, entry| {
-                let entry = match entry {
-                    RowOrProblem::Problem(p) => Entry::Problem(p),
-                    RowOrProblem::Row(row) => map_row(header, &row),
-                };
-                sink(entry).map_err(ReadError::Sink)
-            },
-        )
+        read_mapped(NAME, input, sink, "Ad_ID", map_row)
     }
 }
 

@@ -2,7 +2,8 @@
 //! bytes, first line and byte range.
 //!
 //! Accepts what researchers keep: a JSON array of objects, an API response
-//! page `{"data":[…],"paging":…}`, a single object, and JSON Lines (or any
+//! page whose items sit in an array under one of the format's container keys
+//! (`{"data":[…],"paging":…}`), a single object, and JSON Lines (or any
 //! sequence of these). Memory holds one object at a time.
 
 use std::io::{self, Read};
@@ -227,6 +228,8 @@ impl Bytes<'_> {
 
 struct Splitter<'r, F> {
     bytes: Bytes<'r>,
+    /// Keys of a top-level object whose array value holds the items.
+    containers: &'r [&'r str],
     buf: Vec<u8>,
     emit: F,
 }
@@ -344,8 +347,8 @@ where
         }
     }
 
-    /// A top-level object: an API page when it holds a `data` array, else
-    /// one ad.
+    /// A top-level object: an API page when it holds an array under a
+    /// container key, else one item.
     fn top_object(&mut self, start: (u64, u64)) -> Result<(), ScanError> {
         let mut page = false;
         self.bytes.take_into(&mut self.buf)?;
@@ -367,13 +370,14 @@ where
                 Some(b'"') => {
                     let key_start = self.buf.len();
                     self.bytes.string(&mut self.buf)?;
-                    let is_data = &self.buf[key_start..] == b"\"data\"";
+                    let key = &self.buf[key_start + 1..self.buf.len() - 1];
+                    let is_container = self.containers.iter().any(|c| c.as_bytes() == key);
                     self.bytes.skip_ws(Some(&mut self.buf))?;
                     if self.bytes.take_into(&mut self.buf)? != Some(b':') {
                         return Err(ScanError::Bad("expected `:` after a key".into()));
                     }
                     self.bytes.skip_ws(Some(&mut self.buf))?;
-                    if is_data && !page && self.bytes.peek()? == Some(b'[') {
+                    if is_container && !page && self.bytes.peek()? == Some(b'[') {
                         page = true;
                         self.bytes.bump()?;
                         self.elements()?;
@@ -421,9 +425,11 @@ impl std::fmt::Display for SinkPassthrough {
 
 impl std::error::Error for SinkPassthrough {}
 
-/// Calls `emit` for every ad object (or damaged stretch) in `input`.
+/// Calls `emit` for every item object (or damaged stretch) in `input`; the
+/// items of a page are found under any of the `containers` keys.
 pub(crate) fn for_each_object(
     input: &mut dyn Read,
+    containers: &[&str],
     emit: impl FnMut(Item<'_>) -> Result<(), ReadError>,
 ) -> Result<(), ReadError> {
     let mut splitter = Splitter {
@@ -435,6 +441,7 @@ pub(crate) fn for_each_object(
             offset: 0,
             line: 1,
         },
+        containers,
         buf: Vec::new(),
         emit,
     };
@@ -456,7 +463,7 @@ mod tests {
 
     fn split(text: &str) -> Vec<(String, u64, bool)> {
         let mut out = Vec::new();
-        for_each_object(&mut text.as_bytes(), |item| {
+        for_each_object(&mut text.as_bytes(), &["data"], |item| {
             match item {
                 Item::Object { locator, raw } => {
                     assert_eq!(

@@ -27,14 +27,20 @@
 
 mod csv_rows;
 mod error;
+mod json_fields;
 mod json_objects;
 mod mapping;
 pub mod normalize;
 pub mod redact;
 
+pub mod google_ads_transparency;
 pub mod google_creative_stats;
+pub mod linkedin_ad_library;
 pub mod meta_ads_archive;
+pub mod microsoft_ad_library;
 pub mod snap_political_ads;
+pub mod tiktok_commercial_content;
+pub mod x_political_ads;
 
 use std::io::Read;
 
@@ -101,6 +107,9 @@ pub trait Importer: Send + Sync {
     fn version(&self) -> &'static str;
     /// One line for users: what file this is and where it comes from.
     fn description(&self) -> &'static str;
+    /// The media type of this format's files (`text/csv`, `application/json`),
+    /// for serving the stored originals.
+    fn media_type(&self) -> &'static str;
     /// Whether `head` (the first bytes of a file, up to 64 KiB) is this format.
     fn detect(&self, head: &[u8]) -> bool;
     /// Whether files of this format can carry credentials that must be
@@ -118,6 +127,11 @@ pub fn all() -> &'static [&'static dyn Importer] {
         &google_creative_stats::GoogleCreativeStats,
         &meta_ads_archive::MetaAdsArchive,
         &snap_political_ads::SnapPoliticalAds,
+        &microsoft_ad_library::MicrosoftAdLibrary,
+        &tiktok_commercial_content::TikTokCommercialContent,
+        &linkedin_ad_library::LinkedInAdLibrary,
+        &x_political_ads::XPoliticalAds,
+        &google_ads_transparency::GoogleAdsTransparency,
     ]
 }
 

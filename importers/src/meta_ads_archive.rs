@@ -18,7 +18,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::google_creative_stats::gender_label;
-use crate::json_objects::{for_each_object, Item};
+use crate::json_fields::read_mapped_objects;
 use crate::mapping::{push_unique, Mapping};
 use crate::normalize::{currency_code, language_code, timestamp, whole_number};
 use crate::redact::strip_access_token;
@@ -51,6 +51,10 @@ impl Importer for MetaAdsArchive {
         "Meta Ad Library API ads_archive JSON (response pages, arrays of ads, or JSON Lines)"
     }
 
+    fn media_type(&self) -> &'static str {
+        "application/json"
+    }
+
     fn detect(&self, head: &[u8]) -> bool {
         let first = head
             .strip_prefix(b"\xEF\xBB\xBF")
@@ -68,22 +72,7 @@ impl Importer for MetaAdsArchive {
     }
 
     fn read(&self, input: &mut dyn Read, sink: &mut Sink<'_>) -> Result<(), ReadError> {
-        for_each_object(input, |item| {
-            let entry = match item {
-                Item::Malformed {
-                    locator,
-                    raw,
-                    reason,
-                } => Entry::Problem(Problem {
-                    locator,
-                    raw,
-                    field: None,
-                    reason,
-                }),
-                Item::Object { locator, raw } => map_object(locator, raw),
-            };
-            sink(entry).map_err(ReadError::Sink)
-        })
+        read_mapped_objects(input, &["data"], sink, map_object)
     }
 }
 

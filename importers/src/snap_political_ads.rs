@@ -9,11 +9,11 @@ use std::io::Read;
 
 use adarchive_schema::{Ad, CountRange, Platform, SpendRange};
 
-use crate::csv_rows::{read_rows, sniff_header, Header, Row, RowOrProblem};
+use crate::csv_rows::{read_mapped, sniff_header, Header, Row};
 use crate::google_creative_stats::gender_label;
 use crate::mapping::{push_unique, Mapping};
 use crate::normalize::{
-    country_code, currency_code, is_placeholder, language_code, split_list, timestamp, whole_number,
+    country_code, currency_code, language_code, split_list, timestamp, whole_number,
 };
 use crate::{Entry, Importer, ParsedRecord, Problem, ReadError, Sink};
 
@@ -89,47 +89,21 @@ impl Importer for SnapPoliticalAds {
         "Snap Political Ads Library CSV (PoliticalAds.csv in each year's PoliticalAds.zip)"
     }
 
+    fn media_type(&self) -> &'static str {
+        "text/csv"
+    }
+
     fn detect(&self, head: &[u8]) -> bool {
         sniff_header(head).is_some_and(|h| h.iter().any(|c| c == "ADID"))
     }
 
     fn read(&self, input: &mut dyn Read, sink: &mut Sink<'_>) -> Result<(), ReadError> {
-        read_rows(
-            NAME,
-            input,
-            |header| {
-                if header.names.iter().any(|n| n == "ADID") {
-                    Ok(())
-                } else {
-                    Err("the header has no `ADID` column".into())
-                }
-            },
-            |header, entry| {
-                let entry = match entry {
-                    RowOrProblem::Problem(p) => Entry::Problem(p),
-                    RowOrProblem::Row(row) => map_row(header, &row),
-                };
-                sink(entry).map_err(ReadError::Sink)
-            },
-        )
+        read_mapped(NAME, input, sink, "ADID", map_row)
     }
 }
 
-/// A cell's value, `None` for empty cells and `N/A`-style placeholders.
-fn value<'a>(row: &Row<'a>, column: &str) -> Option<&'a str> {
-    row.get(column)
-        .map(str::trim)
-        .filter(|v| !is_placeholder(v))
-}
-
-fn list(row: &Row<'_>, column: &str) -> Vec<String> {
-    value(row, column)
-        .map(|cell| split_list(cell, ","))
-        .unwrap_or_default()
-}
-
 fn map_row<'a>(header: &Header, row: &Row<'a>) -> Entry<'a> {
-    let Some(id) = value(row, "ADID") else {
+    let Some(id) = row.value("ADID") else {
         return Entry::Problem(Problem {
             locator: row.locator,
             raw: row.raw,
@@ -138,10 +112,10 @@ fn map_row<'a>(header: &Header, row: &Row<'a>) -> Entry<'a> {
         });
     };
     let mut m = Mapping::new(Ad::new(Platform::Snap, id));
-    m.ad.creative.snapshot_url = value(row, "CreativeUrl").map(str::to_owned);
+    m.ad.creative.snapshot_url = row.value("CreativeUrl").map(str::to_owned);
 
-    let currency = value(row, "Currency Code");
-    if let Some(spend) = value(row, "Spend") {
+    let currency = row.value("Currency Code");
+    if let Some(spend) = row.value("Spend") {
         match (currency.and_then(currency_code), whole_number(spend)) {
             (Some(code), Some(amount)) => m.ad.spend.push(SpendRange::exact(&code, amount)),
             _ => {
@@ -154,7 +128,7 @@ fn map_row<'a>(header: &Header, row: &Row<'a>) -> Entry<'a> {
     } else if let Some(c) = currency {
         m.keep("Currency Code", c);
     }
-    if let Some(impressions) = value(row, "Impressions") {
+    if let Some(impressions) = row.value("Impressions") {
         match whole_number(impressions) {
             Some(n) => m.ad.impressions = Some(CountRange::exact(n)),
             None => m.keep_unnormalized("Impressions", impressions),
@@ -164,7 +138,7 @@ fn map_row<'a>(header: &Header, row: &Row<'a>) -> Entry<'a> {
         ("StartDate", &mut m.ad.first_shown),
         ("EndDate", &mut m.ad.last_shown),
     ] {
-        if let Some(v) = value(row, column) {
+        if let Some(v) = row.value(column) {
             match timestamp(v) {
                 Some(t) => *slot = Some(t),
                 None => {
@@ -174,31 +148,31 @@ fn map_row<'a>(header: &Header, row: &Row<'a>) -> Entry<'a> {
             }
         }
     }
-    m.ad.advertiser.name = value(row, "OrganizationName").map(str::to_owned);
-    m.ad.funder = value(row, "PayingAdvertiserName").map(str::to_owned);
+    m.ad.advertiser.name = row.value("OrganizationName").map(str::to_owned);
+    m.ad.funder = row.value("PayingAdvertiserName").map(str::to_owned);
 
-    if let Some(gender) = value(row, "Gender") {
+    if let Some(gender) = row.value("Gender") {
         m.ad.targeting.genders = vec![gender_label(gender)];
     }
-    if let Some(age) = value(row, "AgeBracket") {
+    if let Some(age) = row.value("AgeBracket") {
         m.ad.targeting.ages = vec![age.to_owned()];
     }
-    if let Some(country) = value(row, "CountryCode") {
+    if let Some(country) = row.value("CountryCode") {
         match country_code(country) {
             Some(code) => push_unique(&mut m.ad.countries, code),
             None => m.keep_unnormalized("CountryCode", country),
         }
     }
-    m.ad.targeting.locations_included = list(row, "Regions (Included)");
-    m.ad.targeting.locations_excluded = list(row, "Regions (Excluded)");
-    m.ad.targeting.interests = list(row, "Interests");
+    m.ad.targeting.locations_included = row.list("Regions (Included)");
+    m.ad.targeting.locations_excluded = row.list("Regions (Excluded)");
+    m.ad.targeting.interests = row.list("Interests");
     for (column, key) in OTHER_TARGETING {
-        let items = list(row, column);
+        let items = row.list(column);
         if !items.is_empty() {
             m.ad.targeting.other.insert((*key).to_owned(), items);
         }
     }
-    if let Some(cell) = value(row, "Language") {
+    if let Some(cell) = row.value("Language") {
         let items = split_list(cell, ",");
         if items.iter().all(|l| language_code(l).is_some()) {
             for l in &items {
@@ -210,7 +184,7 @@ fn map_row<'a>(header: &Header, row: &Row<'a>) -> Entry<'a> {
             m.keep_unnormalized("Language", cell);
         }
     }
-    if let Some(props) = value(row, "CreativeProperties") {
+    if let Some(props) = row.value("CreativeProperties") {
         match props.strip_prefix("web_view_url:") {
             Some(url) if !url.trim().is_empty() => {
                 m.ad.creative.link_urls.push(url.trim().to_owned())
@@ -222,7 +196,7 @@ fn map_row<'a>(header: &Header, row: &Row<'a>) -> Entry<'a> {
         let handled =
             MAPPED.contains(&name.as_str()) || OTHER_TARGETING.iter().any(|(c, _)| c == name);
         if !handled {
-            if let Some(v) = value(row, name) {
+            if let Some(v) = row.value(name) {
                 m.keep(name, v);
             }
         }

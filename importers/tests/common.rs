@@ -15,6 +15,15 @@ pub fn sample(rel: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// A hand-written file in `tests/fixtures`, shaped after a format's
+/// documentation.
+pub fn fixture(rel: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 pub struct Read {
     pub records: Vec<(Locator, Vec<u8>, Ad, u32)>,
     pub problems: Vec<(Locator, Option<String>, String)>,

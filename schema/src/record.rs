@@ -285,6 +285,9 @@ pub struct Ad {
     pub platform: Platform,
     /// The platform's own id for the ad.
     pub platform_ad_id: String,
+    /// Unique people who saw the ad, as published (a range or a bucket).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reach: Option<CountRange>,
     /// Regions the platform lists the ad under that are not countries (`EU`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regions: Vec<String>,
@@ -322,6 +325,7 @@ impl Ad {
             spend: Vec::new(),
             impressions: None,
             audience_size: None,
+            reach: None,
             targeting: Targeting::default(),
             delivery: Delivery::default(),
             unmapped: BTreeMap::new(),

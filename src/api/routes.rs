@@ -419,10 +419,10 @@ pub async fn source(
     let key = hash.clone();
     let entry = web::block(move || archive.source(&key)).await??;
     let entry = entry.ok_or_else(|| ApiError::NotFound(format!("no source `{hash}`")))?;
-    let extension = match entry.format.as_str() {
-        "zip" => "zip",
-        "meta-ads-archive" => "json",
-        _ => "csv",
+    let media_type = match entry.format.as_str() {
+        "zip" => "application/zip",
+        format => adarchive_importers::by_name(format)
+            .map_or("application/octet-stream", |importer| importer.media_type()),
     };
     let name = entry
         .names
@@ -432,7 +432,11 @@ pub async fn source(
         .replace('"', "");
     let file = actix_files::NamedFile::open(state.archive.source_path(&hash))
         .map_err(|e| ApiError::Internal(e.to_string()))?
-        .set_content_type(actix_files::file_extension_to_mime(extension))
+        .set_content_type(
+            media_type
+                .parse::<mime::Mime>()
+                .unwrap_or(mime::APPLICATION_OCTET_STREAM),
+        )
         .set_content_disposition(actix_web::http::header::ContentDisposition {
             disposition: actix_web::http::header::DispositionType::Attachment,
             parameters: vec![actix_web::http::header::DispositionParam::Filename(name)],

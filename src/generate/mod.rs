@@ -4,15 +4,22 @@
 //! The files use the exact headers and value spellings of the real exports
 //! (see `docs/formats.md`): a Google transparency bundle zip with
 //! `google-political-ads-creative-stats.csv`, Meta `ads_archive` API
-//! response pages whose URLs carry (made-up) access tokens, and a Snap
-//! `PoliticalAds.csv`. Texts are multilingual, in Latin and non-Latin
+//! response pages whose URLs carry (made-up) access tokens, a Snap
+//! `PoliticalAds.csv`, Microsoft Ad Library detail replies, TikTok
+//! Commercial Content query pages, LinkedIn Ad Library pages, an X
+//! disclosure zip and Google Ads Transparency Center rows. Texts are multilingual, in Latin and non-Latin
 //! scripts; some spend is open-ended and some ads are still running.
 //! Everything streams to disk, so memory does not grow with `--ads`.
 
 mod google;
+mod google_atc;
+mod linkedin;
 mod meta;
+mod microsoft;
 mod snap;
+mod tiktok;
 mod vocab;
+mod x;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -50,8 +57,9 @@ pub struct Generated {
 /// How many Meta ads one API response page holds.
 pub const META_PAGE_SIZE: u64 = 2_000;
 
-/// Writes sample exports for `options.ads` ads into `out`: 40 % Google,
-/// 35 % Meta, 25 % Snap.
+/// Writes sample exports for `options.ads` ads into `out`: 36 % Google,
+/// 32 % Meta, 22 % Snap, and 2 % each for Microsoft, TikTok, LinkedIn, X
+/// and the Google Ads Transparency Center.
 ///
 /// ```
 /// use adarchive::generate::{generate_samples, GenerateOptions};
@@ -61,9 +69,10 @@ pub const META_PAGE_SIZE: u64 = 2_000;
 /// ```
 pub fn generate_samples(out: &Path, options: &GenerateOptions) -> Result<Generated> {
     fs::create_dir_all(out).at(out)?;
-    let google_ads = options.ads * 40 / 100;
-    let meta_ads = options.ads * 35 / 100;
-    let snap_ads = options.ads - google_ads - meta_ads;
+    let google_ads = options.ads * 36 / 100;
+    let meta_ads = options.ads * 32 / 100;
+    let each_other = options.ads * 2 / 100;
+    let snap_ads = options.ads - google_ads - meta_ads - 5 * each_other;
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
     let mut generated = Generated::default();
 
@@ -95,5 +104,27 @@ pub fn generate_samples(out: &Path, options: &GenerateOptions) -> Result<Generat
         path,
         ads: snap_ads,
     });
+
+    type Writer = fn(&Path, u64, &mut ChaCha8Rng) -> Result<()>;
+    let others: [(&str, &str, Writer); 5] = [
+        ("microsoft", "ads_details.jsonl", microsoft::write_replies),
+        ("tiktok", "adlib_query_pages.jsonl", tiktok::write_pages),
+        ("linkedin", "ad_library_pages.jsonl", linkedin::write_pages),
+        ("x", "political_ads_disclosure.zip", x::write_zip),
+        ("google-atc", "creative_stats.jsonl", google_atc::write_rows),
+    ];
+    for (folder, name, write) in others {
+        if each_other == 0 {
+            break;
+        }
+        let dir = out.join(folder);
+        fs::create_dir_all(&dir).at(&dir)?;
+        let path = dir.join(name);
+        write(&path, each_other, &mut rng)?;
+        generated.files.push(GeneratedFile {
+            path,
+            ads: each_other,
+        });
+    }
     Ok(generated)
 }

@@ -1,0 +1,116 @@
+//! Every format is recognized from content alone, as itself and nothing
+//! else.
+
+mod common;
+
+use adarchive_importers::{all, detect, format_names};
+use common::{fixture, sample, samples};
+
+/// Which importers claim `bytes`.
+fn claims(bytes: &[u8]) -> Vec<&'static str> {
+    let head = &bytes[..bytes.len().min(64 * 1024)];
+    all()
+        .iter()
+        .filter(|i| i.detect(head))
+        .map(|i| i.name())
+        .collect()
+}
+
+#[test]
+fn every_fixture_is_its_own_format_only() {
+    let cases = [
+        ("microsoft/ads_page.json", "microsoft-ad-library"),
+        ("microsoft/ad_detail.json", "microsoft-ad-library"),
+        ("microsoft/ad_detail_minimal.json", "microsoft-ad-library"),
+        ("tiktok/query_page.json", "tiktok-commercial-content"),
+        ("tiktok/ad_detail.json", "tiktok-commercial-content"),
+        ("tiktok/error.json", "tiktok-commercial-content"),
+        (
+            "tiktok/query_page_minimal.json",
+            "tiktok-commercial-content",
+        ),
+        ("linkedin/ad_library_page.json", "linkedin-ad-library"),
+        ("linkedin/elements_minimal.jsonl", "linkedin-ad-library"),
+        ("x/political_ads.csv", "x-political-ads"),
+        ("google-atc/creative_stats.jsonl", "google-ads-transparency"),
+    ];
+    for (file, format) in cases {
+        assert_eq!(claims(&fixture(file)), [format], "{file}");
+    }
+    // Bare error replies from Microsoft and LinkedIn carry nothing that names
+    // the platform: no importer claims them (they import with `--format`).
+    for file in ["microsoft/error.json", "linkedin/error.json"] {
+        assert!(claims(&fixture(file)).is_empty(), "{file}");
+    }
+}
+
+#[test]
+fn every_real_sample_is_its_own_format_only() {
+    let ads = [
+        (
+            "google/creative_stats_2020-10_derived/creative_stats_NL_2020-10.RECONSTRUCTED.csv",
+            "google-creative-stats",
+        ),
+        (
+            "meta/ads_archive_api/ambanum_2019_ads_archive_25ads.redacted.json",
+            "meta-ads-archive",
+        ),
+        (
+            "meta/ads_archive_api/lejo1_example_ad_2021.json",
+            "meta-ads-archive",
+        ),
+        ("snap/2018_PoliticalAds2018.csv", "snap-political-ads"),
+        ("snap/2020_PoliticalAds.first500.csv", "snap-political-ads"),
+        (
+            "snap/2023_PoliticalAds.sorted.first500.csv",
+            "snap-political-ads",
+        ),
+        (
+            "snap/2026_PoliticalAds.sorted.first500.csv",
+            "snap-political-ads",
+        ),
+    ];
+    for (file, format) in ads {
+        assert_eq!(claims(&sample(file)), [format], "{file}");
+    }
+    // Everything else in the samples (spend reports, aggregates, READMEs) is
+    // claimed by no ad importer.
+    let mut others = 0;
+    for entry in walk(&samples()) {
+        let rel = entry
+            .strip_prefix(samples())
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        if ads.iter().any(|(f, _)| *f == rel) {
+            continue;
+        }
+        let got = claims(&std::fs::read(&entry).unwrap());
+        assert!(got.is_empty(), "{rel} claimed by {got:?}");
+        others += 1;
+    }
+    assert!(others >= 20, "only {others} other sample files seen");
+}
+
+#[test]
+fn a_file_of_another_kind_is_refused() {
+    let text = b"Date,USD,JPY,\n2024-06-03,1.0842,169.21,\n";
+    assert!(detect(text).is_none());
+    assert!(detect(b"<html><body>Ad Library</body></html>").is_none());
+    assert!(detect(br#"{"kind":"youtube#video","id":"x"}"#).is_none());
+    // Messages that list the formats tried name all eight.
+    assert_eq!(format_names().len(), 8);
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
