@@ -12,10 +12,10 @@ use serde::Serialize;
 
 use crate::archive::SourceJob;
 use crate::archive::{
-    decode_observation, decode_record, decode_version, derive_source, observation_key,
-    place_quarantine, reindex_all, split_ad_key, split_latest, Archive, NoProgress, Progress,
-    SourceEntry, Version, ADS, DATABASE_FILE, OBSERVATIONS, RECORDS, RECORD_INDEX, TAG_LATEST,
-    TAG_VERSION, ZIP_FORMAT,
+    decode_observation, decode_record, decode_report_row, decode_version, derive_source,
+    observation_key, place_quarantine, reindex_all, split_ad_key, split_latest, Archive,
+    NoProgress, Progress, SourceEntry, Version, ADS, DATABASE_FILE, OBSERVATIONS, RATE_ROWS,
+    RECORDS, RECORD_INDEX, REPORT_ROWS, TAG_LATEST, TAG_VERSION, ZIP_FORMAT,
 };
 use crate::error::{IoContext, Result};
 use crate::ingest::insert_source;
@@ -25,6 +25,8 @@ use crate::ingest::insert_source;
 pub struct VerifyReport {
     /// Sources whose bytes were re-hashed.
     pub sources: u64,
+    /// Report rows and days of rates re-derived from their raw bytes.
+    pub report_rows: u64,
     /// Observations re-derived from their raw bytes.
     pub observations: u64,
     /// Records re-hashed.
@@ -160,11 +162,72 @@ fn check_observations(
         Ok(r) => r,
         Err(_) => return Ok(()), // already reported as missing
     };
+    let report_table = txn.open_table(REPORT_ROWS)?;
+    let rate_table = txn.open_table(RATE_ROWS)?;
     let mut ordinal = 0u64;
     let (mut records, mut quarantined) = (0u64, 0u64);
+    let (mut report_rows, mut rate_rows) = (0u64, 0u64);
     let mut failure = None;
-    let outcome = importer.read(&mut reader, &mut |item| {
+    let name = entry.names.first().map(String::as_str).unwrap_or_default();
+    let outcome = importer.read_named(name, &mut reader, &mut |item| {
         let key = observation_key(&source_key, ordinal);
+        let row = match &item {
+            Entry::Report(r) => Some((
+                &report_table,
+                "report row",
+                r.locator,
+                r.raw,
+                r.row.canonical_json(),
+            )),
+            Entry::Rates(r) => Some((
+                &rate_table,
+                "day of rates",
+                r.locator,
+                r.raw,
+                r.row.canonical_json(),
+            )),
+            _ => None,
+        };
+        if let Some((table, what, locator, raw, canonical)) = row {
+            if matches!(item, Entry::Report(_)) {
+                report_rows += 1;
+            } else {
+                rate_rows += 1;
+            }
+            ordinal += 1;
+            let stored = match table.get(&key[..]) {
+                Ok(v) => v.map(|g| decode_report_row(g.value())),
+                Err(e) => {
+                    failure = Some(crate::Error::from(e));
+                    return Err("database read failed".into());
+                }
+            };
+            let at = format!("source {source} line {}", locator.line);
+            match stored {
+                None => report
+                    .mismatches
+                    .push(format!("{at}: the {what} is not in the archive")),
+                Some(None) => report
+                    .mismatches
+                    .push(format!("{at}: the stored {what} is damaged")),
+                Some(Some(s)) => {
+                    if s.locator != locator || s.raw_hash != *blake3::hash(raw).as_bytes() {
+                        report.mismatches.push(format!(
+                            "{at}: the {what}'s raw bytes differ from the stored source"
+                        ));
+                    } else if s.row_hash != RecordHash::of(&canonical)
+                        || RecordHash::of(&s.canonical) != s.row_hash
+                    {
+                        report.mismatches.push(format!(
+                            "{at}: the {what} hashes to {}, archive says {}",
+                            RecordHash::of(&canonical),
+                            s.row_hash
+                        ));
+                    }
+                }
+            }
+            return Ok(());
+        }
         let stored = match observations.get(&key[..]) {
             Ok(v) => v.map(|g| codec_observation(g.value(), ordinal, entry)),
             Err(e) => {
@@ -221,6 +284,8 @@ fn check_observations(
                 ));
             }
             (_, Some(Err(e))) => report.mismatches.push(e.to_string()),
+            // Handled above, before the observation lookup.
+            (Entry::Report(_) | Entry::Rates(_), _) => {}
         }
         report.observations += 1;
         ordinal += 1;
@@ -237,6 +302,25 @@ fn check_observations(
     let stored_count = observations
         .range(&observation_key(&source_key, 0)[..]..=&observation_key(&source_key, u64::MAX)[..])?
         .count() as u64;
+    let span = observation_key(&source_key, 0)..=observation_key(&source_key, u64::MAX);
+    let stored_reports = report_table
+        .range(&span.start()[..]..=&span.end()[..])?
+        .count() as u64;
+    let stored_rates = rate_table
+        .range(&span.start()[..]..=&span.end()[..])?
+        .count() as u64;
+    report.report_rows += report_rows + rate_rows;
+    if stored_reports != report_rows
+        || report_rows != entry.report_rows
+        || stored_rates != rate_rows
+        || rate_rows != entry.rate_rows
+    {
+        report.mismatches.push(format!(
+            "source {source}: re-reading gives {report_rows} report rows and {rate_rows} days of \
+             rates; the archive has {stored_reports} and {stored_rates}, the manifest says {} and {}",
+            entry.report_rows, entry.rate_rows
+        ));
+    }
     if stored_count != records || records != entry.records || quarantined != entry.quarantined {
         report.mismatches.push(format!(
             "source {source}: re-reading gives {records} records and {quarantined} quarantined rows; \
@@ -511,6 +595,8 @@ pub fn rebuild(root: &Path, progress: &dyn Progress) -> Result<RebuildReport> {
                 };
                 rebuilt.records = derived.records;
                 rebuilt.quarantined = derived.quarantined;
+                rebuilt.report_rows = derived.report_rows;
+                rebuilt.rate_rows = derived.rate_rows;
                 rebuilt.unnormalized = derived.unnormalized;
                 rebuilt.importer_version = Some(importer.version().to_owned());
                 report.observations += derived.records;

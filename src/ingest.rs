@@ -68,6 +68,10 @@ pub struct FileReport {
     pub unchanged: u64,
     /// Rows sent to quarantine.
     pub quarantined: u64,
+    /// Rows of aggregate spend reports (not ads).
+    pub report_rows: u64,
+    /// Days of exchange rates.
+    pub rate_rows: u64,
     /// Values kept verbatim because they could not be normalized.
     pub unnormalized: u64,
     /// Credentials redacted from the stored copy.
@@ -98,6 +102,8 @@ pub struct Totals {
     pub unchanged: u64,
     /// Quarantined rows.
     pub quarantined: u64,
+    /// Rows of aggregate spend reports.
+    pub report_rows: u64,
 }
 
 /// The report of one `import` run.
@@ -122,6 +128,7 @@ impl ImportReport {
             self.totals.updated += file.updated;
             self.totals.unchanged += file.unchanged;
             self.totals.quarantined += file.quarantined;
+            self.totals.report_rows += file.report_rows;
         }
         self.files.push(file);
     }
@@ -475,6 +482,8 @@ fn import_staged(run: &Run<'_>, name: &str, stored: Staged) -> Result<FileReport
         seq: 0,
         records: derived.records,
         quarantined: derived.quarantined,
+        report_rows: derived.report_rows,
+        rate_rows: derived.rate_rows,
         unnormalized: derived.unnormalized,
         members: Vec::new(),
     };
@@ -487,6 +496,8 @@ fn import_staged(run: &Run<'_>, name: &str, stored: Staged) -> Result<FileReport
     report.updated = derived.updated;
     report.unchanged = derived.unchanged;
     report.quarantined = derived.quarantined;
+    report.report_rows = derived.report_rows;
+    report.rate_rows = derived.rate_rows;
     report.unnormalized = derived.unnormalized;
     report.problems = derived.problems;
     Ok(report)
@@ -599,6 +610,8 @@ fn import_bundle(
         bundle_report.updated += member_report.updated;
         bundle_report.unchanged += member_report.unchanged;
         bundle_report.quarantined += member_report.quarantined;
+        bundle_report.report_rows += member_report.report_rows;
+        bundle_report.rate_rows += member_report.rate_rows;
         member_reports.push(member_report);
     }
     drop(zip);
@@ -620,6 +633,8 @@ fn import_bundle(
                 seq: 0,
                 records: bundle_report.records,
                 quarantined: bundle_report.quarantined,
+                report_rows: bundle_report.report_rows,
+                rate_rows: bundle_report.rate_rows,
                 unnormalized: 0,
                 members,
             },

@@ -321,9 +321,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     println!("note: sources/{s} has no manifest entry (an interrupted import; importing the file again completes it)");
                 }
                 println!(
-                    "verified {} sources, {} observations, {} records, {} versions, {} indexed ads: {}",
+                    "verified {} sources, {} observations, {} report rows, {} records, {} versions, {} indexed ads: {}",
                     report.sources,
                     report.observations,
+                    report.report_rows,
                     report.records,
                     report.versions,
                     report.indexed,
@@ -553,10 +554,22 @@ fn print_import(archive: &Archive, report: &ImportReport) {
             continue;
         }
         let format = f.format.as_deref().unwrap_or("?");
-        println!(
-            "{}: {format}, {} records ({} new, {} updated, {} unchanged), {} quarantined",
-            f.path, f.records, f.new, f.updated, f.unchanged, f.quarantined
-        );
+        if f.rate_rows > 0 && f.records == 0 {
+            println!(
+                "{}: {format}, {} days of exchange rates, {} quarantined",
+                f.path, f.rate_rows, f.quarantined
+            );
+        } else if f.report_rows > 0 && f.records == 0 {
+            println!(
+                "{}: {format}, {} spend report rows, {} quarantined",
+                f.path, f.report_rows, f.quarantined
+            );
+        } else {
+            println!(
+                "{}: {format}, {} records ({} new, {} updated, {} unchanged), {} quarantined",
+                f.path, f.records, f.new, f.updated, f.unchanged, f.quarantined
+            );
+        }
         if f.redacted_tokens > 0 {
             println!(
                 "  {} access tokens redacted from the stored copy (original blake3 {})",
@@ -593,8 +606,8 @@ fn print_import(archive: &Archive, report: &ImportReport) {
     }
     let t = report.totals;
     println!(
-        "total: {} records ({} new, {} updated, {} unchanged), {} quarantined",
-        t.records, t.new, t.updated, t.unchanged, t.quarantined
+        "total: {} records ({} new, {} updated, {} unchanged), {} spend report rows, {} quarantined",
+        t.records, t.new, t.updated, t.unchanged, t.report_rows, t.quarantined
     );
 }
 

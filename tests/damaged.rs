@@ -248,7 +248,7 @@ fn empty_and_header_only_files() {
 #[test]
 fn an_unknown_file_is_named_and_the_formats_tried_listed() {
     let dir = tempfile::tempdir().unwrap();
-    let report_csv = sample("meta/ad_library_report_TH_2022-11-18/FacebookAdLibraryReport_2022-11-18_TH_yesterday_advertisers.csv");
+    let report_csv = sample("google/2019_google-political-ads-top-keywords-history.csv");
     let data = dir.path().join("data");
     let out = adarchive(&[
         "import",

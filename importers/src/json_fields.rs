@@ -202,5 +202,7 @@ pub(crate) fn percent_share(value: &Value) -> Option<f64> {
         Value::String(s) => s.trim().trim_end_matches('%').trim().parse().ok()?,
         _ => return None,
     };
-    (n.is_finite() && (0.0..=100.0).contains(&n)).then_some(n / 100.0)
+    // Rounded to a millionth, as precise as any platform publishes, so that
+    // `91.54` becomes 0.9154 and not 0.9154000000000001.
+    (n.is_finite() && (0.0..=100.0).contains(&n)).then(|| (n * 10_000.0).round() / 1_000_000.0)
 }

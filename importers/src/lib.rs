@@ -33,9 +33,12 @@ mod mapping;
 pub mod normalize;
 pub mod redact;
 
+pub mod ecb_euro_rates;
 pub mod google_ads_transparency;
 pub mod google_creative_stats;
+pub mod google_spend_reports;
 pub mod linkedin_ad_library;
+pub mod meta_ad_library_report;
 pub mod meta_ads_archive;
 pub mod microsoft_ad_library;
 pub mod snap_political_ads;
@@ -44,7 +47,7 @@ pub mod x_political_ads;
 
 use std::io::Read;
 
-pub use adarchive_schema::Ad;
+pub use adarchive_schema::{Ad, RateRow, ReportRow};
 pub use error::{ReadError, SinkError};
 
 /// Where a row or object sits in its source file.
@@ -71,6 +74,30 @@ pub struct ParsedRecord<'a> {
     pub unnormalized: u32,
 }
 
+/// A row of an aggregate spend report that became a [`ReportRow`].
+#[derive(Debug)]
+pub struct ParsedReport<'a> {
+    /// Where it came from.
+    pub locator: Locator,
+    /// Its bytes, exactly as in the source.
+    pub raw: &'a [u8],
+    /// The normalized row.
+    pub row: ReportRow,
+    /// How many values could not be normalized and were kept in `unmapped`.
+    pub unnormalized: u32,
+}
+
+/// A day of reference exchange rates.
+#[derive(Debug)]
+pub struct ParsedRates<'a> {
+    /// Where it came from.
+    pub locator: Locator,
+    /// Its bytes, exactly as in the source.
+    pub raw: &'a [u8],
+    /// The rates.
+    pub row: RateRow,
+}
+
 /// A row or object that could not be read; everything else still imports.
 #[derive(Debug)]
 pub struct Problem<'a> {
@@ -92,6 +119,10 @@ pub struct Problem<'a> {
 pub enum Entry<'a> {
     /// A record.
     Record(ParsedRecord<'a>),
+    /// A row of an aggregate spend report.
+    Report(ParsedReport<'a>),
+    /// A day of exchange rates.
+    Rates(ParsedRates<'a>),
     /// A row that goes to quarantine.
     Problem(Problem<'a>),
 }
@@ -119,6 +150,19 @@ pub trait Importer: Send + Sync {
     }
     /// Streams `input`, handing each record or problem to `sink`.
     fn read(&self, input: &mut dyn Read, sink: &mut Sink<'_>) -> Result<(), ReadError>;
+    /// Like [`Importer::read`], for a file called `name` (its last path
+    /// component matters). Formats that carry facts only in their file
+    /// names — Meta's spend reports name their country, date and period
+    /// there — read them from `name`; the others ignore it.
+    fn read_named(
+        &self,
+        name: &str,
+        input: &mut dyn Read,
+        sink: &mut Sink<'_>,
+    ) -> Result<(), ReadError> {
+        let _ = name;
+        self.read(input, sink)
+    }
 }
 
 /// Every importer, in detection order.
@@ -132,6 +176,9 @@ pub fn all() -> &'static [&'static dyn Importer] {
         &linkedin_ad_library::LinkedInAdLibrary,
         &x_political_ads::XPoliticalAds,
         &google_ads_transparency::GoogleAdsTransparency,
+        &meta_ad_library_report::MetaAdLibraryReport,
+        &google_spend_reports::GoogleSpendReports,
+        &ecb_euro_rates::EcbEuroRates,
     ]
 }
 

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use adarchive_importers::{Entry, Importer, Locator};
-use adarchive_schema::Ad;
+use adarchive_schema::{Ad, RateRow, ReportRow};
 
 pub fn samples() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples")
@@ -27,15 +27,36 @@ pub fn fixture(rel: &str) -> Vec<u8> {
 pub struct Read {
     pub records: Vec<(Locator, Vec<u8>, Ad, u32)>,
     pub problems: Vec<(Locator, Option<String>, String)>,
+    pub reports: Vec<(Locator, ReportRow, u32)>,
+    pub rates: Vec<(Locator, RateRow)>,
 }
 
 pub fn read(importer: &dyn Importer, bytes: &[u8]) -> Read {
     let mut out = Read {
         records: Vec::new(),
         problems: Vec::new(),
+        reports: Vec::new(),
+        rates: Vec::new(),
     };
+    read_named(importer, "", bytes, &mut out);
+    out
+}
+
+/// Reads `bytes` as the file `name`.
+pub fn read_as(importer: &dyn Importer, name: &str, bytes: &[u8]) -> Read {
+    let mut out = Read {
+        records: Vec::new(),
+        problems: Vec::new(),
+        reports: Vec::new(),
+        rates: Vec::new(),
+    };
+    read_named(importer, name, bytes, &mut out);
+    out
+}
+
+fn read_named(importer: &dyn Importer, name: &str, bytes: &[u8], out: &mut Read) {
     importer
-        .read(&mut &bytes[..], &mut |entry| {
+        .read_named(name, &mut &bytes[..], &mut |entry| {
             match entry {
                 Entry::Record(r) => {
                     assert_eq!(
@@ -46,12 +67,19 @@ pub fn read(importer: &dyn Importer, bytes: &[u8]) -> Read {
                     out.records
                         .push((r.locator, r.raw.to_vec(), r.ad, r.unnormalized))
                 }
+                Entry::Report(r) => {
+                    assert_eq!(
+                        &bytes[r.locator.byte_start as usize..r.locator.byte_end as usize],
+                        r.raw
+                    );
+                    out.reports.push((r.locator, r.row, r.unnormalized))
+                }
+                Entry::Rates(r) => out.rates.push((r.locator, r.row)),
                 Entry::Problem(p) => out.problems.push((p.locator, p.field, p.reason)),
             }
             Ok(())
         })
         .unwrap();
-    out
 }
 
 pub fn find<'a>(read: &'a Read, uid: &str) -> &'a Ad {

@@ -17,14 +17,18 @@
 //! ```
 
 mod canonical;
+mod rates;
 mod record;
+mod report;
 mod timestamp;
 
 pub use canonical::{canonical_json, to_canonical_json, RecordHash};
+pub use rates::RateRow;
 pub use record::{
     Ad, Advertiser, AgeGenderShare, CountRange, Creative, Delivery, MediaType, Platform,
     RegionShare, SpendRange, Targeting,
 };
+pub use report::{Identifier, ReportKind, ReportRow};
 pub use timestamp::{Timestamp, TimestampError};
 
 /// The JSON Schema of [`Ad`], generated from the Rust types.

@@ -162,3 +162,45 @@ pub(crate) fn decode_record(bytes: &[u8]) -> Option<(RecordHash, Vec<u8>)> {
     let canonical = lz4_flex::block::decompress_size_prepended(c.bytes).ok()?;
     Some((hash, canonical))
 }
+
+/// A stored report row, see [`super::REPORT_ROWS`].
+pub(crate) struct StoredReportRow {
+    pub raw_hash: [u8; 32],
+    pub locator: Locator,
+    pub row_hash: RecordHash,
+    pub canonical: Vec<u8>,
+}
+
+pub(crate) fn encode_report_row(
+    raw_hash: &[u8; 32],
+    locator: Locator,
+    row_hash: &RecordHash,
+    canonical: &[u8],
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(56 + canonical.len() / 2);
+    out.extend_from_slice(raw_hash);
+    out.extend_from_slice(&locator.line.to_be_bytes());
+    out.extend_from_slice(&locator.byte_start.to_be_bytes());
+    out.extend_from_slice(&locator.byte_end.to_be_bytes());
+    out.extend_from_slice(&encode_record(row_hash, canonical));
+    out
+}
+
+pub(crate) fn decode_report_row(bytes: &[u8]) -> Option<StoredReportRow> {
+    let raw_hash: [u8; 32] = bytes.get(..32)?.try_into().ok()?;
+    let number = |at: usize| -> Option<u64> {
+        Some(u64::from_be_bytes(bytes.get(at..at + 8)?.try_into().ok()?))
+    };
+    let locator = Locator {
+        line: number(32)?,
+        byte_start: number(40)?,
+        byte_end: number(48)?,
+    };
+    let (row_hash, canonical) = decode_record(bytes.get(56..)?)?;
+    Some(StoredReportRow {
+        raw_hash,
+        locator,
+        row_hash,
+        canonical,
+    })
+}

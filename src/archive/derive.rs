@@ -13,8 +13,8 @@ use serde::Serialize;
 
 use super::{
     ad_key, codec, latest_value, observation_key, split_latest, tempfile_in, Archive,
-    QuarantineEntry, Version, ADS, OBSERVATIONS, RECORDS, RECORD_INDEX, TAG_LATEST,
-    TAG_OBSERVATION, TAG_VERSION,
+    QuarantineEntry, Version, ADS, OBSERVATIONS, RATE_ROWS, RECORDS, RECORD_INDEX, REPORT_ROWS,
+    TAG_LATEST, TAG_OBSERVATION, TAG_VERSION,
 };
 use crate::error::{IoContext, Result};
 use crate::index::Updates;
@@ -59,6 +59,10 @@ pub(crate) struct Derived {
     pub unchanged: u64,
     pub quarantined: u64,
     pub unnormalized: u64,
+    /// Rows of aggregate spend reports.
+    pub report_rows: u64,
+    /// Days of exchange rates.
+    pub rate_rows: u64,
     pub problems: Vec<ProblemNote>,
     /// The quarantine file, written and synced, to be put in place before
     /// the transaction commits.
@@ -77,6 +81,14 @@ enum Prepared {
         unnormalized: u32,
         /// The search document, when the index is being kept current.
         document: Option<tantivy::TantivyDocument>,
+    },
+    /// A report row or a day of rates: not an ad, stored by position.
+    Row {
+        rates: bool,
+        locator: adarchive_importers::Locator,
+        /// The row as stored (see `codec::encode_report_row`).
+        stored: Vec<u8>,
+        unnormalized: u32,
     },
     Problem(QuarantineEntry),
 }
@@ -128,7 +140,7 @@ pub(crate) fn derive_source(
             .name("parse".into())
             .spawn_scoped(scope, move || {
                 let mut batch = Vec::with_capacity(BATCH);
-                let outcome = importer.read(&mut reader, &mut |entry| {
+                let outcome = importer.read_named(name, &mut reader, &mut |entry| {
                     batch.push(prepare(entry, blake3, name, index));
                     if batch.len() == BATCH {
                         let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
@@ -177,6 +189,34 @@ fn prepare(entry: Entry<'_>, blake3: &str, name: &str, index: Option<&Updates<'_
                 unnormalized: r.unnormalized,
             }
         }
+        Entry::Report(r) => {
+            let canonical = r.row.canonical_json();
+            Prepared::Row {
+                rates: false,
+                stored: codec::encode_report_row(
+                    blake3::hash(r.raw).as_bytes(),
+                    r.locator,
+                    &RecordHash::of(&canonical),
+                    &canonical,
+                ),
+                locator: r.locator,
+                unnormalized: r.unnormalized,
+            }
+        }
+        Entry::Rates(r) => {
+            let canonical = r.row.canonical_json();
+            Prepared::Row {
+                rates: true,
+                stored: codec::encode_report_row(
+                    blake3::hash(r.raw).as_bytes(),
+                    r.locator,
+                    &RecordHash::of(&canonical),
+                    &canonical,
+                ),
+                locator: r.locator,
+                unnormalized: 0,
+            }
+        }
         Entry::Problem(p) => Prepared::Problem(QuarantineEntry {
             source_blake3: blake3.to_owned(),
             source_name: name.to_owned(),
@@ -209,6 +249,8 @@ fn write_prepared(
     };
     let mut observations = txn.open_table(OBSERVATIONS)?;
     let mut ads = txn.open_table(ADS)?;
+    let mut report_rows = txn.open_table(REPORT_ROWS)?;
+    let mut rate_rows = txn.open_table(RATE_ROWS)?;
 
     let mut derived = Derived::default();
     let mut quarantine: Option<(PathBuf, BufWriter<File>)> = None;
@@ -281,6 +323,23 @@ fn write_prepared(
                         }
                     }
                     derived.records += 1;
+                    derived.unnormalized += u64::from(unnormalized);
+                    progress.advance(locator.byte_end);
+                }
+                Prepared::Row {
+                    rates,
+                    locator,
+                    stored,
+                    unnormalized,
+                } => {
+                    let key = observation_key(source_key, ordinal);
+                    if rates {
+                        rate_rows.insert(&key[..], &stored[..])?;
+                        derived.rate_rows += 1;
+                    } else {
+                        report_rows.insert(&key[..], &stored[..])?;
+                        derived.report_rows += 1;
+                    }
                     derived.unnormalized += u64::from(unnormalized);
                     progress.advance(locator.byte_end);
                 }

@@ -30,10 +30,16 @@ pub fn catch_up_index(archive: &Archive) -> Result<u64> {
             if !seen.insert(observation.uid.clone()) {
                 continue;
             }
-            if let Some(ad) = archive.latest(&observation.uid)? {
-                updates.upsert(&ad.uid, updates.document(&ad, &ad.record_hash()), true)?;
-                indexed += 1;
-            }
+            // The document carries the archive's own hash of the record,
+            // never one recomputed from the decoded record.
+            let (Some(hash), Some(ad)) = (
+                archive.latest_hash(&observation.uid)?,
+                archive.latest(&observation.uid)?,
+            ) else {
+                continue;
+            };
+            updates.upsert(&ad.uid, updates.document(&ad, &hash), true)?;
+            indexed += 1;
         }
     }
     updates.commit(IndexState { sources })?;

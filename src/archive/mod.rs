@@ -18,6 +18,7 @@ mod codec;
 mod derive;
 mod index_sync;
 mod model;
+mod reports;
 mod tables;
 
 use std::fs::{self, File};
@@ -29,11 +30,12 @@ use std::time::{Duration, Instant};
 use adarchive_schema::{Ad, RecordHash};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
-pub(crate) use codec::{decode_observation, decode_record, decode_version};
+pub(crate) use codec::{decode_observation, decode_record, decode_report_row, decode_version};
 pub(crate) use derive::{derive_source, encode, place_quarantine, SourceJob};
 pub use derive::{NoProgress, ProblemNote, Progress, PROBLEMS_LISTED};
 pub use index_sync::{catch_up_index, reindex_all};
 pub use model::{MemberEntry, Observation, QuarantineEntry, SourceEntry, Version, ZIP_FORMAT};
+pub use reports::ArchivedReportRow;
 pub(crate) use tables::*;
 
 use crate::error::{Error, IoContext, Result};

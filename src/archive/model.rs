@@ -35,6 +35,12 @@ pub struct SourceEntry {
     pub records: u64,
     /// Rows sent to quarantine.
     pub quarantined: u64,
+    /// Rows of aggregate spend reports derived from it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub report_rows: u64,
+    /// Days of exchange rates derived from it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rate_rows: u64,
     /// Values kept verbatim because they could not be normalized.
     pub unnormalized: u64,
     /// For a bundle: its members.

@@ -24,6 +24,16 @@ pub(crate) const OBSERVATIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::
 /// - `… ++ 'v' ++ seq (u32 BE)` → version (binary, see `codec`).
 pub(crate) const ADS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("ads");
 
+/// source hash (32 bytes) ++ ordinal (u64 BE) → report row: raw hash (32
+/// bytes) ++ line, byte start, byte end (u64 BE each) ++ row hash (32
+/// bytes) ++ LZ4-compressed canonical JSON. Rows of aggregate spend reports
+/// are not ads: they have no uid and no versions.
+pub(crate) const REPORT_ROWS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("report_rows");
+
+/// source hash ++ ordinal → a day of reference exchange rates, stored like
+/// a [`REPORT_ROWS`] value.
+pub(crate) const RATE_ROWS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("rate_rows");
+
 /// The kinds of entry in [`ADS`].
 pub(crate) const TAG_LATEST: u8 = b'l';
 pub(crate) const TAG_OBSERVATION: u8 = b'o';
@@ -36,6 +46,8 @@ pub(crate) fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError>
     txn.open_table(RECORD_INDEX)?;
     txn.open_table(OBSERVATIONS)?;
     txn.open_table(ADS)?;
+    txn.open_table(REPORT_ROWS)?;
+    txn.open_table(RATE_ROWS)?;
     Ok(())
 }
 

@@ -20,6 +20,7 @@ pub mod collect;
 pub mod export;
 pub mod filters;
 pub mod query;
+pub mod reports;
 
 use std::collections::BTreeMap;
 
@@ -31,6 +32,7 @@ use tantivy::snippet::SnippetGenerator;
 
 pub use collect::{GroupBy, SortBy};
 pub use filters::Filters;
+pub use reports::{report_totals, ReportQuery, ReportTotals};
 
 use crate::archive::Archive;
 use crate::index::schema::{currency_code, currency_number, TEXT_FIELDS};

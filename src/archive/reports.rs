@@ -1,0 +1,76 @@
+//! Reading the stored rows of aggregate spend reports.
+
+use adarchive_schema::{RecordHash, ReportRow};
+use redb::ReadableDatabase;
+
+use super::{codec, damaged, decode, Archive, REPORT_ROWS};
+use crate::error::Result;
+
+/// One report row as archived, with where it came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ArchivedReportRow {
+    /// The stored source (blake3 of its bytes).
+    pub source_blake3: String,
+    /// The name the source was first imported under.
+    pub source_name: String,
+    /// The source's import sequence number: later imports have larger ones.
+    pub source_seq: u64,
+    /// Position among the source's rows, from 0.
+    pub ordinal: u64,
+    /// 1-based line of the row in the source.
+    pub line: u64,
+    /// blake3 of the row's raw bytes, hex.
+    pub raw_hash: String,
+    /// Hash of the row's canonical JSON.
+    pub row_hash: RecordHash,
+    /// The row.
+    pub row: ReportRow,
+}
+
+impl Archive {
+    /// Every archived report row, sources in import order and rows in file
+    /// order.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let archive = adarchive::archive::Archive::open(dir.path()).unwrap();
+    /// assert!(archive.report_rows().unwrap().is_empty());
+    /// ```
+    pub fn report_rows(&self) -> Result<Vec<ArchivedReportRow>> {
+        let sources = self.sources()?;
+        let txn = self.db().begin_read()?;
+        let table = txn.open_table(REPORT_ROWS)?;
+        let mut out = Vec::new();
+        for source in sources.iter().filter(|s| s.report_rows > 0) {
+            let Ok(key) = blake3::Hash::from_hex(&source.blake3) else {
+                return Err(damaged(&source.blake3, "not a blake3 hash"));
+            };
+            let from = super::observation_key(key.as_bytes(), 0);
+            let to = super::observation_key(key.as_bytes(), u64::MAX);
+            for item in table.range(&from[..]..=&to[..])? {
+                let (k, v) = item?;
+                let ordinal = k
+                    .value()
+                    .get(32..40)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u64::from_be_bytes)
+                    .unwrap_or_default();
+                let stored = codec::decode_report_row(v.value())
+                    .ok_or_else(|| damaged(&source.blake3, "a stored report row is damaged"))?;
+                out.push(ArchivedReportRow {
+                    source_blake3: source.blake3.clone(),
+                    source_name: source.names.first().cloned().unwrap_or_default(),
+                    source_seq: source.seq,
+                    ordinal,
+                    line: stored.locator.line,
+                    raw_hash: blake3::Hash::from_bytes(stored.raw_hash)
+                        .to_hex()
+                        .to_string(),
+                    row_hash: stored.row_hash,
+                    row: decode(&source.blake3, &stored.canonical)?,
+                });
+            }
+        }
+        Ok(out)
+    }
+}

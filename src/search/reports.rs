@@ -1,0 +1,362 @@
+//! Report-level spend: the figures the platforms print in their aggregate
+//! reports (Meta's Ad Library Report, Google's advertiser-stats,
+//! weekly-spend and geo-spend), grouped and summed like the ad-level totals
+//! but never mixed with them.
+//!
+//! Reports are snapshots. When two imported files are the same report (same
+//! platform, kind, period, report date and, for Meta, country and region
+//! file) only the one imported last counts, and the response says how many
+//! rows that left out. Rows of different kinds (advertiser totals, location
+//! totals, …) always overlap, so one kind is summed at a time.
+
+use std::collections::{BTreeMap, HashMap};
+
+use adarchive_schema::{ReportKind, ReportRow, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use super::{bad, SearchError};
+use crate::archive::{Archive, ArchivedReportRow};
+
+/// Which report rows to total.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportQuery {
+    /// The kind of report: `advertiser` (the default), `advertiser_in_region`,
+    /// `location`, `advertiser_week` or `geo`.
+    pub kind: Option<String>,
+    /// Platforms.
+    pub platform: Vec<String>,
+    /// Countries, ISO 3166-1 alpha-2.
+    pub country: Vec<String>,
+    /// Periods as the reports name them (`yesterday`, `last_30_days`, …).
+    pub period: Vec<String>,
+    /// Advertiser ids (Meta page ids, Google `AR…`).
+    pub advertiser_id: Vec<String>,
+    /// One funder (Meta disclaimer), exactly.
+    pub funder: Option<String>,
+    /// Currencies to keep.
+    pub currency: Vec<String>,
+    /// Only rows whose period (or report date) ends on or after this time.
+    pub from: Option<Timestamp>,
+    /// Only rows whose period (or report date) starts on or before this time.
+    pub to: Option<Timestamp>,
+}
+
+/// A figure in one currency.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportFigure {
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Sum of the rows' lower bounds (`≤100` counts 0).
+    pub lower: u128,
+    /// Sum of the rows' upper bounds.
+    pub upper: u128,
+    /// Rows summed.
+    pub rows: u64,
+}
+
+/// One report that contributed to a group.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ReportRef {
+    /// The stored source file (blake3).
+    pub source: String,
+    /// Its file name.
+    pub name: String,
+    /// Its period (`yesterday`, `week`, …).
+    pub period: String,
+    /// Its report date, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report_date: Option<Timestamp>,
+}
+
+/// One row a figure comes from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowRef {
+    /// The stored source file (blake3).
+    pub source: String,
+    /// 1-based line in it.
+    pub line: u64,
+}
+
+/// The report-level totals of one group.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportGroup {
+    /// The group's key, in the same form as the ad-level groups
+    /// (`meta:157659344260788`, `TH`, `2018-09`).
+    pub key: String,
+    /// A display name where the key is an id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Rows summed.
+    pub rows: u64,
+    /// Per currency, never converted.
+    pub spend: Vec<ReportFigure>,
+    /// The reports the rows come from.
+    pub reports: Vec<ReportRef>,
+    /// The rows themselves (the first [`ROWS_LISTED`]).
+    pub lines: Vec<RowRef>,
+}
+
+/// How many rows a group lists by source and line.
+pub const ROWS_LISTED: usize = 50;
+
+/// Report-level totals.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportTotals {
+    /// What these figures are.
+    pub origin: String,
+    /// The kind of report summed.
+    pub kind: String,
+    /// Rows matching.
+    pub rows: u64,
+    /// Matching rows left out because a later import of the same report
+    /// replaces them.
+    pub superseded_rows: u64,
+    /// Groups, largest lower-bound figure first.
+    pub groups: Vec<ReportGroup>,
+}
+
+/// Kinds a [`ReportQuery`] accepts.
+pub const REPORT_KINDS: &[&str] = &[
+    "advertiser",
+    "advertiser_in_region",
+    "location",
+    "advertiser_week",
+    "geo",
+];
+
+fn kind_named(name: &str) -> Option<ReportKind> {
+    Some(match name {
+        "advertiser" => ReportKind::Advertiser,
+        "advertiser_in_region" => ReportKind::AdvertiserInRegion,
+        "location" => ReportKind::Location,
+        "advertiser_week" => ReportKind::AdvertiserWeek,
+        "geo" => ReportKind::Geo,
+        _ => return None,
+    })
+}
+
+/// The key under which a row's advertiser groups: `platform:id`, or
+/// `platform:name` for reports that print no id (Meta, 2019).
+pub fn advertiser_key(row: &ReportRow) -> Option<String> {
+    let platform = row.platform.as_str();
+    match (&row.advertiser.id, &row.advertiser.name) {
+        (Some(id), _) => Some(format!("{platform}:{id}")),
+        (None, Some(name)) => Some(format!("{platform}:{name}")),
+        (None, None) => None,
+    }
+}
+
+/// Which report a row belongs to: rows of the same report imported twice
+/// share it, and only the latest import counts.
+fn report_identity(row: &ReportRow) -> String {
+    let meta_scope = matches!(row.platform, adarchive_schema::Platform::Meta);
+    let region_file = row.kind == ReportKind::AdvertiserInRegion;
+    format!(
+        "{}|{:?}|{}|{:?}|{:?}|{:?}|{:?}",
+        row.platform,
+        row.kind,
+        row.period,
+        row.report_date,
+        row.period_start,
+        if meta_scope {
+            row.country.as_deref()
+        } else {
+            None
+        },
+        if region_file {
+            row.location.as_deref()
+        } else {
+            None
+        },
+    )
+}
+
+fn matches(query: &ReportQuery, kind: ReportKind, row: &ReportRow) -> bool {
+    let any = |list: &[String], value: Option<&str>| {
+        list.is_empty() || value.is_some_and(|v| list.iter().any(|l| l.eq_ignore_ascii_case(v)))
+    };
+    let start = row.period_start.or(row.report_date);
+    let end = row.period_end.or(row.report_date);
+    row.kind == kind
+        && any(&query.platform, Some(row.platform.as_str()))
+        && any(&query.country, row.country.as_deref())
+        && any(&query.period, Some(&row.period))
+        && any(&query.advertiser_id, row.advertiser.id.as_deref())
+        && query
+            .funder
+            .as_ref()
+            .is_none_or(|f| row.funder.as_deref() == Some(f.as_str()))
+        && query.from.is_none_or(|from| end.is_none_or(|e| e >= from))
+        && query.to.is_none_or(|to| start.is_none_or(|s| s <= to))
+}
+
+fn group_key(group_by: &str, row: &ReportRow) -> Option<(String, Option<String>)> {
+    let time = || row.period_start.or(row.report_date);
+    Some(match group_by {
+        "advertiser" => (advertiser_key(row)?, row.advertiser.name.clone()),
+        "funder" => (row.funder.clone()?, None),
+        "platform" => (row.platform.as_str().to_owned(), None),
+        "country" => (row.country.clone()?, None),
+        "region" => (row.location.clone()?, None),
+        "week" => {
+            let d = time()?.as_offset_date_time().date();
+            let monday = d - time::Duration::days(i64::from(d.weekday().number_days_from_monday()));
+            (
+                format!(
+                    "{:04}-{:02}-{:02}",
+                    monday.year(),
+                    u8::from(monday.month()),
+                    monday.day()
+                ),
+                None,
+            )
+        }
+        "month" => {
+            let d = time()?.as_offset_date_time().date();
+            (format!("{:04}-{:02}", d.year(), u8::from(d.month())), None)
+        }
+        _ => return None,
+    })
+}
+
+/// Totals the report rows matching `query` per group (`advertiser`,
+/// `funder`, `platform`, `country`, `region`, `week`, `month`).
+pub fn report_totals(
+    archive: &Archive,
+    query: &ReportQuery,
+    group_by: &str,
+    limit: usize,
+) -> Result<ReportTotals, SearchError> {
+    if !super::GROUP_BY.contains(&group_by) {
+        return Err(bad(
+            "group_by",
+            format!(
+                "`{group_by}` is not a grouping; use {}",
+                super::GROUP_BY.join(", ")
+            ),
+        ));
+    }
+    let kind_name = query.kind.as_deref().unwrap_or("advertiser");
+    let kind = kind_named(kind_name).ok_or_else(|| {
+        bad(
+            "report_kind",
+            format!(
+                "`{kind_name}` is not a report kind; use {}",
+                REPORT_KINDS.join(", ")
+            ),
+        )
+    })?;
+    let rows = archive.report_rows().map_err(SearchError::Archive)?;
+    Ok(total_rows(rows, query, kind, kind_name, group_by, limit))
+}
+
+fn total_rows(
+    rows: Vec<ArchivedReportRow>,
+    query: &ReportQuery,
+    kind: ReportKind,
+    kind_name: &str,
+    group_by: &str,
+    limit: usize,
+) -> ReportTotals {
+    let matching: Vec<ArchivedReportRow> = rows
+        .into_iter()
+        .filter(|r| matches(query, kind, &r.row))
+        .collect();
+    let mut latest: HashMap<String, u64> = HashMap::new();
+    for r in &matching {
+        let seq = latest
+            .entry(report_identity(&r.row))
+            .or_insert(r.source_seq);
+        *seq = (*seq).max(r.source_seq);
+    }
+    let mut groups: BTreeMap<String, ReportGroup> = BTreeMap::new();
+    let (mut counted, mut superseded) = (0u64, 0u64);
+    for r in matching {
+        if latest.get(&report_identity(&r.row)) != Some(&r.source_seq) {
+            superseded += 1;
+            continue;
+        }
+        let Some((key, name)) = group_key(group_by, &r.row) else {
+            continue;
+        };
+        counted += 1;
+        let group = groups.entry(key.clone()).or_insert_with(|| ReportGroup {
+            key,
+            name: None,
+            rows: 0,
+            spend: Vec::new(),
+            reports: Vec::new(),
+            lines: Vec::new(),
+        });
+        if group.name.is_none() {
+            group.name = name;
+        }
+        group.rows += 1;
+        for s in &r.row.spend {
+            if !query.currency.is_empty()
+                && !query
+                    .currency
+                    .iter()
+                    .any(|c| c.eq_ignore_ascii_case(&s.currency))
+            {
+                continue;
+            }
+            let at = match group.spend.iter().position(|f| f.currency == s.currency) {
+                Some(at) => at,
+                None => {
+                    group.spend.push(ReportFigure {
+                        currency: s.currency.clone(),
+                        lower: 0,
+                        upper: 0,
+                        rows: 0,
+                    });
+                    group.spend.len() - 1
+                }
+            };
+            let figure = &mut group.spend[at];
+            figure.lower += u128::from(s.lower);
+            // Report figures are exact or `≤N`: never open-ended.
+            figure.upper += u128::from(s.upper.unwrap_or(s.lower));
+            figure.rows += 1;
+        }
+        let reference = ReportRef {
+            source: r.source_blake3.clone(),
+            name: r.source_name.clone(),
+            period: r.row.period.clone(),
+            report_date: r.row.report_date,
+        };
+        if !group.reports.contains(&reference) {
+            group.reports.push(reference);
+        }
+        if group.lines.len() < ROWS_LISTED {
+            group.lines.push(RowRef {
+                source: r.source_blake3,
+                line: r.line,
+            });
+        }
+    }
+    let mut groups: Vec<ReportGroup> = groups.into_values().collect();
+    for g in &mut groups {
+        g.spend.sort_by(|a, b| a.currency.cmp(&b.currency));
+        g.reports.sort();
+    }
+    let time = matches!(group_by, "week" | "month");
+    groups.sort_by(|a, b| {
+        if time {
+            return a.key.cmp(&b.key);
+        }
+        let lower = |g: &ReportGroup| g.spend.iter().map(|s| s.lower).max().unwrap_or(0);
+        lower(b)
+            .cmp(&lower(a))
+            .then_with(|| b.rows.cmp(&a.rows))
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    groups.truncate(limit);
+    ReportTotals {
+        origin: "reports: figures printed in the platforms' aggregate spend reports".into(),
+        kind: kind_name.to_owned(),
+        rows: counted,
+        superseded_rows: superseded,
+        groups,
+    }
+}
