@@ -8,7 +8,7 @@ use adarchive::archive::{Archive, NoProgress, Progress};
 use adarchive::check::{rebuild, verify};
 use adarchive::generate::{generate_samples, GenerateOptions};
 use adarchive::ingest::{import_paths, ImportOptions, ImportReport};
-use adarchive::search::{search, spend_totals, Filters, SearchRequest, SearchResponse};
+use adarchive::search::{search, spend_audit, Filters, ReportQuery, SearchRequest, SearchResponse};
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -113,8 +113,23 @@ enum Command {
         #[arg(long)]
         group_by: String,
         /// Print JSON.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "csv")]
         json: bool,
+        /// Print CSV for spreadsheets (UTF-8 with a byte-order mark).
+        #[arg(long)]
+        csv: bool,
+        /// Which spend reports give the report-level figures: advertiser,
+        /// advertiser_in_region, location, advertiser_week or geo.
+        #[arg(long, default_value = "advertiser")]
+        report_kind: String,
+        /// Only reports of these periods (yesterday, last_7_days, last_30_days,
+        /// last_90_days, lifetime, this_week, to_date, week, all_time).
+        #[arg(long)]
+        period: Vec<String>,
+        /// Also show every figure converted into this currency at imported ECB
+        /// reference rates (an estimate, beside the published figures).
+        #[arg(long)]
+        convert_to: Option<String>,
         /// Most groups listed.
         #[arg(long, default_value_t = 50)]
         limit: usize,
@@ -398,35 +413,38 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Spend {
             group_by,
             json,
+            csv,
+            report_kind,
+            period,
+            convert_to,
             limit,
             filters,
             query,
         } => {
             let archive = open(&cli.data)?;
+            let filters = filters.into_filters()?;
+            let report = ReportQuery::from_filters(&filters, Some(report_kind), period);
             let request = SearchRequest {
                 query: query.join(" "),
-                filters: filters.into_filters()?,
+                filters,
                 ..SearchRequest::default()
             };
-            let totals = spend_totals(&archive, &request, &group_by, limit)?;
+            let audit = spend_audit(
+                &archive,
+                &request,
+                &report,
+                &group_by,
+                limit,
+                convert_to.as_deref(),
+            )?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&totals)?);
+                println!("{}", serde_json::to_string_pretty(&audit)?);
+            } else if csv {
+                let stdout = std::io::stdout();
+                let mut out = stdout.lock();
+                adarchive::search::audit::write_csv(&audit, &mut out)?;
             } else {
-                println!("{} ads, by {}", totals.total_ads, totals.group_by);
-                for g in &totals.groups {
-                    let name = g
-                        .name
-                        .as_deref()
-                        .map(|n| format!(" ({n})"))
-                        .unwrap_or_default();
-                    println!("{}{name}: {} ads", g.key, g.ads);
-                    for s in &g.spend {
-                        let upper = s.upper.map(|u| u.to_string()).unwrap_or_else(|| {
-                            format!("unbounded ({} open-ended)", s.open_ended_ads)
-                        });
-                        println!("  {} {} – {}", s.currency, s.lower, upper);
-                    }
-                }
+                print_audit(&audit);
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -545,6 +563,58 @@ fn status(ok: bool) -> ExitCode {
 
 fn open(data: &std::path::Path) -> anyhow::Result<Archive> {
     Archive::open(data).with_context(|| format!("opening the archive at {}", data.display()))
+}
+
+fn print_audit(audit: &adarchive::search::SpendAudit) {
+    let name = |n: &Option<String>| n.as_deref().map(|n| format!(" ({n})")).unwrap_or_default();
+    println!(
+        "{} — {} ads, by {}",
+        audit.origin, audit.total_ads, audit.group_by
+    );
+    for g in &audit.groups {
+        println!("{}{}: {} ads", g.key, name(&g.name), g.ads);
+        for s in &g.spend {
+            let upper = s
+                .upper
+                .map(|u| u.to_string())
+                .unwrap_or_else(|| format!("unbounded ({} open-ended)", s.open_ended_ads));
+            println!("  {} {} – {}", s.currency, s.lower, upper);
+        }
+    }
+    let r = &audit.reports;
+    println!(
+        "\n{} — kind {}, {} rows ({} left out as superseded by a later import of the same report)",
+        r.origin, r.kind, r.rows, r.superseded_rows
+    );
+    for g in &r.groups {
+        println!("{}{}: {} rows", g.key, name(&g.name), g.rows);
+        for s in &g.spend {
+            println!("  {} {} – {}", s.currency, s.lower, s.upper);
+        }
+        for report in &g.reports {
+            println!("  from {} ({})", report.name, report.period);
+        }
+    }
+    let c = &audit.conversion;
+    println!("\nconversion: {}", c.note);
+    for (label, groups) in [("ads", &c.ads), ("reports", &c.reports)] {
+        for g in groups {
+            for f in &g.figures {
+                println!(
+                    "  {label} {}: {} {} – {} (from {}, rate {:.6} of {})",
+                    g.key,
+                    c.currency.as_deref().unwrap_or(""),
+                    f.lower,
+                    f.upper
+                        .map(|u| u.to_string())
+                        .unwrap_or_else(|| "unbounded".into()),
+                    f.from_currency,
+                    f.rate,
+                    f.rate_date.as_offset_date_time().date()
+                );
+            }
+        }
+    }
 }
 
 fn print_import(archive: &Archive, report: &ImportReport) {

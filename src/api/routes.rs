@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::error::{ApiError, Problem};
 use crate::archive::{Archive, Observation, SourceEntry};
 use crate::search::export::{export as export_ads, ExportFormat, EXPORT_PAGE};
-use crate::search::{search, spend_totals, Filters, SearchRequest, DEFAULT_LIMIT};
+use crate::search::{search, spend_audit, Filters, ReportQuery, SearchRequest, DEFAULT_LIMIT};
 
 /// What every handler shares.
 pub struct AppState {
@@ -117,19 +117,72 @@ pub struct AdsQuery {
     pub facet_limit: Option<String>,
     /// For `/v1/spend`: `advertiser`, `funder`, `platform`, `country`, `region`, `week`, `month`.
     pub group_by: Option<String>,
-    /// For `/v1/export`: `ndjson` (default) or `csv`.
+    /// For `/v1/export`: `ndjson` (default) or `csv`; for `/v1/spend`:
+    /// `json` (default) or `csv` (for spreadsheets: UTF-8 with a byte-order mark).
     pub format: Option<String>,
+    /// For `/v1/spend`: the spend reports giving the report-level figures:
+    /// `advertiser` (default), `advertiser_in_region`, `location`,
+    /// `advertiser_week`, `geo`.
+    pub report_kind: Option<String>,
+    /// For `/v1/spend`: only reports of these periods (`yesterday`,
+    /// `last_7_days`, `last_30_days`, `last_90_days`, `lifetime`,
+    /// `this_week`, `to_date`, `week`, `all_time`).
+    pub period: Option<String>,
+    /// For `/v1/spend`: also convert every figure into this ISO 4217
+    /// currency at imported ECB reference rates (an estimate).
+    pub convert_to: Option<String>,
+}
+
+/// What only `/v1/spend` takes.
+struct SpendParams {
+    group_by: Option<String>,
+    report_kind: Option<String>,
+    period: Vec<String>,
+    convert_to: Option<String>,
+    csv: bool,
+}
+
+impl SpendParams {
+    /// An error naming the first `/v1/spend` parameter given elsewhere.
+    fn refuse_outside_spend(&self) -> Result<(), ApiError> {
+        let given = [
+            ("group_by", self.group_by.is_some()),
+            ("report_kind", self.report_kind.is_some()),
+            ("period", !self.period.is_empty()),
+            ("convert_to", self.convert_to.is_some()),
+        ];
+        match given.iter().find(|(_, set)| *set) {
+            Some((param, _)) => Err(ApiError::BadParameter {
+                param: (*param).into(),
+                message: format!("`{param}` belongs to /v1/spend"),
+            }),
+            None => Ok(()),
+        }
+    }
 }
 
 impl AdsQuery {
-    /// The search request, the `group_by` and the `limit` as given.
-    fn into_request(self) -> Result<(SearchRequest, Option<String>, Option<usize>), ApiError> {
-        if self.format.is_some() {
-            return Err(ApiError::BadParameter {
-                param: "format".into(),
-                message: "`format` belongs to /v1/export".into(),
-            });
-        }
+    /// The search request, the `/v1/spend` parameters and the `limit` as
+    /// given.
+    fn into_request(mut self) -> Result<(SearchRequest, SpendParams, Option<usize>), ApiError> {
+        let csv =
+            match self.format.take().as_deref() {
+                None | Some("json") => false,
+                Some("csv") => true,
+                Some(_) => return Err(ApiError::BadParameter {
+                    param: "format".into(),
+                    message:
+                        "`format` is `json` or `csv` on /v1/spend, `ndjson` or `csv` on /v1/export"
+                            .into(),
+                }),
+            };
+        let params = SpendParams {
+            group_by: self.group_by.take(),
+            report_kind: self.report_kind.take(),
+            period: list(self.period.take()),
+            convert_to: self.convert_to.take(),
+            csv,
+        };
         let limit = typed("limit", self.limit.clone(), "a whole number")?;
         let filters = Filters {
             platform: list(self.platform),
@@ -160,7 +213,7 @@ impl AdsQuery {
             facet_limit: typed("facet_limit", self.facet_limit, "a whole number")?.unwrap_or(10),
             snippets: true,
         };
-        Ok((request, self.group_by, limit))
+        Ok((request, params, limit))
     }
 }
 
@@ -198,25 +251,27 @@ pub async fn ads(
     state: web::Data<AppState>,
     query: web::Query<AdsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (request, group_by, _) = query.into_inner().into_request()?;
-    if group_by.is_some() {
+    let query = query.into_inner();
+    if query.format.is_some() {
         return Err(ApiError::BadParameter {
-            param: "group_by".into(),
-            message: "`group_by` belongs to /v1/spend".into(),
+            param: "format".into(),
+            message: "`format` belongs to /v1/export and /v1/spend".into(),
         });
     }
+    let (request, spend_params, _) = query.into_request()?;
+    spend_params.refuse_outside_spend()?;
     let archive = state.archive.clone();
     let page = web::block(move || search(&archive, &request)).await??;
     Ok(HttpResponse::Ok().json(page))
 }
 
-/// Spend totals of the matching ads, grouped, per currency.
+/// Spend by group: ad-level sums and report-level figures side by side.
 #[utoipa::path(
     get,
     path = "/v1/spend",
     params(AdsQuery),
     responses(
-        (status = 200, description = "`total_ads`, `group_by` and `groups`, each with summed lower and upper bounds per currency"),
+        (status = 200, description = "`origin`, `total_ads`, `group_by` and `groups` (ad-level: summed lower and upper bounds of the matching ads' published ranges, per currency); `reports` (report-level: the figures of the platforms' spend reports of `report_kind`, per currency, with the reports and rows they come from); `conversion` (with `convert_to` and imported ECB rates: each figure converted on its own, labelled as an estimate with the rate's date; otherwise why there is none). With `format=csv`: the same as CSV for spreadsheets"),
         (status = 400, description = "A parameter is unknown or not allowed", body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -225,8 +280,8 @@ pub async fn spend(
     state: web::Data<AppState>,
     query: web::Query<AdsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (mut request, group_by, limit) = query.into_inner().into_request()?;
-    let group_by = group_by.ok_or_else(|| ApiError::BadParameter {
+    let (mut request, params, limit) = query.into_inner().into_request()?;
+    let group_by = params.group_by.ok_or_else(|| ApiError::BadParameter {
         param: "group_by".into(),
         message:
             "`group_by` is required: advertiser, funder, platform, country, region, week or month"
@@ -235,9 +290,33 @@ pub async fn spend(
     // `limit` caps the groups here, not a page of ads.
     request.limit = DEFAULT_LIMIT;
     let limit = limit.unwrap_or(100);
+    let report = ReportQuery::from_filters(&request.filters, params.report_kind, params.period);
     let archive = state.archive.clone();
-    let totals = web::block(move || spend_totals(&archive, &request, &group_by, limit)).await??;
-    Ok(HttpResponse::Ok().json(totals))
+    let convert_to = params.convert_to;
+    let audit = web::block(move || {
+        spend_audit(
+            &archive,
+            &request,
+            &report,
+            &group_by,
+            limit,
+            convert_to.as_deref(),
+        )
+    })
+    .await??;
+    if params.csv {
+        let mut body = Vec::new();
+        crate::search::audit::write_csv(&audit, &mut body)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        return Ok(HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header((
+                "content-disposition",
+                format!("attachment; filename=\"spend-by-{}.csv\"", audit.group_by),
+            ))
+            .body(body));
+    }
+    Ok(HttpResponse::Ok().json(audit))
 }
 
 fn not_found(uid: &str) -> ApiError {
@@ -493,16 +572,12 @@ pub async fn export(
 ) -> Result<HttpResponse, ApiError> {
     let mut query = query.into_inner();
     let format = ExportFormat::parse(query.format.take().as_deref().unwrap_or("ndjson"))?;
-    let (request, group_by, limit) = query.into_request()?;
-    if group_by.is_some() || limit.is_some() {
+    let (request, spend_params, limit) = query.into_request()?;
+    spend_params.refuse_outside_spend()?;
+    if limit.is_some() {
         return Err(ApiError::BadParameter {
-            param: if group_by.is_some() {
-                "group_by"
-            } else {
-                "limit"
-            }
-            .into(),
-            message: "an export has every match: no `limit` or `group_by`".into(),
+            param: "limit".into(),
+            message: "an export has every match: no `limit`".into(),
         });
     }
     // Parameters are checked before the stream starts, so that a mistake is

@@ -35,7 +35,7 @@ pub(crate) use derive::{derive_source, encode, place_quarantine, SourceJob};
 pub use derive::{NoProgress, ProblemNote, Progress, PROBLEMS_LISTED};
 pub use index_sync::{catch_up_index, reindex_all};
 pub use model::{MemberEntry, Observation, QuarantineEntry, SourceEntry, Version, ZIP_FORMAT};
-pub use reports::ArchivedReportRow;
+pub use reports::{ArchivedReportRow, RateDay};
 pub(crate) use tables::*;
 
 use crate::error::{Error, IoContext, Result};

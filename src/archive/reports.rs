@@ -1,9 +1,9 @@
 //! Reading the stored rows of aggregate spend reports.
 
-use adarchive_schema::{RecordHash, ReportRow};
-use redb::ReadableDatabase;
+use adarchive_schema::{RateRow, RecordHash, ReportRow, Timestamp};
+use redb::{ReadableDatabase, TableDefinition};
 
-use super::{codec, damaged, decode, Archive, REPORT_ROWS};
+use super::{codec, damaged, decode, Archive, SourceEntry, RATE_ROWS, REPORT_ROWS};
 use crate::error::Result;
 
 /// One report row as archived, with where it came from.
@@ -27,6 +27,17 @@ pub struct ArchivedReportRow {
     pub row: ReportRow,
 }
 
+/// One day of exchange rates as archived.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RateDay {
+    /// The stored source (blake3).
+    pub source_blake3: String,
+    /// 1-based line in it.
+    pub line: u64,
+    /// Units of each currency per euro.
+    pub per_euro: std::collections::BTreeMap<String, f64>,
+}
+
 impl Archive {
     /// Every archived report row, sources in import order and rows in file
     /// order.
@@ -37,11 +48,69 @@ impl Archive {
     /// assert!(archive.report_rows().unwrap().is_empty());
     /// ```
     pub fn report_rows(&self) -> Result<Vec<ArchivedReportRow>> {
+        let mut out = Vec::new();
+        self.stored_rows(
+            REPORT_ROWS,
+            |s| s.report_rows > 0,
+            |source, ordinal, stored| {
+                out.push(ArchivedReportRow {
+                    source_blake3: source.blake3.clone(),
+                    source_name: source.names.first().cloned().unwrap_or_default(),
+                    source_seq: source.seq,
+                    ordinal,
+                    line: stored.locator.line,
+                    raw_hash: blake3::Hash::from_bytes(stored.raw_hash)
+                        .to_hex()
+                        .to_string(),
+                    row_hash: stored.row_hash,
+                    row: decode(&source.blake3, &stored.canonical)?,
+                });
+                Ok(())
+            },
+        )?;
+        Ok(out)
+    }
+
+    /// Every archived day of exchange rates, by date; when two imports hold
+    /// the same day, the later one's rates win.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let archive = adarchive::archive::Archive::open(dir.path()).unwrap();
+    /// assert!(archive.rate_days().unwrap().is_empty());
+    /// ```
+    pub fn rate_days(&self) -> Result<std::collections::BTreeMap<Timestamp, RateDay>> {
+        let mut out = std::collections::BTreeMap::new();
+        self.stored_rows(
+            RATE_ROWS,
+            |s| s.rate_rows > 0,
+            |source, _, stored| {
+                let row: RateRow = decode(&source.blake3, &stored.canonical)?;
+                out.insert(
+                    row.date,
+                    RateDay {
+                        source_blake3: source.blake3.clone(),
+                        line: stored.locator.line,
+                        per_euro: row.per_euro,
+                    },
+                );
+                Ok(())
+            },
+        )?;
+        Ok(out)
+    }
+
+    /// Calls `each` for every stored row of `table`, sources in import order.
+    fn stored_rows(
+        &self,
+        table: TableDefinition<&[u8], &[u8]>,
+        has_rows: impl Fn(&SourceEntry) -> bool,
+        mut each: impl FnMut(&SourceEntry, u64, codec::StoredReportRow) -> Result<()>,
+    ) -> Result<()> {
         let sources = self.sources()?;
         let txn = self.db().begin_read()?;
-        let table = txn.open_table(REPORT_ROWS)?;
-        let mut out = Vec::new();
-        for source in sources.iter().filter(|s| s.report_rows > 0) {
+        let table = txn.open_table(table)?;
+        for source in sources.iter().filter(|s| has_rows(s)) {
             let Ok(key) = blake3::Hash::from_hex(&source.blake3) else {
                 return Err(damaged(&source.blake3, "not a blake3 hash"));
             };
@@ -56,21 +125,10 @@ impl Archive {
                     .map(u64::from_be_bytes)
                     .unwrap_or_default();
                 let stored = codec::decode_report_row(v.value())
-                    .ok_or_else(|| damaged(&source.blake3, "a stored report row is damaged"))?;
-                out.push(ArchivedReportRow {
-                    source_blake3: source.blake3.clone(),
-                    source_name: source.names.first().cloned().unwrap_or_default(),
-                    source_seq: source.seq,
-                    ordinal,
-                    line: stored.locator.line,
-                    raw_hash: blake3::Hash::from_bytes(stored.raw_hash)
-                        .to_hex()
-                        .to_string(),
-                    row_hash: stored.row_hash,
-                    row: decode(&source.blake3, &stored.canonical)?,
-                });
+                    .ok_or_else(|| damaged(&source.blake3, "a stored row is damaged"))?;
+                each(source, ordinal, stored)?;
             }
         }
-        Ok(out)
+        Ok(())
     }
 }

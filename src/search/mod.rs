@@ -16,6 +16,7 @@
 //! assert_eq!(found.results[0].ad.uid, "snap:ab12");
 //! ```
 
+pub mod audit;
 pub mod collect;
 pub mod export;
 pub mod filters;
@@ -30,6 +31,7 @@ use tantivy::collector::Count;
 use tantivy::query::{BooleanQuery, Occur, Query};
 use tantivy::snippet::SnippetGenerator;
 
+pub use audit::{spend_audit, Conversion, SpendAudit};
 pub use collect::{GroupBy, SortBy};
 pub use filters::Filters;
 pub use reports::{report_totals, ReportQuery, ReportTotals};

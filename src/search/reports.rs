@@ -41,6 +41,29 @@ pub struct ReportQuery {
     pub to: Option<Timestamp>,
 }
 
+impl ReportQuery {
+    /// The report rows that correspond to the ad filters `filters` (platform,
+    /// country, advertiser id, funder, currency, period), of `kind` and
+    /// `period`.
+    pub fn from_filters(
+        filters: &super::Filters,
+        kind: Option<String>,
+        period: Vec<String>,
+    ) -> Self {
+        ReportQuery {
+            kind,
+            platform: filters.platform.clone(),
+            country: filters.country.clone(),
+            period,
+            advertiser_id: filters.advertiser_id.clone(),
+            funder: filters.funder.first().cloned(),
+            currency: filters.currency.clone(),
+            from: filters.from,
+            to: filters.to,
+        }
+    }
+}
+
 /// A figure in one currency.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportFigure {
@@ -136,12 +159,13 @@ fn kind_named(name: &str) -> Option<ReportKind> {
 }
 
 /// The key under which a row's advertiser groups: `platform:id`, or
-/// `platform:name` for reports that print no id (Meta, 2019).
+/// `platform:name:<name>` for reports that print no id (Meta, 2019), as the
+/// ad-level groups do.
 pub fn advertiser_key(row: &ReportRow) -> Option<String> {
     let platform = row.platform.as_str();
     match (&row.advertiser.id, &row.advertiser.name) {
         (Some(id), _) => Some(format!("{platform}:{id}")),
-        (None, Some(name)) => Some(format!("{platform}:{name}")),
+        (None, Some(name)) => Some(format!("{platform}:name:{name}")),
         (None, None) => None,
     }
 }

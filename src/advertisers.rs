@@ -1,0 +1,363 @@
+//! Advertisers across platforms: one entity per real-world payer where the
+//! evidence supports it, with every link and its evidence.
+//!
+//! Each platform identity (`google:AR…`, `meta:<page id>`, `snap:<org>`) is
+//! described by the facts its ads and report rows carry: names, funders,
+//! official identifiers (FEC, EIN, state registrations, committee ids) and
+//! Google's old advertiser ids. Two identities are linked when they share an
+//! identifier, when Google's id mapping says one replaced the other, or
+//! when a normalized name or funder is equal — a link on a name alone is
+//! marked `name_only`, so nobody mistakes it for proof. Linked identities
+//! form one entity; nothing is merged without a listed link.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use adarchive_schema::{Ad, Identifier, ReportKind, ReportRow};
+use serde::{Deserialize, Serialize};
+use tantivy::tokenizer::{AsciiFoldingFilter, LowerCaser, SimpleTokenizer, TextAnalyzer};
+
+/// What is known of one platform identity.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlatformIdentity {
+    /// `platform:advertiser id` (or `platform:name:<name>` where the
+    /// platform prints no id), as in spend groups.
+    pub key: String,
+    /// The platform.
+    pub platform: String,
+    /// The platform's advertiser id, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advertiser_id: Option<String>,
+    /// Names the identity appears under.
+    pub names: BTreeSet<String>,
+    /// Funders (paid for by, disclaimers, payers) of its ads and report rows.
+    pub funders: BTreeSet<String>,
+    /// Official identifiers.
+    pub identifiers: BTreeSet<Identifier>,
+    /// Older advertiser ids this one replaced (Google's id mapping).
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    pub previous_ids: BTreeSet<String>,
+    /// Whether ads carry it.
+    pub in_ads: bool,
+    /// Whether spend reports carry it.
+    pub in_reports: bool,
+}
+
+impl PlatformIdentity {
+    /// Adds everything `other` knows.
+    pub fn merge(&mut self, other: &PlatformIdentity) {
+        self.names.extend(other.names.iter().cloned());
+        self.funders.extend(other.funders.iter().cloned());
+        self.identifiers.extend(other.identifiers.iter().cloned());
+        self.previous_ids.extend(other.previous_ids.iter().cloned());
+        self.in_ads |= other.in_ads;
+        self.in_reports |= other.in_reports;
+        if self.advertiser_id.is_none() {
+            self.advertiser_id.clone_from(&other.advertiser_id);
+        }
+    }
+}
+
+/// Funder texts that name nobody.
+const PLACEHOLDERS: &[&str] = &["These ads ran without a disclaimer"];
+
+fn identity(platform: &str, id: Option<&String>, name: Option<&String>) -> Option<PlatformIdentity> {
+    let key = match (id, name) {
+        (Some(id), _) => format!("{platform}:{id}"),
+        (None, Some(name)) => format!("{platform}:name:{name}"),
+        (None, None) => return None,
+    };
+    Some(PlatformIdentity {
+        key,
+        platform: platform.to_owned(),
+        advertiser_id: id.cloned(),
+        ..PlatformIdentity::default()
+    })
+}
+
+/// The facts one ad gives about its advertiser.
+pub fn facts_of_ad(ad: &Ad) -> Option<PlatformIdentity> {
+    let mut p = identity(
+        ad.platform.as_str(),
+        ad.advertiser.id.as_ref(),
+        ad.advertiser.name.as_ref(),
+    )?;
+    p.in_ads = true;
+    p.names.extend(ad.advertiser.name.iter().cloned());
+    p.funders.extend(
+        ad.funder
+            .iter()
+            .chain(&ad.payers)
+            .filter(|f| !PLACEHOLDERS.contains(&f.as_str()))
+            .cloned(),
+    );
+    // Snap's committee columns; Google's and others' identifiers come with
+    // their spend reports.
+    if let Some(id) = ad
+        .unmapped
+        .get("CommitteeIdentificationNumber")
+        .and_then(|v| v.as_str())
+    {
+        p.identifiers.insert(Identifier {
+            kind: "committee".into(),
+            value: id.trim().to_owned(),
+        });
+    }
+    Some(p)
+}
+
+/// The facts one spend report row gives about its advertiser.
+pub fn facts_of_report(row: &ReportRow) -> Option<PlatformIdentity> {
+    let mut p = identity(
+        row.platform.as_str(),
+        row.advertiser.id.as_ref(),
+        row.advertiser.name.as_ref(),
+    )?;
+    p.in_reports = true;
+    p.names.extend(row.advertiser.name.iter().cloned());
+    p.funders.extend(
+        row.funder
+            .iter()
+            .filter(|f| !PLACEHOLDERS.contains(&f.as_str()))
+            .cloned(),
+    );
+    for id in &row.identifiers {
+        if row.kind == ReportKind::AdvertiserIdChange {
+            p.previous_ids.insert(id.value.clone());
+        } else {
+            p.identifiers.insert(id.clone());
+        }
+    }
+    Some(p)
+}
+
+/// Adds `facts` to `map`, merging with what is there.
+pub fn collect(map: &mut HashMap<String, PlatformIdentity>, facts: Option<PlatformIdentity>) {
+    if let Some(f) = facts {
+        match map.get_mut(&f.key) {
+            Some(known) => known.merge(&f),
+            None => {
+                map.insert(f.key.clone(), f);
+            }
+        }
+    }
+}
+
+/// Legal forms and filler words that do not tell payers apart.
+const NOISE: &[&str] = &[
+    "inc", "incorporated", "llc", "ltd", "limited", "corp", "corporation", "co", "plc", "pac",
+    "gmbh", "ag", "ev", "e", "v", "bv", "nv", "sa", "sas", "sarl", "srl", "aps", "as", "ab", "oy",
+    "asbl", "vzw", "the",
+];
+
+/// A name folded for comparison: lower case, accents and punctuation gone,
+/// legal forms dropped (`Friends of Jane Alvarez, Inc.` → `friends of jane
+/// alvarez`). Empty when nothing distinctive is left.
+///
+/// ```
+/// use adarchive::advertisers::normalized_name;
+/// assert_eq!(normalized_name("Comité pour l'Élection, SAS"), "comite pour l election");
+/// assert_eq!(normalized_name("FRIENDS OF JANE ALVAREZ INC."), normalized_name("Friends of Jane Alvarez"));
+/// assert_eq!(normalized_name("Inc."), "");
+/// ```
+pub fn normalized_name(name: &str) -> String {
+    let mut analyzer = TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .build();
+    let mut stream = analyzer.token_stream(name);
+    let mut words = Vec::new();
+    while let Some(token) = stream.next() {
+        if !NOISE.contains(&token.text.as_str()) {
+            words.push(token.text.clone());
+        }
+    }
+    words.join(" ")
+}
+
+/// An identifier value folded for comparison (`46-3931666` = `463931666`).
+fn normalized_id(value: &str) -> String {
+    value
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+/// Why two identities are linked.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Link {
+    /// One identity's key.
+    pub from: String,
+    /// The other's.
+    pub to: String,
+    /// `identifier`, `google_id_mapping` or `name`.
+    pub evidence: String,
+    /// What they share (`FEC C00676700`, the folded name).
+    pub value: String,
+    /// True when nothing but a name links them.
+    pub name_only: bool,
+}
+
+/// One real-world advertiser as the evidence shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entity {
+    /// Stable id: `adv-` and the start of the blake3 of its first member's key.
+    pub id: String,
+    /// The most common display name.
+    pub name: String,
+    /// Platforms it appears on.
+    pub platforms: Vec<String>,
+    /// True when some member is attached by a name alone.
+    pub name_only_links: bool,
+    /// Its platform identities.
+    pub members: Vec<PlatformIdentity>,
+    /// The links that join them, with their evidence.
+    pub links: Vec<Link>,
+}
+
+struct UnionFind(Vec<usize>);
+
+impl UnionFind {
+    fn find(&mut self, mut i: usize) -> usize {
+        while self.0[i] != i {
+            self.0[i] = self.0[self.0[i]];
+            i = self.0[i];
+        }
+        i
+    }
+
+    fn union(&mut self, a: usize, b: usize) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra != rb {
+            self.0[ra.max(rb)] = ra.min(rb);
+        }
+    }
+}
+
+/// Groups identities into entities.
+///
+/// ```
+/// use adarchive::advertisers::{entities, PlatformIdentity};
+/// let mut a = PlatformIdentity { key: "google:AR1".into(), platform: "google".into(), ..Default::default() };
+/// a.names.insert("CITIZENS FOR CLEAN WATER PAC".into());
+/// let mut b = PlatformIdentity { key: "meta:7".into(), platform: "meta".into(), ..Default::default() };
+/// b.names.insert("Citizens for Clean Water".into());
+/// let found = entities(vec![a, b]);
+/// assert_eq!(found.len(), 1);
+/// assert!(found[0].name_only_links);
+/// ```
+pub fn entities(identities: Vec<PlatformIdentity>) -> Vec<Entity> {
+    let mut identities = identities;
+    identities.sort_by(|a, b| a.key.cmp(&b.key));
+    let n = identities.len();
+    let mut sets = UnionFind((0..n).collect());
+    let mut links: Vec<(usize, usize, Link)> = Vec::new();
+    let mut by_id: HashMap<String, usize> = HashMap::new();
+    let mut by_value: HashMap<String, (usize, String)> = HashMap::new();
+    let mut by_name: HashMap<String, usize> = HashMap::new();
+    let mut link = |sets: &mut UnionFind, a: usize, b: usize, evidence: &str, value: String, name_only: bool| {
+        if a != b && sets.find(a) != sets.find(b) {
+            sets.union(a, b);
+            links.push((
+                a,
+                b,
+                Link {
+                    from: identities[a].key.clone(),
+                    to: identities[b].key.clone(),
+                    evidence: evidence.into(),
+                    value,
+                    name_only,
+                },
+            ));
+        }
+    };
+    for (i, p) in identities.iter().enumerate() {
+        if let Some(id) = &p.advertiser_id {
+            by_id.insert(format!("{}:{id}", p.platform), i);
+        }
+    }
+    // Strong evidence first, so that a name link is only recorded where
+    // nothing better joins the two.
+    for (i, p) in identities.iter().enumerate() {
+        for old in &p.previous_ids {
+            if let Some(&j) = by_id.get(&format!("{}:{old}", p.platform)) {
+                link(&mut sets, j, i, "google_id_mapping", format!("{old} became {}", p.advertiser_id.clone().unwrap_or_default()), false);
+            }
+        }
+        for id in &p.identifiers {
+            let value = normalized_id(&id.value);
+            if value.len() < 5 {
+                continue;
+            }
+            match by_value.get(&value) {
+                Some((j, kind)) => {
+                    let j = *j;
+                    link(&mut sets, j, i, "identifier", format!("{kind} / {} {}", id.kind, id.value), false)
+                }
+                None => {
+                    by_value.insert(value, (i, id.kind.clone()));
+                }
+            }
+        }
+    }
+    for (i, p) in identities.iter().enumerate() {
+        for name in p.names.iter().chain(&p.funders) {
+            let folded = normalized_name(name);
+            if folded.len() < 4 {
+                continue;
+            }
+            match by_name.get(&folded) {
+                Some(&j) => link(&mut sets, j, i, "name", folded, true),
+                None => {
+                    by_name.insert(folded, i);
+                }
+            }
+        }
+    }
+
+    let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for i in 0..n {
+        groups.entry(sets.find(i)).or_default().push(i);
+    }
+    let mut link_groups: HashMap<usize, Vec<Link>> = HashMap::new();
+    for (a, _, l) in links {
+        link_groups.entry(sets.find(a)).or_default().push(l);
+    }
+    groups
+        .into_iter()
+        .map(|(root, members)| {
+            let members: Vec<PlatformIdentity> =
+                members.into_iter().map(|i| identities[i].clone()).collect();
+            let mut links = link_groups.remove(&root).unwrap_or_default();
+            links.sort();
+            let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+            for m in &members {
+                for name in &m.names {
+                    *counts.entry(name.as_str()).or_default() += 1;
+                }
+            }
+            let name = counts
+                .iter()
+                .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
+                .map(|(n, _)| (*n).to_owned())
+                .unwrap_or_else(|| members[0].key.clone());
+            let mut platforms: Vec<String> = members.iter().map(|m| m.platform.clone()).collect();
+            platforms.sort();
+            platforms.dedup();
+            Entity {
+                id: entity_id(&members[0].key),
+                name,
+                platforms,
+                name_only_links: links.iter().any(|l| l.name_only),
+                members,
+                links,
+            }
+        })
+        .collect()
+}
+
+/// The id of the entity whose first member (in key order) is `key`.
+pub fn entity_id(key: &str) -> String {
+    let hash = blake3::hash(key.as_bytes()).to_hex();
+    format!("adv-{}", &hash.as_str()[..16])
+}
