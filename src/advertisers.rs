@@ -18,6 +18,7 @@ use tantivy::tokenizer::{AsciiFoldingFilter, LowerCaser, SimpleTokenizer, TextAn
 
 /// What is known of one platform identity.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PlatformIdentity {
     /// `platform:advertiser id` (or `platform:name:<name>` where the
     /// platform prints no id), as in spend groups.
@@ -60,7 +61,11 @@ impl PlatformIdentity {
 /// Funder texts that name nobody.
 const PLACEHOLDERS: &[&str] = &["These ads ran without a disclaimer"];
 
-fn identity(platform: &str, id: Option<&String>, name: Option<&String>) -> Option<PlatformIdentity> {
+fn identity(
+    platform: &str,
+    id: Option<&String>,
+    name: Option<&String>,
+) -> Option<PlatformIdentity> {
     let key = match (id, name) {
         (Some(id), _) => format!("{platform}:{id}"),
         (None, Some(name)) => format!("{platform}:name:{name}"),
@@ -76,20 +81,42 @@ fn identity(platform: &str, id: Option<&String>, name: Option<&String>) -> Optio
 
 /// The facts one ad gives about its advertiser.
 pub fn facts_of_ad(ad: &Ad) -> Option<PlatformIdentity> {
-    let mut p = identity(
-        ad.platform.as_str(),
-        ad.advertiser.id.as_ref(),
-        ad.advertiser.name.as_ref(),
-    )?;
+    let mut map = HashMap::new();
+    collect_ad(&mut map, ad);
+    map.into_values().next()
+}
+
+/// Adds what `ad` says of its advertiser to `map`. Allocates only for what
+/// is new, since a file repeats its advertisers ad after ad.
+pub fn collect_ad(map: &mut HashMap<String, PlatformIdentity>, ad: &Ad) {
+    let platform = ad.platform.as_str();
+    let key = match (&ad.advertiser.id, &ad.advertiser.name) {
+        (Some(id), _) => format!("{platform}:{id}"),
+        (None, Some(name)) => format!("{platform}:name:{name}"),
+        (None, None) => return,
+    };
+    let p = match map.get_mut(&key) {
+        Some(p) => p,
+        None => map.entry(key.clone()).or_insert_with(|| PlatformIdentity {
+            key,
+            platform: platform.to_owned(),
+            advertiser_id: ad.advertiser.id.clone(),
+            in_ads: true,
+            ..PlatformIdentity::default()
+        }),
+    };
     p.in_ads = true;
-    p.names.extend(ad.advertiser.name.iter().cloned());
-    p.funders.extend(
-        ad.funder
-            .iter()
-            .chain(&ad.payers)
-            .filter(|f| !PLACEHOLDERS.contains(&f.as_str()))
-            .cloned(),
-    );
+    let add = |set: &mut BTreeSet<String>, value: &String| {
+        if !set.contains(value) && !PLACEHOLDERS.contains(&value.as_str()) {
+            set.insert(value.clone());
+        }
+    };
+    if let Some(name) = &ad.advertiser.name {
+        add(&mut p.names, name);
+    }
+    for funder in ad.funder.iter().chain(&ad.payers) {
+        add(&mut p.funders, funder);
+    }
     // Snap's committee columns; Google's and others' identifiers come with
     // their spend reports.
     if let Some(id) = ad
@@ -97,12 +124,14 @@ pub fn facts_of_ad(ad: &Ad) -> Option<PlatformIdentity> {
         .get("CommitteeIdentificationNumber")
         .and_then(|v| v.as_str())
     {
-        p.identifiers.insert(Identifier {
+        let id = Identifier {
             kind: "committee".into(),
             value: id.trim().to_owned(),
-        });
+        };
+        if !p.identifiers.contains(&id) {
+            p.identifiers.insert(id);
+        }
     }
-    Some(p)
 }
 
 /// The facts one spend report row gives about its advertiser.
@@ -144,9 +173,34 @@ pub fn collect(map: &mut HashMap<String, PlatformIdentity>, facts: Option<Platfo
 
 /// Legal forms and filler words that do not tell payers apart.
 const NOISE: &[&str] = &[
-    "inc", "incorporated", "llc", "ltd", "limited", "corp", "corporation", "co", "plc", "pac",
-    "gmbh", "ag", "ev", "e", "v", "bv", "nv", "sa", "sas", "sarl", "srl", "aps", "as", "ab", "oy",
-    "asbl", "vzw", "the",
+    "inc",
+    "incorporated",
+    "llc",
+    "ltd",
+    "limited",
+    "corp",
+    "corporation",
+    "co",
+    "plc",
+    "pac",
+    "gmbh",
+    "ag",
+    "ev",
+    "e",
+    "v",
+    "bv",
+    "nv",
+    "sa",
+    "sas",
+    "sarl",
+    "srl",
+    "aps",
+    "as",
+    "ab",
+    "oy",
+    "asbl",
+    "vzw",
+    "the",
 ];
 
 /// A name folded for comparison: lower case, accents and punctuation gone,
@@ -160,18 +214,32 @@ const NOISE: &[&str] = &[
 /// assert_eq!(normalized_name("Inc."), "");
 /// ```
 pub fn normalized_name(name: &str) -> String {
-    let mut analyzer = TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(LowerCaser)
-        .filter(AsciiFoldingFilter)
-        .build();
-    let mut stream = analyzer.token_stream(name);
-    let mut words = Vec::new();
-    while let Some(token) = stream.next() {
-        if !NOISE.contains(&token.text.as_str()) {
-            words.push(token.text.clone());
-        }
+    NameFolder::new().fold(name)
+}
+
+/// Folds many names with one analyzer.
+struct NameFolder(TextAnalyzer);
+
+impl NameFolder {
+    fn new() -> Self {
+        NameFolder(
+            TextAnalyzer::builder(SimpleTokenizer::default())
+                .filter(LowerCaser)
+                .filter(AsciiFoldingFilter)
+                .build(),
+        )
     }
-    words.join(" ")
+
+    fn fold(&mut self, name: &str) -> String {
+        let mut stream = self.0.token_stream(name);
+        let mut words = Vec::new();
+        while let Some(token) = stream.next() {
+            if !NOISE.contains(&token.text.as_str()) {
+                words.push(token.text.clone());
+            }
+        }
+        words.join(" ")
+    }
 }
 
 /// An identifier value folded for comparison (`46-3931666` = `463931666`).
@@ -203,7 +271,8 @@ pub struct Link {
 pub struct Entity {
     /// Stable id: `adv-` and the start of the blake3 of its first member's key.
     pub id: String,
-    /// The most common display name.
+    /// Its payer: the funder most of its identities name, else their most
+    /// common name.
     pub name: String,
     /// Platforms it appears on.
     pub platforms: Vec<String>,
@@ -255,7 +324,12 @@ pub fn entities(identities: Vec<PlatformIdentity>) -> Vec<Entity> {
     let mut by_id: HashMap<String, usize> = HashMap::new();
     let mut by_value: HashMap<String, (usize, String)> = HashMap::new();
     let mut by_name: HashMap<String, usize> = HashMap::new();
-    let mut link = |sets: &mut UnionFind, a: usize, b: usize, evidence: &str, value: String, name_only: bool| {
+    let mut link = |sets: &mut UnionFind,
+                    a: usize,
+                    b: usize,
+                    evidence: &str,
+                    value: String,
+                    name_only: bool| {
         if a != b && sets.find(a) != sets.find(b) {
             sets.union(a, b);
             links.push((
@@ -281,7 +355,17 @@ pub fn entities(identities: Vec<PlatformIdentity>) -> Vec<Entity> {
     for (i, p) in identities.iter().enumerate() {
         for old in &p.previous_ids {
             if let Some(&j) = by_id.get(&format!("{}:{old}", p.platform)) {
-                link(&mut sets, j, i, "google_id_mapping", format!("{old} became {}", p.advertiser_id.clone().unwrap_or_default()), false);
+                link(
+                    &mut sets,
+                    j,
+                    i,
+                    "google_id_mapping",
+                    format!(
+                        "{old} became {}",
+                        p.advertiser_id.clone().unwrap_or_default()
+                    ),
+                    false,
+                );
             }
         }
         for id in &p.identifiers {
@@ -292,7 +376,14 @@ pub fn entities(identities: Vec<PlatformIdentity>) -> Vec<Entity> {
             match by_value.get(&value) {
                 Some((j, kind)) => {
                     let j = *j;
-                    link(&mut sets, j, i, "identifier", format!("{kind} / {} {}", id.kind, id.value), false)
+                    link(
+                        &mut sets,
+                        j,
+                        i,
+                        "identifier",
+                        format!("{kind} / {} {}", id.kind, id.value),
+                        false,
+                    )
                 }
                 None => {
                     by_value.insert(value, (i, id.kind.clone()));
@@ -300,9 +391,10 @@ pub fn entities(identities: Vec<PlatformIdentity>) -> Vec<Entity> {
             }
         }
     }
+    let mut folder = NameFolder::new();
     for (i, p) in identities.iter().enumerate() {
         for name in p.names.iter().chain(&p.funders) {
-            let folded = normalized_name(name);
+            let folded = folder.fold(name);
             if folded.len() < 4 {
                 continue;
             }
@@ -330,10 +422,19 @@ pub fn entities(identities: Vec<PlatformIdentity>) -> Vec<Entity> {
                 members.into_iter().map(|i| identities[i].clone()).collect();
             let mut links = link_groups.remove(&root).unwrap_or_default();
             links.sort();
+            // Named after its payer: the funder most members share, else
+            // the most common name.
             let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
             for m in &members {
-                for name in &m.names {
+                for name in &m.funders {
                     *counts.entry(name.as_str()).or_default() += 1;
+                }
+            }
+            if counts.is_empty() {
+                for m in &members {
+                    for name in &m.names {
+                        *counts.entry(name.as_str()).or_default() += 1;
+                    }
                 }
             }
             let name = counts
@@ -360,4 +461,201 @@ pub fn entities(identities: Vec<PlatformIdentity>) -> Vec<Entity> {
 pub fn entity_id(key: &str) -> String {
     let hash = blake3::hash(key.as_bytes()).to_hex();
     format!("adv-{}", &hash.as_str()[..16])
+}
+
+/// An entity with its spend: ad-level sums and report-level figures, per
+/// platform identity and overall, never mixed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EntityDetail {
+    /// The entity, its members and the evidence that joins them.
+    #[serde(flatten)]
+    pub entity: Entity,
+    /// Ad-level sums per member, labelled by origin.
+    pub ads: IdentityTotals<crate::search::GroupTotal>,
+    /// Report-level figures per member (advertiser reports), labelled by
+    /// origin.
+    pub reports: IdentityTotals<crate::search::reports::ReportGroup>,
+}
+
+/// Totals per platform identity, and overall per currency.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IdentityTotals<G> {
+    /// What the figures are.
+    pub origin: String,
+    /// One group per member that has figures, keyed by the member's key.
+    pub by_identity: Vec<G>,
+    /// Per platform and currency: summed lower and upper bounds (`None`
+    /// when some ad's spend is open-ended).
+    pub by_platform: Vec<PlatformTotal>,
+    /// Per currency over every member.
+    pub overall: Vec<PlatformTotal>,
+}
+
+/// A sum in one currency.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlatformTotal {
+    /// The platform, or `all`.
+    pub platform: String,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Sum of lower bounds.
+    pub lower: u128,
+    /// Sum of upper bounds; absent when one is open-ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upper: Option<u128>,
+}
+
+fn add_total(
+    totals: &mut Vec<PlatformTotal>,
+    platform: &str,
+    currency: &str,
+    lower: u128,
+    upper: Option<u128>,
+) {
+    match totals
+        .iter_mut()
+        .find(|t| t.platform == platform && t.currency == currency)
+    {
+        Some(t) => {
+            t.lower += lower;
+            t.upper = t.upper.zip(upper).map(|(a, b)| a + b);
+        }
+        None => totals.push(PlatformTotal {
+            platform: platform.to_owned(),
+            currency: currency.to_owned(),
+            lower,
+            upper,
+        }),
+    }
+}
+
+/// Every entity, those whose names, keys or identifiers contain `query`
+/// (folded) when given, on
+/// any of `platforms` when given; largest first (most identities, then
+/// name).
+pub fn list_entities(
+    archive: &crate::archive::Archive,
+    query: Option<&str>,
+    platforms: &[String],
+) -> crate::error::Result<Vec<Entity>> {
+    let mut found = entities(archive.advertiser_identities()?);
+    let mut folder = NameFolder::new();
+    let wanted = query.map(|q| folder.fold(q)).filter(|q| !q.is_empty());
+    found.retain(|e| {
+        let on_platform = platforms.is_empty() || e.platforms.iter().any(|p| platforms.contains(p));
+        let named = wanted.as_ref().is_none_or(|q| {
+            e.members.iter().any(|m| {
+                m.names
+                    .iter()
+                    .chain(&m.funders)
+                    .any(|n| folder.fold(n).contains(q.as_str()))
+                    || m.key.to_lowercase().contains(q.as_str())
+                    || m.identifiers.iter().any(|i| {
+                        folder
+                            .fold(&format!("{} {}", i.kind, i.value))
+                            .contains(q.as_str())
+                    })
+            })
+        });
+        on_platform && named
+    });
+    found.sort_by(|a, b| {
+        b.members
+            .len()
+            .cmp(&a.members.len())
+            .then_with(|| a.name.cmp(&b.name))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    Ok(found)
+}
+
+/// The entity `id` with its spend, or `None`.
+pub fn entity_detail(
+    archive: &crate::archive::Archive,
+    id: &str,
+) -> Result<Option<EntityDetail>, crate::search::SearchError> {
+    let identities = archive
+        .advertiser_identities()
+        .map_err(crate::search::SearchError::Archive)?;
+    let Some(entity) = entities(identities).into_iter().find(|e| e.id == id) else {
+        return Ok(None);
+    };
+    let mut ads = IdentityTotals {
+        origin: crate::search::audit::ADS_ORIGIN.into(),
+        by_identity: Vec::new(),
+        by_platform: Vec::new(),
+        overall: Vec::new(),
+    };
+    let mut reports = IdentityTotals {
+        origin: "reports: figures printed in the platforms' advertiser spend reports".into(),
+        by_identity: Vec::new(),
+        by_platform: Vec::new(),
+        overall: Vec::new(),
+    };
+    for platform in &entity.platforms {
+        let keys: Vec<&str> = entity
+            .members
+            .iter()
+            .filter(|m| &m.platform == platform)
+            .map(|m| m.key.as_str())
+            .collect();
+        let filters = crate::search::Filters {
+            platform: vec![platform.clone()],
+            ..crate::search::Filters::default()
+        };
+        if archive.index().is_some() {
+            let request = crate::search::SearchRequest {
+                filters: filters.clone(),
+                ..crate::search::SearchRequest::default()
+            };
+            let totals = crate::search::spend_totals(archive, &request, "advertiser", 100_000)?;
+            for g in totals
+                .groups
+                .into_iter()
+                .filter(|g| keys.contains(&g.key.as_str()))
+            {
+                for s in &g.spend {
+                    add_total(
+                        &mut ads.by_platform,
+                        platform,
+                        &s.currency,
+                        s.lower,
+                        s.upper,
+                    );
+                    add_total(&mut ads.overall, "all", &s.currency, s.lower, s.upper);
+                }
+                ads.by_identity.push(g);
+            }
+        }
+        let query = crate::search::ReportQuery::from_filters(&filters, None, Vec::new());
+        let totals = crate::search::report_totals(archive, &query, "advertiser", 100_000)?;
+        for g in totals
+            .groups
+            .into_iter()
+            .filter(|g| keys.contains(&g.key.as_str()))
+        {
+            for s in &g.spend {
+                add_total(
+                    &mut reports.by_platform,
+                    platform,
+                    &s.currency,
+                    s.lower,
+                    Some(s.upper),
+                );
+                add_total(
+                    &mut reports.overall,
+                    "all",
+                    &s.currency,
+                    s.lower,
+                    Some(s.upper),
+                );
+            }
+            reports.by_identity.push(g);
+        }
+    }
+    Ok(Some(EntityDetail {
+        entity,
+        ads,
+        reports,
+    }))
 }

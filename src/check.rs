@@ -10,12 +10,15 @@ use adarchive_schema::RecordHash;
 use redb::{ReadableDatabase, ReadableTable};
 use serde::Serialize;
 
+use std::collections::HashMap;
+
+use crate::advertisers::{collect, collect_ad, facts_of_report, PlatformIdentity};
 use crate::archive::SourceJob;
 use crate::archive::{
     decode_observation, decode_record, decode_report_row, decode_version, derive_source,
     observation_key, place_quarantine, reindex_all, split_ad_key, split_latest, Archive,
-    NoProgress, Progress, SourceEntry, Version, ADS, DATABASE_FILE, OBSERVATIONS, RATE_ROWS,
-    RECORDS, RECORD_INDEX, REPORT_ROWS, TAG_LATEST, TAG_VERSION, ZIP_FORMAT,
+    NoProgress, Progress, SourceEntry, Version, ADS, ADVERTISER_FACTS, DATABASE_FILE, OBSERVATIONS,
+    RATE_ROWS, RECORDS, RECORD_INDEX, REPORT_ROWS, TAG_LATEST, TAG_VERSION, ZIP_FORMAT,
 };
 use crate::error::{IoContext, Result};
 use crate::ingest::insert_source;
@@ -57,6 +60,7 @@ impl VerifyReport {
 /// record, and checks every version chain.
 pub fn verify(archive: &Archive) -> Result<VerifyReport> {
     let mut report = VerifyReport::default();
+    let mut advertisers = HashMap::new();
     let entries = archive.sources()?;
     for entry in &entries {
         report.sources += 1;
@@ -73,9 +77,10 @@ pub fn verify(archive: &Archive) -> Result<VerifyReport> {
                 }
             }
         } else {
-            check_observations(archive, entry, &mut report)?;
+            check_observations(archive, entry, &mut report, &mut advertisers)?;
         }
     }
+    check_advertisers(archive, &advertisers, &mut report)?;
     check_records_and_versions(archive, &mut report)?;
     check_index(archive, &mut report)?;
 
@@ -128,10 +133,40 @@ fn check_source_bytes(
     Ok(())
 }
 
+/// The advertiser facts table must be what every source says, no more.
+fn check_advertisers(
+    archive: &Archive,
+    expected: &HashMap<String, PlatformIdentity>,
+    report: &mut VerifyReport,
+) -> Result<()> {
+    let txn = archive.db().begin_read()?;
+    let table = txn.open_table(ADVERTISER_FACTS)?;
+    let mut stored = 0usize;
+    for item in table.iter()? {
+        let (key, value) = item?;
+        stored += 1;
+        let key = key.value();
+        let facts: Option<PlatformIdentity> = serde_json::from_slice(value.value()).ok();
+        if facts.as_ref() != expected.get(key) {
+            report.mismatches.push(format!(
+                "advertiser {key}: the archived facts differ from what its sources say; `adarchive rebuild` re-derives them"
+            ));
+        }
+    }
+    if stored != expected.len() {
+        report.mismatches.push(format!(
+            "advertisers: {stored} archived, the sources name {}",
+            expected.len()
+        ));
+    }
+    Ok(())
+}
+
 fn check_observations(
     archive: &Archive,
     entry: &SourceEntry,
     report: &mut VerifyReport,
+    advertisers: &mut HashMap<String, PlatformIdentity>,
 ) -> Result<()> {
     let source = &entry.blake3;
     let Some(importer) = importers::by_name(&entry.format) else {
@@ -171,6 +206,11 @@ fn check_observations(
     let name = entry.names.first().map(String::as_str).unwrap_or_default();
     let outcome = importer.read_named(name, &mut reader, &mut |item| {
         let key = observation_key(&source_key, ordinal);
+        match &item {
+            Entry::Record(r) => collect_ad(advertisers, &r.ad),
+            Entry::Report(r) => collect(advertisers, facts_of_report(&r.row)),
+            _ => {}
+        }
         let row = match &item {
             Entry::Report(r) => Some((
                 &report_table,

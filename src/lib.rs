@@ -6,6 +6,7 @@
 //! [`adarchive_importers`]. [`ingest`] brings files in; [`check`] verifies
 //! and rebuilds everything from the stored bytes.
 
+pub mod advertisers;
 pub mod api;
 pub mod archive;
 pub mod check;

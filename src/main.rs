@@ -138,6 +138,24 @@ enum Command {
         /// A query restricting the ads.
         query: Vec<String>,
     },
+    /// Advertisers across platforms: identities joined by shared official
+    /// identifiers, Google id mappings, or (marked as such) names alone.
+    Advertisers {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Only advertisers on these platforms.
+        #[arg(long)]
+        platform: Vec<String>,
+        /// Show one advertiser (`adv-…`) with its spend.
+        #[arg(long)]
+        id: Option<String>,
+        /// Most advertisers listed.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Words of a name, funder or key.
+        query: Vec<String>,
+    },
     /// Serve the public search API (docs at /docs) until SIGINT or SIGTERM.
     Serve {
         /// Address to listen on.
@@ -448,6 +466,55 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Advertisers {
+            json,
+            platform,
+            id,
+            limit,
+            query,
+        } => {
+            let archive = open(&cli.data)?;
+            if let Some(id) = id {
+                let Some(detail) = adarchive::advertisers::entity_detail(&archive, &id)? else {
+                    anyhow::bail!("no advertiser `{id}`");
+                };
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&detail)?);
+                } else {
+                    print_entity(&detail.entity);
+                    for (origin, totals) in [
+                        (&detail.ads.origin, &detail.ads.by_platform),
+                        (&detail.reports.origin, &detail.reports.by_platform),
+                    ] {
+                        println!("{origin}");
+                        for t in totals {
+                            let upper = t
+                                .upper
+                                .map(|u| u.to_string())
+                                .unwrap_or_else(|| "unbounded".into());
+                            println!("  {} {} {} – {upper}", t.platform, t.currency, t.lower);
+                        }
+                    }
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            let words = query.join(" ");
+            let found = adarchive::advertisers::list_entities(
+                &archive,
+                (!words.is_empty()).then_some(words.as_str()),
+                &platform,
+            )?;
+            if json {
+                let page: Vec<_> = found.iter().take(limit).collect();
+                println!("{}", serde_json::to_string_pretty(&page)?);
+            } else {
+                println!("{} advertisers", found.len());
+                for entity in found.iter().take(limit) {
+                    print_entity(entity);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Serve { bind, rate_limit } => {
             init_logs();
             let config = adarchive::api::startup::ApiConfig {
@@ -563,6 +630,31 @@ fn status(ok: bool) -> ExitCode {
 
 fn open(data: &std::path::Path) -> anyhow::Result<Archive> {
     Archive::open(data).with_context(|| format!("opening the archive at {}", data.display()))
+}
+
+fn print_entity(entity: &adarchive::advertisers::Entity) {
+    println!(
+        "{} {} [{}]{}",
+        entity.id,
+        entity.name,
+        entity.platforms.join(", "),
+        if entity.name_only_links {
+            " (some links are names only)"
+        } else {
+            ""
+        }
+    );
+    for m in &entity.members {
+        let ids: Vec<String> = m
+            .identifiers
+            .iter()
+            .map(|i| format!("{} {}", i.kind, i.value))
+            .collect();
+        println!("  {} {}", m.key, ids.join(", "));
+    }
+    for l in &entity.links {
+        println!("  {} = {}: {} {}", l.from, l.to, l.evidence, l.value);
+    }
 }
 
 fn print_audit(audit: &adarchive::search::SpendAudit) {

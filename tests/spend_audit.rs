@@ -84,7 +84,10 @@ fn per_advertiser_and_per_location_totals_equal_the_raw_files() {
             assert_eq!(g.spend.len(), 1);
             assert_eq!(g.spend[0].currency, "THB");
             (
-                g.key.trim_start_matches("meta:").trim_start_matches("name:").to_owned(),
+                g.key
+                    .trim_start_matches("meta:")
+                    .trim_start_matches("name:")
+                    .to_owned(),
                 (g.spend[0].lower, g.spend[0].upper),
             )
         })
@@ -124,7 +127,10 @@ fn per_advertiser_and_per_location_totals_equal_the_raw_files() {
             .iter()
             .map(|g| {
                 (
-                    g.key.trim_start_matches("meta:").trim_start_matches("name:").to_owned(),
+                    g.key
+                        .trim_start_matches("meta:")
+                        .trim_start_matches("name:")
+                        .to_owned(),
                     (g.spend[0].lower, g.spend[0].upper),
                 )
             })

@@ -23,6 +23,8 @@ use utoipa::OpenApi;
         routes::history,
         routes::provenance,
         routes::spend,
+        routes::advertisers,
+        routes::advertiser,
         routes::export,
         routes::sources,
         routes::source

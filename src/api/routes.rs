@@ -616,3 +616,82 @@ pub async fn export(
         ))
         .streaming(stream))
 }
+
+/// Parameters of `/v1/advertisers`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AdvertisersQuery {
+    /// Words of a name, funder or key to look for (case and accents ignored).
+    pub q: Option<String>,
+    /// Only advertisers on these platforms, comma-separated.
+    pub platform: Option<String>,
+    /// Advertisers listed, 1 to 1000 (default 50).
+    #[param(value_type = Option<usize>)]
+    pub limit: Option<String>,
+}
+
+/// Advertisers across platforms: each entity with its platform identities
+/// and the evidence that joins them.
+#[utoipa::path(
+    get,
+    path = "/v1/advertisers",
+    params(AdvertisersQuery),
+    responses(
+        (status = 200, description = "`total` and `advertisers`: each with `id`, `name`, `platforms`, `members` (platform identities with their names, funders and official identifiers), `links` (the evidence joining them: `identifier`, `google_id_mapping` or `name`, the last marked `name_only`) and `name_only_links`"),
+        (status = 400, description = "A parameter is unknown or not allowed", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/v1/advertisers")]
+pub async fn advertisers(
+    state: web::Data<AppState>,
+    query: web::Query<AdvertisersQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let limit = typed("limit", query.limit, "a whole number")?.unwrap_or(50);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::BadParameter {
+            param: "limit".into(),
+            message: "`limit` must be between 1 and 1000".into(),
+        });
+    }
+    let platforms = list(query.platform);
+    let words = query.q;
+    let archive = state.archive.clone();
+    let found = web::block(move || {
+        crate::advertisers::list_entities(&archive, words.as_deref(), &platforms)
+    })
+    .await??;
+    let total = found.len();
+    let page: Vec<_> = found.into_iter().take(limit).collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "total": total,
+        "advertisers": page,
+    })))
+}
+
+/// One advertiser across platforms, with its spend: ad-level sums and
+/// report-level figures per platform identity, per platform and overall.
+#[utoipa::path(
+    get,
+    path = "/v1/advertisers/{id}",
+    params(("id" = String, Path, description = "An advertiser id from /v1/advertisers (`adv-…`)")),
+    responses(
+        (status = 200, description = "The entity (as in /v1/advertisers) with `ads` and `reports`, each labelled by `origin`, with `by_identity`, `by_platform` and `overall` figures per currency"),
+        (status = 404, description = "No such advertiser", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/v1/advertisers/{id}")]
+pub async fn advertiser(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let archive = state.archive.clone();
+    let key = id.clone();
+    let found = web::block(move || crate::advertisers::entity_detail(&archive, &key)).await??;
+    match found {
+        Some(detail) => Ok(HttpResponse::Ok().json(detail)),
+        None => Err(ApiError::NotFound(format!("no advertiser `{id}`"))),
+    }
+}

@@ -89,6 +89,8 @@ impl Application {
                 .service(routes::history)
                 .service(routes::provenance)
                 .service(routes::spend)
+                .service(routes::advertisers)
+                .service(routes::advertiser)
                 .service(routes::export)
                 .service(routes::sources)
                 .service(routes::source)

@@ -6,6 +6,8 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
+use std::collections::HashMap;
+
 use adarchive_importers::{Entry, Importer, ReadError};
 use adarchive_schema::{RecordHash, Timestamp};
 use redb::{ReadableTable, WriteTransaction};
@@ -13,9 +15,10 @@ use serde::Serialize;
 
 use super::{
     ad_key, codec, latest_value, observation_key, split_latest, tempfile_in, Archive,
-    QuarantineEntry, Version, ADS, OBSERVATIONS, RATE_ROWS, RECORDS, RECORD_INDEX, REPORT_ROWS,
-    TAG_LATEST, TAG_OBSERVATION, TAG_VERSION,
+    QuarantineEntry, Version, ADS, ADVERTISER_FACTS, OBSERVATIONS, RATE_ROWS, RECORDS,
+    RECORD_INDEX, REPORT_ROWS, TAG_LATEST, TAG_OBSERVATION, TAG_VERSION,
 };
+use crate::advertisers::{collect, collect_ad, facts_of_report, PlatformIdentity};
 use crate::error::{IoContext, Result};
 use crate::index::Updates;
 
@@ -91,6 +94,8 @@ enum Prepared {
         unnormalized: u32,
     },
     Problem(QuarantineEntry),
+    /// What the source says of its advertisers, sent once at the end.
+    Advertisers(HashMap<String, PlatformIdentity>),
 }
 
 /// How many prepared items travel between the threads at once.
@@ -140,7 +145,13 @@ pub(crate) fn derive_source(
             .name("parse".into())
             .spawn_scoped(scope, move || {
                 let mut batch = Vec::with_capacity(BATCH);
+                let mut advertisers = HashMap::new();
                 let outcome = importer.read_named(name, &mut reader, &mut |entry| {
+                    match &entry {
+                        Entry::Record(r) => collect_ad(&mut advertisers, &r.ad),
+                        Entry::Report(r) => collect(&mut advertisers, facts_of_report(&r.row)),
+                        _ => {}
+                    }
                     batch.push(prepare(entry, blake3, name, index));
                     if batch.len() == BATCH {
                         let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
@@ -148,6 +159,9 @@ pub(crate) fn derive_source(
                     }
                     Ok(())
                 });
+                if !advertisers.is_empty() {
+                    batch.push(Prepared::Advertisers(advertisers));
+                }
                 if !batch.is_empty() {
                     let _ = tx.send(batch);
                 }
@@ -251,6 +265,7 @@ fn write_prepared(
     let mut ads = txn.open_table(ADS)?;
     let mut report_rows = txn.open_table(REPORT_ROWS)?;
     let mut rate_rows = txn.open_table(RATE_ROWS)?;
+    let mut advertiser_facts = txn.open_table(ADVERTISER_FACTS)?;
 
     let mut derived = Derived::default();
     let mut quarantine: Option<(PathBuf, BufWriter<File>)> = None;
@@ -342,6 +357,22 @@ fn write_prepared(
                     }
                     derived.unnormalized += u64::from(unnormalized);
                     progress.advance(locator.byte_end);
+                }
+                Prepared::Advertisers(found) => {
+                    for (key, facts) in found {
+                        let merged = match advertiser_facts.get(key.as_str())? {
+                            Some(known) => {
+                                let mut known: PlatformIdentity =
+                                    super::decode(&key, known.value())?;
+                                known.merge(&facts);
+                                known
+                            }
+                            None => facts,
+                        };
+                        advertiser_facts.insert(key.as_str(), &encode(&merged)[..])?;
+                    }
+                    // Not a row of the source.
+                    continue;
                 }
                 Prepared::Problem(mut entry) => {
                     entry.ordinal = ordinal;

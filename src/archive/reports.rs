@@ -100,6 +100,24 @@ impl Archive {
         Ok(out)
     }
 
+    /// What the archived ads and report rows say of every advertiser.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let archive = adarchive::archive::Archive::open(dir.path()).unwrap();
+    /// assert!(archive.advertiser_identities().unwrap().is_empty());
+    /// ```
+    pub fn advertiser_identities(&self) -> Result<Vec<crate::advertisers::PlatformIdentity>> {
+        let txn = self.db().begin_read()?;
+        let table = txn.open_table(super::ADVERTISER_FACTS)?;
+        let mut out = Vec::new();
+        for item in redb::ReadableTable::iter(&table)? {
+            let (key, value) = item?;
+            out.push(decode(key.value(), value.value())?);
+        }
+        Ok(out)
+    }
+
     /// Calls `each` for every stored row of `table`, sources in import order.
     fn stored_rows(
         &self,

@@ -34,6 +34,12 @@ pub(crate) const REPORT_ROWS: TableDefinition<&[u8], &[u8]> = TableDefinition::n
 /// a [`REPORT_ROWS`] value.
 pub(crate) const RATE_ROWS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("rate_rows");
 
+/// identity key (`google:AR…`) → what ads and report rows say of that
+/// advertiser (JSON of [`crate::advertisers::PlatformIdentity`]); the union
+/// over every observation, so importing a file again changes nothing.
+pub(crate) const ADVERTISER_FACTS: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("advertiser_facts");
+
 /// The kinds of entry in [`ADS`].
 pub(crate) const TAG_LATEST: u8 = b'l';
 pub(crate) const TAG_OBSERVATION: u8 = b'o';
@@ -48,6 +54,7 @@ pub(crate) fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError>
     txn.open_table(ADS)?;
     txn.open_table(REPORT_ROWS)?;
     txn.open_table(RATE_ROWS)?;
+    txn.open_table(ADVERTISER_FACTS)?;
     Ok(())
 }
 

@@ -1,5 +1,7 @@
 //! A Google transparency bundle: a zip holding
-//! `google-political-ads-creative-stats.csv` (2020 header) and a README.
+//! `google-political-ads-creative-stats.csv` (2020 header),
+//! `google-political-ads-advertiser-stats.csv` (2019+ header, US committees
+//! with their FEC ids) and a README.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -76,7 +78,11 @@ pub(super) fn write_bundle(path: &Path, ads: u64, rng: &mut ChaCha8Rng) -> Resul
     zip.start_file("google-political-ads-creative-stats.csv", options)
         .map_err(zip_err)
         .at(path)?;
-    write_creative_stats(&mut zip, ads, rng).at(path)?;
+    let advertisers = write_creative_stats(&mut zip, ads, rng).at(path)?;
+    zip.start_file("google-political-ads-advertiser-stats.csv", options)
+        .map_err(zip_err)
+        .at(path)?;
+    write_advertiser_stats(&mut zip, &advertisers).at(path)?;
     zip.start_file("README.txt", options)
         .map_err(zip_err)
         .at(path)?;
@@ -85,11 +91,59 @@ pub(super) fn write_bundle(path: &Path, ads: u64, rng: &mut ChaCha8Rng) -> Resul
     inner.flush().at(path)
 }
 
+/// What the creative stats say of one advertiser, for its stats row.
+struct AdvertiserTotals {
+    id: String,
+    creatives: u64,
+    /// Per currency of [`CURRENCIES`]: summed lower bounds.
+    spend: Vec<u64>,
+}
+
+fn write_advertiser_stats(out: &mut dyn Write, totals: &[AdvertiserTotals]) -> std::io::Result<()> {
+    let mut csv = csv::Writer::from_writer(out);
+    let mut header: Vec<String> = [
+        "Advertiser_ID",
+        "Advertiser_Name",
+        "Public_IDs_List",
+        "Regions",
+        "Elections",
+        "Total_Creatives",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    header.extend(CURRENCIES.iter().map(|(cur, _)| format!("Spend_{cur}")));
+    csv.write_record(&header)?;
+    for (i, t) in totals.iter().enumerate() {
+        if t.creatives == 0 {
+            continue;
+        }
+        let a = &ADVERTISERS[i];
+        let mut row = vec![
+            t.id.clone(),
+            a.name.to_uppercase(),
+            vocab::fec_id(i)
+                .map(|id| format!("FEC ID {id}"))
+                .unwrap_or_default(),
+            a.country.to_owned(),
+            if a.country == "US" {
+                "US-Federal".to_owned()
+            } else {
+                String::new()
+            },
+            t.creatives.to_string(),
+        ];
+        row.extend(t.spend.iter().map(u64::to_string));
+        csv.write_record(&row)?;
+    }
+    csv.flush()
+}
+
 fn write_creative_stats(
     out: &mut dyn Write,
     ads: u64,
     rng: &mut ChaCha8Rng,
-) -> std::io::Result<()> {
+) -> std::io::Result<Vec<AdvertiserTotals>> {
     let mut csv = csv::Writer::from_writer(out);
     let mut header: Vec<String> = HEADER.iter().map(|s| s.to_string()).collect();
     for (cur, _) in CURRENCIES {
@@ -100,6 +154,14 @@ fn write_creative_stats(
     let advertiser_ids: Vec<String> = ADVERTISERS
         .iter()
         .map(|_| format!("AR{}", vocab::digits(rng, 20)))
+        .collect();
+    let mut totals: Vec<AdvertiserTotals> = advertiser_ids
+        .iter()
+        .map(|id| AdvertiserTotals {
+            id: id.clone(),
+            creatives: 0,
+            spend: vec![0; CURRENCIES.len()],
+        })
         .collect();
     let date = format_description!("[year]-[month]-[day]");
     let stamp = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
@@ -157,7 +219,9 @@ fn write_creative_stats(
         row.push("Not targeted".to_owned());
         let spend = (rng.random::<f64>().powi(4) * SPEND_BUCKETS.len() as f64) as usize;
         let (lower, upper) = SPEND_BUCKETS[spend.min(SPEND_BUCKETS.len() - 1)];
-        for (_, factor) in CURRENCIES {
+        totals[a].creatives += 1;
+        for (c, (_, factor)) in CURRENCIES.iter().enumerate() {
+            totals[a].spend[c] += lower * factor / 100;
             row.push((lower * factor / 100).to_string());
             row.push(
                 upper
@@ -167,7 +231,8 @@ fn write_creative_stats(
         }
         csv.write_record(&row)?;
     }
-    csv.flush()
+    csv.flush()?;
+    Ok(totals)
 }
 
 impl vocab::Advertiser {

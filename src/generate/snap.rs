@@ -81,7 +81,8 @@ pub(super) fn write_csv(path: &Path, ads: u64, rng: &mut ChaCha8Rng) -> Result<(
         for cell in row.iter_mut() {
             cell.clear();
         }
-        let a = &ADVERTISERS[rng.random_range(0..ADVERTISERS.len())];
+        let index = rng.random_range(0..ADVERTISERS.len());
+        let a = &ADVERTISERS[index];
         let start = vocab::start_time(rng);
         row[0] = vocab::hex(rng, 64);
         row[1] = format!(
@@ -103,7 +104,7 @@ pub(super) fn write_csv(path: &Path, ads: u64, rng: &mut ChaCha8Rng) -> Result<(
         row[10] = a.funder.to_owned();
         if a.country == "US" && rng.random_bool(0.5) {
             row[11] = a.funder.to_owned();
-            row[12] = format!("C00{}", vocab::digits(rng, 6));
+            row[12] = vocab::fec_id(index).unwrap_or_default();
             row[13] = a.funder.to_owned();
             row[14] = "Federal".to_owned();
         }

@@ -262,3 +262,10 @@ pub(super) fn start_time(rng: &mut ChaCha8Rng) -> i64 {
 pub(super) fn datetime(unix: i64) -> time::OffsetDateTime {
     time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
 }
+
+/// The FEC committee id of the `index`th advertiser when it is a US one: the
+/// same on every platform, as a real committee's is.
+pub(super) fn fec_id(index: usize) -> Option<String> {
+    let a = ADVERTISERS.get(index)?;
+    (a.country == "US").then(|| format!("C00{:06}", 676_700 + index * 7_919 % 300_000))
+}

@@ -368,5 +368,93 @@ async fn the_curl_examples_in_the_api_guide_work() {
         assert!(!response.bytes().await.unwrap().is_empty(), "{line}");
         tried += 1;
     }
-    assert_eq!(tried, 5);
+    assert_eq!(tried, 8);
+}
+
+#[tokio::test]
+async fn spend_reports_conversion_csv_and_advertisers() {
+    use adarchive::archive::{Archive, NoProgress};
+    use adarchive::ingest::{import_paths, ImportOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let rates = dir.path().join("eurofxref-hist.csv");
+    std::fs::write(&rates, "Date,USD,THB,\n2022-11-18,1.0375,37.05,\n").unwrap();
+    {
+        let archive = Archive::open(&data).unwrap();
+        let paths = vec![
+            sample("meta/ad_library_report_TH_2022-11-18/FacebookAdLibraryReport_2022-11-18_TH_yesterday_advertisers.csv"),
+            sample("google/2019_google-political-ads-advertiser-stats.csv"),
+            sample("snap/2023_PoliticalAds.sorted.first500.csv"),
+            rates,
+        ];
+        import_paths(&archive, &paths, ImportOptions::default(), &NoProgress).unwrap();
+    }
+    let app = crate::helpers::spawn_with(data, dir, 0).await;
+
+    let spend = app
+        .json("/v1/spend?group_by=country&platform=meta&convert_to=EUR")
+        .await;
+    assert!(spend["origin"].as_str().unwrap().starts_with("ads:"));
+    assert_eq!(spend["reports"]["kind"], "advertiser");
+    let th = &spend["reports"]["groups"][0];
+    assert_eq!(th["key"], "TH");
+    assert_eq!(th["spend"][0]["currency"], "THB");
+    assert!(th["reports"][0]["name"]
+        .as_str()
+        .unwrap()
+        .ends_with("TH_yesterday_advertisers.csv"));
+    assert_eq!(spend["conversion"]["available"], true);
+    assert!(spend["conversion"]["note"]
+        .as_str()
+        .unwrap()
+        .starts_with("estimate"));
+    assert_eq!(
+        spend["conversion"]["reports"][0]["figures"][0]["from_currency"],
+        "THB"
+    );
+
+    let csv = app
+        .get("/v1/spend?group_by=advertiser&format=csv&platform=meta")
+        .await;
+    assert_eq!(csv.status(), 200);
+    assert!(csv.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    assert!(csv.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("spend-by-advertiser.csv"));
+    let body = csv.bytes().await.unwrap();
+    assert!(body.starts_with("\u{feff}origin,group_by,key".as_bytes()));
+
+    problem(&app, "/v1/spend?group_by=country&report_kind=weekly", 400).await;
+    problem(&app, "/v1/spend?group_by=country&convert_to=euro", 400).await;
+    problem(&app, "/v1/spend?group_by=country&format=xml", 400).await;
+    let misplaced = problem(&app, "/v1/ads?convert_to=EUR", 400).await;
+    let text = misplaced.to_string();
+    assert!(
+        text.contains("convert_to") && text.contains("/v1/spend"),
+        "{text}"
+    );
+
+    let list = app.json("/v1/advertisers?q=committee&limit=5").await;
+    assert!(list["total"].as_u64().unwrap() >= 1);
+    let first = &list["advertisers"][0];
+    let id = first["id"].as_str().unwrap();
+    assert!(id.starts_with("adv-"));
+    assert!(!first["members"].as_array().unwrap().is_empty());
+    let detail = app.json(&format!("/v1/advertisers/{id}")).await;
+    assert_eq!(detail["id"], id);
+    assert!(detail["ads"]["origin"]
+        .as_str()
+        .unwrap()
+        .starts_with("ads:"));
+    assert!(detail["reports"]["origin"]
+        .as_str()
+        .unwrap()
+        .starts_with("reports:"));
+    problem(&app, "/v1/advertisers/adv-0000000000000000", 404).await;
+    problem(&app, "/v1/advertisers?limit=0", 400).await;
+    problem(&app, "/v1/advertisers?name=x", 400).await;
 }
