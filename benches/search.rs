@@ -13,7 +13,9 @@ mod util;
 use util::{ads_arg, folder_size, generate, run, s};
 
 use adarchive::archive::Archive;
-use adarchive::search::{search, spend_totals, Filters, SearchRequest};
+use adarchive::search::{
+    search, spend_audit, spend_totals, Filters, ReportQuery, SearchRequest,
+};
 
 const ROUNDS: usize = 300;
 
@@ -116,6 +118,28 @@ fn main() {
         spend_totals(&archive, &r, "advertiser", 100).map(|t| t.total_ads)
     });
     rows.push(("(d) spend totals by advertiser", spend));
+    let audit = time_it(|i| {
+        let r = SearchRequest {
+            filters: Filters {
+                currency: vec![currencies[i % 3].into()],
+                ..Filters::default()
+            },
+            ..SearchRequest::default()
+        };
+        let report = ReportQuery::from_filters(&r.filters, None, Vec::new());
+        spend_audit(&archive, &r, &report, "advertiser", 100, None).map(|t| t.total_ads)
+    });
+    rows.push((
+        "(e) spend audit by advertiser (ad-level + report-level)",
+        audit,
+    ));
+    let entities = adarchive::advertisers::list_entities(&archive, None, &[]).expect("advertisers");
+    let detail = time_it(|i| {
+        let entity = &entities[i % entities.len()];
+        adarchive::advertisers::entity_detail(&archive, &entity.id)
+            .map(|d| d.map_or(0, |d| d.entity.members.len() as u64))
+    });
+    rows.push(("(f) one advertiser across platforms, with spend", detail));
 
     println!();
     println!("| request ({ROUNDS} runs) | mean matches | p50 | p99 | max |");

@@ -592,66 +592,38 @@ pub fn entity_detail(
         by_platform: Vec::new(),
         overall: Vec::new(),
     };
-    for platform in &entity.platforms {
-        let keys: Vec<&str> = entity
-            .members
-            .iter()
-            .filter(|m| &m.platform == platform)
-            .map(|m| m.key.as_str())
-            .collect();
-        let filters = crate::search::Filters {
-            platform: vec![platform.clone()],
-            ..crate::search::Filters::default()
-        };
-        if archive.index().is_some() {
-            let request = crate::search::SearchRequest {
-                filters: filters.clone(),
-                ..crate::search::SearchRequest::default()
+    // One aggregation over every ad and one over every report row, keyed
+    // like the identities, whatever the number of platforms.
+    let platform_of: HashMap<&str, &str> = entity
+        .members
+        .iter()
+        .map(|m| (m.key.as_str(), m.platform.as_str()))
+        .collect();
+    if archive.index().is_some() {
+        let request = crate::search::SearchRequest::default();
+        let totals = crate::search::spend_totals(archive, &request, "advertiser", 100_000)?;
+        for g in totals.groups {
+            let Some(platform) = platform_of.get(g.key.as_str()) else {
+                continue;
             };
-            let totals = crate::search::spend_totals(archive, &request, "advertiser", 100_000)?;
-            for g in totals
-                .groups
-                .into_iter()
-                .filter(|g| keys.contains(&g.key.as_str()))
-            {
-                for s in &g.spend {
-                    add_total(
-                        &mut ads.by_platform,
-                        platform,
-                        &s.currency,
-                        s.lower,
-                        s.upper,
-                    );
-                    add_total(&mut ads.overall, "all", &s.currency, s.lower, s.upper);
-                }
-                ads.by_identity.push(g);
-            }
-        }
-        let query = crate::search::ReportQuery::from_filters(&filters, None, Vec::new());
-        let totals = crate::search::report_totals(archive, &query, "advertiser", 100_000)?;
-        for g in totals
-            .groups
-            .into_iter()
-            .filter(|g| keys.contains(&g.key.as_str()))
-        {
             for s in &g.spend {
-                add_total(
-                    &mut reports.by_platform,
-                    platform,
-                    &s.currency,
-                    s.lower,
-                    Some(s.upper),
-                );
-                add_total(
-                    &mut reports.overall,
-                    "all",
-                    &s.currency,
-                    s.lower,
-                    Some(s.upper),
-                );
+                add_total(&mut ads.by_platform, platform, &s.currency, s.lower, s.upper);
+                add_total(&mut ads.overall, "all", &s.currency, s.lower, s.upper);
             }
-            reports.by_identity.push(g);
+            ads.by_identity.push(g);
         }
+    }
+    let query = crate::search::ReportQuery::default();
+    let totals = crate::search::report_totals(archive, &query, "advertiser", 100_000)?;
+    for g in totals.groups {
+        let Some(platform) = platform_of.get(g.key.as_str()) else {
+            continue;
+        };
+        for s in &g.spend {
+            add_total(&mut reports.by_platform, platform, &s.currency, s.lower, Some(s.upper));
+            add_total(&mut reports.overall, "all", &s.currency, s.lower, Some(s.upper));
+        }
+        reports.by_identity.push(g);
     }
     Ok(Some(EntityDetail {
         entity,
