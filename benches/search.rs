@@ -13,9 +13,7 @@ mod util;
 use util::{ads_arg, folder_size, generate, run, s};
 
 use adarchive::archive::Archive;
-use adarchive::search::{
-    search, spend_audit, spend_totals, Filters, ReportQuery, SearchRequest,
-};
+use adarchive::search::{search, spend_audit, spend_totals, Filters, ReportQuery, SearchRequest};
 
 const ROUNDS: usize = 300;
 

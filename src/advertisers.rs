@@ -607,7 +607,13 @@ pub fn entity_detail(
                 continue;
             };
             for s in &g.spend {
-                add_total(&mut ads.by_platform, platform, &s.currency, s.lower, s.upper);
+                add_total(
+                    &mut ads.by_platform,
+                    platform,
+                    &s.currency,
+                    s.lower,
+                    s.upper,
+                );
                 add_total(&mut ads.overall, "all", &s.currency, s.lower, s.upper);
             }
             ads.by_identity.push(g);
@@ -620,8 +626,20 @@ pub fn entity_detail(
             continue;
         };
         for s in &g.spend {
-            add_total(&mut reports.by_platform, platform, &s.currency, s.lower, Some(s.upper));
-            add_total(&mut reports.overall, "all", &s.currency, s.lower, Some(s.upper));
+            add_total(
+                &mut reports.by_platform,
+                platform,
+                &s.currency,
+                s.lower,
+                Some(s.upper),
+            );
+            add_total(
+                &mut reports.overall,
+                "all",
+                &s.currency,
+                s.lower,
+                Some(s.upper),
+            );
         }
         reports.by_identity.push(g);
     }

@@ -357,7 +357,7 @@ pub fn write_csv(audit: &SpendAudit, out: &mut dyn std::io::Write) -> std::io::R
                 s.upper.map(|u| u.to_string()).unwrap_or_default(),
                 s.ads.to_string(),
                 s.open_ended_ads.to_string(),
-                String::new(),
+                g.trace.clone().unwrap_or_default(),
                 cc,
                 cl,
                 cu,

@@ -522,6 +522,11 @@ pub struct GroupTotal {
     pub ads: u64,
     /// Spend per currency, never converted.
     pub spend: Vec<CurrencyTotal>,
+    /// The `/v1/export` query that lists exactly the ads summed here, each
+    /// with its provenance (absent for week and month groups and for
+    /// advertisers known only by name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
 }
 
 /// Spend totals by group, for the ads matching a query and filters.
@@ -608,6 +613,7 @@ pub fn spend_totals(
                 .collect();
             spend.sort_by(|a, b| a.currency.cmp(&b.currency));
             GroupTotal {
+                trace: trace(request, group_by, &key),
                 key,
                 name: g.name,
                 ads: g.ads,
@@ -632,6 +638,75 @@ pub fn spend_totals(
         group_by: group_by.to_owned(),
         groups,
     })
+}
+
+/// The `/v1/export` query string for the ads of group `key`: the request's
+/// query and filters, narrowed to the group.
+fn trace(request: &SearchRequest, group_by: &str, key: &str) -> Option<String> {
+    let f = &request.filters;
+    let mut params: Vec<(&str, String)> = Vec::new();
+    if !request.query.is_empty() {
+        params.push(("q", request.query.clone()));
+    }
+    let mut lists = vec![
+        ("platform", f.platform.clone()),
+        ("country", f.country.clone()),
+        ("region", f.region.clone()),
+        ("language", f.language.clone()),
+        ("currency", f.currency.clone()),
+        ("media_type", f.media_type.clone()),
+        ("advertiser_id", f.advertiser_id.clone()),
+        ("gender", f.gender.clone()),
+        ("age", f.age.clone()),
+    ];
+    let mut funder = f.funder.first().cloned();
+    let narrow = |lists: &mut Vec<(&str, Vec<String>)>, name: &str, value: &str| {
+        if let Some((_, values)) = lists.iter_mut().find(|(n, _)| *n == name) {
+            *values = vec![value.to_owned()];
+        }
+    };
+    match group_by {
+        "advertiser" => {
+            let (platform, id) = key.split_once(':')?;
+            if id.starts_with("name:") || id == "unknown" {
+                return None;
+            }
+            narrow(&mut lists, "platform", platform);
+            narrow(&mut lists, "advertiser_id", id);
+        }
+        "funder" => funder = Some(key.to_owned()),
+        "platform" | "country" | "region" => narrow(&mut lists, group_by, key),
+        _ => return None,
+    }
+    for (name, values) in lists {
+        if !values.is_empty() {
+            params.push((name, values.join(",")));
+        }
+    }
+    if let Some(funder) = funder {
+        params.push(("funder", funder));
+    }
+    if let Some(active) = f.active {
+        params.push(("active", active.to_string()));
+    }
+    for (name, value) in [("from", f.from), ("to", f.to)] {
+        if let Some(t) = value {
+            params.push((name, t.to_string()));
+        }
+    }
+    for (name, value) in [
+        ("spend_min", f.spend_min),
+        ("spend_max", f.spend_max),
+        ("impressions_min", f.impressions_min),
+        ("impressions_max", f.impressions_max),
+    ] {
+        if let Some(v) = value {
+            params.push((name, v.to_string()));
+        }
+    }
+    serde_urlencoded::to_string(&params)
+        .ok()
+        .map(|q| format!("/v1/export?{q}"))
 }
 
 /// Ad counts per week or month of first shown, oldest first.

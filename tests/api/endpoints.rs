@@ -458,3 +458,27 @@ async fn spend_reports_conversion_csv_and_advertisers() {
     problem(&app, "/v1/advertisers?limit=0", 400).await;
     problem(&app, "/v1/advertisers?name=x", 400).await;
 }
+
+#[tokio::test]
+async fn each_ad_level_figure_traces_to_the_ads_it_sums() {
+    let app = spawn_app().await;
+    for group_by in ["country", "platform", "advertiser", "funder"] {
+        let spend = app
+            .json(&format!("/v1/spend?group_by={group_by}&limit=3"))
+            .await;
+        let mut traced = 0;
+        for g in spend["groups"].as_array().unwrap() {
+            let Some(trace) = g["trace"].as_str() else {
+                continue;
+            };
+            let body = app.get(trace).await.text().await.unwrap();
+            let ads = body
+                .lines()
+                .filter(|l| !l.starts_with("{\"next_cursor\""))
+                .count() as u64;
+            assert_eq!(ads, g["ads"].as_u64().unwrap(), "{group_by} {trace}");
+            traced += 1;
+        }
+        assert!(traced > 0, "{group_by}: no group carries a trace");
+    }
+}
