@@ -560,7 +560,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let base = format!("http://127.0.0.1:{}", app.port());
             println!("API reference:  {base}/docs/");
             println!("example query:  {base}/v1/ads?q=election&facets=platform,country&limit=5");
-            println!("spend totals:   {base}/v1/spend?group_by=advertiser&currency=EUR");
+            println!("spend audit:    {base}/v1/spend?group_by=advertiser&currency=EUR");
+            println!("advertisers:    {base}/v1/advertisers?q=jane+alvarez");
             println!("press Ctrl-C to stop");
             actix_web::rt::System::new().block_on(app.run_until_stopped())?;
             Ok(ExitCode::SUCCESS)

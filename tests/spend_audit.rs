@@ -265,3 +265,22 @@ fn spreadsheet_csv_has_a_bom_quotes_and_no_formulas() {
         assert!(r[9].contains("FacebookAdLibraryReport_2022-11-18_TH_yesterday_advertisers.csv"));
     }
 }
+
+#[test]
+fn filters_that_reports_cannot_honour_are_named() {
+    let (_dir, archive) = archive_with(&[TH]);
+    let request = SearchRequest {
+        query: "vote".into(),
+        filters: Filters {
+            language: vec!["th".into()],
+            country: vec!["TH".into()],
+            ..Filters::default()
+        },
+        ..SearchRequest::default()
+    };
+    let report = ReportQuery::from_filters(&request.filters, None, vec![]);
+    let audit = spend_audit(&archive, &request, &report, "country", 10, None).unwrap();
+    assert_eq!(audit.reports.not_applied, ["q", "language"]);
+    // The country filter does apply.
+    assert_eq!(audit.reports.groups.len(), 1);
+}

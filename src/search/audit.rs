@@ -99,7 +99,25 @@ pub fn spend_audit(
     convert_to: Option<&str>,
 ) -> Result<SpendAudit, SearchError> {
     let ads = spend_totals(archive, request, group_by, limit)?;
-    let reports = report_totals(archive, report, group_by, limit)?;
+    let mut reports = report_totals(archive, report, group_by, limit)?;
+    let f = &request.filters;
+    for (name, given) in [
+        ("q", !request.query.trim().is_empty()),
+        ("region", !f.region.is_empty()),
+        ("language", !f.language.is_empty()),
+        ("media_type", !f.media_type.is_empty()),
+        ("gender", !f.gender.is_empty()),
+        ("age", !f.age.is_empty()),
+        ("active", f.active.is_some()),
+        ("spend_min", f.spend_min.is_some()),
+        ("spend_max", f.spend_max.is_some()),
+        ("impressions_min", f.impressions_min.is_some()),
+        ("impressions_max", f.impressions_max.is_some()),
+    ] {
+        if given {
+            reports.not_applied.push(name.to_owned());
+        }
+    }
     let rates = archive.rate_days().map_err(SearchError::Archive)?;
     let conversion = match convert_to {
         None if rates.is_empty() => Conversion {
@@ -309,6 +327,7 @@ pub const CSV_COLUMNS: &[&str] = &[
 ///         rows: 0,
 ///         superseded_rows: 0,
 ///         groups: vec![],
+///         not_applied: vec![],
 ///     },
 ///     conversion: Conversion::default(),
 /// };

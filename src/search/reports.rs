@@ -136,6 +136,11 @@ pub struct ReportTotals {
     pub superseded_rows: u64,
     /// Groups, largest lower-bound figure first.
     pub groups: Vec<ReportGroup>,
+    /// Filters of the request that report rows cannot honour (they have no
+    /// text, language, media type, targeting or ranges), so these figures
+    /// are not narrowed by them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_applied: Vec<String>,
 }
 
 /// Kinds a [`ReportQuery`] accepts.
@@ -382,5 +387,6 @@ fn total_rows(
         rows: counted,
         superseded_rows: superseded,
         groups,
+        not_applied: Vec::new(),
     }
 }
