@@ -123,6 +123,7 @@ pub fn collect_ad(map: &mut HashMap<String, PlatformIdentity>, ad: &Ad) {
         .unmapped
         .get("CommitteeIdentificationNumber")
         .and_then(|v| v.as_str())
+        .filter(|id| plausible_id(id))
     {
         let id = Identifier {
             kind: "committee".into(),
@@ -132,6 +133,15 @@ pub fn collect_ad(map: &mut HashMap<String, PlatformIdentity>, ad: &Ad) {
             p.identifiers.insert(id);
         }
     }
+}
+
+/// Whether a free-text id cell holds an identifier (`C00676700`), not a
+/// web address, a placeholder or a note: one word with digits.
+fn plausible_id(value: &str) -> bool {
+    let v = value.trim();
+    v.len() >= 5
+        && v.bytes().any(|b| b.is_ascii_digit())
+        && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 /// The facts one spend report row gives about its advertiser.
@@ -369,10 +379,16 @@ pub fn entities(identities: Vec<PlatformIdentity>) -> Vec<Entity> {
             }
         }
         for id in &p.identifiers {
-            let value = normalized_id(&id.value);
-            if value.len() < 5 {
+            if !plausible_id(&id.value) {
                 continue;
             }
+            // Registry numbers are unique only within their registry (a US
+            // state); federal and committee ids compare across kinds.
+            let value = if id.kind.starts_with("Registered in") {
+                format!("{}:{}", id.kind, normalized_id(&id.value))
+            } else {
+                normalized_id(&id.value)
+            };
             match by_value.get(&value) {
                 Some((j, kind)) => {
                     let j = *j;
@@ -550,6 +566,7 @@ pub fn list_entities(
                     .chain(&m.funders)
                     .any(|n| folder.fold(n).contains(q.as_str()))
                     || m.key.to_lowercase().contains(q.as_str())
+                    || query.is_some_and(|raw| m.key.eq_ignore_ascii_case(raw.trim()))
                     || m.identifiers.iter().any(|i| {
                         folder
                             .fold(&format!("{} {}", i.kind, i.value))

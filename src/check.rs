@@ -155,7 +155,7 @@ fn check_advertisers(
     }
     if stored != expected.len() {
         report.mismatches.push(format!(
-            "advertisers: {stored} archived, the sources name {}",
+            "advertisers: {stored} archived, the sources name {}; `adarchive rebuild` re-derives them (archives made before advertisers were recorded need it once)",
             expected.len()
         ));
     }

@@ -443,6 +443,8 @@ fn import_staged(run: &Run<'_>, name: &str, stored: Staged) -> Result<FileReport
         report.records = entry.records;
         report.unchanged = entry.records;
         report.quarantined = entry.quarantined;
+        report.report_rows = entry.report_rows;
+        report.rate_rows = entry.rate_rows;
         report.unnormalized = entry.unnormalized;
         report.format = Some(entry.format);
         return Ok(report);

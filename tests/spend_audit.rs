@@ -284,3 +284,178 @@ fn filters_that_reports_cannot_honour_are_named() {
     // The country filter does apply.
     assert_eq!(audit.reports.groups.len(), 1);
 }
+
+/// A Meta advertisers report made for the test, in Meta's layout and name.
+fn meta_report(dir: &std::path::Path, date: &str, period: &str, rows: &[(&str, u64)]) -> PathBuf {
+    let path = dir.join(format!(
+        "FacebookAdLibraryReport_{date}_NL_{period}_advertisers.csv"
+    ));
+    let mut text = String::from(
+        "\u{feff}Page ID,Page name,Disclaimer,Amount spent (EUR),Number of ads in Library\n",
+    );
+    for (page, amount) in rows {
+        text.push_str(&format!("{page},Page {page},Payer {page},{amount},1\n"));
+    }
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn overlapping_reports_are_never_added_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = Archive::open(&dir.path().join("data")).unwrap();
+    let files = [
+        meta_report(
+            dir.path(),
+            "2024-06-01",
+            "lifetime",
+            &[("1", 1000), ("2", 500)],
+        ),
+        meta_report(
+            dir.path(),
+            "2024-06-08",
+            "lifetime",
+            &[("1", 1200), ("2", 700)],
+        ),
+        meta_report(
+            dir.path(),
+            "2024-06-08",
+            "last_7_days",
+            &[("1", 200), ("2", 200)],
+        ),
+        meta_report(dir.path(), "2024-06-07", "yesterday", &[("1", 30)]),
+        meta_report(dir.path(), "2024-06-08", "yesterday", &[("1", 40)]),
+    ];
+    assert!(import(&archive, &files).all_recognized());
+    let q = query("meta", "NL", "advertiser");
+    // By default the broadest period, and only its latest report.
+    let totals = report_totals(&archive, &q, "advertiser", 10).unwrap();
+    let one = totals.groups.iter().find(|g| g.key == "meta:1").unwrap();
+    assert_eq!((one.spend[0].lower, one.spend[0].upper), (1200, 1200));
+    assert_eq!(
+        totals.reports_used,
+        ["meta advertiser NL: lifetime of 2024-06-08"]
+    );
+    assert_eq!(totals.superseded_rows, 2 + 2 + 2);
+    // Disjoint days add up.
+    let days = report_totals(
+        &archive,
+        &ReportQuery {
+            period: vec!["yesterday".into()],
+            ..q.clone()
+        },
+        "advertiser",
+        10,
+    )
+    .unwrap();
+    let one = days.groups.iter().find(|g| g.key == "meta:1").unwrap();
+    assert_eq!((one.spend[0].lower, one.rows), (70, 2));
+    // The same snapshot whatever the advertiser filter.
+    let just_two = report_totals(
+        &archive,
+        &ReportQuery {
+            advertiser_id: vec!["2".into()],
+            ..q.clone()
+        },
+        "advertiser",
+        10,
+    )
+    .unwrap();
+    assert_eq!(just_two.groups[0].spend[0].lower, 700);
+    let bad = report_totals(
+        &archive,
+        &ReportQuery {
+            period: vec!["last30days".into()],
+            ..q
+        },
+        "advertiser",
+        10,
+    );
+    assert!(bad.unwrap_err().to_string().contains("period"));
+}
+
+#[test]
+fn google_weeks_and_countries_line_up() {
+    let weekly = "google/2019_google-political-ads-advertiser-weekly-spend.head500.csv";
+    let (_dir, archive) = archive_with(&[weekly, GOOGLE_2025]);
+    let weeks = report_totals(
+        &archive,
+        &query("google", "", "advertiser_week"),
+        "week",
+        1000,
+    )
+    .unwrap();
+    // Google's weeks start on Sunday; they are filed under the Monday-based
+    // week that holds them, as ad-level weeks are.
+    let mut reader = csv::Reader::from_path(sample(weekly)).unwrap();
+    let mut expected: Vec<String> = reader
+        .records()
+        .map(|r| r.unwrap()[3].to_owned())
+        .map(|start| {
+            let start = start.as_str();
+            let fmt = time::macros::format_description!("[year]-[month]-[day]");
+            let sunday = time::Date::parse(start, &fmt).unwrap();
+            assert_eq!(sunday.weekday(), time::Weekday::Sunday);
+            (sunday + time::Duration::days(1)).format(&fmt).unwrap()
+        })
+        .collect();
+    expected.sort();
+    expected.dedup();
+    let keys: Vec<String> = weeks.groups.iter().map(|g| g.key.clone()).collect();
+    assert_eq!(keys, expected);
+    // An advertiser active in many EU countries is not filed under the first.
+    let romania = report_totals(
+        &archive,
+        &query("google", "RO", "advertiser"),
+        "country",
+        1000,
+    )
+    .unwrap();
+    assert!(romania.groups.iter().any(|g| g.key == "several"));
+}
+
+#[test]
+fn google_parts_in_several_currencies_add_up_once_converted() {
+    let dir = tempfile::tempdir().unwrap();
+    let rates = dir.path().join("eurofxref-hist.csv");
+    std::fs::write(
+        &rates,
+        "Date,USD,HUF,CZK,DKK,SEK,PLN,RON,BGN,INR,GBP,\n\
+         2025-06-02,1.14,403.0,24.8,7.46,10.9,4.26,5.0,1.9558,97.5,0.84,\n",
+    )
+    .unwrap();
+    let archive = Archive::open(&dir.path().join("data")).unwrap();
+    assert!(import(&archive, &[sample(GOOGLE_2025), rates]).all_recognized());
+    let request = SearchRequest {
+        filters: Filters {
+            platform: vec!["google".into()],
+            advertiser_id: vec!["AR18183851547882946561".into()],
+            ..Filters::default()
+        },
+        ..SearchRequest::default()
+    };
+    let report = ReportQuery::from_filters(&request.filters, None, vec![]);
+    let audit = spend_audit(&archive, &request, &report, "advertiser", 10, Some("EUR")).unwrap();
+    let group = &audit.reports.groups[0];
+    assert!(!group.currencies_are_alternatives);
+    let converted = &audit.conversion.reports[0];
+    let total = converted.total.expect("parts add up");
+    // EUR 2550 + HUF 20000 + CZK 1500 + DKK 500 + SEK 1000 + PLN 250 + RON 250 + BGN 100.
+    let expected = 2550.0
+        + 20000.0 / 403.0
+        + 1500.0 / 24.8
+        + 500.0 / 7.46
+        + 1000.0 / 10.9
+        + 250.0 / 4.26
+        + 250.0 / 5.0
+        + 100.0 / 1.9558;
+    assert!(
+        (total.lower as f64 - expected).abs() < 5.0,
+        "{total:?} vs {expected}"
+    );
+
+    // 2019 rows give one amount in every currency: never added.
+    let (_d, old) = archive_with(&[GOOGLE_2019]);
+    let totals = report_totals(&old, &query("google", "", "advertiser"), "advertiser", 5).unwrap();
+    assert!(totals.groups[0].currencies_are_alternatives);
+}

@@ -4,9 +4,11 @@
 //! headers, any `Spend_<ISO 4217>` columns) and `advertiser_id_mapping.csv`
 //! (`OldAdvertiserId,NewAdvertiserId`).
 //!
-//! Google prints each total once per currency (`Spend_USD`, `Spend_EUR`,
-//! …): the same spend converted by Google, so the figures are alternatives,
-//! never to be added across currencies. `Public_IDs_List` becomes typed
+//! Google's 2018–2019 files print each total once per currency
+//! (`Spend_USD`, `Spend_EUR`, …), the same spend converted by Google: such
+//! rows are marked `spend_alternatives` and never added across currencies.
+//! Later files give each currency its own part of the spend (mostly a single
+//! non-zero column), which can be added once converted. `Public_IDs_List` becomes typed
 //! identifiers (`FEC ID C00676700` → FEC `C00676700`).
 
 use std::io::Read;
@@ -187,7 +189,12 @@ fn map_row<'a>(header: &Header, row: &Row<'a>, file: File) -> Entry<'a> {
             r.advertiser.name = row.non_empty("Advertiser_Name").map(str::to_owned);
             if let Some(ids) = row.non_empty("Public_IDs_List") {
                 r.identifiers = public_ids(ids);
-                if r.identifiers.is_empty() {
+                let items = ids
+                    .split([',', ';', '|'])
+                    .filter(|i| !i.trim().is_empty())
+                    .count();
+                if r.identifiers.len() < items {
+                    // Some item did not parse: the cell is kept whole.
                     r.unmapped.insert("Public_IDs_List".into(), ids.into());
                     unnormalized += 1;
                 }
@@ -198,11 +205,19 @@ fn map_row<'a>(header: &Header, row: &Row<'a>, file: File) -> Entry<'a> {
                 }
             }
             if let Some(regions) = row.non_empty("Regions") {
+                let mut countries = Vec::new();
                 for region in split_list(regions, ",") {
                     match country_code(&region) {
-                        Some(code) if r.country.is_none() => r.country = Some(code.to_owned()),
-                        _ => r.regions.push(region),
+                        Some(code) => countries.push(code.to_owned()),
+                        None => r.regions.push(region),
                     }
+                }
+                // One country is the figure's country; several are listed,
+                // never attributed to the first.
+                if countries.len() == 1 {
+                    r.country = countries.pop();
+                } else {
+                    r.countries = countries;
                 }
             }
             if let Some(n) = row.non_empty("Total_Creatives") {
@@ -294,6 +309,10 @@ fn map_row<'a>(header: &Header, row: &Row<'a>, file: File) -> Entry<'a> {
         }
     }
     r.spend.sort_by(|a, b| a.currency.cmp(&b.currency));
+    // Google's 2018–2019 files print each total converted into every
+    // currency (all columns non-zero); later files give each currency's own
+    // part (mostly one non-zero column). Only the former are alternatives.
+    r.spend_alternatives = r.spend.len() > 1 && r.spend.iter().all(|s| s.lower > 0);
     Entry::Report(ParsedReport {
         locator: row.locator,
         raw: row.raw,

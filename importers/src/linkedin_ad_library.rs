@@ -167,7 +167,7 @@ fn map_details(m: &mut Mapping, details: &mut Fields) {
                             share: fraction,
                         });
                     }
-                    None => m.keep_unnormalized(
+                    None => m.keep_item_unnormalized(
                         "details.adStatistics.impressionsDistributionByCountry",
                         share,
                     ),
@@ -179,7 +179,7 @@ fn map_details(m: &mut Mapping, details: &mut Fields) {
     if let Some(facets) = details.take_array("adTargeting") {
         for facet in facets {
             if !map_facet(m, &facet) {
-                m.keep_unnormalized("details.adTargeting", facet);
+                m.keep_item_unnormalized("details.adTargeting", facet);
             }
         }
     }

@@ -23,6 +23,30 @@ impl Mapping {
         self.ad.unmapped.insert(field.to_owned(), value.into());
     }
 
+    /// Keeps one item of a list verbatim under `field`, beside the items
+    /// kept before it (an array).
+    pub fn keep_item(&mut self, field: &str, value: impl Into<Value>) {
+        match self.ad.unmapped.get_mut(field) {
+            Some(Value::Array(items)) => items.push(value.into()),
+            Some(other) => {
+                let first = other.take();
+                *other = Value::Array(vec![first, value.into()]);
+            }
+            None => {
+                self.ad
+                    .unmapped
+                    .insert(field.to_owned(), Value::Array(vec![value.into()]));
+            }
+        }
+    }
+
+    /// Like [`Mapping::keep_item`], for an item that could not be
+    /// normalized; counts it.
+    pub fn keep_item_unnormalized(&mut self, field: &str, value: impl Into<Value>) {
+        self.keep_item(field, value);
+        self.unnormalized += 1;
+    }
+
     /// Keeps a value that should have been normalized but could not be, and
     /// counts it.
     pub fn keep_unnormalized(&mut self, field: &str, value: impl Into<Value>) {

@@ -100,10 +100,27 @@ const PERIODS: &[&str] = &[
 /// let old = report_name("FacebookAdLibraryReportGB2019-05-11ThisWeekSpending.csv");
 /// assert_eq!((old.country.as_deref(), old.period.as_deref()), (Some("GB"), Some("this_week")));
 /// assert_eq!(old.date.unwrap().to_string(), "2019-05-11");
+/// let copy = report_name("FacebookAdLibraryReport_2022-11-18_TH_yesterday_advertisers (1).csv");
+/// assert_eq!(copy.region, None);
+/// let dotted = report_name("FacebookAdLibraryReport_2025-07-12_CH_last_7_days_St. Gallen.csv");
+/// assert_eq!(dotted.region.as_deref(), Some("St. Gallen"));
 /// ```
 pub fn report_name(path: &str) -> ReportName {
     let file = path.rsplit(['/', '\\', '!']).next().unwrap_or(path);
-    let stem = file.split('.').next().unwrap_or(file);
+    let stem = file
+        .strip_suffix(".csv")
+        .or_else(|| file.strip_suffix(".CSV"))
+        .unwrap_or(file);
+    // A browser's copy: `… (1).csv`.
+    let stem = match stem.rsplit_once(" (") {
+        Some((head, n))
+            if n.strip_suffix(')')
+                .is_some_and(|d| d.bytes().all(|b| b.is_ascii_digit())) =>
+        {
+            head
+        }
+        _ => stem,
+    };
     let Some(rest) = stem.strip_prefix("FacebookAdLibraryReport") else {
         return ReportName::default();
     };
@@ -118,7 +135,13 @@ pub fn report_name(path: &str) -> ReportName {
             if let Some(period) = PERIODS.iter().find(|p| tail.starts_with(*p)) {
                 name.period = Some((*period).to_owned());
                 let what = tail[period.len()..].trim_start_matches('_');
-                if !matches!(what, "advertisers" | "locations" | "") {
+                // `advertisers`, `locations` (perhaps `advertisers.EXCERPT`),
+                // or a region's name, which may hold dots (`St. Gallen`).
+                let national = what.is_empty()
+                    || ["advertisers", "locations"].iter().any(|kind| {
+                        what == *kind || what.strip_prefix(kind).is_some_and(|r| r.starts_with('.'))
+                    });
+                if !national {
                     name.region = Some(what.to_owned());
                 }
             }
@@ -127,7 +150,7 @@ pub fn report_name(path: &str) -> ReportName {
         // 2019: <CC><date><ThisWeekSpending|SpendingToDate>
         name.country = rest.get(..2).and_then(country_code).map(str::to_owned);
         name.date = rest.get(2..12).and_then(|d| Date::parse(d, &iso).ok());
-        name.period = match rest.get(12..) {
+        name.period = match rest.get(12..).map(|p| p.split('.').next().unwrap_or(p)) {
             Some("ThisWeekSpending") => Some("this_week".into()),
             Some("SpendingToDate") => Some("to_date".into()),
             _ => None,

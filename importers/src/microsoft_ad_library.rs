@@ -213,7 +213,7 @@ fn map_details(m: &mut Mapping, mut details: Fields) {
                         share,
                     });
                 }
-                None => m.keep_unnormalized("AdDetails.ImpressionsByCountry", share),
+                None => m.keep_item_unnormalized("AdDetails.ImpressionsByCountry", share),
             }
         }
     }
@@ -230,7 +230,7 @@ fn map_details(m: &mut Mapping, mut details: Fields) {
                         let list = m.ad.targeting.other.entry(slot.to_owned()).or_default();
                         push_unique(list, &name);
                     }
-                    None => m.keep_unnormalized(&format!("AdDetails.{key}"), target),
+                    None => m.keep_item_unnormalized(&format!("AdDetails.{key}"), target),
                 }
             }
         }

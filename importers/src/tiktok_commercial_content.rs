@@ -1,7 +1,8 @@
 //! TikTok Commercial Content API: ad query pages
 //! (`{"data":{"ads":[{"ad":…,"advertiser":…}],"has_more","search_id"},"error":…}`)
 //! and ad detail replies (`{"data":{"ad":…,"advertiser":…,"ad_group":…},"error":…}`),
-//! alone, in arrays or as JSON Lines.
+//! alone, in arrays or as JSON Lines, and the `{"ad":…,"advertiser":…}`
+//! items of query pages kept on their own (arrays or JSON Lines).
 //!
 //! Dates are `YYYYMMDD` integers; reach is a bucket string (`11K`, `0-10K`,
 //! `100K+`). The documentation names the payer both `paid_for_by` and
@@ -49,11 +50,15 @@ impl Importer for TikTokCommercialContent {
     }
 
     fn detect(&self, head: &[u8]) -> bool {
+        let ad_fields = contains(head, b"\"first_shown_date\"")
+            || contains(head, b"\"business_id\"")
+            || contains(head, b"\"unique_users_seen\"");
         starts_json(head)
-            && contains(head, b"\"data\"")
-            && (contains(head, b"\"first_shown_date\"")
-                || contains(head, b"\"search_id\"")
-                || (contains(head, b"\"error\"") && contains(head, b"\"log_id\"")))
+            && ((contains(head, b"\"data\"")
+                && (ad_fields
+                    || (contains(head, b"\"ads\"") && contains(head, b"\"search_id\""))
+                    || (contains(head, b"\"error\"") && contains(head, b"\"log_id\""))))
+                || (contains(head, b"\"ad\"") && ad_fields))
     }
 
     fn read(&self, input: &mut dyn Read, sink: &mut Sink<'_>) -> Result<(), ReadError> {
@@ -74,6 +79,8 @@ struct Reply<'a> {
     data: Option<&'a RawValue>,
     #[serde(default)]
     error: Option<ApiError>,
+    #[serde(borrow, default)]
+    ad: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -132,11 +139,16 @@ fn read_reply(locator: Locator, raw: &[u8], sink: &mut Sink<'_>) -> Result<(), R
         }
     }
     let Some(data) = reply.data else {
+        // Collectors keep `data.ads[]` items on their own: one per line or
+        // in an array.
+        if reply.error.is_none() && reply.ad.is_some() {
+            return emit(map_ad(locator, raw));
+        }
         return emit(field_problem(
             locator,
             raw,
             "data",
-            "the reply has no `data`".into(),
+            "neither a reply with `data` nor an ad item with `ad`".into(),
         ));
     };
     match serde_json::from_str::<Page<'_>>(data.get()) {
@@ -292,7 +304,7 @@ fn map_targeting(m: &mut Mapping, mut targeting: Fields) {
                     push_unique(&mut m.ad.targeting.locations_included, code);
                     push_unique(&mut m.ad.countries, code);
                 }
-                None => m.keep_unnormalized("ad_group.targeting_info.country", c.clone()),
+                None => m.keep_item_unnormalized("ad_group.targeting_info.country", c.clone()),
             }
         }
     }
@@ -324,13 +336,13 @@ fn map_targeting(m: &mut Mapping, mut targeting: Fields) {
                     for item in items {
                         match text_of(&item) {
                             Some(t) => push_unique(&mut m.ad.targeting.interests, &t),
-                            None => m.keep(&format!("ad_group.targeting_info.{key}"), item),
+                            None => m.keep_item(&format!("ad_group.targeting_info.{key}"), item),
                         }
                     }
                 }
                 other => match text_of(&other) {
                     Some(t) => push_unique(&mut m.ad.targeting.interests, &t),
-                    None => m.keep(&format!("ad_group.targeting_info.{key}"), other),
+                    None => m.keep_item(&format!("ad_group.targeting_info.{key}"), other),
                 },
             }
         }

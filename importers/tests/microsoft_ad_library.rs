@@ -103,7 +103,7 @@ fn older_target_types_and_unknown_countries_are_kept() {
     assert!(ad.countries.is_empty());
     assert_eq!(*unnormalized, 1);
     assert_eq!(
-        ad.unmapped["AdDetails.ImpressionsByCountry"]["Country"],
+        ad.unmapped["AdDetails.ImpressionsByCountry"][0]["Country"],
         "Atlantis"
     );
 }
@@ -121,5 +121,17 @@ fn an_error_reply_is_a_problem_with_the_api_message() {
     assert!(
         reason.contains("InvalidParameter") && reason.contains("between 1 and 24"),
         "{reason}"
+    );
+}
+
+#[test]
+fn several_unreadable_items_are_all_kept() {
+    let text = r#"{"AdId":1,"AdvertiserName":"A","AdDetails":{"ImpressionsByCountry":[{"Country":"Atlantis","ImpressionShare":"50%"},{"Country":"Lemuria","ImpressionShare":"50%"}]}}"#;
+    let got = read(&MicrosoftAdLibrary, text.as_bytes());
+    let (_, _, ad, unnormalized) = &got.records[0];
+    assert_eq!(*unnormalized, 2);
+    assert_eq!(
+        ad.unmapped["AdDetails.ImpressionsByCountry"][1]["Country"],
+        "Lemuria"
     );
 }

@@ -144,3 +144,18 @@ fn missing_blocks_still_import_and_an_ad_without_id_is_quarantined() {
     assert_eq!(got.problems.len(), 1);
     assert_eq!(got.problems[0].1.as_deref(), Some("ad.id"));
 }
+
+#[test]
+fn items_kept_on_their_own_import_too() {
+    let items = "{\"ad\":{\"id\":1923845247100002,\"first_shown_date\":20240502},\"advertiser\":{\"business_id\":7,\"paid_by\":\"P\"}}\n[{\"ad\":{\"id\":1923845247100003}}]\n";
+    assert_eq!(
+        detect(items.as_bytes()).unwrap().name(),
+        "tiktok-commercial-content"
+    );
+    let got = read(&TikTokCommercialContent, items.as_bytes());
+    assert!(got.problems.is_empty(), "{:?}", got.problems);
+    let uids: Vec<&str> = got.records.iter().map(|r| r.2.uid.as_str()).collect();
+    assert_eq!(uids, ["tiktok:1923845247100002", "tiktok:1923845247100003"]);
+    assert_eq!(got.records[0].2.funder.as_deref(), Some("P"));
+    assert_eq!(got.records[1].0.line, 2);
+}

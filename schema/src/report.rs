@@ -61,9 +61,14 @@ pub struct ReportRow {
     /// `Total_Creatives`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ads: Option<u64>,
-    /// The country the figure is for, ISO 3166-1 alpha-2.
+    /// The country the figure is for, ISO 3166-1 alpha-2, when it is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
+    /// The countries a figure covers when it covers several (Google's
+    /// advertiser stats list every country an advertiser ran ads in); then
+    /// `country` is absent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub countries: Vec<String>,
     /// Elections or election cycles the row names (`US-Federal-2018`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub elections: Vec<String>,
@@ -102,6 +107,12 @@ pub struct ReportRow {
     /// have `lower == upper`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub spend: Vec<SpendRange>,
+    /// True when the `spend` entries are one amount expressed in several
+    /// currencies (Google's 2018–2019 files print every total in every
+    /// currency) and must never be added together; false when each
+    /// currency is a separate part of the spend (Google's later files).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub spend_alternatives: bool,
     /// Source values with no place above, by the source's own column name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub unmapped: BTreeMap<String, Value>,
@@ -121,6 +132,7 @@ impl ReportRow {
             advertiser: Advertiser::default(),
             ads: None,
             country: None,
+            countries: Vec::new(),
             elections: Vec::new(),
             funder: None,
             identifiers: Vec::new(),
@@ -133,6 +145,7 @@ impl ReportRow {
             regions: Vec::new(),
             report_date: None,
             spend: Vec::new(),
+            spend_alternatives: false,
             unmapped: BTreeMap::new(),
         }
     }

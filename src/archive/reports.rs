@@ -72,7 +72,7 @@ impl Archive {
     }
 
     /// Every archived day of exchange rates, by date; when two imports hold
-    /// the same day, the later one's rates win.
+    /// the same day, the later one's rates win, currency by currency.
     ///
     /// ```
     /// let dir = tempfile::tempdir().unwrap();
@@ -86,14 +86,16 @@ impl Archive {
             |s| s.rate_rows > 0,
             |source, _, stored| {
                 let row: RateRow = decode(&source.blake3, &stored.canonical)?;
-                out.insert(
-                    row.date,
-                    RateDay {
-                        source_blake3: source.blake3.clone(),
-                        line: stored.locator.line,
-                        per_euro: row.per_euro,
-                    },
-                );
+                // A later import wins currency by currency; the day keeps
+                // the source and line of its latest rates.
+                let day = out.entry(row.date).or_insert_with(|| RateDay {
+                    source_blake3: source.blake3.clone(),
+                    line: stored.locator.line,
+                    per_euro: Default::default(),
+                });
+                day.source_blake3.clone_from(&source.blake3);
+                day.line = stored.locator.line;
+                day.per_euro.extend(row.per_euro);
                 Ok(())
             },
         )?;

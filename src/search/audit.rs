@@ -2,10 +2,11 @@
 //! each labelled by origin, with an optional conversion into one reporting
 //! currency at imported ECB reference rates.
 //!
-//! Figures are never added across currencies: Google prints one spend in
-//! thirteen currencies, so a sum over them would count it thirteen times.
-//! A conversion therefore converts each currency's figure on its own, and
-//! says which day's rates it used.
+//! A conversion converts each currency's figure on its own and says which
+//! day's rates it used. Figures are added across currencies only where the
+//! currencies are separate parts of the spend: an ad's ranges, and Google's
+//! 2018–2019 report rows, give one amount in many currencies, and a sum
+//! would count it many times.
 
 use std::collections::BTreeMap;
 
@@ -59,6 +60,21 @@ pub struct ConvertedGroup {
     pub key: String,
     /// One entry per original currency.
     pub figures: Vec<ConvertedFigure>,
+    /// The converted figures added up, where the currencies are separate
+    /// parts of the spend (report rows of Google's later files, Meta's
+    /// reports) and every one of them could be converted; absent where they
+    /// are one amount in several currencies (ads, Google's 2018–2019 files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<ConvertedTotal>,
+}
+
+/// A sum of converted figures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConvertedTotal {
+    /// Sum of the converted lower bounds.
+    pub lower: u128,
+    /// Sum of the converted upper bounds.
+    pub upper: u128,
 }
 
 /// One figure, converted: an estimate.
@@ -243,6 +259,7 @@ fn convert(
             ConvertedGroup {
                 key: g.key.clone(),
                 figures,
+                total: None,
             }
         })
         .collect();
@@ -264,9 +281,21 @@ fn convert(
                     f
                 })
                 .collect();
+            // Every non-zero part must have been converted.
+            let additive = !g.currencies_are_alternatives
+                && !figures.is_empty()
+                && g.spend
+                    .iter()
+                    .filter(|s| s.upper > 0)
+                    .all(|s| figures.iter().any(|f| f.from_currency == s.currency));
+            let total = additive.then(|| ConvertedTotal {
+                lower: figures.iter().map(|f| f.lower).sum(),
+                upper: figures.iter().map(|f| f.upper.unwrap_or(f.lower)).sum(),
+            });
             ConvertedGroup {
                 key: g.key.clone(),
                 figures,
+                total,
             }
         })
         .collect();
@@ -326,6 +355,7 @@ pub const CSV_COLUMNS: &[&str] = &[
 ///         kind: "advertiser".into(),
 ///         rows: 0,
 ///         superseded_rows: 0,
+///         reports_used: vec![],
 ///         groups: vec![],
 ///         not_applied: vec![],
 ///     },

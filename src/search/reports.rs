@@ -117,6 +117,10 @@ pub struct ReportGroup {
     pub reports: Vec<ReportRef>,
     /// The rows themselves (the first [`ROWS_LISTED`]).
     pub lines: Vec<RowRef>,
+    /// True when some row gives one amount in several currencies (Google's
+    /// 2018–2019 files), so the currencies must not be added together;
+    /// false when each currency is a separate part of the spend.
+    pub currencies_are_alternatives: bool,
 }
 
 /// How many rows a group lists by source and line.
@@ -131,9 +135,12 @@ pub struct ReportTotals {
     pub kind: String,
     /// Rows matching.
     pub rows: u64,
-    /// Matching rows left out because a later import of the same report
-    /// replaces them.
+    /// Matching rows left out: of an older report of the same place and
+    /// period, of a later import of the same report, or of a narrower period
+    /// where a broader one exists.
     pub superseded_rows: u64,
+    /// The reports totalled: platform, kind, country, period and date.
+    pub reports_used: Vec<String>,
     /// Groups, largest lower-bound figure first.
     pub groups: Vec<ReportGroup>,
     /// Filters of the request that report rows cannot honour (they have no
@@ -175,24 +182,48 @@ pub fn advertiser_key(row: &ReportRow) -> Option<String> {
     }
 }
 
-/// Which report a row belongs to: rows of the same report imported twice
-/// share it, and only the latest import counts.
-fn report_identity(row: &ReportRow) -> String {
-    let meta_scope = matches!(row.platform, adarchive_schema::Platform::Meta);
-    let region_file = row.kind == ReportKind::AdvertiserInRegion;
+/// Periods as the reports name them, the broadest first: where one place
+/// has reports of several periods, the broadest is the one totalled.
+pub const PERIODS: &[&str] = &[
+    "lifetime",
+    "to_date",
+    "all_time",
+    "last_90_days",
+    "last_30_days",
+    "last_7_days",
+    "this_week",
+    "week",
+    "yesterday",
+    "unknown",
+];
+
+/// Periods whose reports overlap one another: cumulative (`lifetime`,
+/// `to_date`, `all_time`) or rolling windows. Of these only the latest
+/// report counts; reports of the other periods (a day, a week) are disjoint
+/// and add up.
+fn overlapping(period: &str) -> bool {
+    matches!(
+        period,
+        "lifetime"
+            | "to_date"
+            | "all_time"
+            | "last_7_days"
+            | "last_30_days"
+            | "last_90_days"
+            | "unknown"
+    )
+}
+
+/// Where a report applies: its platform, kind and, for Meta, the country
+/// and region file it was downloaded for.
+fn report_scope(row: &ReportRow) -> String {
+    let meta = matches!(row.platform, adarchive_schema::Platform::Meta);
     format!(
-        "{}|{:?}|{}|{:?}|{:?}|{:?}|{:?}",
+        "{}|{:?}|{:?}|{:?}",
         row.platform,
         row.kind,
-        row.period,
-        row.report_date,
-        row.period_start,
-        if meta_scope {
-            row.country.as_deref()
-        } else {
-            None
-        },
-        if region_file {
+        if meta { row.country.as_deref() } else { None },
+        if row.kind == ReportKind::AdvertiserInRegion {
             row.location.as_deref()
         } else {
             None
@@ -200,32 +231,69 @@ fn report_identity(row: &ReportRow) -> String {
     )
 }
 
-fn matches(query: &ReportQuery, kind: ReportKind, row: &ReportRow) -> bool {
+fn preference(period: &str) -> usize {
+    PERIODS
+        .iter()
+        .position(|p| *p == period)
+        .unwrap_or(PERIODS.len())
+}
+
+/// Whether the row's period and dates are those asked for.
+fn in_period(query: &ReportQuery, row: &ReportRow) -> bool {
+    let start = row.period_start.or(row.report_date);
+    let end = row.period_end.or(row.report_date);
+    (query.period.is_empty() || query.period.iter().any(|p| p == &row.period))
+        && query.from.is_none_or(|from| end.is_none_or(|e| e >= from))
+        && query.to.is_none_or(|to| start.is_none_or(|s| s <= to))
+}
+
+/// Whether the row is one of the advertisers, places and currencies asked
+/// for.
+fn matches(query: &ReportQuery, row: &ReportRow) -> bool {
     let any = |list: &[String], value: Option<&str>| {
         list.is_empty() || value.is_some_and(|v| list.iter().any(|l| l.eq_ignore_ascii_case(v)))
     };
-    let start = row.period_start.or(row.report_date);
-    let end = row.period_end.or(row.report_date);
-    row.kind == kind
-        && any(&query.platform, Some(row.platform.as_str()))
-        && any(&query.country, row.country.as_deref())
-        && any(&query.period, Some(&row.period))
+    let country = query.country.is_empty()
+        || row
+            .country
+            .iter()
+            .chain(&row.countries)
+            .any(|c| query.country.iter().any(|q| q.eq_ignore_ascii_case(c)));
+    any(&query.platform, Some(row.platform.as_str()))
+        && country
         && any(&query.advertiser_id, row.advertiser.id.as_deref())
         && query
             .funder
             .as_ref()
             .is_none_or(|f| row.funder.as_deref() == Some(f.as_str()))
-        && query.from.is_none_or(|from| end.is_none_or(|e| e >= from))
-        && query.to.is_none_or(|to| start.is_none_or(|s| s <= to))
 }
 
 fn group_key(group_by: &str, row: &ReportRow) -> Option<(String, Option<String>)> {
-    let time = || row.period_start.or(row.report_date);
+    // A period is filed under the week or month holding its middle, so
+    // that Google's Sunday-to-Saturday weeks land on the Monday-based weeks
+    // of the ad-level figures.
+    let time = || match (row.period_start, row.period_end) {
+        (Some(a), Some(b)) => {
+            let middle = a.unix_seconds() + (b.unix_seconds() - a.unix_seconds()) / 2;
+            time::OffsetDateTime::from_unix_timestamp(middle)
+                .ok()
+                .map(adarchive_schema::Timestamp::from_offset_date_time)
+        }
+        (a, b) => a.or(b).or(row.report_date),
+    };
     Some(match group_by {
         "advertiser" => (advertiser_key(row)?, row.advertiser.name.clone()),
         "funder" => (row.funder.clone()?, None),
         "platform" => (row.platform.as_str().to_owned(), None),
-        "country" => (row.country.clone()?, None),
+        "country" => match (&row.country, row.countries.is_empty()) {
+            (Some(c), _) => (c.clone(), None),
+            // A total over several countries cannot be split among them.
+            (None, false) => (
+                "several".to_owned(),
+                Some("figures covering several countries".to_owned()),
+            ),
+            (None, true) => return None,
+        },
         "region" => (row.location.clone()?, None),
         "week" => {
             let d = time()?.as_offset_date_time().date();
@@ -275,6 +343,15 @@ pub fn report_totals(
             ),
         )
     })?;
+    if let Some(unknown) = query.period.iter().find(|p| !PERIODS.contains(&p.as_str())) {
+        return Err(bad(
+            "period",
+            format!(
+                "`{unknown}` is not a report period; use {}",
+                PERIODS.join(", ")
+            ),
+        ));
+    }
     let rows = archive.report_rows().map_err(SearchError::Archive)?;
     Ok(total_rows(rows, query, kind, kind_name, group_by, limit))
 }
@@ -287,24 +364,100 @@ fn total_rows(
     group_by: &str,
     limit: usize,
 ) -> ReportTotals {
-    let matching: Vec<ArchivedReportRow> = rows
+    // Which reports count is decided over every row of the kind and period
+    // asked for, before the advertiser, place and currency filters, so that
+    // one advertiser's figures agree with the whole table.
+    let candidates: Vec<ArchivedReportRow> = rows
         .into_iter()
-        .filter(|r| matches(query, kind, &r.row))
+        .filter(|r| r.row.kind == kind && in_period(query, &r.row))
         .collect();
-    let mut latest: HashMap<String, u64> = HashMap::new();
-    for r in &matching {
-        let seq = latest
-            .entry(report_identity(&r.row))
-            .or_insert(r.source_seq);
-        *seq = (*seq).max(r.source_seq);
+    let mut period_of: HashMap<String, String> = HashMap::new();
+    for r in &candidates {
+        let chosen = period_of
+            .entry(report_scope(&r.row))
+            .or_insert_with(|| r.row.period.clone());
+        if preference(&r.row.period) < preference(chosen) {
+            chosen.clone_from(&r.row.period);
+        }
     }
-    let mut groups: BTreeMap<String, ReportGroup> = BTreeMap::new();
-    let (mut counted, mut superseded) = (0u64, 0u64);
-    for r in matching {
-        if latest.get(&report_identity(&r.row)) != Some(&r.source_seq) {
-            superseded += 1;
+    // The latest report per scope (overlapping periods) or per scope and
+    // date (disjoint periods), by report date and then import order.
+    let snapshot = |row: &ReportRow| {
+        if overlapping(&row.period) {
+            report_scope(row)
+        } else {
+            format!(
+                "{}|{:?}|{:?}",
+                report_scope(row),
+                row.report_date,
+                row.period_start
+            )
+        }
+    };
+    let mut latest: HashMap<String, (Option<adarchive_schema::Timestamp>, u64)> = HashMap::new();
+    for r in &candidates {
+        if period_of.get(&report_scope(&r.row)) != Some(&r.row.period) {
             continue;
         }
+        let version = (
+            if overlapping(&r.row.period) {
+                r.row.report_date
+            } else {
+                None
+            },
+            r.source_seq,
+        );
+        let best = latest.entry(snapshot(&r.row)).or_insert(version);
+        if version > *best {
+            *best = version;
+        }
+    }
+    let mut used: Vec<String> = Vec::new();
+    let mut selected = Vec::new();
+    let mut superseded = 0u64;
+    for r in candidates {
+        let chosen = period_of.get(&report_scope(&r.row)) == Some(&r.row.period);
+        let version = (
+            if overlapping(&r.row.period) {
+                r.row.report_date
+            } else {
+                None
+            },
+            r.source_seq,
+        );
+        if !chosen || latest.get(&snapshot(&r.row)) != Some(&version) {
+            if matches(query, &r.row) {
+                superseded += 1;
+            }
+            continue;
+        }
+        if matches(query, &r.row) {
+            let label = format!(
+                "{} {}{}: {}{}",
+                r.row.platform,
+                kind_name,
+                r.row
+                    .country
+                    .as_ref()
+                    .filter(|_| matches!(r.row.platform, adarchive_schema::Platform::Meta))
+                    .map(|c| format!(" {c}"))
+                    .unwrap_or_default(),
+                r.row.period,
+                r.row
+                    .report_date
+                    .map(|d| format!(" of {}", d.as_offset_date_time().date()))
+                    .unwrap_or_default()
+            );
+            if !used.contains(&label) {
+                used.push(label);
+            }
+            selected.push(r);
+        }
+    }
+    used.sort();
+    let mut groups: BTreeMap<String, ReportGroup> = BTreeMap::new();
+    let mut counted = 0u64;
+    for r in selected {
         let Some((key, name)) = group_key(group_by, &r.row) else {
             continue;
         };
@@ -316,7 +469,9 @@ fn total_rows(
             spend: Vec::new(),
             reports: Vec::new(),
             lines: Vec::new(),
+            currencies_are_alternatives: false,
         });
+        group.currencies_are_alternatives |= r.row.spend_alternatives;
         if group.name.is_none() {
             group.name = name;
         }
@@ -386,6 +541,7 @@ fn total_rows(
         kind: kind_name.to_owned(),
         rows: counted,
         superseded_rows: superseded,
+        reports_used: used,
         groups,
         not_applied: Vec::new(),
     }
