@@ -352,8 +352,11 @@ fn map_row<'a>(header: &Header, row: &Row<'a>, file: &ReportName) -> Entry<'a> {
             }
         }
     }
+    let first_amount = amount_column(header).map(|(name, _)| name.to_owned());
     for name in &header.names {
-        if !MAPPED.contains(&name.as_str()) && !is_amount_column(name) {
+        // A second amount column (never seen, but possible) is kept as is.
+        let mapped_amount = first_amount.as_deref() == Some(name.as_str());
+        if !MAPPED.contains(&name.as_str()) && !mapped_amount {
             if let Some(v) = row.non_empty(name) {
                 r.unmapped.insert(name.clone(), v.into());
             }

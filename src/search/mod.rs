@@ -675,7 +675,10 @@ fn trace(request: &SearchRequest, group_by: &str, key: &str) -> Option<String> {
             narrow(&mut lists, "advertiser_id", id);
         }
         "funder" => funder = Some(key.to_owned()),
-        "platform" | "country" | "region" => narrow(&mut lists, group_by, key),
+        // List filters split at commas: a key holding one cannot be one value.
+        "platform" | "country" | "region" if !key.contains(',') => {
+            narrow(&mut lists, group_by, key)
+        }
         _ => return None,
     }
     for (name, values) in lists {
