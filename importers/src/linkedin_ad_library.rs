@@ -8,13 +8,13 @@
 
 use std::io::Read;
 
-use adarchive_schema::{Ad, CountRange, MediaType, Platform, RegionShare, Timestamp};
+use adarchive_schema::{Ad, CountRange, MediaType, Platform, Timestamp};
 use serde_json::Value;
 
 use crate::json_fields::{
     count_of, field_problem, parse_object, percent_share, read_mapped_objects, text_of, Fields,
 };
-use crate::mapping::{push_unique, Mapping};
+use crate::mapping::Mapping;
 use crate::microsoft_ad_library::{contains, starts_json};
 use crate::normalize::country_code;
 use crate::{Entry, Importer, Locator, ParsedRecord, ReadError, Sink};
@@ -144,11 +144,8 @@ fn map_details(m: &mut Mapping, details: &mut Fields) {
     if let Some(mut stats) = details.take_object("adStatistics") {
         for (key, first) in [("firstImpressionAt", true), ("latestImpressionAt", false)] {
             if let Some(value) = stats.take(key) {
-                match epoch_millis(&value) {
-                    Some(t) if first => m.ad.first_shown = Some(t),
-                    Some(t) => m.ad.last_shown = Some(t),
-                    None => m.keep_unnormalized(&format!("details.adStatistics.{key}"), value),
-                }
+                let parsed = epoch_millis(&value);
+                m.shown(first, parsed, &format!("details.adStatistics.{key}"), value);
             }
         }
         if let Some(total) = stats.take("totalImpressions") {
@@ -160,13 +157,7 @@ fn map_details(m: &mut Mapping, details: &mut Fields) {
         if let Some(shares) = stats.take_array("impressionsDistributionByCountry") {
             for share in shares {
                 match country_share(&share) {
-                    Some((code, fraction)) => {
-                        push_unique(&mut m.ad.countries, code);
-                        m.ad.delivery.regions.push(RegionShare {
-                            region: code.to_owned(),
-                            share: fraction,
-                        });
-                    }
+                    Some((code, fraction)) => m.country_share(code, fraction),
                     None => m.keep_item_unnormalized(
                         "details.adStatistics.impressionsDistributionByCountry",
                         share,

@@ -1,6 +1,6 @@
 //! Helpers every importer uses while mapping one row to an [`Ad`].
 
-use adarchive_schema::Ad;
+use adarchive_schema::{Ad, RegionShare, Timestamp};
 use serde_json::Value;
 
 /// An [`Ad`] under construction, counting the values that could not be
@@ -21,6 +21,32 @@ impl Mapping {
     /// Keeps a platform-specific value verbatim.
     pub fn keep(&mut self, field: &str, value: impl Into<Value>) {
         self.ad.unmapped.insert(field.to_owned(), value.into());
+    }
+
+    /// Sets the first (`first`) or last shown time, or keeps `raw` under
+    /// `field` as a value that could not be read as a time.
+    pub fn shown(
+        &mut self,
+        first: bool,
+        parsed: Option<Timestamp>,
+        field: &str,
+        raw: impl Into<Value>,
+    ) {
+        match parsed {
+            Some(t) if first => self.ad.first_shown = Some(t),
+            Some(t) => self.ad.last_shown = Some(t),
+            None => self.keep_unnormalized(field, raw),
+        }
+    }
+
+    /// Records that `share` (0–1) of the ad's delivery reached country
+    /// `code`.
+    pub fn country_share(&mut self, code: &str, share: f64) {
+        push_unique(&mut self.ad.countries, code);
+        self.ad.delivery.regions.push(RegionShare {
+            region: code.to_owned(),
+            share,
+        });
     }
 
     /// Keeps one item of a list verbatim under `field`, beside the items

@@ -170,11 +170,8 @@ fn map_object(locator: Locator, raw: &[u8]) -> Entry<'_> {
         ("ad_delivery_stop_time", false),
     ] {
         if let Some(raw) = fields.remove(key) {
-            match parse::<Cow<'_, str>>(raw).as_deref().and_then(timestamp) {
-                Some(t) if first => m.ad.first_shown = Some(t),
-                Some(t) => m.ad.last_shown = Some(t),
-                None => m.keep_unnormalized(key, value(raw)),
-            }
+            let parsed = parse::<Cow<'_, str>>(raw).as_deref().and_then(timestamp);
+            m.shown(first, parsed, key, value(raw));
         }
     }
 

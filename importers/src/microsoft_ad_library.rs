@@ -9,7 +9,7 @@
 
 use std::io::Read;
 
-use adarchive_schema::{Ad, Platform, RegionShare};
+use adarchive_schema::{Ad, Platform};
 use serde_json::Value;
 
 use crate::json_fields::{
@@ -185,11 +185,7 @@ fn map_details(m: &mut Mapping, mut details: Fields) {
     m.ad.funder = details.take_text("PaidForByName");
     for (key, first) in [("StartDate", true), ("EndDate", false)] {
         if let Some(text) = details.take_text(key) {
-            match timestamp(&text) {
-                Some(t) if first => m.ad.first_shown = Some(t),
-                Some(t) => m.ad.last_shown = Some(t),
-                None => m.keep_unnormalized(&format!("AdDetails.{key}"), text),
-            }
+            m.shown(first, timestamp(&text), &format!("AdDetails.{key}"), text);
         }
     }
     if let Some(range) = details.take_text("TotalImpressionsRange") {
@@ -206,13 +202,7 @@ fn map_details(m: &mut Mapping, mut details: Fields) {
                 Some((code, share))
             });
             match pair {
-                Some((code, share)) => {
-                    push_unique(&mut m.ad.countries, code);
-                    m.ad.delivery.regions.push(RegionShare {
-                        region: code.to_owned(),
-                        share,
-                    });
-                }
+                Some((code, share)) => m.country_share(code, share),
                 None => m.keep_item_unnormalized("AdDetails.ImpressionsByCountry", share),
             }
         }

@@ -206,11 +206,7 @@ fn map_ad(locator: Locator, raw: &[u8]) -> Entry<'_> {
 fn map_ad_block(m: &mut Mapping, mut ad: Fields) {
     for (key, first) in [("first_shown_date", true), ("last_shown_date", false)] {
         if let Some(text) = ad.take_text(key) {
-            match timestamp(&text) {
-                Some(t) if first => m.ad.first_shown = Some(t),
-                Some(t) => m.ad.last_shown = Some(t),
-                None => m.keep_unnormalized(&format!("ad.{key}"), text),
-            }
+            m.shown(first, timestamp(&text), &format!("ad.{key}"), text);
         }
     }
     if let Some(title) = ad.take_text("title") {
