@@ -81,6 +81,9 @@ pub struct FileReport {
     /// The first quarantined rows, with line and field.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<ProblemNote>,
+    /// Things the user should know about this file.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// Why the file could not be imported at all.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -439,6 +442,18 @@ fn import_staged(run: &Run<'_>, name: &str, stored: Staged) -> Result<FileReport
     let (original_blake3, tokens) = (stored.original_blake3.clone(), stored.redacted_tokens);
 
     if let Some(entry) = archive.source(&stored.blake3)? {
+        // A format that reads facts from the name derived this source from
+        // its first name: say so when this name tells another story.
+        let facts = importers::by_name(&entry.format).and_then(|i| {
+            let first = entry.names.first()?;
+            let (then, now) = (i.facts_from_name(first)?, i.facts_from_name(name)?);
+            (then != now).then_some((first.clone(), then, now))
+        });
+        if let Some((first, then, now)) = facts {
+            report.warnings.push(format!(
+                "the same bytes were imported before as {first} ({then}); its rows keep those facts, not this name's ({now})"
+            ));
+        }
         add_name(archive, &entry, name)?;
         report.records = entry.records;
         report.unchanged = entry.records;

@@ -766,6 +766,9 @@ fn print_import(archive: &Archive, report: &ImportReport) {
         for s in &f.skipped {
             println!("  skipped {}: {}", s.name, s.reason);
         }
+        for w in &f.warnings {
+            println!("  warning: {w}");
+        }
     }
     let t = report.totals;
     println!(

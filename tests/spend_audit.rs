@@ -459,3 +459,23 @@ fn google_parts_in_several_currencies_add_up_once_converted() {
     let totals = report_totals(&old, &query("google", "", "advertiser"), "advertiser", 5).unwrap();
     assert!(totals.groups[0].currencies_are_alternatives);
 }
+
+#[test]
+fn the_same_report_bytes_under_another_name_are_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = meta_report(dir.path(), "2024-06-07", "yesterday", &[("1", 30)]);
+    let second = dir
+        .path()
+        .join("FacebookAdLibraryReport_2024-06-08_NL_yesterday_advertisers.csv");
+    std::fs::copy(&first, &second).unwrap();
+    let archive = Archive::open(&dir.path().join("data")).unwrap();
+    import(&archive, std::slice::from_ref(&first));
+    let report = import(&archive, std::slice::from_ref(&second));
+    let warning = &report.files[0].warnings[0];
+    assert!(
+        warning.contains("2024-06-07") && warning.contains("2024-06-08"),
+        "{warning}"
+    );
+    // Importing it again under its own name says nothing.
+    assert!(import(&archive, &[first]).files[0].warnings.is_empty());
+}

@@ -150,6 +150,13 @@ pub trait Importer: Send + Sync {
     }
     /// Streams `input`, handing each record or problem to `sink`.
     fn read(&self, input: &mut dyn Read, sink: &mut Sink<'_>) -> Result<(), ReadError>;
+    /// What the format reads from a file's name (for Meta's spend reports:
+    /// country, date, period, region), in words, or `None` when names do
+    /// not matter. Two names with different answers are different reports.
+    fn facts_from_name(&self, name: &str) -> Option<String> {
+        let _ = name;
+        None
+    }
     /// Like [`Importer::read`], for a file called `name` (its last path
     /// component matters). Formats that carry facts only in their file
     /// names — Meta's spend reports name their country, date and period

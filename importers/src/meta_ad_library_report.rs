@@ -191,6 +191,20 @@ impl Importer for MetaAdLibraryReport {
         self.read_named("", input, sink)
     }
 
+    fn facts_from_name(&self, name: &str) -> Option<String> {
+        let n = report_name(name);
+        Some(format!(
+            "country {}, date {}, period {}{}",
+            n.country.as_deref().unwrap_or("unknown"),
+            n.date
+                .map_or_else(|| "unknown".to_owned(), |d| d.to_string()),
+            n.period.as_deref().unwrap_or("unknown"),
+            n.region
+                .map(|r| format!(", region {r}"))
+                .unwrap_or_default()
+        ))
+    }
+
     fn read_named(
         &self,
         name: &str,
