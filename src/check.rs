@@ -81,6 +81,7 @@ pub fn verify(archive: &Archive) -> Result<VerifyReport> {
         }
     }
     check_advertisers(archive, &advertisers, &mut report)?;
+    check_orphan_rows(archive, &entries, &mut report)?;
     check_records_and_versions(archive, &mut report)?;
     check_index(archive, &mut report)?;
 
@@ -129,6 +130,38 @@ fn check_source_bytes(
             "source {}: stored bytes hash to {actual} ({size} bytes, manifest says {})",
             entry.blake3, entry.size
         ));
+    }
+    Ok(())
+}
+
+/// Every stored report row and day of rates belongs to a source in the
+/// manifest.
+fn check_orphan_rows(
+    archive: &Archive,
+    entries: &[SourceEntry],
+    report: &mut VerifyReport,
+) -> Result<()> {
+    let known: std::collections::HashSet<[u8; 32]> = entries
+        .iter()
+        .filter_map(|e| blake3::Hash::from_hex(&e.blake3).ok())
+        .map(|h| *h.as_bytes())
+        .collect();
+    let txn = archive.db().begin_read()?;
+    for (table, what) in [(REPORT_ROWS, "report rows"), (RATE_ROWS, "days of rates")] {
+        let table = txn.open_table(table)?;
+        let mut orphans = 0u64;
+        for item in table.iter()? {
+            let (key, _) = item?;
+            let source: Option<[u8; 32]> = key.value().get(..32).and_then(|b| b.try_into().ok());
+            if source.is_none_or(|s| !known.contains(&s)) {
+                orphans += 1;
+            }
+        }
+        if orphans > 0 {
+            report.mismatches.push(format!(
+                "{orphans} {what} belong to no source in the manifest; `adarchive rebuild` drops them"
+            ));
+        }
     }
     Ok(())
 }
