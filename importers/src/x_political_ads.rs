@@ -26,8 +26,9 @@ pub struct XPoliticalAds;
 
 const NAME: &str = "x-political-ads";
 
-/// Columns mapped to dedicated fields; every other column is kept.
-const MAPPED: &[&str] = &[
+/// The columns known to exist in X's files, each mapped to a dedicated
+/// field; every other column is kept in `unmapped`.
+pub const KNOWN_COLUMNS: &[&str] = &[
     "Screen Name",
     "Tweet Id",
     "Tweet Url",
@@ -180,7 +181,7 @@ fn map_row<'a>(header: &Header, row: &Row<'a>) -> Entry<'a> {
         }
     }
     for name in &header.names {
-        if !MAPPED.contains(&name.as_str()) {
+        if !KNOWN_COLUMNS.contains(&name.as_str()) {
             if let Some(v) = row.value(name) {
                 m.keep(name, v);
             }

@@ -203,34 +203,14 @@ fn prepare(entry: Entry<'_>, blake3: &str, name: &str, index: Option<&Updates<'_
                 unnormalized: r.unnormalized,
             }
         }
-        Entry::Report(r) => {
-            let canonical = r.row.canonical_json();
-            Prepared::Row {
-                rates: false,
-                stored: codec::encode_report_row(
-                    blake3::hash(r.raw).as_bytes(),
-                    r.locator,
-                    &RecordHash::of(&canonical),
-                    &canonical,
-                ),
-                locator: r.locator,
-                unnormalized: r.unnormalized,
-            }
-        }
-        Entry::Rates(r) => {
-            let canonical = r.row.canonical_json();
-            Prepared::Row {
-                rates: true,
-                stored: codec::encode_report_row(
-                    blake3::hash(r.raw).as_bytes(),
-                    r.locator,
-                    &RecordHash::of(&canonical),
-                    &canonical,
-                ),
-                locator: r.locator,
-                unnormalized: 0,
-            }
-        }
+        Entry::Report(r) => prepared_row(
+            false,
+            r.locator,
+            r.raw,
+            &r.row.canonical_json(),
+            r.unnormalized,
+        ),
+        Entry::Rates(r) => prepared_row(true, r.locator, r.raw, &r.row.canonical_json(), 0),
         Entry::Problem(p) => Prepared::Problem(QuarantineEntry {
             source_blake3: blake3.to_owned(),
             source_name: name.to_owned(),
@@ -243,6 +223,27 @@ fn prepare(entry: Entry<'_>, blake3: &str, name: &str, index: Option<&Updates<'_
             raw_hash: blake3::hash(p.raw).to_hex().to_string(),
             raw: String::from_utf8_lossy(p.raw).into_owned(),
         }),
+    }
+}
+
+/// A report row or day of rates, ready to store by position.
+fn prepared_row(
+    rates: bool,
+    locator: adarchive_importers::Locator,
+    raw: &[u8],
+    canonical: &[u8],
+    unnormalized: u32,
+) -> Prepared {
+    Prepared::Row {
+        rates,
+        stored: codec::encode_report_row(
+            blake3::hash(raw).as_bytes(),
+            locator,
+            &RecordHash::of(canonical),
+            canonical,
+        ),
+        locator,
+        unnormalized,
     }
 }
 

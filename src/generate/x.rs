@@ -11,20 +11,8 @@ use time::macros::format_description;
 use super::vocab::{self, ADVERTISERS};
 use crate::error::{IoContext, Result};
 
-const HEADER: &[&str] = &[
-    "Screen Name",
-    "Tweet Id",
-    "Tweet Url",
-    "Day of Start Date Adgroup",
-    "Day of End Date Adgroup",
-    "Targeting Name",
-    "Interest Targeting",
-    "Geo Targeting",
-    "Gender Targeting",
-    "Age Targeting",
-    "Impressions",
-    "Spend_USD",
-];
+/// X's known columns, in the order the importer documents them.
+const HEADER: &[&str] = adarchive_importers::x_political_ads::KNOWN_COLUMNS;
 const INTERESTS: &[&str] = &["Politics", "News", "Government", "Education", "Environment"];
 const AGES: &[&str] = &["18-34", "35-49", "50+", "18+"];
 
