@@ -4,7 +4,8 @@
 //! serve` without a rate limit on loopback, then runs a mixed read workload
 //! from 32 concurrent connections for 20 seconds, and downloads the full
 //! NDJSON export while sampling the server's memory. Prints a Markdown table
-//! for `docs/benchmarks.md`.
+//! for `docs/benchmarks.md`. `-- --data DIR` serves an archive imported
+//! before instead of generating one.
 
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -39,15 +40,36 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// How many ads the archive in `data` holds, from `adarchive search --json`.
+fn archived_ads(binary: &str, data: &std::path::Path) -> u64 {
+    let out = Command::new(binary)
+        .args(["search", "--data", s(data), "--json", "--limit", "1", ""])
+        .output()
+        .expect("search the archive");
+    let reply: serde_json::Value = serde_json::from_slice(&out.stdout).expect("search JSON");
+    reply["total"].as_u64().expect("a total")
+}
+
 fn main() {
-    let ads = ads_arg(&[1_000_000])[0];
     let binary = env!("CARGO_BIN_EXE_adarchive");
     let work = tempfile::tempdir().expect("temporary folder");
-    let input = work.path().join("exports");
-    let data = work.path().join("data");
-    generate(binary, &input, ads, 3);
-    run(binary, &["import", "--data", s(&data), s(&input)]);
-    let _ = Command::new("sync").status();
+    let args: Vec<String> = std::env::args().collect();
+    let given = args
+        .iter()
+        .position(|a| a == "--data")
+        .and_then(|i| args.get(i + 1))
+        .map(std::path::PathBuf::from);
+    let data = given.clone().unwrap_or_else(|| work.path().join("data"));
+    let ads = if given.is_some() {
+        archived_ads(binary, &data)
+    } else {
+        let ads = ads_arg(&[1_000_000])[0];
+        let input = work.path().join("exports");
+        generate(binary, &input, ads, 3);
+        run(binary, &["import", "--data", s(&data), s(&input)]);
+        let _ = Command::new("sync").status();
+        ads
+    };
 
     let bind = format!("127.0.0.1:{PORT}");
     let server = Server(

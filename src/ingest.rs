@@ -164,30 +164,62 @@ pub fn import_paths(
     };
     let run = Run {
         archive,
-        options,
         progress,
         index: updates.as_ref(),
     };
     let mut report = ImportReport::default();
-    for path in paths {
-        for file in walk(path) {
-            match file {
-                Ok(file) => import_file(&run, &file, &mut report)?,
-                Err(error) => report.push(FileReport {
-                    path: path.display().to_string(),
+    let detect = match options.format {
+        Some(importer) => Detect::Forced(importer),
+        None => Detect::Any,
+    };
+    // Files are staged (copied, hashed, detected) one ahead on their own
+    // thread, so that copying the next file overlaps deriving this one.
+    std::thread::scope(|scope| -> Result<()> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Prefetched>(1);
+        let stager = std::thread::Builder::new()
+            .name("stage".into())
+            .spawn_scoped(scope, move || {
+                for path in paths {
+                    for file in walk(path) {
+                        let item = match file {
+                            Ok(file) => {
+                                let staged = stage_file(archive, &file, detect);
+                                Prefetched::Staged(file.display().to_string(), staged)
+                            }
+                            Err(error) => Prefetched::Unreadable(path.display().to_string(), error),
+                        };
+                        if tx.send(item).is_err() {
+                            return;
+                        }
+                    }
+                }
+            })
+            .at(archive.tmp_dir())?;
+        for item in rx {
+            match item {
+                Prefetched::Staged(name, staged) => match staged? {
+                    Ok(staged) if staged.zip => import_bundle(&run, &name, staged, &mut report)?,
+                    Ok(staged) => report.push(import_staged(&run, &name, staged)?),
+                    Err(reason) => report.push(failed(&name, reason)),
+                },
+                Prefetched::Unreadable(name, error) => report.push(FileReport {
+                    path: name,
                     error: Some(error),
                     ..FileReport::default()
                 }),
             }
         }
-    }
+        let _ = stager.join();
+        Ok(())
+    })?;
     // The index is committed only once the archive's commits are durable,
     // so that it is never ahead of the archive.
-    archive.checkpoint()?;
-    if let Some(updates) = updates {
-        updates.commit(IndexState {
-            sources: archive.source_count()?,
-        })?;
+    match updates {
+        Some(updates) => {
+            let sources = archive.source_count()?;
+            updates.commit_after(IndexState { sources }, || archive.checkpoint())?;
+        }
+        None => archive.checkpoint()?,
     }
     Ok(report)
 }
@@ -219,38 +251,28 @@ fn walk(path: &Path) -> Vec<std::result::Result<PathBuf, String>> {
 /// What every file of one import run shares.
 struct Run<'a> {
     archive: &'a Archive,
-    options: ImportOptions,
     progress: &'a dyn Progress,
     index: Option<&'a Updates<'a>>,
 }
 
-fn import_file(run: &Run<'_>, path: &Path, report: &mut ImportReport) -> Result<()> {
-    let archive = run.archive;
-    let name = path.display().to_string();
-    let mut file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) => {
-            report.push(failed(&name, format!("cannot read: {e}")));
-            return Ok(());
-        }
-    };
-    let detect = match run.options.format {
-        Some(importer) => Detect::Forced(importer),
-        None => Detect::Any,
-    };
-    let staged = match stage(archive, &mut file, path, detect)? {
-        Ok(staged) => staged,
-        Err(reason) => {
-            report.push(failed(&name, reason));
-            return Ok(());
-        }
-    };
-    if staged.zip {
-        return import_bundle(run, &name, staged, report);
+/// A file staged ahead of its import, or why it could not be.
+enum Prefetched {
+    /// The file's name and its staged copy.
+    Staged(String, Result<std::result::Result<Staged, String>>),
+    /// A path given on the command line that cannot be read.
+    Unreadable(String, String),
+}
+
+/// Opens and stages one file; `Ok(Err)` names why it cannot be read.
+fn stage_file(
+    archive: &Archive,
+    path: &Path,
+    detect: Detect,
+) -> Result<std::result::Result<Staged, String>> {
+    match File::open(path) {
+        Ok(mut file) => stage(archive, &mut file, path, detect),
+        Err(e) => Ok(Err(format!("cannot read: {e}"))),
     }
-    let file_report = import_staged(run, &name, staged)?;
-    report.push(file_report);
-    Ok(())
 }
 
 fn failed(name: &str, reason: String) -> FileReport {

@@ -280,16 +280,7 @@ impl FilterArgs {
     }
 }
 
-/// mimalloc's `mi_option_purge_delay` (position 15 of `mi_option_e` in the
-/// bundled `mimalloc.h`, v2 and v3 alike).
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-
 fn main() -> ExitCode {
-    // Return freed memory to the system at once instead of after 10 ms: an
-    // import frees large buffers steadily, and holding them added about
-    // 40 MB to the peak of a 1,000,000-ad import.
-    // SAFETY: sets a process-wide allocator option before any thread starts.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
     match run(Cli::parse()) {
         Ok(code) => code,
         Err(e) => {

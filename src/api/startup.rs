@@ -37,7 +37,7 @@ pub struct Application {
 impl Application {
     /// Opens the archive and binds the listener.
     pub fn build(config: &ApiConfig) -> anyhow::Result<Self> {
-        let archive = Arc::new(Archive::open(&config.data)?);
+        let archive = Arc::new(Archive::open_for_serving(&config.data)?);
         let listener = TcpListener::bind(&config.bind)?;
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState { archive });

@@ -99,7 +99,7 @@ enum Prepared {
 }
 
 /// How many prepared items travel between the threads at once.
-const BATCH: usize = 512;
+const BATCH: usize = 64;
 
 /// Derives everything from source `blake3` into `txn`.
 ///

@@ -22,8 +22,10 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Te
 
 pub use schema::Fields;
 
-/// Heap for the index writer; the writer flushes segments when it fills.
-const WRITER_MEMORY: usize = 32 * 1024 * 1024;
+/// Heap for the index writer; the writer flushes a segment when it fills.
+/// Larger segments mean fewer merges: at 1,000,000 ads, 128 MiB instead
+/// of 32 MiB saves about a tenth of the import's CPU time.
+const WRITER_MEMORY: usize = 128 * 1024 * 1024;
 /// Segments with more documents are not merged further.
 const MAX_DOCS_MERGED: usize = 300_000;
 
@@ -119,7 +121,7 @@ impl SearchIndex {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if guard.is_none() {
-            let writer: IndexWriter = self.index.writer_with_num_threads(1, WRITER_MEMORY)?;
+            let writer: IndexWriter = self.index.writer_with_num_threads(2, WRITER_MEMORY)?;
             // Merging stops at segments of this many documents: larger merges
             // would map whole segments into memory for little gain in speed.
             let mut policy = LogMergePolicy::default();
@@ -179,6 +181,50 @@ impl Updates<'_> {
         self.index
             .with_writer(|w| w.delete_all_documents().map(|_| ()))
             .unwrap_or(Ok(()))?;
+        Ok(())
+    }
+
+    /// Commits like [`Updates::commit`], but only once `durable` has
+    /// succeeded: the pending documents are written out while `durable`
+    /// runs on another thread (it makes the archive durable, which the
+    /// index must never be ahead of), and are published only after it.
+    /// When `durable` fails, nothing is published.
+    pub fn commit_after<E: From<IndexError> + Send>(
+        self,
+        state: IndexState,
+        durable: impl FnOnce() -> Result<(), E> + Send,
+    ) -> Result<(), E> {
+        let payload = serde_json::to_string(&state).unwrap_or_default();
+        let published = std::thread::scope(|scope| -> Result<bool, E> {
+            let mut waiting = Some(scope.spawn(durable));
+            let mut wait = || match waiting.take() {
+                Some(thread) => thread
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                None => Ok(()),
+            };
+            let written = self.index.with_writer(|w| -> Result<(), E> {
+                let mut prepared = w.prepare_commit().map_err(IndexError::from)?;
+                prepared.set_payload(&payload);
+                match wait() {
+                    Ok(()) => {
+                        prepared.commit().map_err(IndexError::from)?;
+                        Ok(())
+                    }
+                    Err(e) => {
+                        prepared.abort().map_err(IndexError::from)?;
+                        Err(e)
+                    }
+                }
+            });
+            match written {
+                Some(result) => result.map(|()| true),
+                None => wait().map(|()| false),
+            }
+        })?;
+        if published {
+            self.index.reader.reload().map_err(IndexError::from)?;
+        }
         Ok(())
     }
 

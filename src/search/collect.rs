@@ -174,11 +174,25 @@ impl SegmentCollector for SortedSegment {
 
     fn collect(&mut self, doc: DocId, score: Score) {
         let key = self.value_key(doc, score);
+        // Most matches fall before the cursor or behind a full page on
+        // their sort value alone; the uid's ordinal, which breaks ties, is
+        // read only for the others.
+        if self
+            .spec
+            .after
+            .as_ref()
+            .is_some_and(|after| key < after.key)
+        {
+            return;
+        }
+        if self.heap.len() > self.spec.limit && self.heap.peek().is_some_and(|w| key > w.0) {
+            return;
+        }
         let Some(ord) = self.uids.term_ords(doc).next() else {
             return;
         };
         if let Some(after) = &self.spec.after {
-            if key < after.key || (key == after.key && ord < self.after_ord) {
+            if key == after.key && ord < self.after_ord {
                 return;
             }
         }
