@@ -26,6 +26,8 @@ fn main() {
         let data = work.path().join(format!("data-{ads}"));
         let bare = work.path().join(format!("bare-{ads}"));
         generate(binary, &input, ads, 1);
+        // The generator's writes reach the disk before the import is timed.
+        let _ = std::process::Command::new("sync").status();
         let size = folder_size(&input);
         let (import, peak) = run(binary, &["import", "--data", s(&data), s(&input)]);
         let (reimport, _) = run(binary, &["import", "--data", s(&data), s(&input)]);

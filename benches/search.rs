@@ -24,6 +24,8 @@ fn main() {
     let input = work.path().join("exports");
     let data = work.path().join("data");
     generate(binary, &input, ads, 2);
+    // The generator's writes reach the disk before the import is timed.
+    let _ = std::process::Command::new("sync").status();
     let (import, peak) = run(binary, &["import", "--data", s(&data), s(&input)]);
     // Let the import's writes reach the disk before timing searches.
     let _ = std::process::Command::new("sync").status();

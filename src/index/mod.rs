@@ -22,10 +22,8 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Te
 
 pub use schema::Fields;
 
-/// Heap for the index writer; the writer flushes a segment when it fills.
-/// Larger segments mean fewer merges: at 1,000,000 ads, 128 MiB instead
-/// of 32 MiB saves about a tenth of the import's CPU time.
-const WRITER_MEMORY: usize = 128 * 1024 * 1024;
+/// Heap for the index writer; the writer flushes segments when it fills.
+const WRITER_MEMORY: usize = 32 * 1024 * 1024;
 /// Segments with more documents are not merged further.
 const MAX_DOCS_MERGED: usize = 300_000;
 
@@ -121,7 +119,7 @@ impl SearchIndex {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if guard.is_none() {
-            let writer: IndexWriter = self.index.writer_with_num_threads(2, WRITER_MEMORY)?;
+            let writer: IndexWriter = self.index.writer_with_num_threads(1, WRITER_MEMORY)?;
             // Merging stops at segments of this many documents: larger merges
             // would map whole segments into memory for little gain in speed.
             let mut policy = LogMergePolicy::default();
