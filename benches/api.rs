@@ -30,11 +30,21 @@ impl Drop for Server {
 }
 
 fn rss_kib(pid: u32) -> u64 {
+    status_kib(pid, "VmRSS")
+}
+
+/// Resident memory that is not a mapped file: the heap and caches of the
+/// server, without the pages of the memory-mapped index.
+fn anonymous_kib(pid: u32) -> u64 {
+    status_kib(pid, "RssAnon")
+}
+
+fn status_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
         })
         .unwrap_or(0)
@@ -180,17 +190,19 @@ fn main() {
         );
 
         let peak = Arc::new(AtomicU64::new(rss_kib(pid)));
+        let peak_anonymous = Arc::new(AtomicU64::new(anonymous_kib(pid)));
         let done = Arc::new(AtomicBool::new(false));
         let sampler = {
-            let (peak, done) = (peak.clone(), done.clone());
+            let (peak, peak_anonymous, done) = (peak.clone(), peak_anonymous.clone(), done.clone());
             std::thread::spawn(move || {
                 while !done.load(Ordering::Relaxed) {
                     peak.fetch_max(rss_kib(pid), Ordering::Relaxed);
+                    peak_anonymous.fetch_max(anonymous_kib(pid), Ordering::Relaxed);
                     std::thread::sleep(Duration::from_millis(100));
                 }
             })
         };
-        let before = rss_kib(pid);
+        let (before, before_anonymous) = (rss_kib(pid), anonymous_kib(pid));
         let t = Instant::now();
         let mut response = client
             .get(format!("{base}/v1/export?format=ndjson"))
@@ -207,14 +219,16 @@ fn main() {
         done.store(true, Ordering::Relaxed);
         let _ = sampler.join();
         println!();
-        println!("| export | lines | size | time | MB/s | server memory before | peak during |");
-        println!("|---|---:|---:|---:|---:|---:|---:|");
+        println!("| export | lines | size | time | MB/s | server memory before | peak during | heap before | heap peak |");
+        println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         println!(
-            "| NDJSON | {lines} | {:.0} MB | {secs:.1} s | {:.0} | {:.0} MB | {:.0} MB |",
+            "| NDJSON | {lines} | {:.0} MB | {secs:.1} s | {:.0} | {:.0} MB | {:.0} MB | {:.0} MB | {:.0} MB |",
             bytes as f64 / 1e6,
             bytes as f64 / 1e6 / secs,
             before as f64 / 1024.0,
-            peak.load(Ordering::Relaxed) as f64 / 1024.0
+            peak.load(Ordering::Relaxed) as f64 / 1024.0,
+            before_anonymous as f64 / 1024.0,
+            peak_anonymous.load(Ordering::Relaxed) as f64 / 1024.0
         );
     });
     drop(server);

@@ -209,20 +209,36 @@ impl SegmentCollector for SortedSegment {
     }
 
     fn harvest(self) -> Vec<Ranked> {
-        let mut uid = String::new();
-        self.heap
-            .into_iter()
-            .map(|(key, ord, doc, score)| {
-                uid.clear();
-                let _ = self.uids.ord_to_str(ord, &mut uid);
-                Ranked {
-                    key: SortKey {
-                        key,
-                        uid: uid.clone(),
-                    },
-                    address: DocAddress::new(self.segment, doc),
-                    score: score.0,
-                }
+        // The uids are read in one pass over the sorted dictionary: looking
+        // each ordinal up on its own decodes a dictionary block per result,
+        // which dominated export pages of 10,000.
+        let mut kept = self.heap.into_vec();
+        kept.sort_unstable_by_key(|&(_, ord, _, _)| ord);
+        let ords: Vec<u64> = kept.iter().map(|&(_, ord, _, _)| ord).collect();
+        let mut uids = Vec::with_capacity(ords.len());
+        let found = self
+            .uids
+            .dictionary()
+            .sorted_ords_to_term_cb(&ords, |bytes| {
+                uids.push(String::from_utf8_lossy(bytes).into_owned());
+            })
+            .unwrap_or(false);
+        if !found || uids.len() != kept.len() {
+            uids = ords
+                .iter()
+                .map(|&ord| {
+                    let mut uid = String::new();
+                    let _ = self.uids.ord_to_str(ord, &mut uid);
+                    uid
+                })
+                .collect();
+        }
+        kept.into_iter()
+            .zip(uids)
+            .map(|((key, _, doc, score), uid)| Ranked {
+                key: SortKey { key, uid },
+                address: DocAddress::new(self.segment, doc),
+                score: score.0,
             })
             .collect()
     }
