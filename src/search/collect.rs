@@ -170,7 +170,7 @@ impl SortedSegment {
 }
 
 impl SegmentCollector for SortedSegment {
-    type Fruit = Vec<Ranked>;
+    type Fruit = SegmentPage;
 
     fn collect(&mut self, doc: DocId, score: Score) {
         let key = self.value_key(doc, score);
@@ -208,40 +208,95 @@ impl SegmentCollector for SortedSegment {
         self.heap.push(candidate);
     }
 
-    fn harvest(self) -> Vec<Ranked> {
-        // The uids are read in one pass over the sorted dictionary: looking
-        // each ordinal up on its own decodes a dictionary block per result,
-        // which dominated export pages of 10,000.
-        let mut kept = self.heap.into_vec();
-        kept.sort_unstable_by_key(|&(_, ord, _, _)| ord);
-        let ords: Vec<u64> = kept.iter().map(|&(_, ord, _, _)| ord).collect();
-        let mut uids = Vec::with_capacity(ords.len());
-        let found = self
+    fn harvest(self) -> SegmentPage {
+        SegmentPage {
+            segment: self.segment,
+            uids: self.uids,
+            kept: self
+                .heap
+                .into_iter()
+                .map(|(key, ord, doc, score)| (key, ord, doc, score.0))
+                .collect(),
+        }
+    }
+}
+
+/// What one segment keeps of a page: (key, uid ordinal, doc, score). The
+/// uid strings are read only for the results that make the page.
+pub struct SegmentPage {
+    segment: SegmentOrdinal,
+    uids: StrColumn,
+    kept: Vec<(u64, u64, DocId, Score)>,
+}
+
+/// The page of `limit` results from every segment's best, in `(key, uid)`
+/// order. Results are ordered by key first; uids are read (one pass over
+/// each segment's sorted dictionary) only for the results up to the
+/// `limit`-th and those sharing its key, which decide ties.
+fn merge_pages(pages: Vec<SegmentPage>, limit: usize) -> Vec<Ranked> {
+    let mut all: Vec<(u64, usize, usize)> = pages
+        .iter()
+        .enumerate()
+        .flat_map(|(p, page)| (0..page.kept.len()).map(move |i| (page.kept[i].0, p, i)))
+        .collect();
+    all.sort_unstable_by_key(|&(key, _, _)| key);
+    if all.len() > limit {
+        let boundary = all[limit - 1].0;
+        let end = all[limit..]
+            .iter()
+            .position(|&(key, _, _)| key != boundary)
+            .map_or(all.len(), |n| limit + n);
+        all.truncate(end);
+    }
+    let mut uids: Vec<Vec<Option<String>>> =
+        pages.iter().map(|p| vec![None; p.kept.len()]).collect();
+    for (p, page) in pages.iter().enumerate() {
+        let mut wanted: Vec<(u64, usize)> = all
+            .iter()
+            .filter(|&&(_, q, _)| q == p)
+            .map(|&(_, _, i)| (page.kept[i].1, i))
+            .collect();
+        wanted.sort_unstable();
+        let ords: Vec<u64> = wanted.iter().map(|&(ord, _)| ord).collect();
+        let mut read = Vec::with_capacity(ords.len());
+        let found = page
             .uids
             .dictionary()
             .sorted_ords_to_term_cb(&ords, |bytes| {
-                uids.push(String::from_utf8_lossy(bytes).into_owned());
+                read.push(String::from_utf8_lossy(bytes).into_owned());
             })
             .unwrap_or(false);
-        if !found || uids.len() != kept.len() {
-            uids = ords
+        if !found || read.len() != ords.len() {
+            read = ords
                 .iter()
                 .map(|&ord| {
                     let mut uid = String::new();
-                    let _ = self.uids.ord_to_str(ord, &mut uid);
+                    let _ = page.uids.ord_to_str(ord, &mut uid);
                     uid
                 })
                 .collect();
         }
-        kept.into_iter()
-            .zip(uids)
-            .map(|((key, _, doc, score), uid)| Ranked {
-                key: SortKey { key, uid },
-                address: DocAddress::new(self.segment, doc),
-                score: score.0,
-            })
-            .collect()
+        for ((_, i), uid) in wanted.into_iter().zip(read) {
+            uids[p][i] = Some(uid);
+        }
     }
+    let mut ranked: Vec<Ranked> = all
+        .into_iter()
+        .map(|(key, p, i)| {
+            let (_, _, doc, score) = pages[p].kept[i];
+            Ranked {
+                key: SortKey {
+                    key,
+                    uid: uids[p][i].take().unwrap_or_default(),
+                },
+                address: DocAddress::new(pages[p].segment, doc),
+                score,
+            }
+        })
+        .collect();
+    ranked.sort();
+    ranked.truncate(limit);
+    ranked
 }
 
 /// Collects one page of results in sort order, after a cursor.
@@ -288,11 +343,8 @@ impl Collector for SortedCollector {
         self.0.sort == SortBy::Relevance
     }
 
-    fn merge_fruits(&self, fruits: Vec<Vec<Ranked>>) -> tantivy::Result<Vec<Ranked>> {
-        let mut all: Vec<Ranked> = fruits.into_iter().flatten().collect();
-        all.sort();
-        all.truncate(self.0.limit + 1);
-        Ok(all)
+    fn merge_fruits(&self, fruits: Vec<SegmentPage>) -> tantivy::Result<Vec<Ranked>> {
+        Ok(merge_pages(fruits, self.0.limit + 1))
     }
 }
 

@@ -415,10 +415,13 @@ pub fn search_in(
         };
 
     let mut results = Vec::with_capacity(ranked.len());
-    for r in ranked {
-        let Some(ad) = archive.latest(&r.key.uid)? else {
+    let uids: Vec<String> = ranked.iter().map(|r| r.key.uid.clone()).collect();
+    let records = archive.latest_canonical(&uids)?;
+    for (r, canonical) in ranked.into_iter().zip(records) {
+        let Some(canonical) = canonical else {
             continue;
         };
+        let ad: Ad = crate::archive::decode(&r.key.uid, &canonical)?;
         let snippets = snippets_of(&ad, &generators);
         results.push(Hit {
             score: (sort == SortBy::Relevance).then_some(r.score),
