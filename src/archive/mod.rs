@@ -281,7 +281,9 @@ impl Archive {
     }
 
     /// The canonical JSON of the latest version of each ad, in one read
-    /// (exports write it as it is stored, without decoding it).
+    /// (exports write it as it is stored, without decoding it); `None` for
+    /// a uid the archive does not know. A known ad whose record is missing
+    /// is an error: the archive is damaged.
     pub fn latest_canonical(&self, uids: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
         // Each table is read in key order (uids, then record hashes, then
         // record numbers), so that neighbouring lookups share pages: in
@@ -306,22 +308,17 @@ impl Archive {
         {
             let index = txn.open_table(RECORD_INDEX)?;
             for (hash, i) in hashes {
-                if let Some(number) = index.get(&hash.0[..])? {
-                    numbers.push((number.value(), hash, i));
-                }
+                let Some(number) = index.get(&hash.0[..])? else {
+                    return Err(damaged(&uids[i], "latest record missing"));
+                };
+                numbers.push((number.value(), hash, i));
             }
         }
         numbers.sort_unstable_by_key(|n| n.0);
         let mut out = vec![None; uids.len()];
         let records = txn.open_table(RECORDS)?;
         for (number, hash, i) in numbers {
-            let Some(stored) = records.get(number)? else {
-                return Err(damaged(&hash.to_hex(), "indexed record missing"));
-            };
-            match codec::decode_record(stored.value()) {
-                Some((filed, canonical)) if filed == hash => out[i] = Some(canonical),
-                _ => return Err(damaged(&hash.to_hex(), "unreadable record")),
-            }
+            out[i] = Some(stored_record(&records, number, &hash)?);
         }
         Ok(out)
     }
@@ -458,11 +455,21 @@ pub(crate) fn read_record(
         return Ok(None);
     };
     let records = txn.open_table(RECORDS)?;
-    let Some(stored) = records.get(number.value())? else {
+    stored_record(&records, number.value(), hash).map(Some)
+}
+
+/// The canonical JSON of record `number`, checked against the hash it is
+/// filed under.
+fn stored_record(
+    records: &redb::ReadOnlyTable<u64, &[u8]>,
+    number: u64,
+    hash: &RecordHash,
+) -> Result<Vec<u8>> {
+    let Some(stored) = records.get(number)? else {
         return Err(damaged(&hash.to_hex(), "indexed record missing"));
     };
     match codec::decode_record(stored.value()) {
-        Some((filed, canonical)) if filed == *hash => Ok(Some(canonical)),
+        Some((filed, canonical)) if filed == *hash => Ok(canonical),
         _ => Err(damaged(&hash.to_hex(), "unreadable record")),
     }
 }
