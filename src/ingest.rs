@@ -370,12 +370,17 @@ fn stage(
     } else {
         (original.clone(), copied_len)
     };
-    // Synced when the commit that first refers to it is made durable.
-    stored
+    let file = stored
         .inner
         .into_inner()
         .map_err(|e| io::Error::other(e.to_string()))
         .at(&tmp)?;
+    // Files staged ahead on their own thread reach the disk there, while
+    // the archive works on the one before; any other staged copy is synced
+    // when the commit that first refers to it is made durable.
+    if std::env::var_os("NOSYNC").is_none() && !matches!(detect, Detect::NoBundles) {
+        file.sync_data().at(&tmp)?;
+    }
     Ok(Ok(Staged {
         tmp,
         original_blake3: (original != blake3).then_some(original),

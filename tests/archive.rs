@@ -367,3 +367,37 @@ fn an_import_without_indexing_is_indexed_later() {
         659
     );
 }
+
+#[test]
+fn an_index_of_an_earlier_schema_is_rebuilt_when_the_archive_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    {
+        let archive = Archive::open(&data).unwrap();
+        let report = import(&archive, &[sample(SNAP[0])]);
+        assert_eq!(report.totals.records, 659);
+    }
+    // An index written with another schema, as an earlier release would
+    // have left it.
+    let index_dir = data.join("index");
+    std::fs::remove_dir_all(&index_dir).unwrap();
+    std::fs::create_dir_all(&index_dir).unwrap();
+    let mut builder = tantivy::schema::Schema::builder();
+    builder.add_text_field("uid", tantivy::schema::STRING);
+    tantivy::Index::create_in_dir(&index_dir, builder.build()).unwrap();
+
+    let archive = Archive::open(&data).unwrap();
+    assert!(archive.index().unwrap().was_recreated());
+    assert_eq!(
+        adarchive::search::search(&archive, &Default::default())
+            .unwrap()
+            .total,
+        659
+    );
+    let report = verify(&archive).unwrap();
+    assert!(report.ok());
+    assert_eq!((report.index_behind, report.indexed), (0, 659));
+    drop(archive);
+    let archive = Archive::open(&data).unwrap();
+    assert!(!archive.index().unwrap().was_recreated());
+}

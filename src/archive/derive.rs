@@ -285,11 +285,6 @@ fn write_prepared(
                     unnormalized,
                     document,
                 } => {
-                    if record_index.get(&record_hash.0[..])?.is_none() {
-                        records.insert(next_record, &stored[..])?;
-                        record_index.insert(&record_hash.0[..], next_record)?;
-                        next_record += 1;
-                    }
                     let obs_key = observation_key(source_key, ordinal);
                     codec::encode_observation(
                         &codec::StoredObservation {
@@ -320,6 +315,19 @@ fn write_prepared(
                             Some(0)
                         }
                     };
+                    // A record names its ad's uid, so a new ad's record is
+                    // new and an unchanged ad's is stored: only an ad that
+                    // changed can bring back a record stored before.
+                    let stored_before = match (previous, next_seq) {
+                        (None, _) => false,
+                        (Some(_), None) => true,
+                        (Some(_), Some(_)) => record_index.get(&record_hash.0[..])?.is_some(),
+                    };
+                    if !stored_before {
+                        records.insert(next_record, &stored[..])?;
+                        record_index.insert(&record_hash.0[..], next_record)?;
+                        next_record += 1;
+                    }
                     if let Some(seq) = next_seq {
                         let version = Version {
                             uid: String::new(),

@@ -102,7 +102,17 @@ impl Archive {
 
     fn open_with_cache(root: &Path, cache: usize) -> Result<Self> {
         let mut archive = Self::open_database_with_cache(root, &root.join(DATABASE_FILE), cache)?;
-        archive.index = Some(SearchIndex::open(&root.join(INDEX_DIR))?);
+        let index = SearchIndex::open(&root.join(INDEX_DIR))?;
+        let recreated = index.was_recreated();
+        archive.index = Some(index);
+        if recreated {
+            // The index of an earlier schema is gone: fill the new one now,
+            // so that no search ever sees it half empty.
+            tracing::warn!(
+                "the search index was built by an earlier version of adarchive; indexing the archive again"
+            );
+            reindex_all(&archive)?;
+        }
         Ok(archive)
     }
 

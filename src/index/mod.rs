@@ -23,7 +23,7 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Te
 pub use schema::Fields;
 
 /// Heap for the index writer; the writer flushes segments when it fills.
-const WRITER_MEMORY: usize = 32 * 1024 * 1024;
+const WRITER_MEMORY: usize = 96 * 1024 * 1024;
 /// Segments with more documents are not merged further.
 const MAX_DOCS_MERGED: usize = 300_000;
 
@@ -56,16 +56,26 @@ pub struct SearchIndex {
     fields: Fields,
     reader: IndexReader,
     writer: Mutex<Option<IndexWriter>>,
+    recreated: bool,
 }
 
 impl SearchIndex {
-    /// Opens the index in `dir`, creating it when absent.
+    /// Opens the index in `dir`, creating it when absent. An index built
+    /// with another schema (by an earlier adarchive) is removed and created
+    /// empty: it is derived data, and [`SearchIndex::was_recreated`] tells
+    /// the caller to fill it again from the archive.
     pub fn open(dir: &Path) -> Result<Self, IndexError> {
-        std::fs::create_dir_all(dir).map_err(|e| IndexError::Open {
+        let cannot = |e: std::io::Error| IndexError::Open {
             path: dir.display().to_string(),
             reason: e.to_string(),
-        })?;
+        };
         let fields = Fields::new();
+        let outdated = dir.join("meta.json").exists()
+            && Index::open_in_dir(dir).is_ok_and(|old| old.schema() != fields.schema);
+        if outdated {
+            std::fs::remove_dir_all(dir).map_err(cannot)?;
+        }
+        std::fs::create_dir_all(dir).map_err(cannot)?;
         let directory = MmapDirectory::open(dir).map_err(|e| IndexError::Open {
             path: dir.display().to_string(),
             reason: e.to_string(),
@@ -85,7 +95,14 @@ impl SearchIndex {
             fields,
             reader,
             writer: Mutex::new(None),
+            recreated: outdated,
         })
+    }
+
+    /// Whether [`SearchIndex::open`] found an index of another schema and
+    /// replaced it with an empty one.
+    pub fn was_recreated(&self) -> bool {
+        self.recreated
     }
 
     /// The fields.

@@ -75,7 +75,7 @@ impl Fields {
             .iter()
             .map(|name| b.add_text_field(name, STRING | FAST))
             .collect();
-        let number = || NumericOptions::default().set_indexed().set_fast();
+        let number = || NumericOptions::default().set_fast();
         let first_shown = b.add_i64_field("first_shown", number());
         let last_shown = b.add_i64_field("last_shown", number());
         let active = b.add_u64_field("active", INDEXED | FAST);
