@@ -16,8 +16,9 @@ use serde::Serialize;
 
 use crate::archive::catch_up_index;
 use crate::archive::{
-    clear_staging, derive_source, encode, place_quarantine, tempfile_in, Archive, MemberEntry,
-    ProblemNote, Progress, SourceEntry, SourceJob, SOURCES, SOURCE_ORDER, ZIP_FORMAT,
+    clear_staging, derive_parsed, derive_source, encode, parse_source, place_quarantine,
+    tempfile_in, Archive, MemberEntry, Parsed, ProblemNote, Progress, SourceEntry, SourceJob,
+    SOURCES, SOURCE_ORDER, ZIP_FORMAT,
 };
 use crate::error::{IoContext, Result};
 use crate::index::{IndexState, Updates};
@@ -173,9 +174,11 @@ pub fn import_paths(
         None => Detect::Any,
     };
     // Files are staged (copied, hashed, detected) one ahead on their own
-    // thread, so that copying the next file overlaps deriving this one.
+    // thread, and parsed on another: while this thread writes and commits
+    // one file, the next is already being read, so that the cores never
+    // wait for a file to start.
     std::thread::scope(|scope| -> Result<()> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Prefetched>(1);
+        let (staged_tx, staged_rx) = std::sync::mpsc::sync_channel::<Prefetched>(1);
         let stager = std::thread::Builder::new()
             .name("stage".into())
             .spawn_scoped(scope, move || {
@@ -188,18 +191,61 @@ pub fn import_paths(
                             }
                             Err(error) => Prefetched::Unreadable(path.display().to_string(), error),
                         };
-                        if tx.send(item).is_err() {
+                        if staged_tx.send(item).is_err() {
                             return;
                         }
                     }
                 }
             })
             .at(archive.tmp_dir())?;
-        for item in rx {
+        let (ahead_tx, ahead_rx) = std::sync::mpsc::sync_channel::<(Prefetched, Option<Ahead>)>(1);
+        let index = run.index;
+        let parser = std::thread::Builder::new()
+            .name("parse".into())
+            .spawn_scoped(scope, move || {
+                for item in staged_rx {
+                    let Prefetched::Staged(name, Ok(Ok(staged))) = &item else {
+                        if ahead_tx.send((item, None)).is_err() {
+                            return;
+                        }
+                        continue;
+                    };
+                    let Some(importer) = staged.importer.filter(|_| !staged.zip && staged.size > 0)
+                    else {
+                        if ahead_tx.send((item, None)).is_err() {
+                            return;
+                        }
+                        continue;
+                    };
+                    let (name, blake3) = (name.clone(), staged.blake3.clone());
+                    // Opened before this thread hands the file on: the
+                    // writer then moves the staged copy into the archive.
+                    let opened = File::open(&staged.tmp);
+                    let (batches_tx, batches) = std::sync::mpsc::sync_channel(PARSED_AHEAD);
+                    let (outcome_tx, outcome) = std::sync::mpsc::channel();
+                    if ahead_tx
+                        .send((item, Some(Ahead { batches, outcome })))
+                        .is_err()
+                    {
+                        return;
+                    }
+                    let parsed = match opened {
+                        Ok(file) => {
+                            let mut reader = BufReader::with_capacity(256 * 1024, file);
+                            parse_source(importer, &name, &blake3, &mut reader, index, &batches_tx)
+                        }
+                        Err(e) => Err(format!("cannot read the staged copy: {e}")),
+                    };
+                    drop(batches_tx);
+                    let _ = outcome_tx.send(parsed);
+                }
+            })
+            .at(archive.tmp_dir())?;
+        for (item, ahead) in ahead_rx {
             match item {
                 Prefetched::Staged(name, staged) => match staged? {
                     Ok(staged) if staged.zip => import_bundle(&run, &name, staged, &mut report)?,
-                    Ok(staged) => report.push(import_staged(&run, &name, staged)?),
+                    Ok(staged) => report.push(import_staged(&run, &name, staged, ahead)?),
                     Err(reason) => report.push(failed(&name, reason)),
                 },
                 Prefetched::Unreadable(name, error) => report.push(FileReport {
@@ -210,6 +256,7 @@ pub fn import_paths(
             }
         }
         let _ = stager.join();
+        let _ = parser.join();
         Ok(())
     })?;
     // The index is committed only once the archive's commits are durable,
@@ -253,6 +300,18 @@ struct Run<'a> {
     archive: &'a Archive,
     progress: &'a dyn Progress,
     index: Option<&'a Updates<'a>>,
+}
+
+/// Batches of one file a parsing thread may have ready before this thread
+/// starts writing it: about one Meta page, so that a file is parsed while
+/// the one before is committed.
+const PARSED_AHEAD: usize = 32;
+
+/// A file being parsed ahead of its writing.
+struct Ahead {
+    batches: std::sync::mpsc::Receiver<Parsed>,
+    /// Whether the whole file could be read; sent once the batches end.
+    outcome: std::sync::mpsc::Receiver<std::result::Result<(), String>>,
 }
 
 /// A file staged ahead of its import, or why it could not be.
@@ -448,7 +507,14 @@ fn unrecognized() -> String {
     )
 }
 
-fn import_staged(run: &Run<'_>, name: &str, stored: Staged) -> Result<FileReport> {
+/// Imports one staged file. `ahead` is the file being parsed on another
+/// thread; without it (bundle members) the file is parsed here.
+fn import_staged(
+    run: &Run<'_>,
+    name: &str,
+    stored: Staged,
+    ahead: Option<Ahead>,
+) -> Result<FileReport> {
     let (archive, progress) = (run.archive, run.progress);
     let mut report = FileReport {
         path: name.to_owned(),
@@ -505,7 +571,17 @@ fn import_staged(run: &Run<'_>, name: &str, stored: Staged) -> Result<FileReport
         importer,
         observed_at: imported_at,
     };
-    let derived = derive_source(archive, &txn, &job, progress, run.index)?;
+    let derived = match ahead {
+        Some(Ahead { batches, outcome }) => {
+            let outcome = || {
+                outcome
+                    .recv()
+                    .unwrap_or_else(|_| Err("the parsing thread failed".into()))
+            };
+            derive_parsed(archive, &txn, &job, batches, outcome, progress, run.index)?
+        }
+        None => derive_source(archive, &txn, &job, progress, run.index)?,
+    };
     progress.finish();
     let mut derived = match derived {
         Ok(d) => d,
@@ -643,7 +719,7 @@ fn import_bundle(
             });
             continue;
         }
-        let member_report = import_staged(run, &display, member_staged)?;
+        let member_report = import_staged(run, &display, member_staged, None)?;
         members.push(MemberEntry {
             name: member_name,
             blake3: member_report.blake3.clone(),

@@ -73,7 +73,7 @@ pub(crate) struct Derived {
 }
 
 /// A record or problem made ready for storage by the parsing thread.
-enum Prepared {
+pub(crate) enum Prepared {
     Record {
         uid: String,
         locator: adarchive_importers::Locator,
@@ -128,64 +128,98 @@ pub(crate) fn derive_source(
     progress: &dyn Progress,
     index: Option<&Updates<'_>>,
 ) -> Result<std::result::Result<Derived, String>> {
-    let SourceJob {
-        blake3,
-        name,
-        importer,
-        observed_at,
-    } = *job;
-    let source_key: [u8; 32] = *blake3::Hash::from_hex(blake3)
-        .map_err(|_| super::damaged(blake3, "not a blake3 hash"))?
-        .as_bytes();
-    let mut reader = archive.open_source(blake3)?;
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Prepared>>(8);
-
+    let mut reader = archive.open_source(job.blake3)?;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Prepared>>(PARSED_AHEAD);
     std::thread::scope(|scope| {
         let parser = std::thread::Builder::new()
             .name("parse".into())
             .spawn_scoped(scope, move || {
-                let mut batch = Vec::with_capacity(BATCH);
-                let mut advertisers = HashMap::new();
-                let outcome = importer.read_named(name, &mut reader, &mut |entry| {
-                    match &entry {
-                        Entry::Record(r) => collect_ad(&mut advertisers, &r.ad),
-                        Entry::Report(r) => collect(&mut advertisers, facts_of_report(&r.row)),
-                        _ => {}
-                    }
-                    batch.push(prepare(entry, blake3, name, index));
-                    if batch.len() == BATCH {
-                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                        tx.send(full).map_err(|_| "the archive stopped writing")?;
-                    }
-                    Ok(())
-                });
-                if !advertisers.is_empty() {
-                    batch.push(Prepared::Advertisers(advertisers));
-                }
-                if !batch.is_empty() {
-                    let _ = tx.send(batch);
-                }
-                outcome
+                parse_source(job.importer, job.name, job.blake3, &mut reader, index, &tx)
             });
         let parser = parser.map_err(|e| crate::Error::Io {
             path: archive.tmp_dir(),
             source: e,
         })?;
-        let written = write_prepared(archive, txn, &source_key, observed_at, rx, progress, index);
+        let written = write_prepared(archive, txn, job, rx, progress, index);
         let outcome = parser
             .join()
-            .unwrap_or_else(|_| Err(ReadError::Sink("the parsing thread failed".into())));
-        let mut derived = written?;
-        match outcome {
-            Ok(()) => Ok(Ok(derived)),
-            Err(e) => {
-                if let Some(path) = derived.quarantine_tmp.take() {
-                    let _ = std::fs::remove_file(path);
-                }
-                Ok(Err(e.to_string()))
-            }
-        }
+            .unwrap_or_else(|_| Err("the parsing thread failed".into()));
+        finish_derived(written, outcome)
     })
+}
+
+/// Batches a parsing thread may have ready before the writer takes them.
+pub(crate) const PARSED_AHEAD: usize = 8;
+
+/// Prepared items on their way from a parsing thread to the writer.
+pub(crate) type Parsed = Vec<Prepared>;
+
+/// Reads one source on the calling thread: maps each row, canonicalizes,
+/// hashes and compresses the record, hashes the raw bytes and builds the
+/// search document, sending them in batches to `tx`. `Err` names why the
+/// source cannot be read as a whole.
+pub(crate) fn parse_source(
+    importer: &dyn Importer,
+    name: &str,
+    blake3: &str,
+    reader: &mut dyn std::io::Read,
+    index: Option<&Updates<'_>>,
+    tx: &std::sync::mpsc::SyncSender<Parsed>,
+) -> std::result::Result<(), String> {
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut advertisers = HashMap::new();
+    let outcome = importer.read_named(name, reader, &mut |entry| {
+        match &entry {
+            Entry::Record(r) => collect_ad(&mut advertisers, &r.ad),
+            Entry::Report(r) => collect(&mut advertisers, facts_of_report(&r.row)),
+            _ => {}
+        }
+        batch.push(prepare(entry, blake3, name, index));
+        if batch.len() == BATCH {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            tx.send(full).map_err(|_| "the archive stopped writing")?;
+        }
+        Ok(())
+    });
+    if !advertisers.is_empty() {
+        batch.push(Prepared::Advertisers(advertisers));
+    }
+    if !batch.is_empty() {
+        let _ = tx.send(batch);
+    }
+    outcome.map_err(|e: ReadError| e.to_string())
+}
+
+/// Writes what a parsing thread sends for `job` into `txn`, in order, and
+/// hands new documents to the index writer; the parsing thread's `outcome`
+/// decides whether the source can be committed.
+pub(crate) fn derive_parsed(
+    archive: &Archive,
+    txn: &WriteTransaction,
+    job: &SourceJob<'_>,
+    parsed: std::sync::mpsc::Receiver<Parsed>,
+    outcome: impl FnOnce() -> std::result::Result<(), String>,
+    progress: &dyn Progress,
+    index: Option<&Updates<'_>>,
+) -> Result<std::result::Result<Derived, String>> {
+    let written = write_prepared(archive, txn, job, parsed, progress, index);
+    finish_derived(written, outcome())
+}
+
+fn finish_derived(
+    written: Result<Derived>,
+    outcome: std::result::Result<(), String>,
+) -> Result<std::result::Result<Derived, String>> {
+    let mut derived = written?;
+    match outcome {
+        Ok(()) => Ok(Ok(derived)),
+        Err(reason) => {
+            if let Some(path) = derived.quarantine_tmp.take() {
+                let _ = std::fs::remove_file(path);
+            }
+            Ok(Err(reason))
+        }
+    }
 }
 
 fn prepare(entry: Entry<'_>, blake3: &str, name: &str, index: Option<&Updates<'_>>) -> Prepared {
@@ -250,12 +284,16 @@ fn prepared_row(
 fn write_prepared(
     archive: &Archive,
     txn: &WriteTransaction,
-    source_key: &[u8; 32],
-    observed_at: Timestamp,
-    rx: std::sync::mpsc::Receiver<Vec<Prepared>>,
+    job: &SourceJob<'_>,
+    rx: std::sync::mpsc::Receiver<Parsed>,
     progress: &dyn Progress,
     index: Option<&Updates<'_>>,
 ) -> Result<Derived> {
+    let observed_at = job.observed_at;
+    let source_key: [u8; 32] = *blake3::Hash::from_hex(job.blake3)
+        .map_err(|_| super::damaged(job.blake3, "not a blake3 hash"))?
+        .as_bytes();
+    let source_key = &source_key;
     let mut records = txn.open_table(RECORDS)?;
     let mut record_index = txn.open_table(RECORD_INDEX)?;
     let mut next_record = match records.last()? {

@@ -31,7 +31,9 @@ use adarchive_schema::{Ad, RecordHash};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
 pub(crate) use codec::{decode_observation, decode_record, decode_report_row, decode_version};
-pub(crate) use derive::{derive_source, encode, place_quarantine, SourceJob};
+pub(crate) use derive::{
+    derive_parsed, derive_source, encode, parse_source, place_quarantine, Parsed, SourceJob,
+};
 pub use derive::{NoProgress, ProblemNote, Progress, PROBLEMS_LISTED};
 pub use index_sync::{catch_up_index, reindex_all};
 pub use model::{MemberEntry, Observation, QuarantineEntry, SourceEntry, Version, ZIP_FORMAT};

@@ -12,7 +12,9 @@ pub mod schema;
 pub mod tokenizer;
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 
 use adarchive_schema::{Ad, RecordHash};
 use serde::{Deserialize, Serialize};
@@ -55,7 +57,7 @@ pub struct SearchIndex {
     index: Index,
     fields: Fields,
     reader: IndexReader,
-    writer: Mutex<Option<IndexWriter>>,
+    writer: Arc<Mutex<Option<IndexWriter>>>,
     recreated: bool,
 }
 
@@ -94,7 +96,7 @@ impl SearchIndex {
             index,
             fields,
             reader,
-            writer: Mutex::new(None),
+            writer: Arc::new(Mutex::new(None)),
             recreated: outdated,
         })
     }
@@ -144,15 +146,47 @@ impl SearchIndex {
             writer.set_merge_policy(Box::new(policy));
             *guard = Some(writer);
         }
-        Ok(Updates { index: self })
+        drop(guard);
+        let writer = Arc::clone(&self.writer);
+        let (ops, received) = sync_channel::<Vec<Op>>(QUEUED_DOCUMENTS / OPS_PER_SEND);
+        let thread = std::thread::Builder::new()
+            .name("index-feed".into())
+            .spawn(move || -> Result<(), IndexError> {
+                for op in received.into_iter().flatten() {
+                    with_writer(&writer, |w| -> Result<(), IndexError> {
+                        match op {
+                            Op::Upsert { replaces, doc } => {
+                                if let Some(term) = replaces {
+                                    w.delete_term(term);
+                                }
+                                w.add_document(doc)?;
+                            }
+                            Op::Clear => {
+                                w.delete_all_documents()?;
+                            }
+                        }
+                        Ok(())
+                    })
+                    .unwrap_or(Ok(()))?;
+                }
+                Ok(())
+            })
+            .map_err(|e| IndexError::Open {
+                path: "index-feed".into(),
+                reason: e.to_string(),
+            })?;
+        Ok(Updates {
+            index: self,
+            feeder: Mutex::new(Some(Feeder {
+                pending: Vec::with_capacity(OPS_PER_SEND),
+                ops,
+                thread,
+            })),
+        })
     }
 
     fn with_writer<T>(&self, f: impl FnOnce(&mut IndexWriter) -> T) -> Option<T> {
-        let mut guard = self
-            .writer
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        guard.as_mut().map(f)
+        with_writer(&self.writer, f)
     }
 
     /// Number of documents visible to searches.
@@ -161,9 +195,51 @@ impl SearchIndex {
     }
 }
 
+fn with_writer<T>(
+    writer: &Mutex<Option<IndexWriter>>,
+    f: impl FnOnce(&mut IndexWriter) -> T,
+) -> Option<T> {
+    let mut guard = writer
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    guard.as_mut().map(f)
+}
+
+/// Documents waiting for the index writer. tantivy's own queue is short:
+/// while its thread writes out a segment (a second or so), importing would
+/// stop; this queue lets the archive go on meanwhile.
+const QUEUED_DOCUMENTS: usize = 32 * 1024;
+/// Changes handed over at once: one wake-up of the feeding thread each.
+const OPS_PER_SEND: usize = 256;
+
+/// One change waiting for the index writer, in order.
+enum Op {
+    Upsert {
+        /// The uid term whose older document this one replaces.
+        replaces: Option<Term>,
+        doc: TantivyDocument,
+    },
+    Clear,
+}
+
+/// The thread that hands queued changes to the index writer.
+struct Feeder {
+    /// Changes not yet handed over.
+    pending: Vec<Op>,
+    ops: SyncSender<Vec<Op>>,
+    thread: JoinHandle<Result<(), IndexError>>,
+}
+
 /// Pending updates; nothing is visible until [`Updates::commit`].
 pub struct Updates<'a> {
     index: &'a SearchIndex,
+    feeder: Mutex<Option<Feeder>>,
+}
+
+impl Drop for Updates<'_> {
+    fn drop(&mut self) {
+        let _ = self.drain();
+    }
 }
 
 impl Updates<'_> {
@@ -179,24 +255,51 @@ impl Updates<'_> {
         doc: TantivyDocument,
         replaces: bool,
     ) -> Result<(), IndexError> {
-        let uid_field = self.index.fields.uid;
-        self.index
-            .with_writer(|w| {
-                if replaces {
-                    w.delete_term(Term::from_field_text(uid_field, uid));
-                }
-                w.add_document(doc).map(|_| ())
-            })
-            .unwrap_or(Ok(()))?;
-        Ok(())
+        let replaces = replaces.then(|| Term::from_field_text(self.index.fields.uid, uid));
+        self.send(Op::Upsert { replaces, doc })
     }
 
     /// Removes every document.
     pub fn clear(&self) -> Result<(), IndexError> {
-        self.index
-            .with_writer(|w| w.delete_all_documents().map(|_| ()))
-            .unwrap_or(Ok(()))?;
-        Ok(())
+        self.send(Op::Clear)
+    }
+
+    fn send(&self, op: Op) -> Result<(), IndexError> {
+        let sent = match &mut *lock(&self.feeder) {
+            Some(feeder) => {
+                feeder.pending.push(op);
+                feeder.pending.len() < OPS_PER_SEND || {
+                    let full =
+                        std::mem::replace(&mut feeder.pending, Vec::with_capacity(OPS_PER_SEND));
+                    feeder.ops.send(full).is_ok()
+                }
+            }
+            None => false,
+        };
+        if sent {
+            return Ok(());
+        }
+        // The feeding thread stopped: its error says why.
+        self.drain()?;
+        Err(stopped())
+    }
+
+    /// Waits until the writer has every queued change.
+    fn drain(&self) -> Result<(), IndexError> {
+        let Some(Feeder {
+            pending,
+            ops,
+            thread,
+        }) = lock(&self.feeder).take()
+        else {
+            return Ok(());
+        };
+        if !pending.is_empty() {
+            // A failed send means the thread stopped; joining tells why.
+            let _ = ops.send(pending);
+        }
+        drop(ops);
+        thread.join().unwrap_or_else(|_| Err(stopped()))
     }
 
     /// Commits like [`Updates::commit`], but only once `durable` has
@@ -209,6 +312,7 @@ impl Updates<'_> {
         state: IndexState,
         durable: impl FnOnce() -> Result<(), E> + Send,
     ) -> Result<(), E> {
+        self.drain()?;
         let payload = serde_json::to_string(&state).unwrap_or_default();
         let published = std::thread::scope(|scope| -> Result<bool, E> {
             let mut waiting = Some(scope.spawn(durable));
@@ -245,6 +349,7 @@ impl Updates<'_> {
 
     /// Commits, recording what the index now reflects, and makes it visible.
     pub fn commit(self, state: IndexState) -> Result<(), IndexError> {
+        self.drain()?;
         let payload = serde_json::to_string(&state).unwrap_or_default();
         self.index
             .with_writer(|w| -> Result<(), tantivy::TantivyError> {
@@ -257,4 +362,16 @@ impl Updates<'_> {
         self.index.reader.reload()?;
         Ok(())
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn stopped() -> IndexError {
+    IndexError::Tantivy(tantivy::TantivyError::SystemError(
+        "the thread feeding the index writer stopped".into(),
+    ))
 }
