@@ -33,6 +33,11 @@ pub const KEYWORD_FIELDS: &[&str] = &[
     "age",
 ];
 
+/// Keyword fields that are only counted and grouped by, never matched:
+/// they have a column but no terms (a term dictionary of every advertiser
+/// would cost import time and disk for nothing).
+const COLUMN_ONLY: &[&str] = &["advertiser_key", "advertiser_name"];
+
 /// The fields of the index.
 #[derive(Clone)]
 pub struct Fields {
@@ -73,7 +78,13 @@ impl Fields {
             .collect();
         let keywords = KEYWORD_FIELDS
             .iter()
-            .map(|name| b.add_text_field(name, STRING | FAST))
+            .map(|name| {
+                if COLUMN_ONLY.contains(name) {
+                    b.add_text_field(name, FAST)
+                } else {
+                    b.add_text_field(name, STRING | FAST)
+                }
+            })
             .collect();
         let number = || NumericOptions::default().set_fast();
         let first_shown = b.add_i64_field("first_shown", number());
