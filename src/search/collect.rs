@@ -258,24 +258,7 @@ fn merge_pages(pages: Vec<SegmentPage>, limit: usize) -> Vec<Ranked> {
             .collect();
         wanted.sort_unstable();
         let ords: Vec<u64> = wanted.iter().map(|&(ord, _)| ord).collect();
-        let mut read = Vec::with_capacity(ords.len());
-        let found = page
-            .uids
-            .dictionary()
-            .sorted_ords_to_term_cb(&ords, |bytes| {
-                read.push(String::from_utf8_lossy(bytes).into_owned());
-            })
-            .unwrap_or(false);
-        if !found || read.len() != ords.len() {
-            read = ords
-                .iter()
-                .map(|&ord| {
-                    let mut uid = String::new();
-                    let _ = page.uids.ord_to_str(ord, &mut uid);
-                    uid
-                })
-                .collect();
-        }
+        let read = sorted_ords_to_strings(&page.uids, &ords);
         for ((_, i), uid) in wanted.into_iter().zip(read) {
             uids[p][i] = Some(uid);
         }
@@ -479,6 +462,29 @@ impl GroupSums {
     }
 }
 
+/// The strings of `ords` (ascending) in a string column, read in one pass
+/// over its dictionary instead of one block decode per ordinal.
+fn sorted_ords_to_strings(column: &StrColumn, ords: &[u64]) -> Vec<String> {
+    let mut read = Vec::with_capacity(ords.len());
+    let found = column
+        .dictionary()
+        .sorted_ords_to_term_cb(ords, |bytes| {
+            read.push(String::from_utf8_lossy(bytes).into_owned());
+        })
+        .unwrap_or(false);
+    if !found || read.len() != ords.len() {
+        read = ords
+            .iter()
+            .map(|&ord| {
+                let mut text = String::new();
+                let _ = column.ord_to_str(ord, &mut text);
+                text
+            })
+            .collect();
+    }
+    read
+}
+
 /// Spend totals (and ad counts) per group among the matches.
 pub struct SpendTotals {
     pub group_by: GroupBy,
@@ -493,6 +499,9 @@ pub struct SpendSegment {
     upper: Column<u64>,
     /// By keyword ordinal (dense) or by time bucket.
     by_ord: Vec<Option<GroupSums>>,
+    /// Per keyword ordinal, the ordinal of its display name: the names are
+    /// read once, in order, when the segment is done.
+    name_ords: Vec<Option<u64>>,
     by_time: HashMap<u64, GroupSums>,
     buckets: Vec<u64>,
     spend: Vec<(u64, u64, Option<u64>)>,
@@ -558,6 +567,7 @@ impl Collector for SpendTotals {
             lower: fast.u64("spend_lower")?,
             upper: fast.u64("spend_upper")?,
             by_ord: Vec::new(),
+            name_ords: Vec::new(),
             by_time: HashMap::new(),
             buckets: Vec::new(),
             spend: Vec::new(),
@@ -623,22 +633,18 @@ impl SegmentCollector for SpendSegment {
                 let ord = bucket as usize;
                 if self.by_ord.len() <= ord {
                     self.by_ord.resize_with(ord + 1, || None);
+                    self.name_ords.resize(ord + 1, None);
+                }
+                if self.name_ords[ord].is_none() {
+                    if let Some(names) = &self.names {
+                        self.name_ords[ord] = names.term_ords(doc).next();
+                    }
                 }
                 self.by_ord[ord].get_or_insert_with(GroupSums::default)
             } else {
                 self.by_time.entry(bucket).or_default()
             };
             group.ads += 1;
-            if group.name.is_none() {
-                if let Some(names) = &self.names {
-                    if let Some(ord) = names.term_ords(doc).next() {
-                        let mut name = String::new();
-                        if names.ord_to_str(ord, &mut name).unwrap_or(false) {
-                            group.name = Some(name);
-                        }
-                    }
-                }
-            }
             for (cur, lower, upper) in &self.spend {
                 let sums = group.currency(*cur);
                 sums.ads += 1;
@@ -653,14 +659,30 @@ impl SegmentCollector for SpendSegment {
 
     fn harvest(self) -> Self::Fruit {
         let mut out = HashMap::new();
-        let mut text = String::new();
         if let Some(keys) = &self.keys {
-            for (ord, sums) in self.by_ord.into_iter().enumerate() {
-                let Some(sums) = sums else { continue };
-                text.clear();
-                if keys.ord_to_str(ord as u64, &mut text).unwrap_or(false) {
-                    out.insert(text.clone(), sums);
+            let mut groups: Vec<(u64, GroupSums)> = self
+                .by_ord
+                .into_iter()
+                .enumerate()
+                .filter_map(|(ord, sums)| Some((ord as u64, sums?)))
+                .collect();
+            if let Some(names) = &self.names {
+                let mut named: Vec<(u64, usize)> = groups
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, (ord, _))| Some((self.name_ords[*ord as usize]?, i)))
+                    .collect();
+                named.sort_unstable();
+                let name_ords: Vec<u64> = named.iter().map(|&(ord, _)| ord).collect();
+                let read = sorted_ords_to_strings(names, &name_ords);
+                for ((_, i), name) in named.into_iter().zip(read) {
+                    groups[i].1.name = Some(name);
                 }
+            }
+            let ords: Vec<u64> = groups.iter().map(|(ord, _)| *ord).collect();
+            let read = sorted_ords_to_strings(keys, &ords);
+            for ((_, sums), key) in groups.into_iter().zip(read) {
+                out.insert(key, sums);
             }
         } else {
             for (bucket, sums) in self.by_time {
