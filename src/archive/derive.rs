@@ -70,6 +70,9 @@ pub(crate) struct Derived {
     /// The quarantine file, written and synced, to be put in place before
     /// the transaction commits.
     pub quarantine_tmp: Option<PathBuf>,
+    /// Ads whose documents were handed to the index writer, to put back
+    /// as the archive has them if the source is not committed.
+    pub indexed: Vec<String>,
 }
 
 /// A record or problem made ready for storage by the parsing thread.
@@ -144,7 +147,7 @@ pub(crate) fn derive_source(
         let outcome = parser
             .join()
             .unwrap_or_else(|_| Err("the parsing thread failed".into()));
-        finish_derived(written, outcome)
+        finish_derived(archive, written, outcome, index)
     })
 }
 
@@ -203,23 +206,46 @@ pub(crate) fn derive_parsed(
     index: Option<&Updates<'_>>,
 ) -> Result<std::result::Result<Derived, String>> {
     let written = write_prepared(archive, txn, job, parsed, progress, index);
-    finish_derived(written, outcome())
+    finish_derived(archive, written, outcome(), index)
 }
 
+/// A source that could not be read whole is not committed: its quarantine
+/// file is dropped, and the index documents it handed over are put back
+/// as the archive has them, so that the index shows none of it either.
 fn finish_derived(
+    archive: &Archive,
     written: Result<Derived>,
     outcome: std::result::Result<(), String>,
+    index: Option<&Updates<'_>>,
 ) -> Result<std::result::Result<Derived, String>> {
     let mut derived = written?;
     match outcome {
-        Ok(()) => Ok(Ok(derived)),
+        Ok(()) => {
+            derived.indexed = Vec::new();
+            Ok(Ok(derived))
+        }
         Err(reason) => {
             if let Some(path) = derived.quarantine_tmp.take() {
                 let _ = std::fs::remove_file(path);
             }
+            if let Some(updates) = index {
+                restore_documents(archive, updates, &derived.indexed)?;
+            }
             Ok(Err(reason))
         }
     }
+}
+
+/// Gives each of `uids` the document of its committed latest version, or
+/// none when the archive has no such ad.
+fn restore_documents(archive: &Archive, updates: &Updates<'_>, uids: &[String]) -> Result<()> {
+    for uid in uids {
+        match (archive.latest_hash(uid)?, archive.latest(uid)?) {
+            (Some(hash), Some(ad)) => updates.upsert(uid, updates.document(&ad, &hash), true)?,
+            _ => updates.remove(uid)?,
+        }
+    }
+    Ok(())
 }
 
 fn prepare(entry: Entry<'_>, blake3: &str, name: &str, index: Option<&Updates<'_>>) -> Prepared {
@@ -382,6 +408,7 @@ fn write_prepared(
                         ads.insert(&key[..], &value[..])?;
                         if let (Some(updates), Some(doc)) = (index, document) {
                             updates.upsert(&uid, doc, previous.is_some())?;
+                            derived.indexed.push(uid);
                         }
                     }
                     derived.records += 1;
@@ -471,4 +498,98 @@ pub(crate) fn place_quarantine(
 pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     // The archive's own types always serialize.
     serde_json::to_vec(value).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::IndexState;
+    use std::path::Path;
+
+    fn sample(rel: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/samples")
+            .join(rel)
+    }
+
+    /// Derives `bytes` as a source whose reading fails at its end.
+    fn derive_failing(archive: &Archive, updates: &Updates<'_>, bytes: &[u8]) {
+        let importer = adarchive_importers::by_name("snap-political-ads").unwrap();
+        let blake3 = blake3::hash(bytes).to_hex().to_string();
+        let job = SourceJob {
+            blake3: &blake3,
+            name: "PoliticalAds.csv",
+            importer,
+            observed_at: Timestamp::from_offset_date_time(time::OffsetDateTime::now_utc()),
+        };
+        let txn = archive.db().begin_write().unwrap();
+        let (tx, rx) = std::sync::mpsc::sync_channel(PARSED_AHEAD);
+        let derived = std::thread::scope(|scope| {
+            scope.spawn(move || {
+                let mut reader = bytes;
+                parse_source(
+                    importer,
+                    job.name,
+                    job.blake3,
+                    &mut reader,
+                    Some(updates),
+                    &tx,
+                )
+            });
+            derive_parsed(
+                archive,
+                &txn,
+                &job,
+                rx,
+                || Err("the disk failed".into()),
+                &NoProgress,
+                Some(updates),
+            )
+            .unwrap()
+        });
+        assert_eq!(derived.unwrap_err(), "the disk failed");
+        drop(txn);
+    }
+
+    #[test]
+    fn a_source_that_fails_part_way_leaves_no_trace_in_the_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = Archive::open(dir.path()).unwrap();
+        let first = sample("snap/2020_PoliticalAds.first500.csv");
+        crate::ingest::import_paths(
+            &archive,
+            std::slice::from_ref(&first),
+            Default::default(),
+            &NoProgress,
+        )
+        .unwrap();
+        let before = crate::check::verify(&archive).unwrap();
+        assert!(before.ok());
+        assert!(before.indexed > 400);
+
+        let updates = archive.index().unwrap().begin().unwrap();
+        // New ads: their documents must go.
+        let other = std::fs::read(sample("snap/2023_PoliticalAds.sorted.first500.csv")).unwrap();
+        derive_failing(&archive, &updates, &other);
+        // Changed versions of archived ads: their committed documents must
+        // come back.
+        let changed = String::from_utf8(std::fs::read(&first).unwrap())
+            .unwrap()
+            .replace("https://", "http://");
+        assert_ne!(changed.as_bytes(), std::fs::read(&first).unwrap());
+        derive_failing(&archive, &updates, changed.as_bytes());
+        updates
+            .commit(IndexState {
+                sources: archive.source_count().unwrap(),
+            })
+            .unwrap();
+
+        let after = crate::check::verify(&archive).unwrap();
+        assert!(after.ok(), "{after:?}");
+        assert_eq!((after.index_behind, after.indexed), (0, before.indexed));
+        let total = crate::search::search(&archive, &Default::default())
+            .unwrap()
+            .total;
+        assert_eq!(total, before.indexed);
+    }
 }

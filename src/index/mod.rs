@@ -161,6 +161,9 @@ impl SearchIndex {
                                 }
                                 w.add_document(doc)?;
                             }
+                            Op::Remove(term) => {
+                                w.delete_term(term);
+                            }
                             Op::Clear => {
                                 w.delete_all_documents()?;
                             }
@@ -219,6 +222,7 @@ enum Op {
         replaces: Option<Term>,
         doc: TantivyDocument,
     },
+    Remove(Term),
     Clear,
 }
 
@@ -257,6 +261,14 @@ impl Updates<'_> {
     ) -> Result<(), IndexError> {
         let replaces = replaces.then(|| Term::from_field_text(self.index.fields.uid, uid));
         self.send(Op::Upsert { replaces, doc })
+    }
+
+    /// Removes the document of the ad `uid`, if it has one.
+    pub fn remove(&self, uid: &str) -> Result<(), IndexError> {
+        self.send(Op::Remove(Term::from_field_text(
+            self.index.fields.uid,
+            uid,
+        )))
     }
 
     /// Removes every document.
