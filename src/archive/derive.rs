@@ -503,13 +503,14 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::generate::{generate_samples, GenerateOptions};
     use crate::index::IndexState;
-    use std::path::Path;
 
-    fn sample(rel: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/samples")
-            .join(rel)
+    /// A generated Snap `PoliticalAds.csv` of about 200 ads.
+    fn snap_export(dir: &std::path::Path, seed: u64) -> PathBuf {
+        let out = dir.join(format!("exports-{seed}"));
+        generate_samples(&out, &GenerateOptions { ads: 1000, seed }).unwrap();
+        out.join("snap").join("PoliticalAds.csv")
     }
 
     /// Derives `bytes` as a source whose reading fails at its end.
@@ -555,7 +556,7 @@ mod tests {
     fn a_source_that_fails_part_way_leaves_no_trace_in_the_index() {
         let dir = tempfile::tempdir().unwrap();
         let archive = Archive::open(dir.path()).unwrap();
-        let first = sample("snap/2020_PoliticalAds.first500.csv");
+        let first = snap_export(dir.path(), 1);
         crate::ingest::import_paths(
             &archive,
             std::slice::from_ref(&first),
@@ -565,11 +566,11 @@ mod tests {
         .unwrap();
         let before = crate::check::verify(&archive).unwrap();
         assert!(before.ok());
-        assert!(before.indexed > 400);
+        assert!(before.indexed > 100);
 
         let updates = archive.index().unwrap().begin().unwrap();
         // New ads: their documents must go.
-        let other = std::fs::read(sample("snap/2023_PoliticalAds.sorted.first500.csv")).unwrap();
+        let other = std::fs::read(snap_export(dir.path(), 2)).unwrap();
         derive_failing(&archive, &updates, &other);
         // Changed versions of archived ads: their committed documents must
         // come back.
