@@ -204,23 +204,12 @@ pub fn import_paths(
             .name("parse".into())
             .spawn_scoped(scope, move || {
                 for item in staged_rx {
-                    let Prefetched::Staged(name, Ok(Ok(staged))) = &item else {
+                    let Some((importer, name, blake3, opened)) = parsable(&item) else {
                         if ahead_tx.send((item, None)).is_err() {
                             return;
                         }
                         continue;
                     };
-                    let Some(importer) = staged.importer.filter(|_| !staged.zip && staged.size > 0)
-                    else {
-                        if ahead_tx.send((item, None)).is_err() {
-                            return;
-                        }
-                        continue;
-                    };
-                    let (name, blake3) = (name.clone(), staged.blake3.clone());
-                    // Opened before this thread hands the file on: the
-                    // writer then moves the staged copy into the archive.
-                    let opened = File::open(&staged.tmp);
                     let (batches_tx, batches) = std::sync::mpsc::sync_channel(PARSED_AHEAD);
                     let (outcome_tx, outcome) = std::sync::mpsc::channel();
                     if ahead_tx
@@ -312,6 +301,25 @@ struct Ahead {
     batches: std::sync::mpsc::Receiver<Parsed>,
     /// Whether the whole file could be read; sent once the batches end.
     outcome: std::sync::mpsc::Receiver<std::result::Result<(), String>>,
+}
+
+/// For a staged file the parsing thread reads ahead (a non-empty file of a
+/// known format, not a bundle): its importer, name and hash, and the staged
+/// copy opened — before the file is handed on, since the writer then moves
+/// the copy into the archive.
+fn parsable(
+    item: &Prefetched,
+) -> Option<(&'static dyn Importer, String, String, io::Result<File>)> {
+    let Prefetched::Staged(name, Ok(Ok(staged))) = item else {
+        return None;
+    };
+    let importer = staged.importer.filter(|_| !staged.zip && staged.size > 0)?;
+    Some((
+        importer,
+        name.clone(),
+        staged.blake3.clone(),
+        File::open(&staged.tmp),
+    ))
 }
 
 /// A file staged ahead of its import, or why it could not be.
