@@ -69,11 +69,15 @@ fn killed_imports_verify_and_complete_on_rerun() {
 
     let crashed = dir.path().join("crashed");
     let mut kills = 0;
-    for round in 0..6 {
+    for round in 0..12 {
+        if kills == 6 {
+            break;
+        }
         let delay = Duration::from_micros(rng.next() % full.as_micros().max(1) as u64);
         let mut child = import_command(&crashed, &input).spawn().unwrap();
         std::thread::sleep(delay);
-        if child.try_wait().unwrap().is_none() {
+        let finished = child.try_wait().unwrap().is_some();
+        if !finished {
             child.kill().unwrap();
             kills += 1;
         }
@@ -84,6 +88,11 @@ fn killed_imports_verify_and_complete_on_rerun() {
             "round {round} (killed after {delay:?}, seed {seed}): {}",
             String::from_utf8_lossy(&out.stdout)
         );
+        if finished {
+            // A complete archive has nothing left to interrupt: start over,
+            // so that later rounds kill imports that are still working.
+            std::fs::remove_dir_all(&crashed).unwrap();
+        }
     }
     assert!(kills > 0, "no import was interrupted (seed {seed})");
 
