@@ -221,56 +221,6 @@ impl SegmentCollector for SortedSegment {
     }
 }
 
-impl SortedSegment {
-    /// The score a match must exceed to still enter a page sorted by
-    /// descending relevance: just below the worst kept score once the page
-    /// is full (an equal score can still enter on its uid), else none.
-    fn score_threshold(&self) -> Score {
-        match self.heap.peek() {
-            Some(worst) if self.heap.len() > self.spec.limit => {
-                let bits = (u64::MAX - worst.0) as u32;
-                if bits == 0 {
-                    Score::MIN
-                } else {
-                    Score::from_bits(bits - 1)
-                }
-            }
-            _ => Score::MIN,
-        }
-    }
-}
-
-/// The total and the page of `query` sorted by descending relevance,
-/// without scoring every match: each segment counts its matches (from the
-/// term statistics when it can) and lets tantivy skip the blocks of
-/// postings whose best possible score cannot enter the page (block-max
-/// WAND). Same results, in the same order, as the collectors.
-pub fn relevance_page(
-    searcher: &tantivy::Searcher,
-    query: &dyn tantivy::query::Query,
-    page: &SortedCollector,
-) -> tantivy::Result<(usize, Vec<Ranked>)> {
-    let weight = query.weight(tantivy::query::EnableScoring::enabled_from_searcher(
-        searcher,
-    ))?;
-    let per_segment = |(ord, reader): (usize, &SegmentReader)| {
-        let total = weight.count(reader)? as usize;
-        let mut segment = page.for_segment(ord as SegmentOrdinal, reader)?;
-        weight.for_each_pruning(Score::MIN, reader, &mut |doc, score| {
-            segment.collect(doc, score);
-            segment.score_threshold()
-        })?;
-        Ok::<_, tantivy::TantivyError>((total, segment.harvest()))
-    };
-    let segments = searcher
-        .index()
-        .search_executor()
-        .map(per_segment, searcher.segment_readers().iter().enumerate())?;
-    let total = segments.iter().map(|(n, _)| n).sum();
-    let pages = segments.into_iter().map(|(_, p)| p).collect();
-    Ok((total, page.merge_fruits(pages)?))
-}
-
 /// What one segment keeps of a page: (key, uid ordinal, doc, score). The
 /// uid strings are read only for the results that make the page.
 pub struct SegmentPage {

@@ -363,13 +363,7 @@ pub(crate) fn rank(
     let facets = FacetCounts {
         fields: facet_fields,
     };
-    let (total, mut ranked, facet_counts) =
-        if facets.fields.is_empty() && sort == SortBy::Relevance && descending {
-            let (total, ranked) = collect::relevance_page(searcher, &*query, &page)?;
-            (total, ranked, Vec::new())
-        } else {
-            searcher.search(&*query, &(Count, page, facets))?
-        };
+    let (total, mut ranked, facet_counts) = searcher.search(&*query, &(Count, page, facets))?;
 
     let next_cursor = if ranked.len() > request.limit {
         ranked.truncate(request.limit);
