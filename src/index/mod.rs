@@ -133,10 +133,7 @@ impl SearchIndex {
 
     /// Starts (or continues) a batch of updates.
     pub fn begin(&self) -> Result<Updates<'_>, IndexError> {
-        let mut guard = self
-            .writer
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut guard = lock(&self.writer);
         if guard.is_none() {
             let writer: IndexWriter = self.index.writer_with_num_threads(1, WRITER_MEMORY)?;
             // Merging stops at segments of this many documents: larger merges
@@ -151,29 +148,7 @@ impl SearchIndex {
         let (ops, received) = sync_channel::<Vec<Op>>(QUEUED_DOCUMENTS / OPS_PER_SEND);
         let thread = std::thread::Builder::new()
             .name("index-feed".into())
-            .spawn(move || -> Result<(), IndexError> {
-                for op in received.into_iter().flatten() {
-                    with_writer(&writer, |w| -> Result<(), IndexError> {
-                        match op {
-                            Op::Upsert { replaces, doc } => {
-                                if let Some(term) = replaces {
-                                    w.delete_term(term);
-                                }
-                                w.add_document(doc)?;
-                            }
-                            Op::Remove(term) => {
-                                w.delete_term(term);
-                            }
-                            Op::Clear => {
-                                w.delete_all_documents()?;
-                            }
-                        }
-                        Ok(())
-                    })
-                    .unwrap_or(Ok(()))?;
-                }
-                Ok(())
-            })
+            .spawn(move || feed(&writer, received))
             .map_err(|e| IndexError::Open {
                 path: "index-feed".into(),
                 reason: e.to_string(),
@@ -202,10 +177,37 @@ fn with_writer<T>(
     writer: &Mutex<Option<IndexWriter>>,
     f: impl FnOnce(&mut IndexWriter) -> T,
 ) -> Option<T> {
-    let mut guard = writer
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    guard.as_mut().map(f)
+    lock(writer).as_mut().map(f)
+}
+
+/// Hands queued changes to the index writer, in order, one batch per lock.
+fn feed(
+    writer: &Mutex<Option<IndexWriter>>,
+    received: std::sync::mpsc::Receiver<Vec<Op>>,
+) -> Result<(), IndexError> {
+    for batch in received {
+        with_writer(writer, |w| -> Result<(), IndexError> {
+            for op in batch {
+                match op {
+                    Op::Upsert { replaces, doc } => {
+                        if let Some(term) = replaces {
+                            w.delete_term(term);
+                        }
+                        w.add_document(doc)?;
+                    }
+                    Op::Remove(term) => {
+                        w.delete_term(term);
+                    }
+                    Op::Clear => {
+                        w.delete_all_documents()?;
+                    }
+                }
+            }
+            Ok(())
+        })
+        .unwrap_or(Ok(()))?;
+    }
+    Ok(())
 }
 
 /// Documents waiting for the index writer. tantivy's own queue is short:
