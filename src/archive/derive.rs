@@ -70,9 +70,6 @@ pub(crate) struct Derived {
     /// The quarantine file, written and synced, to be put in place before
     /// the transaction commits.
     pub quarantine_tmp: Option<PathBuf>,
-    /// Ads whose documents were handed to the index writer, to put back
-    /// as the archive has them if the source is not committed.
-    pub indexed: Vec<String>,
 }
 
 /// A record or problem made ready for storage by the parsing thread.
@@ -104,16 +101,6 @@ pub(crate) enum Prepared {
 /// How many prepared items travel between the threads at once.
 const BATCH: usize = 64;
 
-/// Derives everything from source `blake3` into `txn`.
-///
-/// One thread reads the source, maps each row, canonicalizes, hashes and
-/// compresses the record, hashes the raw bytes and builds the search
-/// document; this thread writes everything, in order, into the transaction
-/// and hands new documents to the index writer, whose own thread indexes
-/// them. The split keeps the three about equally busy on two cores.
-///
-/// Returns `Ok(Err(reason))` when the source cannot be read as a whole (the
-/// caller must then not commit), and `Err` when the archive itself failed.
 /// One stored source to derive records from.
 pub(crate) struct SourceJob<'a> {
     pub blake3: &'a str,
@@ -124,6 +111,14 @@ pub(crate) struct SourceJob<'a> {
     pub observed_at: Timestamp,
 }
 
+/// Derives everything from the stored source of `job` into `txn`.
+///
+/// A thread of its own reads the source (see [`parse_source`]); this thread
+/// writes everything, in order, into the transaction and hands new
+/// documents to the index writer, whose own thread indexes them.
+///
+/// Returns `Ok(Err(reason))` when the source cannot be read as a whole (the
+/// caller must then not commit), and `Err` when the archive itself failed.
 pub(crate) fn derive_source(
     archive: &Archive,
     txn: &WriteTransaction,
@@ -147,7 +142,7 @@ pub(crate) fn derive_source(
         let outcome = parser
             .join()
             .unwrap_or_else(|_| Err("the parsing thread failed".into()));
-        finish_derived(archive, written, outcome, index)
+        finish_derived(archive, txn, job, written, outcome, index)
     })
 }
 
@@ -206,7 +201,7 @@ pub(crate) fn derive_parsed(
     index: Option<&Updates<'_>>,
 ) -> Result<std::result::Result<Derived, String>> {
     let written = write_prepared(archive, txn, job, parsed, progress, index);
-    finish_derived(archive, written, outcome(), index)
+    finish_derived(archive, txn, job, written, outcome(), index)
 }
 
 /// A source that could not be read whole is not committed: its quarantine
@@ -214,38 +209,61 @@ pub(crate) fn derive_parsed(
 /// as the archive has them, so that the index shows none of it either.
 fn finish_derived(
     archive: &Archive,
+    txn: &WriteTransaction,
+    job: &SourceJob<'_>,
     written: Result<Derived>,
     outcome: std::result::Result<(), String>,
     index: Option<&Updates<'_>>,
 ) -> Result<std::result::Result<Derived, String>> {
     let mut derived = written?;
     match outcome {
-        Ok(()) => {
-            derived.indexed = Vec::new();
-            Ok(Ok(derived))
-        }
+        Ok(()) => Ok(Ok(derived)),
         Err(reason) => {
             if let Some(path) = derived.quarantine_tmp.take() {
                 let _ = std::fs::remove_file(path);
             }
             if let Some(updates) = index {
-                restore_documents(archive, updates, &derived.indexed)?;
+                restore_documents(archive, txn, job, updates)?;
             }
             Ok(Err(reason))
         }
     }
 }
 
-/// Gives each of `uids` the document of its committed latest version, or
-/// none when the archive has no such ad.
-fn restore_documents(archive: &Archive, updates: &Updates<'_>, uids: &[String]) -> Result<()> {
-    for uid in uids {
+/// Gives every ad the uncommitted source observed in `txn` the document of
+/// its committed latest version, or none when the archive has no such ad.
+fn restore_documents(
+    archive: &Archive,
+    txn: &WriteTransaction,
+    job: &SourceJob<'_>,
+    updates: &Updates<'_>,
+) -> Result<()> {
+    let source_key = source_key(job.blake3)?;
+    let (from, to) = (
+        observation_key(&source_key, 0),
+        observation_key(&source_key, u64::MAX),
+    );
+    let mut uids = std::collections::BTreeSet::new();
+    for item in txn.open_table(OBSERVATIONS)?.range(&from[..]..=&to[..])? {
+        let (_, value) = item?;
+        let observation = codec::decode_observation(value.value())
+            .ok_or_else(|| super::damaged(job.blake3, "unreadable observation"))?;
+        uids.insert(observation.uid.to_owned());
+    }
+    for uid in &uids {
         match (archive.latest_hash(uid)?, archive.latest(uid)?) {
             (Some(hash), Some(ad)) => updates.upsert(uid, updates.document(&ad, &hash), true)?,
             _ => updates.remove(uid)?,
         }
     }
     Ok(())
+}
+
+/// The key bytes of the source whose hash is `blake3`.
+fn source_key(blake3: &str) -> Result<[u8; 32]> {
+    Ok(*blake3::Hash::from_hex(blake3)
+        .map_err(|_| super::damaged(blake3, "not a blake3 hash"))?
+        .as_bytes())
 }
 
 fn prepare(entry: Entry<'_>, blake3: &str, name: &str, index: Option<&Updates<'_>>) -> Prepared {
@@ -316,10 +334,7 @@ fn write_prepared(
     index: Option<&Updates<'_>>,
 ) -> Result<Derived> {
     let observed_at = job.observed_at;
-    let source_key: [u8; 32] = *blake3::Hash::from_hex(job.blake3)
-        .map_err(|_| super::damaged(job.blake3, "not a blake3 hash"))?
-        .as_bytes();
-    let source_key = &source_key;
+    let source_key = &source_key(job.blake3)?;
     let mut records = txn.open_table(RECORDS)?;
     let mut record_index = txn.open_table(RECORD_INDEX)?;
     let mut next_record = match records.last()? {
@@ -408,7 +423,6 @@ fn write_prepared(
                         ads.insert(&key[..], &value[..])?;
                         if let (Some(updates), Some(doc)) = (index, document) {
                             updates.upsert(&uid, doc, previous.is_some())?;
-                            derived.indexed.push(uid);
                         }
                     }
                     derived.records += 1;
