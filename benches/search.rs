@@ -1,10 +1,13 @@
 //! Search benchmark: `cargo bench --bench search [-- --ads 1000000] [--import-runs 3]`.
 //!
 //! Generates exports, imports and indexes them with the release binary
-//! (throughput and peak memory; best and median of several runs), then opens the archive in this process and
-//! times four kinds of request many times each: (a) one word, (b) a phrase,
-//! (c) words with three filters and four facets, (d) spend totals by
-//! advertiser. Prints a Markdown table for `docs/benchmarks.md`.
+//! (throughput and peak memory; best and median of several runs), then
+//! opens the archive in this process and times each kind of request many
+//! times: (a) one word, (b) a phrase, (c) words with three filters and four
+//! facets, (d) spend totals by advertiser, (e) the spend audit, (f) one
+//! advertiser across platforms, (g) every ad newest first with a facet.
+//! Prints Markdown tables for `docs/benchmarks.md`. `-- --data DIR` times
+//! the requests on an archive imported before, without importing.
 
 use std::time::{Duration, Instant};
 
@@ -29,52 +32,18 @@ fn import_runs() -> usize {
 }
 
 fn main() {
-    let ads = ads_arg(&[1_000_000])[0];
     let binary = env!("CARGO_BIN_EXE_adarchive");
     let work = tempfile::tempdir().expect("temporary folder");
-    let input = work.path().join("exports");
-    let data = work.path().join("data");
-    generate(binary, &input, ads, 2);
-    // The generator's writes reach the disk before the import is timed.
-    let _ = std::process::Command::new("sync").status();
-    // The same import several times, each into a new archive: a shared
-    // machine's speed drifts from minute to minute, so one run says little.
-    let mut imports = Vec::new();
-    let mut peak = 0;
-    for run_number in 0..import_runs() {
-        if run_number > 0 {
-            std::fs::remove_dir_all(&data).expect("remove the previous archive");
-        }
-        let _ = std::process::Command::new("sync").status();
-        let (took, rss) = run(binary, &["import", "--data", s(&data), s(&input)]);
-        imports.push(took);
-        peak = peak.max(rss);
-    }
-    imports.sort();
-    let (best, median) = (imports[0], imports[imports.len() / 2]);
-    // Let the import's writes reach the disk before timing searches.
-    let _ = std::process::Command::new("sync").status();
-    std::thread::sleep(Duration::from_secs(5));
-    let export_size = folder_size(&input);
-    let index_size = folder_size(&data.join("index"));
-    let runs: Vec<String> = imports
+    let args: Vec<String> = std::env::args().collect();
+    let given = args
         .iter()
-        .map(|d| format!("{:.1}", d.as_secs_f64()))
-        .collect();
-    println!("| ads | export size | import + index: best, median (runs) | ads/s: best, median | peak memory | index size |");
-    println!("|---:|---:|---:|---:|---:|---:|");
-    println!(
-        "| {ads} | {:.0} MB | {:.1} s, {:.1} s ({} s) | {:.0}, {:.0} | {:.0} MB | {:.0} MB ({:.0} % of the exports) |",
-        export_size as f64 / 1e6,
-        best.as_secs_f64(),
-        median.as_secs_f64(),
-        runs.join(", "),
-        ads as f64 / best.as_secs_f64(),
-        ads as f64 / median.as_secs_f64(),
-        peak as f64 / 1024.0,
-        index_size as f64 / 1e6,
-        100.0 * index_size as f64 / export_size as f64
-    );
+        .position(|a| a == "--data")
+        .and_then(|i| args.get(i + 1))
+        .map(std::path::PathBuf::from);
+    let data = given.clone().unwrap_or_else(|| work.path().join("data"));
+    if given.is_none() {
+        import_timed(binary, work.path(), &data);
+    }
 
     let archive = Archive::open(&data).expect("open archive");
     let words = [
@@ -172,15 +141,27 @@ fn main() {
             .map(|d| d.map_or(0, |d| d.entity.members.len() as u64))
     });
     rows.push(("(f) one advertiser across platforms, with spend", detail));
+    let newest = time_it(|i| {
+        let r = SearchRequest {
+            sort: "first_shown".into(),
+            limit: 50,
+            facets: vec![["platform", "country", "language"][i % 3].into()],
+            ..SearchRequest::default()
+        };
+        search(&archive, &r).map(|p| p.total)
+    });
+    rows.push(("(g) every ad, newest first, with one facet", newest));
 
     println!();
-    println!("| request ({ROUNDS} runs) | mean matches | p50 | p99 | max |");
-    println!("|---|---:|---:|---:|---:|");
+    println!("| request ({ROUNDS} runs) | mean matches | mean | p50 | p99 | max |");
+    println!("|---|---:|---:|---:|---:|---:|");
     for (name, (mut times, matches)) in rows {
         times.sort();
         let at = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
+        let mean = times.iter().sum::<Duration>() / times.len() as u32;
         println!(
-            "| {name} | {matches} | {:.2} ms | {:.2} ms | {:.2} ms |",
+            "| {name} | {matches} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms |",
+            ms(mean),
             ms(at(0.5)),
             ms(at(0.99)),
             ms(times[times.len() - 1])
@@ -188,6 +169,54 @@ fn main() {
     }
     println!();
     println!("memory while serving (resident): {}", status_line("VmRSS"));
+}
+
+/// Generates the exports, imports them [`import_runs`] times into a new
+/// archive at `data`, and prints the import table.
+fn import_timed(binary: &str, work: &std::path::Path, data: &std::path::Path) {
+    let ads = ads_arg(&[1_000_000])[0];
+    let input = work.join("exports");
+    generate(binary, &input, ads, 2);
+    // The generator's writes reach the disk before the import is timed.
+    let _ = std::process::Command::new("sync").status();
+    // The same import several times, each into a new archive: a shared
+    // machine's speed drifts from minute to minute, so one run says little.
+    let mut imports = Vec::new();
+    let mut peak = 0;
+    for run_number in 0..import_runs() {
+        if run_number > 0 {
+            std::fs::remove_dir_all(data).expect("remove the previous archive");
+        }
+        let _ = std::process::Command::new("sync").status();
+        let (took, rss) = run(binary, &["import", "--data", s(data), s(&input)]);
+        imports.push(took);
+        peak = peak.max(rss);
+    }
+    imports.sort();
+    let (best, median) = (imports[0], imports[imports.len() / 2]);
+    // Let the import's writes reach the disk before timing searches.
+    let _ = std::process::Command::new("sync").status();
+    std::thread::sleep(Duration::from_secs(5));
+    let export_size = folder_size(&input);
+    let index_size = folder_size(&data.join("index"));
+    let runs: Vec<String> = imports
+        .iter()
+        .map(|d| format!("{:.1}", d.as_secs_f64()))
+        .collect();
+    println!("| ads | export size | import + index: best, median (runs) | ads/s: best, median | peak memory | index size |");
+    println!("|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| {ads} | {:.0} MB | {:.1} s, {:.1} s ({} s) | {:.0}, {:.0} | {:.0} MB | {:.0} MB ({:.0} % of the exports) |",
+        export_size as f64 / 1e6,
+        best.as_secs_f64(),
+        median.as_secs_f64(),
+        runs.join(", "),
+        ads as f64 / best.as_secs_f64(),
+        ads as f64 / median.as_secs_f64(),
+        peak as f64 / 1024.0,
+        index_size as f64 / 1e6,
+        100.0 * index_size as f64 / export_size as f64
+    );
 }
 
 /// Runs `f` [`ROUNDS`] times; returns the durations and the mean number of matches.

@@ -970,3 +970,148 @@ fn exports_have_resume_points_that_continue_exactly() {
     assert_eq!(&rows[99][23], cursors[0].as_str());
     assert!(rows[98][23].is_empty());
 }
+
+/// The sample archive with every ad of one Snap file updated by a later
+/// export (spend grown by one), so that its first index segment holds
+/// deleted documents.
+fn sample_archive_with_updates() -> (tempfile::TempDir, Archive) {
+    let (dir, archive) = sample_archive();
+    let mut reader = csv::Reader::from_path(sample(SNAP[2])).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let spend = headers.iter().position(|h| h == "Spend").unwrap();
+    let later = dir.path().join("2023_PoliticalAds.later.csv");
+    let mut writer = csv::Writer::from_path(&later).unwrap();
+    writer.write_record(&headers).unwrap();
+    for row in reader.records() {
+        let row = row.unwrap();
+        let grown = row[spend].parse::<u64>().map_or(0, |s| s + 1).to_string();
+        let fields: Vec<&str> = (0..row.len())
+            .map(|i| if i == spend { grown.as_str() } else { &row[i] })
+            .collect();
+        writer.write_record(&fields).unwrap();
+    }
+    writer.flush().unwrap();
+    let report = import(&archive, &[later]);
+    assert!(report.totals.updated > 400, "{:?}", report.totals);
+    (dir, archive)
+}
+
+/// A filter that every ad passes: with it, a search takes the plain path
+/// that scores and counts every match in one pass.
+fn every_platform(archive: &Archive) -> Filters {
+    let all = search(
+        archive,
+        &SearchRequest {
+            facets: vec!["platform".into()],
+            facet_limit: 100,
+            ..SearchRequest::default()
+        },
+    )
+    .unwrap();
+    Filters {
+        platform: all.facets["platform"]
+            .iter()
+            .map(|v| v.value.clone())
+            .collect(),
+        ..Filters::default()
+    }
+}
+
+/// `request` as given, and with a filter every ad passes (so on the plain
+/// path): the second request and both responses.
+fn both_ways(
+    archive: &Archive,
+    request: &SearchRequest,
+    everything: &Filters,
+) -> (
+    SearchRequest,
+    adarchive::search::SearchResponse,
+    adarchive::search::SearchResponse,
+) {
+    let plain = SearchRequest {
+        filters: everything.clone(),
+        ..request.clone()
+    };
+    let fast = search(archive, request).unwrap();
+    let slow = search(archive, &plain).unwrap();
+    (plain, fast, slow)
+}
+
+#[test]
+fn faster_paths_give_what_scoring_and_counting_every_match_gives() {
+    let (_dir, archive) = sample_archive_with_updates();
+    let everything = every_platform(&archive);
+    let facets: Vec<String> = adarchive::search::FACET_FIELDS
+        .iter()
+        .map(|(name, _)| (*name).to_owned())
+        .collect();
+
+    // Words joined by OR: the best page found skipping postings blocks.
+    for query in [
+        "groenlinks",
+        "party",
+        "vote OR stem",
+        "snapchat OR election OR vvd",
+        "creative:vote",
+    ] {
+        for with_facets in [false, true] {
+            let request = SearchRequest {
+                query: query.into(),
+                limit: 7,
+                facets: if with_facets {
+                    facets.clone()
+                } else {
+                    Vec::new()
+                },
+                facet_limit: 1_000,
+                ..SearchRequest::default()
+            };
+            let (plain, fast, slow) = both_ways(&archive, &request, &everything);
+            assert!(fast.total > 0, "{query} finds nothing");
+            assert_eq!(fast.total, slow.total, "{query}");
+            assert_eq!(fast.facets, slow.facets, "{query}");
+            let uids =
+                |ads: Vec<adarchive_schema::Ad>| ads.into_iter().map(|a| a.uid).collect::<Vec<_>>();
+            let (fast_walk, slow_walk) =
+                (uids(walk(&archive, &request)), uids(walk(&archive, &plain)));
+            assert_eq!(
+                fast_walk.len() as u64,
+                fast.total,
+                "{query}: every match once"
+            );
+            assert_eq!(fast_walk, slow_walk, "{query}: the same pages");
+            for (a, b) in fast.results.iter().zip(&slow.results) {
+                let (a, b) = (a.score.unwrap(), b.score.unwrap());
+                assert!(
+                    (a - b).abs() <= a.abs() * 1e-6,
+                    "{query}: score {a} against {b}"
+                );
+            }
+        }
+    }
+
+    // No query and no filters: the total and the facet counts of every ad.
+    for sort in ["first_shown", "last_shown:asc", "impressions"] {
+        let request = SearchRequest {
+            sort: sort.into(),
+            limit: 50,
+            facets: facets.clone(),
+            facet_limit: 1_000,
+            ..SearchRequest::default()
+        };
+        let (_, fast, slow) = both_ways(&archive, &request, &everything);
+        assert_eq!(fast.total, 2688);
+        assert_eq!(fast.total, slow.total);
+        assert_eq!(fast.facets, slow.facets, "{sort}");
+        assert!(fast.facets["country"]
+            .iter()
+            .any(|v| v.value == "NL" && v.count > 0));
+        let uids = |r: &adarchive::search::SearchResponse| {
+            r.results
+                .iter()
+                .map(|h| h.ad.uid.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(uids(&fast), uids(&slow), "{sort}");
+    }
+}

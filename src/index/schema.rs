@@ -119,6 +119,11 @@ impl Fields {
             .map(|i| self.keywords[i])
     }
 
+    /// Whether `field` has terms (a keyword field may be a column only).
+    pub fn is_indexed(&self, field: Field) -> bool {
+        self.schema.get_field_entry(field).is_indexed()
+    }
+
     /// The full-text field called `name`.
     pub fn text_field(&self, name: &str) -> Option<Field> {
         TEXT_FIELDS

@@ -6,9 +6,10 @@ use std::collections::{BinaryHeap, HashMap};
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
+use tantivy::query::Weight;
 use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
 
-use crate::index::schema::{unpack, AMOUNT_MAX};
+use crate::index::schema::{unpack, Fields, AMOUNT_MAX};
 
 /// What results are ordered by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,6 +148,22 @@ impl SortedSegment {
                 Some(v) => ascending(v),
                 None => u64::MAX,
             },
+        }
+    }
+
+    /// For a page by descending relevance: the score a match must exceed to
+    /// enter the page. Just below the worst kept score, so that a match
+    /// scoring the same still enters when its uid sorts first.
+    fn score_threshold(&self) -> Score {
+        if self.heap.len() <= self.spec.limit {
+            return Score::MIN;
+        }
+        match self.heap.peek() {
+            Some(worst) => match (u64::MAX - worst.0) as u32 {
+                0 => Score::MIN,
+                bits => Score::from_bits(bits - 1),
+            },
+            None => Score::MIN,
         }
     }
 
@@ -331,6 +348,54 @@ impl Collector for SortedCollector {
     }
 }
 
+/// Collects one page by descending relevance, letting tantivy skip the
+/// matches that cannot enter it: given a union of term queries, it passes
+/// over whole postings blocks whose best possible score is below the
+/// page's worst (block-max WAND). The page is the same as
+/// [`SortedCollector`]'s for the same query; the matches are not counted.
+pub struct PrunedRelevancePage(pub SortedPage);
+
+impl Collector for PrunedRelevancePage {
+    type Fruit = Vec<Ranked>;
+    type Child = SortedSegment;
+
+    fn for_segment(
+        &self,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<SortedSegment> {
+        SortedCollector(self.0.clone()).for_segment(segment, reader)
+    }
+
+    fn requires_scoring(&self) -> bool {
+        true
+    }
+
+    fn merge_fruits(&self, fruits: Vec<SegmentPage>) -> tantivy::Result<Vec<Ranked>> {
+        Ok(merge_pages(fruits, self.0.limit + 1))
+    }
+
+    fn collect_segment(
+        &self,
+        weight: &dyn Weight,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<SegmentPage> {
+        let mut page = self.for_segment(segment, reader)?;
+        let alive = reader.alive_bitset();
+        let mut threshold = Score::MIN;
+        weight.for_each_pruning(Score::MIN, reader, &mut |doc, score| {
+            if alive.is_some_and(|a| a.is_deleted(doc)) {
+                return threshold;
+            }
+            page.collect(doc, score);
+            threshold = page.score_threshold();
+            threshold
+        })?;
+        Ok(page.harvest())
+    }
+}
+
 /// Counts of the values of keyword fields among the matches.
 pub struct FacetCounts {
     pub fields: Vec<String>,
@@ -339,6 +404,8 @@ pub struct FacetCounts {
 pub struct FacetSegment {
     columns: Vec<Option<StrColumn>>,
     counts: Vec<Vec<u64>>,
+    /// The values of one ad with several, to count each once.
+    several: Vec<u64>,
 }
 
 impl Collector for FacetCounts {
@@ -358,7 +425,11 @@ impl Collector for FacetCounts {
             counts.push(vec![0; column.as_ref().map_or(0, |c| c.num_terms())]);
             columns.push(column);
         }
-        Ok(FacetSegment { columns, counts })
+        Ok(FacetSegment {
+            columns,
+            counts,
+            several: Vec::new(),
+        })
     }
 
     fn requires_scoring(&self) -> bool {
@@ -383,11 +454,26 @@ impl SegmentCollector for FacetSegment {
 
     fn collect(&mut self, doc: DocId, _: Score) {
         for (column, counts) in self.columns.iter().zip(self.counts.iter_mut()) {
-            if let Some(column) = column {
-                for ord in column.term_ords(doc) {
-                    if let Some(c) = counts.get_mut(ord as usize) {
-                        *c += 1;
-                    }
+            let Some(column) = column else {
+                continue;
+            };
+            let mut ords = column.term_ords(doc);
+            let Some(first) = ords.next() else {
+                continue;
+            };
+            self.several.clear();
+            self.several.extend(ords);
+            if !self.several.is_empty() {
+                // An ad listing a value twice still counts once for it.
+                self.several.push(first);
+                self.several.sort_unstable();
+                self.several.dedup();
+            } else {
+                self.several.push(first);
+            }
+            for &ord in &self.several {
+                if let Some(c) = counts.get_mut(ord as usize) {
+                    *c += 1;
                 }
             }
         }
@@ -411,6 +497,54 @@ impl SegmentCollector for FacetSegment {
             out.push(map);
         }
         out
+    }
+}
+
+impl FacetCounts {
+    /// The counts over every ad in the index, without visiting them where
+    /// that can be avoided: in a segment without deleted documents, the
+    /// number of ads with a value is its term's document frequency. Fields
+    /// without terms, and segments with deletions, are counted from the
+    /// columns. Gives what collecting every ad would.
+    pub fn of_all(
+        &self,
+        searcher: &tantivy::Searcher,
+        fields: &Fields,
+    ) -> tantivy::Result<Vec<HashMap<String, u64>>> {
+        let mut fruits = Vec::new();
+        for (ord, reader) in searcher.segment_readers().iter().enumerate() {
+            let mut fruit = vec![None; self.fields.len()];
+            let mut rest = Vec::new();
+            for (i, name) in self.fields.iter().enumerate() {
+                match fields.keyword(name).filter(|f| fields.is_indexed(*f)) {
+                    Some(field) if reader.alive_bitset().is_none() => {
+                        let mut counts = HashMap::new();
+                        let index = reader.inverted_index(field)?;
+                        let mut terms = index.terms().stream()?;
+                        while terms.advance() {
+                            let value = String::from_utf8_lossy(terms.key()).into_owned();
+                            counts.insert(value, u64::from(terms.value().doc_freq));
+                        }
+                        fruit[i] = Some(counts);
+                    }
+                    _ => rest.push(i),
+                }
+            }
+            if !rest.is_empty() {
+                let scan = FacetCounts {
+                    fields: rest.iter().map(|&i| self.fields[i].clone()).collect(),
+                };
+                let mut segment = scan.for_segment(ord as SegmentOrdinal, reader)?;
+                for doc in reader.doc_ids_alive() {
+                    segment.collect(doc, 0.0);
+                }
+                for (i, counts) in rest.into_iter().zip(segment.harvest()) {
+                    fruit[i] = Some(counts);
+                }
+            }
+            fruits.push(fruit.into_iter().map(Option::unwrap_or_default).collect());
+        }
+        self.merge_fruits(fruits)
     }
 }
 

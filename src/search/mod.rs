@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 use adarchive_schema::Ad;
 use serde::{Deserialize, Serialize};
 use tantivy::collector::Count;
-use tantivy::query::{BooleanQuery, Occur, Query};
+use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query};
 use tantivy::snippet::SnippetGenerator;
 
 pub use audit::{spend_audit, Conversion, SpendAudit};
@@ -38,7 +38,9 @@ pub use reports::{report_totals, ReportQuery, ReportTotals};
 
 use crate::archive::Archive;
 use crate::index::schema::{currency_code, currency_number, TEXT_FIELDS};
-use collect::{FacetCounts, SortKey, SortedCollector, SortedPage, SpendTotals};
+use collect::{
+    FacetCounts, PrunedRelevancePage, SortKey, SortedCollector, SortedPage, SpendTotals,
+};
 
 /// Most results one page may hold.
 pub const MAX_LIMIT: usize = 1_000;
@@ -273,6 +275,23 @@ fn decode_cursor(text: &str, sort: &str) -> Result<SortKey, SearchError> {
 struct Queries {
     text: Box<dyn Query>,
     full: Box<dyn Query>,
+    /// How the matches can be found faster than by running `full` on each.
+    shortcut: Shortcut,
+}
+
+/// A faster way to the same results, decided by the query and filters
+/// alone (never by the page or the facets), so that every page of one
+/// search is ranked the same way.
+enum Shortcut {
+    /// None: every match is scored and counted in one pass.
+    None,
+    /// No query and no filters: every ad matches, so the total and the facet
+    /// counts of indexed fields are known without visiting the ads.
+    Everything,
+    /// Words joined by `OR` and no filters: as one flat union of terms, whose
+    /// best page tantivy finds skipping what cannot enter it, then counts
+    /// without scoring.
+    TermUnion(Box<dyn Query>),
 }
 
 /// The query and filters as one tantivy query.
@@ -282,13 +301,27 @@ fn full_query(archive: &Archive, request: &SearchRequest) -> Result<Queries, Sea
         .ok_or_else(|| bad("q", "the archive has no search index"))?;
     let fields = index.fields();
     let text = query::build(fields, &request.query).map_err(|e| bad("q", e.0))?;
+    let filters = request.filters.queries(fields)?;
+    let shortcut = if !filters.is_empty() {
+        Shortcut::None
+    } else if request.query.trim().is_empty() {
+        Shortcut::Everything
+    } else {
+        match query::term_union(fields, &request.query).map_err(|e| bad("q", e.0))? {
+            Some(union) => Shortcut::TermUnion(union),
+            None => Shortcut::None,
+        }
+    };
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text.box_clone())];
-    for f in request.filters.queries(fields)? {
-        clauses.push((Occur::Must, f));
+    for f in filters {
+        // A filter narrows the matches and leaves their relevance alone:
+        // scored, a filter term would favour the ads of its rarer values.
+        clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(f, 0.0))));
     }
     Ok(Queries {
         text,
         full: Box::new(BooleanQuery::new(clauses)),
+        shortcut,
     })
 }
 
@@ -353,17 +386,37 @@ pub(crate) fn rank(
     let Queries {
         text: text_query,
         full: query,
+        shortcut,
     } = full_query(archive, request)?;
-    let page = SortedCollector(SortedPage {
+    let page = SortedPage {
         sort,
         descending,
         limit: request.limit,
         after,
-    });
+    };
     let facets = FacetCounts {
         fields: facet_fields,
     };
-    let (total, mut ranked, facet_counts) = searcher.search(&*query, &(Count, page, facets))?;
+    let (total, mut ranked, facet_counts) = match shortcut {
+        Shortcut::TermUnion(union) if sort == SortBy::Relevance && descending => {
+            let ranked = searcher.search(&*union, &PrunedRelevancePage(page))?;
+            let (total, facet_counts) = if facets.fields.is_empty() {
+                (union.count(searcher)?, Vec::new())
+            } else {
+                searcher.search(&*union, &(Count, facets))?
+            };
+            (total, ranked, facet_counts)
+        }
+        Shortcut::Everything => {
+            let index = archive
+                .index()
+                .ok_or_else(|| bad("q", "the archive has no search index"))?;
+            let ranked = searcher.search(&*query, &SortedCollector(page))?;
+            let facet_counts = facets.of_all(searcher, index.fields())?;
+            (searcher.num_docs() as usize, ranked, facet_counts)
+        }
+        _ => searcher.search(&*query, &(Count, SortedCollector(page), facets))?,
+    };
 
     let next_cursor = if ranked.len() > request.limit {
         ranked.truncate(request.limit);
@@ -417,6 +470,7 @@ pub fn search_in(
     let mut results = Vec::with_capacity(ranked.len());
     let uids: Vec<String> = ranked.iter().map(|r| r.key.uid.clone()).collect();
     let records = archive.latest_canonical(&uids)?;
+
     for (r, canonical) in ranked.into_iter().zip(records) {
         let Some(canonical) = canonical else {
             continue;

@@ -261,17 +261,7 @@ fn clause_query(fields: &Fields, clause: &Clause) -> Result<Option<Box<dyn Query
                     "the phrase \"{text}\" is longer than {MAX_PHRASE_TERMS} words; shorten it"
                 )));
             }
-            let targets: Vec<(Field, f32)> = match field {
-                Some(name) => fields
-                    .text_field(name)
-                    .map(|f| vec![(f, 1.0)])
-                    .unwrap_or_default(),
-                None => TEXT_FIELDS
-                    .iter()
-                    .filter_map(|(name, boost)| fields.text_field(name).map(|f| (f, *boost)))
-                    .collect(),
-            };
-            let per_field: Vec<(Occur, Box<dyn Query>)> = targets
+            let per_field: Vec<(Occur, Box<dyn Query>)> = targets(fields, field.as_deref())
                 .into_iter()
                 .map(|(f, boost)| {
                     let q: Box<dyn Query> = if tokens.len() == 1 {
@@ -284,17 +274,76 @@ fn clause_query(fields: &Fields, clause: &Clause) -> Result<Option<Box<dyn Query
                             tokens.iter().map(|t| Term::from_field_text(f, t)).collect(),
                         ))
                     };
-                    let q: Box<dyn Query> = if (boost - 1.0).abs() > f32::EPSILON {
-                        Box::new(BoostQuery::new(q, boost))
-                    } else {
-                        q
-                    };
-                    (Occur::Should, q)
+                    (Occur::Should, boosted(q, boost))
                 })
                 .collect();
             Ok(Some(Box::new(BooleanQuery::new(per_field))))
         }
     }
+}
+
+/// The full-text fields a text clause searches, with their boosts: the
+/// named one, or all of them.
+fn targets(fields: &Fields, field: Option<&str>) -> Vec<(Field, f32)> {
+    match field {
+        Some(name) => fields
+            .text_field(name)
+            .map(|f| vec![(f, 1.0)])
+            .unwrap_or_default(),
+        None => TEXT_FIELDS
+            .iter()
+            .filter_map(|(name, boost)| fields.text_field(name).map(|f| (f, *boost)))
+            .collect(),
+    }
+}
+
+fn boosted(query: Box<dyn Query>, boost: f32) -> Box<dyn Query> {
+    if (boost - 1.0).abs() > f32::EPSILON {
+        Box::new(BoostQuery::new(query, boost))
+    } else {
+        query
+    }
+}
+
+/// The same query as [`build`] as one flat union of term queries, when
+/// `input` is only single words joined by `OR` (one word, most often);
+/// `None` for anything else.
+///
+/// A flat union of terms is what lets tantivy skip the postings blocks that
+/// cannot reach a page of the best results (block-max WAND); the nested
+/// form `build` gives, one clause per word, hides the terms from it.
+///
+/// ```
+/// use adarchive::index::Fields;
+/// use adarchive::search::query::term_union;
+/// let fields = Fields::new();
+/// assert!(term_union(&fields, "election OR wahl").unwrap().is_some());
+/// assert!(term_union(&fields, "election day").unwrap().is_none());
+/// assert!(term_union(&fields, "\"election day\"").unwrap().is_none());
+/// ```
+pub fn term_union(fields: &Fields, input: &str) -> Result<Option<Box<dyn Query>>, QueryError> {
+    let items = parse(input)?;
+    if items.is_empty() {
+        return Ok(None);
+    }
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let Clause::Text { field, text } = &item.clause else {
+            return Ok(None);
+        };
+        let tokens = terms(text);
+        if item.negated || (i > 0 && !item.or_previous) || tokens.len() != 1 {
+            return Ok(None);
+        }
+        for (f, boost) in targets(fields, field.as_deref()) {
+            let q: Box<dyn Query> = Box::new(TermQuery::new(
+                Term::from_field_text(f, &tokens[0]),
+                IndexRecordOption::WithFreqs,
+            ));
+            clauses.push((Occur::Should, boosted(q, boost)));
+        }
+    }
+    Ok(Some(Box::new(BooleanQuery::new(clauses))))
 }
 
 #[cfg(test)]
