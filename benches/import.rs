@@ -18,9 +18,9 @@ fn main() {
     let work = tempfile::tempdir().expect("temporary folder");
 
     println!(
-        "| ads | export size | import | ads/s | peak memory | re-import (unchanged) | verify | archive only (`--no-index`) | ads/s | peak memory |"
+        "| ads | export size | import | ads/s | CPU (user + kernel) | peak memory | re-import (unchanged) | verify | archive only (`--no-index`) | ads/s | peak memory |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for ads in sizes {
         let input = work.path().join(format!("exports-{ads}"));
         let data = work.path().join(format!("data-{ads}"));
@@ -29,22 +29,23 @@ fn main() {
         // The generator's writes reach the disk before the import is timed.
         let _ = std::process::Command::new("sync").status();
         let size = folder_size(&input);
-        let (import, peak) = run(binary, &["import", "--data", s(&data), s(&input)]);
-        let (reimport, _) = run(binary, &["import", "--data", s(&data), s(&input)]);
-        let (verify, _) = run(binary, &["verify", "--data", s(&data)]);
+        let import = run(binary, &["import", "--data", s(&data), s(&input)]);
+        let reimport = run(binary, &["import", "--data", s(&data), s(&input)]);
+        let verify = run(binary, &["verify", "--data", s(&data)]);
         let no_index = ["import", "--no-index", "--data", s(&bare), s(&input)];
-        let (archive_only, archive_peak) = run(binary, &no_index);
+        let archive_only = run(binary, &no_index);
         println!(
-            "| {ads} | {:.0} MB | {:.2} s | {:.0} | {:.0} MB | {:.2} s | {:.2} s | {:.2} s | {:.0} | {:.0} MB |",
+            "| {ads} | {:.0} MB | {:.2} s | {:.0} | {} | {:.0} MB | {:.2} s | {:.2} s | {:.2} s | {:.0} | {:.0} MB |",
             size as f64 / 1e6,
-            import.as_secs_f64(),
-            ads as f64 / import.as_secs_f64(),
-            peak as f64 / 1024.0,
-            reimport.as_secs_f64(),
-            verify.as_secs_f64(),
-            archive_only.as_secs_f64(),
-            ads as f64 / archive_only.as_secs_f64(),
-            archive_peak as f64 / 1024.0,
+            import.wall.as_secs_f64(),
+            ads as f64 / import.wall.as_secs_f64(),
+            import.cpu(),
+            import.peak_kib as f64 / 1024.0,
+            reimport.wall.as_secs_f64(),
+            verify.wall.as_secs_f64(),
+            archive_only.wall.as_secs_f64(),
+            ads as f64 / archive_only.wall.as_secs_f64(),
+            archive_only.peak_kib as f64 / 1024.0,
         );
     }
 }

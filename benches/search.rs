@@ -188,12 +188,12 @@ fn import_timed(binary: &str, work: &std::path::Path, data: &std::path::Path) {
             std::fs::remove_dir_all(data).expect("remove the previous archive");
         }
         let _ = std::process::Command::new("sync").status();
-        let (took, rss) = run(binary, &["import", "--data", s(data), s(&input)]);
-        imports.push(took);
-        peak = peak.max(rss);
+        let import = run(binary, &["import", "--data", s(data), s(&input)]);
+        peak = peak.max(import.peak_kib);
+        imports.push(import);
     }
-    imports.sort();
-    let (best, median) = (imports[0], imports[imports.len() / 2]);
+    imports.sort_by_key(|r| r.wall);
+    let (best, median) = (imports[0].wall, imports[imports.len() / 2].wall);
     // Let the import's writes reach the disk before timing searches.
     let _ = std::process::Command::new("sync").status();
     std::thread::sleep(Duration::from_secs(5));
@@ -201,18 +201,20 @@ fn import_timed(binary: &str, work: &std::path::Path, data: &std::path::Path) {
     let index_size = folder_size(&data.join("index"));
     let runs: Vec<String> = imports
         .iter()
-        .map(|d| format!("{:.1}", d.as_secs_f64()))
+        .map(|r| format!("{:.1}", r.wall.as_secs_f64()))
         .collect();
-    println!("| ads | export size | import + index: best, median (runs) | ads/s: best, median | peak memory | index size |");
-    println!("|---:|---:|---:|---:|---:|---:|");
+    let cpu: Vec<String> = imports.iter().map(util::Run::cpu).collect();
+    println!("| ads | export size | import + index: best, median (runs) | ads/s: best, median | CPU (user + kernel) per run | peak memory | index size |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
     println!(
-        "| {ads} | {:.0} MB | {:.1} s, {:.1} s ({} s) | {:.0}, {:.0} | {:.0} MB | {:.0} MB ({:.0} % of the exports) |",
+        "| {ads} | {:.0} MB | {:.1} s, {:.1} s ({} s) | {:.0}, {:.0} | {} | {:.0} MB | {:.0} MB ({:.0} % of the exports) |",
         export_size as f64 / 1e6,
         best.as_secs_f64(),
         median.as_secs_f64(),
         runs.join(", "),
         ads as f64 / best.as_secs_f64(),
         ads as f64 / median.as_secs_f64(),
+        cpu.join("; "),
         peak as f64 / 1024.0,
         index_size as f64 / 1e6,
         100.0 * index_size as f64 / export_size as f64

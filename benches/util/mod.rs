@@ -11,8 +11,31 @@ pub fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
-/// Runs the binary; returns wall time and peak resident memory in KiB.
-pub fn run(binary: &str, args: &[&str]) -> (Duration, i64) {
+/// What one run of the binary took.
+pub struct Run {
+    /// Wall-clock time.
+    pub wall: Duration,
+    /// CPU time in user space.
+    pub user: Duration,
+    /// CPU time in the kernel.
+    pub kernel: Duration,
+    /// Peak resident memory, KiB.
+    pub peak_kib: i64,
+}
+
+impl Run {
+    /// `user + kernel` CPU seconds, e.g. `36.6 + 6.1 s`.
+    pub fn cpu(&self) -> String {
+        format!(
+            "{:.1} + {:.1} s",
+            self.user.as_secs_f64(),
+            self.kernel.as_secs_f64()
+        )
+    }
+}
+
+/// Runs the binary; returns its wall time, CPU time and peak memory.
+pub fn run(binary: &str, args: &[&str]) -> Run {
     let started = Instant::now();
     // Reaped by wait4 below, which also reports the peak memory.
     #[allow(clippy::zombie_processes)]
@@ -25,14 +48,22 @@ pub fn run(binary: &str, args: &[&str]) -> (Duration, i64) {
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
     // SAFETY: wait4 writes a rusage for the child we just started.
     let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, usage.as_mut_ptr()) };
-    let elapsed = started.elapsed();
+    let wall = started.elapsed();
     assert!(
         pid > 0 && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
         "adarchive {args:?} failed"
     );
     // SAFETY: wait4 succeeded, so the rusage is initialized.
     let usage = unsafe { usage.assume_init() };
-    (elapsed, usage.ru_maxrss)
+    let time = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    Run {
+        wall,
+        user: time(usage.ru_utime),
+        kernel: time(usage.ru_stime),
+        peak_kib: usage.ru_maxrss,
+    }
 }
 
 pub fn folder_size(path: &Path) -> u64 {

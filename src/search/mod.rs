@@ -470,7 +470,6 @@ pub fn search_in(
     let mut results = Vec::with_capacity(ranked.len());
     let uids: Vec<String> = ranked.iter().map(|r| r.key.uid.clone()).collect();
     let records = archive.latest_canonical(&uids)?;
-
     for (r, canonical) in ranked.into_iter().zip(records) {
         let Some(canonical) = canonical else {
             continue;
