@@ -639,6 +639,59 @@ pub struct SpendSegment {
     by_time: HashMap<u64, GroupSums>,
     buckets: Vec<u64>,
     spend: Vec<(u64, u64, Option<u64>)>,
+    /// One block of matches' columns, read a column at a time.
+    key_block: ColumnBlock,
+    lower_block: ColumnBlock,
+    upper_block: ColumnBlock,
+    times: Vec<Option<i64>>,
+}
+
+/// The values a column holds for a block of documents, read in one call
+/// per column rather than one per value.
+#[derive(Default)]
+struct ColumnBlock {
+    docs: Vec<DocId>,
+    rows: Vec<u32>,
+    values: Vec<u64>,
+    /// How far [`ColumnBlock::take`] has read.
+    at: usize,
+}
+
+impl ColumnBlock {
+    fn read(&mut self, column: &Column<u64>, docs: &[DocId]) {
+        self.docs.clear();
+        self.rows.clear();
+        self.at = 0;
+        column.row_ids_for_docs(docs, &mut self.docs, &mut self.rows);
+        self.values.clear();
+        self.values.resize(self.rows.len(), 0);
+        column.values.get_vals(&self.rows, &mut self.values);
+    }
+
+    /// The values of `doc`; documents are taken in the block's order.
+    fn take(&mut self, doc: DocId) -> &[u64] {
+        let start = self.at;
+        while self.docs.get(self.at) == Some(&doc) {
+            self.at += 1;
+        }
+        &self.values[start..self.at]
+    }
+}
+
+/// The spend entries of one ad from its packed lower and upper bounds:
+/// (currency, lower, upper unless open-ended).
+fn spend_entries(lower: &[u64], upper: &[u64], into: &mut Vec<(u64, u64, Option<u64>)>) {
+    into.clear();
+    for (cur, low) in lower.iter().copied().map(unpack) {
+        let high = upper
+            .iter()
+            .copied()
+            .map(unpack)
+            .find(|(c, _)| *c == cur)
+            .map(|(_, u)| u)
+            .filter(|u| *u != AMOUNT_MAX);
+        into.push((cur, low, high));
+    }
 }
 
 /// The bucket of a time: days since the epoch of its Monday, or months since year 0.
@@ -705,6 +758,10 @@ impl Collector for SpendTotals {
             by_time: HashMap::new(),
             buckets: Vec::new(),
             spend: Vec::new(),
+            key_block: ColumnBlock::default(),
+            lower_block: ColumnBlock::default(),
+            upper_block: ColumnBlock::default(),
+            times: Vec::new(),
         })
     }
 
@@ -738,29 +795,47 @@ impl SegmentCollector for SpendSegment {
     type Fruit = HashMap<String, GroupSums>;
 
     fn collect(&mut self, doc: DocId, _: Score) {
-        self.buckets.clear();
+        self.collect_block(&[doc]);
+    }
+
+    fn collect_block(&mut self, docs: &[DocId]) {
         match &self.keys {
-            Some(keys) => self.buckets.extend(keys.term_ords(doc)),
-            None => self.buckets.extend(
-                self.first_shown
-                    .first(doc)
-                    .and_then(|s| time_bucket(&self.group_by, s)),
-            ),
+            Some(keys) => self.key_block.read(keys.ords(), docs),
+            None => {
+                self.times.clear();
+                self.times.resize(docs.len(), None);
+                self.first_shown.first_vals(docs, &mut self.times);
+            }
         }
-        if self.buckets.is_empty() {
-            return;
+        self.lower_block.read(&self.lower, docs);
+        self.upper_block.read(&self.upper, docs);
+        for (i, &doc) in docs.iter().enumerate() {
+            self.buckets.clear();
+            match &self.keys {
+                Some(_) => self.buckets.extend_from_slice(self.key_block.take(doc)),
+                None => self
+                    .buckets
+                    .extend(self.times[i].and_then(|s| time_bucket(&self.group_by, s))),
+            }
+            let lower = self.lower_block.take(doc);
+            let upper = self.upper_block.take(doc);
+            if self.buckets.is_empty() {
+                continue;
+            }
+            spend_entries(lower, upper, &mut self.spend);
+            self.add(doc);
         }
-        self.spend.clear();
-        for (cur, lower) in self.lower.values_for_doc(doc).map(unpack) {
-            let upper = self
-                .upper
-                .values_for_doc(doc)
-                .map(unpack)
-                .find(|(c, _)| *c == cur)
-                .map(|(_, u)| u)
-                .filter(|u| *u != AMOUNT_MAX);
-            self.spend.push((cur, lower, upper));
-        }
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        self.harvest_groups()
+    }
+}
+
+impl SpendSegment {
+    /// Adds the ad `doc`, whose groups are in `buckets` and spend in
+    /// `spend`, to its groups' sums.
+    fn add(&mut self, doc: DocId) {
         for i in 0..self.buckets.len() {
             let bucket = self.buckets[i];
             let group = if self.keys.is_some() {
@@ -791,7 +866,9 @@ impl SegmentCollector for SpendSegment {
         }
     }
 
-    fn harvest(self) -> Self::Fruit {
+    /// The sums by group key, the names of advertiser groups read in one
+    /// ordered pass over the names' dictionary.
+    fn harvest_groups(self) -> HashMap<String, GroupSums> {
         let mut out = HashMap::new();
         if let Some(keys) = &self.keys {
             let mut groups: Vec<(u64, GroupSums)> = self
