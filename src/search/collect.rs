@@ -828,7 +828,38 @@ impl SegmentCollector for SpendSegment {
     }
 
     fn harvest(self) -> Self::Fruit {
-        self.harvest_groups()
+        let mut out = HashMap::new();
+        if let Some(keys) = &self.keys {
+            let mut groups: Vec<(u64, GroupSums)> = self
+                .by_ord
+                .into_iter()
+                .enumerate()
+                .filter_map(|(ord, sums)| Some((ord as u64, sums?)))
+                .collect();
+            if let Some(names) = &self.names {
+                let mut named: Vec<(u64, usize)> = groups
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, (ord, _))| Some((self.name_ords[*ord as usize]?, i)))
+                    .collect();
+                named.sort_unstable();
+                let name_ords: Vec<u64> = named.iter().map(|&(ord, _)| ord).collect();
+                let read = sorted_ords_to_strings(names, &name_ords);
+                for ((_, i), name) in named.into_iter().zip(read) {
+                    groups[i].1.name = Some(name);
+                }
+            }
+            let ords: Vec<u64> = groups.iter().map(|(ord, _)| *ord).collect();
+            let read = sorted_ords_to_strings(keys, &ords);
+            for ((_, sums), key) in groups.into_iter().zip(read) {
+                out.insert(key, sums);
+            }
+        } else {
+            for (bucket, sums) in self.by_time {
+                out.insert(bucket_label(&self.group_by, bucket), sums);
+            }
+        }
+        out
     }
 }
 
@@ -864,42 +895,5 @@ impl SpendSegment {
                 }
             }
         }
-    }
-
-    /// The sums by group key, the names of advertiser groups read in one
-    /// ordered pass over the names' dictionary.
-    fn harvest_groups(self) -> HashMap<String, GroupSums> {
-        let mut out = HashMap::new();
-        if let Some(keys) = &self.keys {
-            let mut groups: Vec<(u64, GroupSums)> = self
-                .by_ord
-                .into_iter()
-                .enumerate()
-                .filter_map(|(ord, sums)| Some((ord as u64, sums?)))
-                .collect();
-            if let Some(names) = &self.names {
-                let mut named: Vec<(u64, usize)> = groups
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, (ord, _))| Some((self.name_ords[*ord as usize]?, i)))
-                    .collect();
-                named.sort_unstable();
-                let name_ords: Vec<u64> = named.iter().map(|&(ord, _)| ord).collect();
-                let read = sorted_ords_to_strings(names, &name_ords);
-                for ((_, i), name) in named.into_iter().zip(read) {
-                    groups[i].1.name = Some(name);
-                }
-            }
-            let ords: Vec<u64> = groups.iter().map(|(ord, _)| *ord).collect();
-            let read = sorted_ords_to_strings(keys, &ords);
-            for ((_, sums), key) in groups.into_iter().zip(read) {
-                out.insert(key, sums);
-            }
-        } else {
-            for (bucket, sums) in self.by_time {
-                out.insert(bucket_label(&self.group_by, bucket), sums);
-            }
-        }
-        out
     }
 }
