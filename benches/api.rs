@@ -3,8 +3,9 @@
 //! Generates and imports N ads (1,000,000 by default), starts `adarchive
 //! serve` without a rate limit on loopback, then runs a mixed read workload
 //! from 32 concurrent connections for 20 seconds, and downloads the full
-//! NDJSON export while sampling the server's memory. Prints a Markdown table
-//! for `docs/benchmarks.md`. `-- --data DIR` serves an archive imported
+//! NDJSON export while sampling the server's memory. Prints Markdown tables
+//! (the whole workload, each kind of request, the export) for
+//! `docs/benchmarks.md`. `-- --data DIR` serves an archive imported
 //! before instead of generating one.
 
 use std::process::{Child, Command, Stdio};
@@ -58,6 +59,28 @@ fn archived_ads(binary: &str, data: &std::path::Path) -> u64 {
         .expect("search the archive");
     let reply: serde_json::Value = serde_json::from_slice(&out.stdout).expect("search JSON");
     reply["total"].as_u64().expect("a total")
+}
+
+/// The workload's kinds of request and their shares.
+const KINDS: [(&str, &str); 5] = [
+    ("one word", "40 %"),
+    ("phrase", "20 %"),
+    ("word + 3 filters + 4 facets", "20 %"),
+    ("one ad", "15 %"),
+    ("every ad, newest first, with a facet", "5 %"),
+];
+
+/// The p50 and p99 of `times`, in milliseconds (0 when there are none).
+fn percentiles(mut times: Vec<Duration>) -> (f64, f64) {
+    if times.is_empty() {
+        return (0.0, 0.0);
+    }
+    times.sort();
+    let at = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
+    (
+        at(0.5).as_secs_f64() * 1000.0,
+        at(0.99).as_secs_f64() * 1000.0,
+    )
 }
 
 fn main() {
@@ -144,21 +167,21 @@ fn main() {
                 let mut latencies = Vec::new();
                 let mut i = worker;
                 while !stop.load(Ordering::Relaxed) {
-                    let path = match i % 20 {
-                        0..=7 => format!("/v1/ads?q={}", words[i % words.len()]),
-                        8..=11 => format!("/v1/ads?q={}", phrases[i % phrases.len()]),
-                        12..=15 => format!(
+                    let (kind, path) = match i % 20 {
+                        0..=7 => (0, format!("/v1/ads?q={}", words[i % words.len()])),
+                        8..=11 => (1, format!("/v1/ads?q={}", phrases[i % phrases.len()])),
+                        12..=15 => (2, format!(
                             "/v1/ads?q={}&platform=meta,google&currency=EUR&active=false&facets=country,language,advertiser,media_type",
                             words[i % 4]
-                        ),
-                        16..=18 => format!("/v1/ads/{}", uids[i % uids.len().max(1)]),
-                        _ => "/v1/ads?sort=first_shown&limit=50&facets=platform".to_owned(),
+                        )),
+                        16..=18 => (3, format!("/v1/ads/{}", uids[i % uids.len().max(1)])),
+                        _ => (4, "/v1/ads?sort=first_shown&limit=50&facets=platform".to_owned()),
                     };
                     let t = Instant::now();
                     match client.get(format!("{base}{path}")).send().await {
                         Ok(r) if r.status().is_success() => {
                             let _ = r.bytes().await;
-                            latencies.push(t.elapsed());
+                            latencies.push((kind, t.elapsed()));
                         }
                         _ => {
                             errors.fetch_add(1, Ordering::Relaxed);
@@ -176,18 +199,31 @@ fn main() {
             latencies.extend(t.await.unwrap_or_default());
         }
         let elapsed = started.elapsed();
-        latencies.sort();
-        let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+        let all: Vec<Duration> = latencies.iter().map(|&(_, t)| t).collect();
+        let (p50, p99) = percentiles(all);
         println!("| ads | connections | requests | errors | req/s | p50 | p99 |");
         println!("|---:|---:|---:|---:|---:|---:|---:|");
         println!(
-            "| {ads} | {CONNECTIONS} | {} | {} | {:.0} | {:.1} ms | {:.1} ms |",
+            "| {ads} | {CONNECTIONS} | {} | {} | {:.0} | {p50:.1} ms | {p99:.1} ms |",
             latencies.len(),
             errors.load(Ordering::Relaxed),
             latencies.len() as f64 / elapsed.as_secs_f64(),
-            at(0.5).as_secs_f64() * 1000.0,
-            at(0.99).as_secs_f64() * 1000.0
         );
+        // Under a closed loop every request waits behind the others, so
+        // these say which kinds hold the queue, not what each costs alone.
+        println!();
+        println!("| request kind | share | requests | p50 | p99 |");
+        println!("|---|---:|---:|---:|---:|");
+        for (kind, (name, share)) in KINDS.iter().enumerate() {
+            let times: Vec<Duration> = latencies
+                .iter()
+                .filter(|&&(k, _)| k == kind)
+                .map(|&(_, t)| t)
+                .collect();
+            let count = times.len();
+            let (p50, p99) = percentiles(times);
+            println!("| {name} | {share} | {count} | {p50:.1} ms | {p99:.1} ms |");
+        }
 
         let peak = Arc::new(AtomicU64::new(rss_kib(pid)));
         let peak_anonymous = Arc::new(AtomicU64::new(anonymous_kib(pid)));
