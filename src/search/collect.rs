@@ -462,14 +462,12 @@ impl SegmentCollector for FacetSegment {
                 continue;
             };
             self.several.clear();
+            self.several.push(first);
             self.several.extend(ords);
-            if !self.several.is_empty() {
+            if self.several.len() > 1 {
                 // An ad listing a value twice still counts once for it.
-                self.several.push(first);
                 self.several.sort_unstable();
                 self.several.dedup();
-            } else {
-                self.several.push(first);
             }
             for &ord in &self.several {
                 if let Some(c) = counts.get_mut(ord as usize) {
