@@ -56,7 +56,10 @@ fn a_changed_ad_in_a_newer_export_becomes_a_new_version() {
         latest.last_shown.unwrap().to_string(),
         "2026-08-01T00:00:00Z"
     );
-    let first = archive.record(&history[0].record_hash).unwrap().unwrap();
+    let first = archive
+        .record(&uid, &history[0].record_hash)
+        .unwrap()
+        .unwrap();
     assert!(
         first.last_shown.is_none(),
         "the first version was still running"
@@ -247,7 +250,7 @@ fn access_tokens_are_never_stored_and_the_redaction_is_reproducible() {
     assert_eq!(entry.original_blake3, file.original_blake3);
 
     for o in archive.observations_in(&entry.blake3).unwrap() {
-        let ad = archive.record(&o.record_hash).unwrap().unwrap();
+        let ad = archive.record(&o.uid, &o.record_hash).unwrap().unwrap();
         let url = ad.creative.snapshot_url.unwrap();
         assert!(!url.contains("access_token"), "{url}");
         assert!(url.ends_with(ad.platform_ad_id.as_str()));
@@ -297,7 +300,7 @@ fn generated_samples_are_deterministic_realistic_and_importable() {
             .observations_in(f.blake3.as_deref().unwrap())
             .unwrap()
         {
-            let ad = archive.record(&o.record_hash).unwrap().unwrap();
+            let ad = archive.record(&o.uid, &o.record_hash).unwrap().unwrap();
             let text = format!(
                 "{} {}",
                 ad.creative.bodies.join(" "),

@@ -138,7 +138,7 @@ fn an_unknown_extra_column_is_kept_in_unmapped() {
         .observations_in(file.blake3.as_deref().unwrap())
         .unwrap();
     let ad = archive
-        .record(&observations[7].record_hash)
+        .record(&observations[7].uid, &observations[7].record_hash)
         .unwrap()
         .unwrap();
     assert_eq!(ad.unmapped["ReviewStatus"], "approved, with note");

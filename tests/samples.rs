@@ -130,7 +130,10 @@ fn provenance_trail_points_at_the_raw_row() {
     let raw = &bytes[first.locator.byte_start as usize..first.locator.byte_end as usize];
     assert_eq!(first.raw_hash, blake3::hash(raw).to_hex().as_str());
     assert!(raw.starts_with(first.uid.trim_start_matches("snap:").as_bytes()));
-    let ad = archive.record(&first.record_hash).unwrap().unwrap();
+    let ad = archive
+        .record(&first.uid, &first.record_hash)
+        .unwrap()
+        .unwrap();
     assert_eq!(ad.uid, first.uid);
     assert_eq!(
         archive.observations_of(&first.uid).unwrap(),

@@ -402,7 +402,7 @@ pub async fn history(
             .history(uid)?
             .into_iter()
             .map(|version| {
-                let record = archive.record(&version.record_hash)?;
+                let record = archive.record(uid, &version.record_hash)?;
                 Ok(VersionWithRecord { version, record })
             })
             .collect::<crate::Result<Vec<_>>>()?;

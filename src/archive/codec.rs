@@ -98,9 +98,13 @@ pub(crate) fn observation(bytes: &[u8], ordinal: u64, source: &SourceEntry) -> R
     })
 }
 
-pub(crate) fn encode_version(v: &Version, source: &[u8; 32], out: &mut Vec<u8>) {
+/// Versions since they carry the number of their record.
+const VERSION_LAYOUT: u8 = 2;
+
+/// Encodes a version of an ad whose record is stored as number `record`.
+pub(crate) fn encode_version(v: &Version, source: &[u8; 32], record: u64, out: &mut Vec<u8>) {
     out.clear();
-    out.push(LAYOUT);
+    out.push(VERSION_LAYOUT);
     out.extend_from_slice(&v.seq.to_le_bytes());
     out.extend_from_slice(&v.record_hash.0);
     match &v.supersedes {
@@ -113,11 +117,23 @@ pub(crate) fn encode_version(v: &Version, source: &[u8; 32], out: &mut Vec<u8>) 
     out.extend_from_slice(source);
     out.extend_from_slice(&v.ordinal.to_le_bytes());
     out.extend_from_slice(&v.observed_at.unix_seconds().to_le_bytes());
+    out.extend_from_slice(&record.to_le_bytes());
 }
 
-pub(crate) fn decode_version(uid: &str, bytes: &[u8]) -> Option<Version> {
+/// A version and the number of its record.
+pub(crate) fn decode_version(uid: &str, bytes: &[u8]) -> Option<(Version, u64)> {
+    match decode_stored_version(uid, bytes)? {
+        (version, Some(record)) => Some((version, record)),
+        (_, None) => None,
+    }
+}
+
+/// A version in either layout: without its record's number (`None`) when
+/// it was written before versions carried it.
+pub(crate) fn decode_stored_version(uid: &str, bytes: &[u8]) -> Option<(Version, Option<u64>)> {
     let mut c = Cursor { bytes };
-    if c.take(1)? != [LAYOUT] {
+    let layout = c.take(1)?[0];
+    if layout != LAYOUT && layout != VERSION_LAYOUT {
         return None;
     }
     let seq = c.u32()?;
@@ -132,7 +148,14 @@ pub(crate) fn decode_version(uid: &str, bytes: &[u8]) -> Option<Version> {
     let observed_at = time::OffsetDateTime::from_unix_timestamp(seconds)
         .ok()
         .map(Timestamp::from_offset_date_time)?;
-    Some(Version {
+    let record = match layout {
+        VERSION_LAYOUT => Some(c.u64()?),
+        _ => None,
+    };
+    if !c.bytes.is_empty() {
+        return None;
+    }
+    let version = Version {
         uid: uid.to_owned(),
         seq,
         record_hash,
@@ -140,7 +163,8 @@ pub(crate) fn decode_version(uid: &str, bytes: &[u8]) -> Option<Version> {
         source_blake3: blake3::Hash::from_bytes(source).to_hex().to_string(),
         ordinal,
         observed_at,
-    })
+    };
+    Some((version, record))
 }
 
 /// Records are stored as their hash and LZ4-compressed canonical JSON.

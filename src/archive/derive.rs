@@ -14,9 +14,9 @@ use redb::{ReadableTable, WriteTransaction};
 use serde::Serialize;
 
 use super::{
-    ad_key, codec, latest_value, observation_key, split_latest, tempfile_in, Archive,
-    QuarantineEntry, Version, ADS, ADVERTISER_FACTS, OBSERVATIONS, RATE_ROWS, RECORDS,
-    RECORD_INDEX, REPORT_ROWS, TAG_LATEST, TAG_OBSERVATION, TAG_VERSION,
+    ad_key, codec, latest_value, observation_key, split_latest, tempfile_in, Archive, Latest,
+    QuarantineEntry, Version, ADS, ADVERTISER_FACTS, OBSERVATIONS, RATE_ROWS, RECORDS, REPORT_ROWS,
+    TAG_LATEST, TAG_OBSERVATION, TAG_VERSION,
 };
 use crate::advertisers::{collect, collect_ad, facts_of_report, PlatformIdentity};
 use crate::error::{IoContext, Result};
@@ -336,7 +336,6 @@ fn write_prepared(
     let observed_at = job.observed_at;
     let source_key = &source_key(job.blake3)?;
     let mut records = txn.open_table(RECORDS)?;
-    let mut record_index = txn.open_table(RECORD_INDEX)?;
     let mut next_record = match records.last()? {
         Some((n, _)) => n.value() + 1,
         None => 0,
@@ -379,46 +378,60 @@ fn write_prepared(
                     ads.insert(&key[..], &[][..])?;
 
                     ad_key(&uid, TAG_LATEST, &[], &mut key);
-                    let previous = ads.get(&key[..])?.and_then(|v| split_latest(v.value()));
+                    let previous = match ads.get(&key[..])? {
+                        Some(v) => Some(
+                            split_latest(v.value())
+                                .ok_or_else(|| super::damaged(&uid, "bad latest pointer"))?,
+                        ),
+                        None => None,
+                    };
                     let next_seq = match previous {
-                        Some((_, hash)) if hash == record_hash => {
+                        Some(latest) if latest.hash == record_hash => {
                             derived.unchanged += 1;
                             None
                         }
-                        Some((seq, _)) => {
+                        Some(latest) => {
                             derived.updated += 1;
-                            Some(seq + 1)
+                            Some(latest.seq + 1)
                         }
                         None => {
                             derived.new += 1;
                             Some(0)
                         }
                     };
-                    // A record names its ad's uid, so a new ad's record is
-                    // new and an unchanged ad's is stored: only an ad that
-                    // changed can bring back a record stored before.
-                    let stored_before = match (previous, next_seq) {
-                        (None, _) => false,
-                        (Some(_), None) => true,
-                        (Some(_), Some(_)) => record_index.get(&record_hash.0[..])?.is_some(),
-                    };
-                    if !stored_before {
-                        records.insert(next_record, &stored[..])?;
-                        record_index.insert(&record_hash.0[..], next_record)?;
-                        next_record += 1;
-                    }
                     if let Some(seq) = next_seq {
+                        // A record names its ad's uid, so only a version of
+                        // this same ad can hold it already (an ad changed
+                        // back to what it once was).
+                        let stored_before = match previous {
+                            Some(_) => super::record_of_ad(&ads, &uid, &record_hash)?,
+                            None => None,
+                        };
+                        let record = match stored_before {
+                            Some(number) => number,
+                            None => {
+                                let number = next_record;
+                                records.insert(number, &stored[..])?;
+                                next_record += 1;
+                                number
+                            }
+                        };
                         let version = Version {
                             uid: String::new(),
                             seq,
                             record_hash,
-                            supersedes: previous.map(|(_, h)| h),
+                            supersedes: previous.map(|latest| latest.hash),
                             source_blake3: String::new(),
                             ordinal,
                             observed_at,
                         };
-                        codec::encode_version(&version, source_key, &mut value);
-                        ads.insert(&key[..], &latest_value(seq, &record_hash)[..])?;
+                        codec::encode_version(&version, source_key, record, &mut value);
+                        let latest = Latest {
+                            seq,
+                            hash: record_hash,
+                            record,
+                        };
+                        ads.insert(&key[..], &latest_value(&latest)[..])?;
                         ad_key(&uid, TAG_VERSION, &seq.to_be_bytes(), &mut key);
                         ads.insert(&key[..], &value[..])?;
                         if let (Some(updates), Some(doc)) = (index, document) {

@@ -4,7 +4,9 @@ use std::collections::HashSet;
 
 use redb::{ReadableDatabase, ReadableTable};
 
-use super::{read_record, split_ad_key, split_latest, Archive, ADS, TAG_LATEST, ZIP_FORMAT};
+use super::{
+    split_ad_key, split_latest, stored_record, Archive, ADS, RECORDS, TAG_LATEST, ZIP_FORMAT,
+};
 use crate::error::Result;
 use crate::index::IndexState;
 
@@ -56,20 +58,19 @@ pub fn reindex_all(archive: &Archive) -> Result<u64> {
     updates.clear()?;
     let txn = archive.db().begin_read()?;
     let ads = txn.open_table(ADS)?;
+    let records = txn.open_table(RECORDS)?;
     let mut indexed = 0;
     for item in ads.iter()? {
         let (key, value) = item?;
         let Some((uid, TAG_LATEST, _)) = split_ad_key(key.value()) else {
             continue;
         };
-        let Some((_, hash)) = split_latest(value.value()) else {
-            continue;
-        };
-        if let Some(canonical) = read_record(&txn, &hash)? {
-            let ad: adarchive_schema::Ad = super::decode(uid, &canonical)?;
-            updates.upsert(uid, updates.document(&ad, &hash), false)?;
-            indexed += 1;
-        }
+        let latest =
+            split_latest(value.value()).ok_or_else(|| super::damaged(uid, "bad latest pointer"))?;
+        let canonical = stored_record(&records, latest.record, &latest.hash)?;
+        let ad: adarchive_schema::Ad = super::decode(uid, &canonical)?;
+        updates.upsert(uid, updates.document(&ad, &latest.hash), false)?;
+        indexed += 1;
     }
     updates.commit(IndexState { sources })?;
     Ok(indexed)

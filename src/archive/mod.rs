@@ -17,6 +17,7 @@
 mod codec;
 mod derive;
 mod index_sync;
+mod migrate;
 mod model;
 mod reports;
 mod tables;
@@ -148,6 +149,7 @@ impl Archive {
         };
         let txn = db.begin_write()?;
         tables::create_all(&txn)?;
+        migrate::record_numbers_into_versions(&txn)?;
         txn.commit()?;
         Ok(Archive {
             root: root.to_path_buf(),
@@ -278,17 +280,10 @@ impl Archive {
     /// The latest version of an ad.
     pub fn latest(&self, uid: &str) -> Result<Option<Ad>> {
         let txn = self.db.begin_read()?;
-        let ads = txn.open_table(ADS)?;
-        let mut key = Vec::new();
-        ad_key(uid, TAG_LATEST, &[], &mut key);
-        let Some(pointer) = ads.get(&key[..])? else {
+        let Some(latest) = latest_of(&txn.open_table(ADS)?, uid)? else {
             return Ok(None);
         };
-        let (_, hash) =
-            split_latest(pointer.value()).ok_or_else(|| damaged(uid, "bad latest pointer"))?;
-        let Some(canonical) = read_record(&txn, &hash)? else {
-            return Err(damaged(uid, "latest record missing"));
-        };
+        let canonical = stored_record(&txn.open_table(RECORDS)?, latest.record, &latest.hash)?;
         decode(uid, &canonical).map(Some)
     }
 
@@ -297,40 +292,27 @@ impl Archive {
     /// a uid the archive does not know. A known ad whose record is missing
     /// is an error: the archive is damaged.
     pub fn latest_canonical(&self, uids: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
-        // Each table is read in key order (uids, then record hashes, then
-        // record numbers), so that neighbouring lookups share pages: in
-        // result order they jump across the whole database, and for large
-        // pages the page cache misses on almost every one.
+        // Each table is read in key order (uids, then record numbers), so
+        // that neighbouring lookups share pages: in result order they jump
+        // across the whole database, and for large pages the page cache
+        // misses on almost every one.
         let txn = self.db.begin_read()?;
         let mut by_uid: Vec<usize> = (0..uids.len()).collect();
         by_uid.sort_unstable_by(|&a, &b| uids[a].cmp(&uids[b]));
-        let mut hashes: Vec<(RecordHash, usize)> = Vec::with_capacity(uids.len());
+        let mut found: Vec<(Latest, usize)> = Vec::with_capacity(uids.len());
         {
             let ads = txn.open_table(ADS)?;
-            let mut key = Vec::new();
             for i in by_uid {
-                ad_key(&uids[i], TAG_LATEST, &[], &mut key);
-                if let Some((_, hash)) = ads.get(&key[..])?.and_then(|p| split_latest(p.value())) {
-                    hashes.push((hash, i));
+                if let Some(latest) = latest_of(&ads, &uids[i])? {
+                    found.push((latest, i));
                 }
             }
         }
-        hashes.sort_unstable_by_key(|(hash, _)| hash.0);
-        let mut numbers: Vec<(u64, RecordHash, usize)> = Vec::with_capacity(hashes.len());
-        {
-            let index = txn.open_table(RECORD_INDEX)?;
-            for (hash, i) in hashes {
-                let Some(number) = index.get(&hash.0[..])? else {
-                    return Err(damaged(&uids[i], "latest record missing"));
-                };
-                numbers.push((number.value(), hash, i));
-            }
-        }
-        numbers.sort_unstable_by_key(|n| n.0);
+        found.sort_unstable_by_key(|(latest, _)| latest.record);
         let mut out = vec![None; uids.len()];
         let records = txn.open_table(RECORDS)?;
-        for (number, hash, i) in numbers {
-            out[i] = Some(stored_record(&records, number, &hash)?);
+        for (latest, i) in found {
+            out[i] = Some(stored_record(&records, latest.record, &latest.hash)?);
         }
         Ok(out)
     }
@@ -338,13 +320,7 @@ impl Archive {
     /// The record hash of an ad's latest version, without reading the record.
     pub fn latest_hash(&self, uid: &str) -> Result<Option<RecordHash>> {
         let txn = self.db.begin_read()?;
-        let ads = txn.open_table(ADS)?;
-        let mut key = Vec::new();
-        ad_key(uid, TAG_LATEST, &[], &mut key);
-        let pointer = ads.get(&key[..])?;
-        Ok(pointer
-            .and_then(|p| split_latest(p.value()))
-            .map(|(_, h)| h))
+        Ok(latest_of(&txn.open_table(ADS)?, uid)?.map(|latest| latest.hash))
     }
 
     /// Every version of an ad, oldest first.
@@ -355,10 +331,9 @@ impl Archive {
         let mut out = Vec::new();
         for item in versions.range(&from[..]..&to[..])? {
             let (_, value) = item?;
-            out.push(
-                codec::decode_version(uid, value.value())
-                    .ok_or_else(|| damaged(uid, "unreadable version"))?,
-            );
+            let (version, _) = codec::decode_version(uid, value.value())
+                .ok_or_else(|| damaged(uid, "unreadable version"))?;
+            out.push(version);
         }
         Ok(out)
     }
@@ -421,12 +396,23 @@ impl Archive {
         Ok(out)
     }
 
-    /// A record by its hash.
-    pub fn record(&self, hash: &RecordHash) -> Result<Option<Ad>> {
+    /// A record of an ad by its hash: any of its versions, or what one of
+    /// its observations read.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let archive = adarchive::archive::Archive::open(dir.path()).unwrap();
+    /// # let hash = adarchive_schema::RecordHash::of(b"{}");
+    /// // An archive without that ad has none of its records.
+    /// assert!(archive.record("snap:0", &hash).unwrap().is_none());
+    /// ```
+    pub fn record(&self, uid: &str, hash: &RecordHash) -> Result<Option<Ad>> {
         let txn = self.db.begin_read()?;
-        read_record(&txn, hash)?
-            .map(|canonical| decode(&hash.to_hex(), &canonical))
-            .transpose()
+        let Some(number) = record_of_ad(&txn.open_table(ADS)?, uid, hash)? else {
+            return Ok(None);
+        };
+        let canonical = stored_record(&txn.open_table(RECORDS)?, number, hash)?;
+        decode(uid, &canonical).map(Some)
     }
 
     /// Counts of what the archive holds.
@@ -457,22 +443,44 @@ pub struct Stats {
     pub versions: u64,
 }
 
-/// The canonical JSON of the record with this hash, if stored.
-pub(crate) fn read_record(
-    txn: &redb::ReadTransaction,
-    hash: &RecordHash,
-) -> Result<Option<Vec<u8>>> {
-    let index = txn.open_table(RECORD_INDEX)?;
-    let Some(number) = index.get(&hash.0[..])? else {
+/// Where the latest version of `uid` is; an error when its entry is
+/// unreadable.
+pub(crate) fn latest_of(
+    ads: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    uid: &str,
+) -> Result<Option<Latest>> {
+    let mut key = Vec::new();
+    ad_key(uid, TAG_LATEST, &[], &mut key);
+    let Some(value) = ads.get(&key[..])? else {
         return Ok(None);
     };
-    let records = txn.open_table(RECORDS)?;
-    stored_record(&records, number.value(), hash).map(Some)
+    split_latest(value.value())
+        .map(Some)
+        .ok_or_else(|| damaged(uid, "bad latest pointer"))
+}
+
+/// The number of the record with this hash among the versions of `uid`:
+/// a record names its ad, so no other ad's versions can hold it.
+pub(crate) fn record_of_ad(
+    ads: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    uid: &str,
+    hash: &RecordHash,
+) -> Result<Option<u64>> {
+    let (from, to) = ad_bounds(uid, TAG_VERSION);
+    for item in ads.range(&from[..]..&to[..])? {
+        let (_, value) = item?;
+        let (version, record) = codec::decode_version(uid, value.value())
+            .ok_or_else(|| damaged(uid, "unreadable version"))?;
+        if version.record_hash == *hash {
+            return Ok(Some(record));
+        }
+    }
+    Ok(None)
 }
 
 /// The canonical JSON of record `number`, checked against the hash it is
 /// filed under.
-fn stored_record(
+pub(crate) fn stored_record(
     records: &redb::ReadOnlyTable<u64, &[u8]>,
     number: u64,
     hash: &RecordHash,

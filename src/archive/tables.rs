@@ -11,15 +11,22 @@ pub(crate) const SOURCES: TableDefinition<&str, &[u8]> = TableDefinition::new("s
 pub(crate) const SOURCE_ORDER: TableDefinition<u64, &str> = TableDefinition::new("source_order");
 /// record number → record hash (32 bytes) ++ LZ4-compressed canonical JSON.
 /// Records are numbered in the order they were first seen, so that these
-/// large values are appended rather than scattered by their hash.
+/// large values are appended rather than scattered by their hash. A record
+/// is found through the versions of its ad, which carry its number: a
+/// record names its ad, so no other ad can share it, and a table from hash
+/// to number would cost an import one insert at a random place per record.
 pub(crate) const RECORDS: TableDefinition<u64, &[u8]> = TableDefinition::new("records");
-/// record hash → record number.
-pub(crate) const RECORD_INDEX: TableDefinition<&[u8], u64> = TableDefinition::new("record_index");
+/// record hash → record number: the layout before versions carried record
+/// numbers. Opening such an archive moves the numbers into the versions
+/// and drops this table.
+pub(crate) const LEGACY_RECORD_INDEX: TableDefinition<&[u8], u64> =
+    TableDefinition::new("record_index");
 /// source hash (32 bytes) ++ ordinal (u64 BE) → observation (binary, see `codec`).
 pub(crate) const OBSERVATIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("observations");
 /// Everything kept per ad, under keys that start with `uid ++ 0x00` so
 /// that one ad's entries share leaf pages:
-/// - `… ++ 'l'` → latest version: seq (u32 BE) ++ record hash (32 bytes);
+/// - `… ++ 'l'` → latest version: seq (u32 BE) ++ record hash (32 bytes)
+///   ++ record number (u64 BE);
 /// - `… ++ 'o' ++ observation key` → () (every observation of the ad);
 /// - `… ++ 'v' ++ seq (u32 BE)` → version (binary, see `codec`).
 pub(crate) const ADS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("ads");
@@ -49,7 +56,6 @@ pub(crate) fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError>
     txn.open_table(SOURCES)?;
     txn.open_table(SOURCE_ORDER)?;
     txn.open_table(RECORDS)?;
-    txn.open_table(RECORD_INDEX)?;
     txn.open_table(OBSERVATIONS)?;
     txn.open_table(ADS)?;
     txn.open_table(REPORT_ROWS)?;
@@ -93,15 +99,33 @@ pub(crate) fn ad_bounds(uid: &str, tag: u8) -> (Vec<u8>, Vec<u8>) {
     (from, to)
 }
 
-pub(crate) fn latest_value(seq: u32, hash: &RecordHash) -> [u8; 36] {
-    let mut v = [0u8; 36];
-    v[..4].copy_from_slice(&seq.to_be_bytes());
-    v[4..].copy_from_slice(&hash.0);
+/// Where an ad's latest version is: its seq, record hash and record number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Latest {
+    pub seq: u32,
+    pub hash: RecordHash,
+    pub record: u64,
+}
+
+/// Length of a [`Latest`] value in the layout before it held the record
+/// number.
+pub(crate) const LEGACY_LATEST_LEN: usize = 36;
+
+pub(crate) fn latest_value(latest: &Latest) -> [u8; 44] {
+    let mut v = [0u8; 44];
+    v[..4].copy_from_slice(&latest.seq.to_be_bytes());
+    v[4..36].copy_from_slice(&latest.hash.0);
+    v[36..].copy_from_slice(&latest.record.to_be_bytes());
     v
 }
 
-pub(crate) fn split_latest(v: &[u8]) -> Option<(u32, RecordHash)> {
-    let seq = u32::from_be_bytes(v.get(..4)?.try_into().ok()?);
-    let hash: [u8; 32] = v.get(4..36)?.try_into().ok()?;
-    Some((seq, RecordHash(hash)))
+pub(crate) fn split_latest(v: &[u8]) -> Option<Latest> {
+    if v.len() != 44 {
+        return None;
+    }
+    Some(Latest {
+        seq: u32::from_be_bytes(v.get(..4)?.try_into().ok()?),
+        hash: RecordHash(v.get(4..36)?.try_into().ok()?),
+        record: u64::from_be_bytes(v.get(36..44)?.try_into().ok()?),
+    })
 }
