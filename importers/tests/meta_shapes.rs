@@ -29,6 +29,30 @@ fn page_array_and_json_lines_give_the_same_record() {
 }
 
 #[test]
+fn numbers_sent_as_numbers_or_as_strings_give_the_same_record() {
+    let as_strings = r#"[{"id":"101","ad_creation_time":"2024-05-01","currency":"EUR","spend":{"lower_bound":"100","upper_bound":"199"},"impressions":{"lower_bound":"1000","upper_bound":"4999"},"demographic_distribution":[{"age":"18-24","gender":"female","percentage":"0.25"},{"age":"25-34","gender":"male","percentage":"0.75"}]}]"#;
+    let as_numbers = r#"[{"id":101,"ad_creation_time":"2024-05-01","currency":"EUR","spend":{"lower_bound":100,"upper_bound":199},"impressions":{"lower_bound":1000,"upper_bound":4999},"demographic_distribution":[{"age":"18-24","gender":"female","percentage":0.25},{"age":"25-34","gender":"male","percentage":0.75}]}]"#;
+    let strings = read(&MetaAdsArchive, as_strings.as_bytes());
+    let numbers = read(&MetaAdsArchive, as_numbers.as_bytes());
+    let (_, _, ad, unnormalized) = &strings.records[0];
+    assert_eq!(*unnormalized, 0, "{:?}", ad.unmapped);
+    assert_eq!((ad.spend[0].lower, ad.spend[0].upper), (100, Some(199)));
+    assert_eq!(ad.delivery.age_gender.len(), 2);
+    assert_eq!(
+        numbers.records[0].3, 0,
+        "{:?}",
+        numbers.records[0].2.unmapped
+    );
+    assert_eq!(numbers.records[0].2.record_hash(), ad.record_hash());
+    // Neither a number nor a string: kept verbatim, counted.
+    let odd = as_strings.replace(r#""lower_bound":"100""#, r#""lower_bound":true"#);
+    let odd = read(&MetaAdsArchive, odd.as_bytes());
+    assert_eq!(odd.records[0].3, 1);
+    assert!(odd.records[0].2.spend.is_empty());
+    assert_eq!(odd.records[0].2.unmapped["spend"]["lower_bound"], true);
+}
+
+#[test]
 fn unexpected_nested_shapes_are_kept_verbatim_and_counted() {
     let text = r#"[{"id":"5","ad_creation_time":"2024-01-01","demographic_distribution":[{"age":"18-24","gender":"female","percentage":"0.5","extra":"x"}],"spend":"lots","currency":"EUR","languages":["en","klingon"]}]"#;
     let got = read(&MetaAdsArchive, text.as_bytes());
