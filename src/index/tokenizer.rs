@@ -160,3 +160,37 @@ pub fn terms(text: &str) -> Vec<String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_carry_their_offsets_and_positions_across_scripts() {
+        let mut analyzer = analyzer();
+        let mut stream = analyzer.token_stream("Vote: เลือก ก 2024選挙!");
+        let mut got = Vec::new();
+        while stream.advance() {
+            let t = stream.token();
+            got.push((t.text.clone(), t.offset_from, t.offset_to, t.position));
+        }
+        let expected = [
+            ("vote", 0, 4, 0),
+            ("เล", 6, 12, 1),
+            ("ลื", 9, 15, 2),
+            ("ือ", 12, 18, 3),
+            ("อก", 15, 21, 4),
+            ("ก", 22, 25, 5),
+            ("2024", 26, 30, 6),
+            ("選挙", 30, 36, 7),
+        ];
+        let expected: Vec<_> = expected
+            .iter()
+            .map(|&(t, from, to, pos)| (t.to_owned(), from, to, pos))
+            .collect();
+        assert_eq!(got, expected);
+        // A stream gives nothing more once it ends.
+        assert!(!stream.advance());
+        assert!(terms("  ... !").is_empty());
+    }
+}
