@@ -407,9 +407,10 @@ fn check_observations(
 fn check_records_and_versions(archive: &Archive, report: &mut VerifyReport) -> Result<()> {
     let txn = archive.db().begin_read()?;
     let records = txn.open_table(RECORDS)?;
-    // Record number, the hash it is filed under, whether a version refers
-    // to it; in number order, as the table iterates.
-    let mut filed: Vec<(u64, RecordHash, bool)> = Vec::new();
+    // Record number, the hash it is filed under (none when it cannot be
+    // read, which is reported once, here), whether a version refers to it;
+    // in number order, as the table iterates.
+    let mut filed: Vec<(u64, Option<RecordHash>, bool)> = Vec::new();
     for item in records.iter()? {
         let (number, value) = item?;
         report.records += 1;
@@ -421,12 +422,15 @@ fn check_records_and_versions(archive: &Archive, report: &mut VerifyReport) -> R
                         .mismatches
                         .push(format!("record {hash}: stored JSON hashes to {actual}"));
                 }
-                filed.push((number.value(), hash, false));
+                filed.push((number.value(), Some(hash), false));
             }
-            None => report.mismatches.push(format!(
-                "record number {}: cannot be decompressed",
-                number.value()
-            )),
+            None => {
+                report.mismatches.push(format!(
+                    "record number {}: cannot be decompressed",
+                    number.value()
+                ));
+                filed.push((number.value(), None, false));
+            }
         }
     }
     let ads = txn.open_table(ADS)?;
@@ -473,11 +477,15 @@ fn check_records_and_versions(archive: &Archive, report: &mut VerifyReport) -> R
                 };
                 report.versions += 1;
                 match filed.binary_search_by_key(&record, |f| f.0) {
-                    Ok(at) if filed[at].1 == version.record_hash => filed[at].2 = true,
-                    Ok(at) => report.mismatches.push(format!(
-                        "ad {uid} version {}: names record {}, but record number {record} is {}",
-                        version.seq, version.record_hash, filed[at].1
-                    )),
+                    Ok(at) => {
+                        filed[at].2 = true;
+                        if let Some(stored) = filed[at].1.filter(|h| *h != version.record_hash) {
+                            report.mismatches.push(format!(
+                                "ad {uid} version {}: names record {}, but record number {record} is {stored}",
+                                version.seq, version.record_hash
+                            ));
+                        }
+                    }
                     Err(_) => report.mismatches.push(format!(
                         "ad {uid} version {}: record {} (number {record}) is missing",
                         version.seq, version.record_hash
@@ -502,6 +510,7 @@ fn check_records_and_versions(archive: &Archive, report: &mut VerifyReport) -> R
         finish(state, report);
     }
     for (number, hash, _) in filed.iter().filter(|f| !f.2) {
+        let hash = hash.map_or_else(|| "that cannot be read".to_owned(), |h| h.to_string());
         report.mismatches.push(format!(
             "record {hash} (number {number}): no version of any ad refers to it"
         ));

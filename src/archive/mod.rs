@@ -551,3 +551,88 @@ pub(crate) fn clear_staging(dir: &Path) -> Result<()> {
         Err(e) => Err(e).at(dir),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{generate_samples, GenerateOptions};
+
+    fn snap_archive(dir: &Path) -> Archive {
+        let exports = dir.join("exports");
+        generate_samples(&exports, &GenerateOptions { ads: 1000, seed: 1 }).unwrap();
+        let archive = Archive::open(&dir.join("data")).unwrap();
+        crate::ingest::import_paths(
+            &archive,
+            &[exports.join("snap").join("PoliticalAds.csv")],
+            Default::default(),
+            &NoProgress,
+        )
+        .unwrap();
+        archive
+    }
+
+    #[test]
+    fn verify_names_each_damaged_misfiled_and_orphaned_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = snap_archive(dir.path());
+        assert!(crate::check::verify(&archive).unwrap().ok());
+
+        let txn = archive.db().begin_write().unwrap();
+        let (rewritten, moved_uid) = {
+            let mut records = txn.open_table(RECORDS).unwrap();
+            let count = records.len().unwrap();
+            let filed = |n: u64| {
+                let value = records.get(n).unwrap().unwrap();
+                codec::decode_record(value.value()).unwrap().0
+            };
+            // Record 0 keeps its hash over other JSON; record 1 is garbage;
+            // one more record belongs to no version.
+            let rewritten = filed(0);
+            let other = codec::encode_record(&rewritten, br#"{"uid":"snap:other"}"#);
+            records.insert(0, &other[..]).unwrap();
+            records.insert(1, &[1u8, 0xff, 0xff][..]).unwrap();
+            let json = br#"{"uid":"snap:orphan"}"#;
+            let orphan = codec::encode_record(&RecordHash::of(json), json);
+            records.insert(count, &orphan[..]).unwrap();
+
+            // The ad of record 2 now points its version and latest pointer
+            // at record 3.
+            let mut ads = txn.open_table(ADS).unwrap();
+            let found = ads
+                .iter()
+                .unwrap()
+                .map(Result::unwrap)
+                .find_map(|(key, value)| {
+                    let (uid, tag, _) = split_ad_key(key.value())?;
+                    let (version, _) = codec::decode_version(uid, value.value())
+                        .filter(|(_, record)| tag == TAG_VERSION && *record == 2)?;
+                    Some((key.value().to_vec(), uid.to_owned(), version))
+                });
+            let (key, uid, version) = found.unwrap();
+            let source = blake3::Hash::from_hex(&version.source_blake3).unwrap();
+            let mut value = Vec::new();
+            codec::encode_version(&version, source.as_bytes(), 3, &mut value);
+            ads.insert(&key[..], &value[..]).unwrap();
+            let mut latest = latest_of(&ads, &uid).unwrap().unwrap();
+            latest.record = 3;
+            let mut key = Vec::new();
+            ad_key(&uid, TAG_LATEST, &[], &mut key);
+            ads.insert(&key[..], &latest_value(&latest)[..]).unwrap();
+            (rewritten, uid)
+        };
+        txn.commit().unwrap();
+
+        let report = crate::check::verify(&archive).unwrap();
+        let has = |needle: &str| report.mismatches.iter().any(|m| m.contains(needle));
+        assert!(has(&format!("record {rewritten}: stored JSON hashes to")));
+        assert!(has("record number 1: cannot be decompressed"));
+        assert!(has(&format!(
+            "ad {moved_uid} version 0: names record {}, but record number 3 is",
+            archive.history(&moved_uid).unwrap()[0].record_hash
+        )));
+        assert!(has("(number 2): no version of any ad refers to it"));
+        let orphan = RecordHash::of(br#"{"uid":"snap:orphan"}"#);
+        assert!(has(&format!("record {orphan} (number ")));
+        assert_eq!(report.mismatches.len(), 5, "{:#?}", report.mismatches);
+    }
+}
