@@ -83,11 +83,11 @@ type NumberOf<'a> = dyn Fn(&[u8]) -> Result<Option<u64>> + 'a;
 fn legacy_latest(value: &[u8], number_of: &NumberOf<'_>) -> Result<Option<Vec<u8>>> {
     let (Some(seq), Some(hash)) = (
         value.get(..4).and_then(|b| b.try_into().ok()),
-        value.get(4..36).and_then(|b| b.try_into().ok()),
+        value.get(4..36).and_then(|b| <[u8; 32]>::try_from(b).ok()),
     ) else {
         return Ok(None);
     };
-    let Some(record) = number_of(&value[4..36])? else {
+    let Some(record) = number_of(&hash)? else {
         return Ok(None);
     };
     let latest = Latest {
