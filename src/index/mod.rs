@@ -8,6 +8,7 @@
 //! a crash leaves it behind, the next import catches up, `verify` reports
 //! it, and `rebuild` recreates it.
 
+pub mod deletion;
 pub mod schema;
 pub mod tokenizer;
 
@@ -23,6 +24,8 @@ use tantivy::indexer::LogMergePolicy;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 pub use schema::Fields;
+
+use deletion::TermDeletion;
 
 /// Heap for the index writer; the writer flushes segments when it fills.
 const WRITER_MEMORY: usize = 96 * 1024 * 1024;
@@ -191,12 +194,12 @@ fn feed(
                 match op {
                     Op::Upsert { replaces, doc } => {
                         if let Some(term) = replaces {
-                            w.delete_term(term);
+                            w.delete_query(Box::new(TermDeletion::new(term)))?;
                         }
                         w.add_document(doc)?;
                     }
                     Op::Remove(term) => {
-                        w.delete_term(term);
+                        w.delete_query(Box::new(TermDeletion::new(term)))?;
                     }
                     Op::Clear => {
                         w.delete_all_documents()?;
