@@ -14,9 +14,9 @@ use redb::{ReadableTable, WriteTransaction};
 use serde::Serialize;
 
 use super::{
-    ad_key, codec, latest_value, observation_key, split_latest, tempfile_in, Archive, Latest,
-    QuarantineEntry, Version, ADS, ADVERTISER_FACTS, OBSERVATIONS, RATE_ROWS, RECORDS, REPORT_ROWS,
-    TAG_LATEST, TAG_OBSERVATION, TAG_VERSION,
+    ad_key, codec, latest_value, observation_key, tempfile_in, Archive, Latest, QuarantineEntry,
+    Version, ADS, ADVERTISER_FACTS, OBSERVATIONS, RATE_ROWS, RECORDS, REPORT_ROWS, TAG_LATEST,
+    TAG_OBSERVATION, TAG_VERSION,
 };
 use crate::advertisers::{collect, collect_ad, facts_of_report, PlatformIdentity};
 use crate::error::{IoContext, Result};
@@ -251,9 +251,9 @@ fn restore_documents(
         uids.insert(observation.uid.to_owned());
     }
     for uid in &uids {
-        match (archive.latest_hash(uid)?, archive.latest(uid)?) {
-            (Some(hash), Some(ad)) => updates.upsert(uid, updates.document(&ad, &hash), true)?,
-            _ => updates.remove(uid)?,
+        match archive.latest_with_hash(uid)? {
+            Some((hash, ad)) => updates.upsert(uid, updates.document(&ad, &hash), true)?,
+            None => updates.remove(uid)?,
         }
     }
     Ok(())
@@ -378,13 +378,7 @@ fn write_prepared(
                     ads.insert(&key[..], &[][..])?;
 
                     ad_key(&uid, TAG_LATEST, &[], &mut key);
-                    let previous = match ads.get(&key[..])? {
-                        Some(v) => Some(
-                            split_latest(v.value())
-                                .ok_or_else(|| super::damaged(&uid, "bad latest pointer"))?,
-                        ),
-                        None => None,
-                    };
+                    let previous = super::latest_at(&ads, &key, &uid)?;
                     let next_seq = match previous {
                         Some(latest) if latest.hash == record_hash => {
                             derived.unchanged += 1;

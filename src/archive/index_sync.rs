@@ -34,10 +34,7 @@ pub fn catch_up_index(archive: &Archive) -> Result<u64> {
             }
             // The document carries the archive's own hash of the record,
             // never one recomputed from the decoded record.
-            let (Some(hash), Some(ad)) = (
-                archive.latest_hash(&observation.uid)?,
-                archive.latest(&observation.uid)?,
-            ) else {
+            let Some((hash, ad)) = archive.latest_with_hash(&observation.uid)? else {
                 continue;
             };
             updates.upsert(&ad.uid, updates.document(&ad, &hash), true)?;

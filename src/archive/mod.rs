@@ -279,12 +279,18 @@ impl Archive {
 
     /// The latest version of an ad.
     pub fn latest(&self, uid: &str) -> Result<Option<Ad>> {
+        Ok(self.latest_with_hash(uid)?.map(|(_, ad)| ad))
+    }
+
+    /// The latest version of an ad with the hash the archive files it
+    /// under (what its search document must carry), in one read.
+    pub(crate) fn latest_with_hash(&self, uid: &str) -> Result<Option<(RecordHash, Ad)>> {
         let txn = self.db.begin_read()?;
         let Some(latest) = latest_of(&txn.open_table(ADS)?, uid)? else {
             return Ok(None);
         };
         let canonical = stored_record(&txn.open_table(RECORDS)?, latest.record, &latest.hash)?;
-        decode(uid, &canonical).map(Some)
+        Ok(Some((latest.hash, decode(uid, &canonical)?)))
     }
 
     /// The canonical JSON of the latest version of each ad, in one read
@@ -451,7 +457,16 @@ pub(crate) fn latest_of(
 ) -> Result<Option<Latest>> {
     let mut key = Vec::new();
     ad_key(uid, TAG_LATEST, &[], &mut key);
-    let Some(value) = ads.get(&key[..])? else {
+    latest_at(ads, &key, uid)
+}
+
+/// [`latest_of`] with the latest entry's key of `uid` already built.
+pub(crate) fn latest_at(
+    ads: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    key: &[u8],
+    uid: &str,
+) -> Result<Option<Latest>> {
+    let Some(value) = ads.get(key)? else {
         return Ok(None);
     };
     split_latest(value.value())
