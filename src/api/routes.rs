@@ -398,14 +398,14 @@ pub async fn history(
     uid: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let versions = read_ad(&state, uid.into_inner(), |archive, uid| {
-        let versions = archive
-            .history(uid)?
+        let versions: Vec<_> = archive
+            .history_with_records(uid)?
             .into_iter()
-            .map(|version| {
-                let record = archive.record(uid, &version.record_hash)?;
-                Ok(VersionWithRecord { version, record })
+            .map(|(version, record)| VersionWithRecord {
+                version,
+                record: Some(record),
             })
-            .collect::<crate::Result<Vec<_>>>()?;
+            .collect();
         Ok((!versions.is_empty()).then_some(versions))
     })
     .await?;

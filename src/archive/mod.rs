@@ -332,16 +332,29 @@ impl Archive {
     /// Every version of an ad, oldest first.
     pub fn history(&self, uid: &str) -> Result<Vec<Version>> {
         let txn = self.db.begin_read()?;
-        let versions = txn.open_table(ADS)?;
-        let (from, to) = ad_bounds(uid, TAG_VERSION);
-        let mut out = Vec::new();
-        for item in versions.range(&from[..]..&to[..])? {
-            let (_, value) = item?;
-            let (version, _) = codec::decode_version(uid, value.value())
-                .ok_or_else(|| damaged(uid, "unreadable version"))?;
-            out.push(version);
-        }
-        Ok(out)
+        let versions = versions_of(&txn.open_table(ADS)?, uid)?;
+        Ok(versions.into_iter().map(|(version, _)| version).collect())
+    }
+
+    /// Every version of an ad with its record, oldest first, in one read.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let archive = adarchive::archive::Archive::open(dir.path()).unwrap();
+    /// assert!(archive.history_with_records("snap:0").unwrap().is_empty());
+    /// ```
+    pub fn history_with_records(&self, uid: &str) -> Result<Vec<(Version, Ad)>> {
+        let txn = self.db.begin_read()?;
+        let versions = versions_of(&txn.open_table(ADS)?, uid)?;
+        let records = txn.open_table(RECORDS)?;
+        versions
+            .into_iter()
+            .map(|(version, number)| {
+                let canonical = stored_record(&records, number, &version.record_hash)?;
+                let ad = decode(uid, &canonical)?;
+                Ok((version, ad))
+            })
+            .collect()
     }
 
     /// Every observation of an ad, in import order of their sources.
@@ -474,6 +487,23 @@ pub(crate) fn latest_at(
         .ok_or_else(|| damaged(uid, "bad latest pointer"))
 }
 
+/// The versions of `uid`, oldest first, with their record numbers.
+fn versions_of(
+    ads: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    uid: &str,
+) -> Result<Vec<(Version, u64)>> {
+    let (from, to) = ad_bounds(uid, TAG_VERSION);
+    let mut out = Vec::new();
+    for item in ads.range(&from[..]..&to[..])? {
+        let (_, value) = item?;
+        out.push(
+            codec::decode_version(uid, value.value())
+                .ok_or_else(|| damaged(uid, "unreadable version"))?,
+        );
+    }
+    Ok(out)
+}
+
 /// The number of the record with this hash among the versions of `uid`:
 /// a record names its ad, so no other ad's versions can hold it.
 pub(crate) fn record_of_ad(
@@ -481,16 +511,10 @@ pub(crate) fn record_of_ad(
     uid: &str,
     hash: &RecordHash,
 ) -> Result<Option<u64>> {
-    let (from, to) = ad_bounds(uid, TAG_VERSION);
-    for item in ads.range(&from[..]..&to[..])? {
-        let (_, value) = item?;
-        let (version, record) = codec::decode_version(uid, value.value())
-            .ok_or_else(|| damaged(uid, "unreadable version"))?;
-        if version.record_hash == *hash {
-            return Ok(Some(record));
-        }
-    }
-    Ok(None)
+    Ok(versions_of(ads, uid)?
+        .into_iter()
+        .find(|(version, _)| version.record_hash == *hash)
+        .map(|(_, record)| record))
 }
 
 /// The canonical JSON of record `number`, checked against the hash it is
