@@ -9,7 +9,8 @@ use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use adarchive_importers::{self as importers, redact::Redactor, Importer};
+use adarchive_importers::redact::{redact_text, CredentialScanner, Redactor};
+use adarchive_importers::{self as importers, Importer};
 use adarchive_schema::Timestamp;
 use redb::ReadableTable;
 use serde::Serialize;
@@ -235,7 +236,7 @@ pub fn import_paths(
                 Prefetched::Staged(name, staged) => match staged? {
                     Ok(staged) if staged.zip => import_bundle(&run, &name, staged, &mut report)?,
                     Ok(staged) => report.push(import_staged(&run, &name, staged, ahead)?),
-                    Err(reason) => report.push(failed(&name, reason)),
+                    Err(refused) => report.push(failed(&name, refused.into_reason())),
                 },
                 Prefetched::Unreadable(name, error) => report.push(FileReport {
                     path: name,
@@ -316,7 +317,7 @@ fn parsable(
     let importer = staged.importer.filter(|_| !staged.zip && staged.size > 0)?;
     Some((
         importer,
-        name.clone(),
+        public_name(name),
         staged.blake3.clone(),
         File::open(&staged.tmp),
     ))
@@ -325,20 +326,20 @@ fn parsable(
 /// A file staged ahead of its import, or why it could not be.
 enum Prefetched {
     /// The file's name and its staged copy.
-    Staged(String, Result<std::result::Result<Staged, String>>),
+    Staged(String, Result<std::result::Result<Staged, Refused>>),
     /// A path given on the command line that cannot be read.
     Unreadable(String, String),
 }
 
-/// Opens and stages one file; `Ok(Err)` names why it cannot be read.
+/// Opens and stages one file; `Ok(Err)` names why it cannot be.
 fn stage_file(
     archive: &Archive,
     path: &Path,
     detect: Detect,
-) -> Result<std::result::Result<Staged, String>> {
+) -> Result<std::result::Result<Staged, Refused>> {
     match File::open(path) {
         Ok(mut file) => stage(archive, &mut file, path, detect),
-        Err(e) => Ok(Err(format!("cannot read: {e}"))),
+        Err(e) => Ok(Err(Refused::Unreadable(format!("cannot read: {e}")))),
     }
 }
 
@@ -384,16 +385,19 @@ enum Detect {
 }
 
 /// Copies `input` into staging in one pass: reads the head, detects the
-/// format, then writes every byte (through the redactor when the format
-/// carries credentials) while hashing what was read and what was written.
-/// `Ok(Err)` when the input cannot be read.
+/// format, then writes every byte through the redactor (whatever the
+/// format: credentials are never stored, wherever they turn up) and the
+/// live-credential scanner, hashing what was read and what was written.
+/// `Ok(Err)` when the input cannot be read or still holds something shaped
+/// like a live credential, which is then not stored.
 fn stage(
     archive: &Archive,
     input: &mut dyn Read,
     origin: &Path,
     detect: Detect,
-) -> Result<std::result::Result<Staged, String>> {
-    let unreadable = |e: io::Error| format!("cannot read {}: {e}", origin.display());
+) -> Result<std::result::Result<Staged, Refused>> {
+    let unreadable =
+        |e: io::Error| Refused::Unreadable(format!("cannot read {}: {e}", origin.display()));
     let mut head = Vec::with_capacity(HEAD_LEN);
     if let Err(e) = input.take(HEAD_LEN as u64).read_to_end(&mut head) {
         return Ok(Err(unreadable(e)));
@@ -405,43 +409,61 @@ fn stage(
         Detect::Forced(importer) => Some(importer),
         _ => importers::detect(&head),
     };
-    let redact = importer.is_some_and(|i| i.carries_credentials());
 
     let tmp = tempfile_in(&archive.tmp_dir())?;
     let file = BufWriter::with_capacity(256 * 1024, File::create(&tmp).at(&tmp)?);
-    let mut stored = HashingWriter {
+    // The stored bytes differ from the input only where a credential was
+    // redacted: they are hashed as written only for formats that carry
+    // credentials, and otherwise read back in the rare case they differ.
+    let stored = HashingWriter {
         inner: file,
-        hasher: blake3::Hasher::new(),
+        hasher: importer
+            .is_some_and(|i| i.carries_credentials())
+            .then(blake3::Hasher::new),
         size: 0,
     };
     let mut original = blake3::Hasher::new();
-    let copied = if redact {
-        let mut redactor = Redactor::new(&mut stored);
-        copy_hashing(&head, input, &mut original, &mut redactor)
-            .and_then(|_| redactor.finish().map(|(_, tokens)| (tokens, 0)))
+    // A zip's members are compressed: they are redacted and scanned one
+    // by one as members, and the bundle rewritten when one of them changed.
+    let copied = if zip {
+        let mut stored = stored;
+        copy_hashing(&head, input, &mut original, &mut stored).map(|_| (stored, 0, None))
     } else {
-        // Unredacted bytes are stored as read: one hash serves both.
-        copy_hashing(&head, input, &mut original, &mut stored.inner).map(|n| (0, n))
+        let mut redactor = Redactor::new(CredentialScanner::new(stored));
+        copy_hashing(&head, input, &mut original, &mut redactor).and_then(|_| {
+            let (scanner, tokens) = redactor.finish()?;
+            let (stored, live) = scanner.finish()?;
+            Ok((stored, tokens, live))
+        })
     };
-    let (tokens, copied_len) = match copied {
-        Ok(counts) => counts,
+    let (stored, tokens, live) = match copied {
+        Ok(copied) => copied,
         Err(e) => {
-            drop(stored);
             let _ = fs::remove_file(&tmp);
             return Ok(Err(unreadable(e)));
         }
     };
+    if let Some(live) = live {
+        drop(stored);
+        let _ = fs::remove_file(&tmp);
+        return Ok(Err(Refused::Credential(format!(
+            "{}: {live}; the file is not stored (redact it, or report the importer's miss)",
+            origin.display()
+        ))));
+    }
     let original = original.finalize().to_hex().to_string();
-    let (blake3, size) = if redact {
-        (stored.hasher.finalize().to_hex().to_string(), stored.size)
-    } else {
-        (original.clone(), copied_len)
-    };
+    let size = stored.size;
+    let written = stored.hasher.map(|h| h.finalize().to_hex().to_string());
     let file = stored
         .inner
         .into_inner()
         .map_err(|e| io::Error::other(e.to_string()))
         .at(&tmp)?;
+    let blake3 = match written {
+        _ if tokens == 0 => original.clone(),
+        Some(written) => written,
+        None => hash_file(&tmp)?,
+    };
     // Files staged ahead on their own thread reach the disk there, while
     // the archive works on the one before; any other staged copy is synced
     // when the commit that first refers to it is made durable.
@@ -452,11 +474,27 @@ fn stage(
         tmp,
         original_blake3: (original != blake3).then_some(original),
         blake3,
-        redacted_tokens: if redact { tokens } else { 0 },
+        redacted_tokens: tokens,
         size,
         importer,
         zip,
     }))
+}
+
+/// Why a file was not staged.
+enum Refused {
+    /// It cannot be read.
+    Unreadable(String),
+    /// It holds something shaped like a live credential.
+    Credential(String),
+}
+
+impl Refused {
+    fn into_reason(self) -> String {
+        match self {
+            Refused::Unreadable(reason) | Refused::Credential(reason) => reason,
+        }
+    }
 }
 
 /// Writes `head` and then the rest of `input` to `out`, hashing every byte
@@ -484,16 +522,25 @@ fn copy_hashing(
     }
 }
 
+/// blake3 of a file.
+fn hash_file(path: &Path) -> Result<String> {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update_reader(File::open(path).at(path)?).at(path)?;
+    Ok(hasher.finalize().to_hex().to_string())
+}
+
 struct HashingWriter<W> {
     inner: W,
-    hasher: blake3::Hasher,
+    hasher: Option<blake3::Hasher>,
     size: u64,
 }
 
 impl<W: Write> Write for HashingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
+        if let Some(hasher) = &mut self.hasher {
+            hasher.update(&buf[..n]);
+        }
         self.size += n as u64;
         Ok(n)
     }
@@ -541,6 +588,9 @@ fn import_staged(
     report.original_blake3 = stored.original_blake3.clone();
     report.redacted_tokens = stored.redacted_tokens;
     let (original_blake3, tokens) = (stored.original_blake3.clone(), stored.redacted_tokens);
+    // What is kept and served is the file's name, not where it lay.
+    let public = public_name(name);
+    let name = public.as_str();
 
     if let Some(entry) = archive.source(&stored.blake3)? {
         // A format that reads facts from the name derived this source from
@@ -667,6 +717,7 @@ fn import_bundle(
     report: &mut ImportReport,
 ) -> Result<()> {
     let archive = run.archive;
+    let public = public_name(name);
     let mut bundle_report = FileReport {
         path: name.to_owned(),
         blake3: Some(staged.blake3.clone()),
@@ -685,6 +736,9 @@ fn import_bundle(
     };
     let mut members = Vec::new();
     let mut member_reports = Vec::new();
+    // Whether a member's stored copy differs from the published one: the
+    // bundle is then stored as a redacted copy too.
+    let mut redacted = false;
     for i in 0..zip.len() {
         let mut member = match zip.by_index(i) {
             Ok(m) => m,
@@ -697,19 +751,29 @@ fn import_bundle(
             continue;
         }
         let member_name = match member.name() {
-            Ok(n) => n.into_owned(),
-            Err(_) => String::from_utf8_lossy(member.name_raw()).into_owned(),
+            Ok(n) => redact_text(&n),
+            Err(_) => redact_text(&String::from_utf8_lossy(member.name_raw())),
         };
         let display = format!("{name}!/{member_name}");
-        let member_staged =
-            match stage(archive, &mut member, Path::new(&display), Detect::NoBundles)? {
-                Ok(s) => s,
-                Err(reason) => {
-                    member_reports.push(failed(&display, reason));
-                    continue;
+        let member_staged = match stage(
+            archive,
+            &mut member,
+            Path::new(&display),
+            Detect::NoBundles,
+        )? {
+            Ok(s) => s,
+            Err(refused) => {
+                if let Refused::Credential(_) = &refused {
+                    bundle_report.error = Some(format!(
+                            "member {member_name} holds what looks like a live credential: the bundle is not stored"
+                        ));
                 }
-            };
+                member_reports.push(failed(&display, refused.into_reason()));
+                continue;
+            }
+        };
         drop(member);
+        redacted |= member_staged.original_blake3.is_some();
         if member_staged.importer.is_none() || member_staged.size == 0 {
             let reason = if member_staged.size == 0 {
                 "the member is empty".to_owned()
@@ -740,21 +804,33 @@ fn import_bundle(
         bundle_report.quarantined += member_report.quarantined;
         bundle_report.report_rows += member_report.report_rows;
         bundle_report.rate_rows += member_report.rate_rows;
+        bundle_report.redacted_tokens += member_report.redacted_tokens;
         member_reports.push(member_report);
     }
+
+    // A bundle whose members held credentials is never stored as
+    // published: a copy with every member redacted takes its place.
+    let stored = if redacted && bundle_report.error.is_none() {
+        let copy = redacted_bundle(archive, &mut zip, &staged.blake3)?;
+        bundle_report.original_blake3 = Some(staged.blake3.clone());
+        bundle_report.blake3 = Some(copy.blake3.clone());
+        copy
+    } else {
+        staged
+    };
     drop(zip);
 
-    if bundle_report.error.is_none() && archive.source(&staged.blake3)?.is_none() {
-        archive.place_file(&staged.tmp, &archive.source_path(&staged.blake3))?;
+    if bundle_report.error.is_none() && archive.source(&stored.blake3)?.is_none() {
+        archive.place_file(&stored.tmp, &archive.source_path(&stored.blake3))?;
         let txn = archive.db().begin_write()?;
         insert_source(
             &txn,
             SourceEntry {
-                blake3: staged.blake3.clone(),
-                original_blake3: None,
-                redacted_tokens: 0,
-                size: staged.size,
-                names: vec![name.to_owned()],
+                blake3: stored.blake3.clone(),
+                original_blake3: stored.original_blake3.clone(),
+                redacted_tokens: stored.redacted_tokens,
+                size: stored.size,
+                names: vec![public],
                 format: ZIP_FORMAT.to_owned(),
                 importer_version: None,
                 imported_at: now(),
@@ -768,12 +844,96 @@ fn import_bundle(
             },
         )?;
         archive.commit(txn)?;
-    } else if let Some(entry) = archive.source(&staged.blake3)? {
-        add_name(archive, &entry, name)?;
+    } else if let Some(entry) = archive.source(&stored.blake3)? {
+        add_name(archive, &entry, &public)?;
     }
     report.push(bundle_report);
     for r in member_reports {
         report.push(r);
     }
     Ok(())
+}
+
+/// A copy of a bundle in which every member (and member name) has passed
+/// through the redactor, staged. Member order, names, times and
+/// compression are kept, so the copy is the same for the same bundle.
+fn redacted_bundle<R: Read + io::Seek>(
+    archive: &Archive,
+    zip: &mut zip::ZipArchive<R>,
+    original_blake3: &str,
+) -> Result<Staged> {
+    let tmp = tempfile_in(&archive.tmp_dir())?;
+    let fail = |e: zip::result::ZipError| crate::Error::Io {
+        path: tmp.clone(),
+        source: io::Error::other(e.to_string()),
+    };
+    let mut writer = zip::ZipWriter::new(BufWriter::new(File::create(&tmp).at(&tmp)?));
+    let mut tokens = 0;
+    for i in 0..zip.len() {
+        let mut member = zip.by_index(i).map_err(fail)?;
+        let name = match member.name() {
+            Ok(n) => redact_text(&n),
+            Err(_) => redact_text(&String::from_utf8_lossy(member.name_raw())),
+        };
+        let mut options = zip::write::SimpleFileOptions::default()
+            .compression_method(match member.compression() {
+                zip::CompressionMethod::Stored => zip::CompressionMethod::Stored,
+                _ => zip::CompressionMethod::Deflated,
+            })
+            .large_file(member.size() >= u64::from(u32::MAX));
+        if let Some(time) = member.last_modified() {
+            options = options.last_modified_time(time);
+        }
+        if member.is_dir() {
+            writer.add_directory(name, options).map_err(fail)?;
+            continue;
+        }
+        writer.start_file(name, options).map_err(fail)?;
+        let mut redactor = Redactor::new(&mut writer);
+        io::copy(&mut member, &mut redactor).at(&tmp)?;
+        tokens += redactor.finish().at(&tmp)?.1;
+    }
+    let file = writer
+        .finish()
+        .map_err(fail)?
+        .into_inner()
+        .map_err(|e| io::Error::other(e.to_string()))
+        .at(&tmp)?;
+    file.sync_data().at(&tmp)?;
+    let size = file.metadata().at(&tmp)?.len();
+    let blake3 = hash_file(&tmp)?;
+    Ok(Staged {
+        tmp,
+        blake3,
+        original_blake3: Some(original_blake3.to_owned()),
+        redacted_tokens: tokens,
+        size,
+        importer: None,
+        zip: true,
+    })
+}
+
+/// The name of a source as it is kept and served: the file's own name,
+/// never the folders it lay in on the importer's disk (a bundle member
+/// keeps its path inside the bundle: `bundle.zip!/folder/member.csv`),
+/// without control characters and with any credential redacted.
+///
+/// ```
+/// use adarchive::ingest::public_name;
+/// assert_eq!(public_name("/home/alice/secret/PoliticalAds.csv"), "PoliticalAds.csv");
+/// assert_eq!(public_name("C:\\Users\\b\\x.zip!/dir/a.csv"), "x.zip!/dir/a.csv");
+/// assert_eq!(public_name("page?access_token=EAAB1&x\r\n.json"), "page?access_token=REDACTED&x.json");
+/// ```
+pub fn public_name(name: &str) -> String {
+    let (file, member) = match name.split_once("!/") {
+        Some((file, member)) => (file, Some(member)),
+        None => (name, None),
+    };
+    let mut public = file.rsplit(['/', '\\']).next().unwrap_or(file).to_owned();
+    if let Some(member) = member {
+        public.push_str("!/");
+        public.push_str(member);
+    }
+    let public: String = public.chars().filter(|c| !c.is_control()).collect();
+    redact_text(&public)
 }

@@ -143,8 +143,9 @@ pub trait Importer: Send + Sync {
     fn media_type(&self) -> &'static str;
     /// Whether `head` (the first bytes of a file, up to 64 KiB) is this format.
     fn detect(&self, head: &[u8]) -> bool;
-    /// Whether files of this format can carry credentials that must be
-    /// redacted before the bytes are stored (see [`redact`]).
+    /// Whether files of this format usually carry credentials (see
+    /// [`redact`]). Every file is redacted whatever its format; this only
+    /// says whether the stored copy is worth hashing as it is written.
     fn carries_credentials(&self) -> bool {
         false
     }
