@@ -554,28 +554,45 @@ pub fn list_entities(
     query: Option<&str>,
     platforms: &[String],
 ) -> crate::error::Result<Vec<Entity>> {
-    let mut found = entities(archive.advertiser_identities()?);
+    let all = entities(archive.advertiser_identities()?);
+    Ok(find_entities(&all, query, platforms)
+        .into_iter()
+        .cloned()
+        .collect())
+}
+
+/// The entities of `all` that match, as [`list_entities`] orders them:
+/// for a server that computes the entities once per archive generation.
+pub fn find_entities<'a>(
+    all: &'a [Entity],
+    query: Option<&str>,
+    platforms: &[String],
+) -> Vec<&'a Entity> {
     let mut folder = NameFolder::new();
     let wanted = query.map(|q| folder.fold(q)).filter(|q| !q.is_empty());
-    found.retain(|e| {
-        let on_platform = platforms.is_empty() || e.platforms.iter().any(|p| platforms.contains(p));
-        let named = wanted.as_ref().is_none_or(|q| {
-            e.members.iter().any(|m| {
-                m.names
-                    .iter()
-                    .chain(&m.funders)
-                    .any(|n| folder.fold(n).contains(q.as_str()))
-                    || m.key.to_lowercase().contains(q.as_str())
-                    || query.is_some_and(|raw| m.key.eq_ignore_ascii_case(raw.trim()))
-                    || m.identifiers.iter().any(|i| {
-                        folder
-                            .fold(&format!("{} {}", i.kind, i.value))
-                            .contains(q.as_str())
-                    })
-            })
-        });
-        on_platform && named
-    });
+    let mut found: Vec<&Entity> = all
+        .iter()
+        .filter(|e| {
+            let on_platform =
+                platforms.is_empty() || e.platforms.iter().any(|p| platforms.contains(p));
+            let named = wanted.as_ref().is_none_or(|q| {
+                e.members.iter().any(|m| {
+                    m.names
+                        .iter()
+                        .chain(&m.funders)
+                        .any(|n| folder.fold(n).contains(q.as_str()))
+                        || m.key.to_lowercase().contains(q.as_str())
+                        || query.is_some_and(|raw| m.key.eq_ignore_ascii_case(raw.trim()))
+                        || m.identifiers.iter().any(|i| {
+                            folder
+                                .fold(&format!("{} {}", i.kind, i.value))
+                                .contains(q.as_str())
+                        })
+                })
+            });
+            on_platform && named
+        })
+        .collect();
     found.sort_by(|a, b| {
         b.members
             .len()
@@ -583,7 +600,7 @@ pub fn list_entities(
             .then_with(|| a.name.cmp(&b.name))
             .then_with(|| a.id.cmp(&b.id))
     });
-    Ok(found)
+    found
 }
 
 /// The entity `id` with its spend, or `None`.
@@ -597,6 +614,15 @@ pub fn entity_detail(
     let Some(entity) = entities(identities).into_iter().find(|e| e.id == id) else {
         return Ok(None);
     };
+    detail_of(archive, entity, &crate::search::Deadline::default()).map(Some)
+}
+
+/// The spend of one entity (see [`entity_detail`]), stopping at `deadline`.
+pub fn detail_of(
+    archive: &crate::archive::Archive,
+    entity: Entity,
+    deadline: &crate::search::Deadline,
+) -> Result<EntityDetail, crate::search::SearchError> {
     let mut ads = IdentityTotals {
         origin: crate::search::audit::ADS_ORIGIN.into(),
         by_identity: Vec::new(),
@@ -616,8 +642,23 @@ pub fn entity_detail(
         .iter()
         .map(|m| (m.key.as_str(), m.platform.as_str()))
         .collect();
-    if archive.index().is_some() {
-        let request = crate::search::SearchRequest::default();
+    // When every member in ads has an advertiser id, only their ads are
+    // summed; identities known by name alone need every ad looked at.
+    let ids: Option<Vec<String>> = entity
+        .members
+        .iter()
+        .filter(|m| m.in_ads)
+        .map(|m| m.advertiser_id.clone())
+        .collect();
+    let mut request = crate::search::SearchRequest {
+        deadline: deadline.clone(),
+        ..Default::default()
+    };
+    if let Some(ids) = &ids {
+        request.filters.advertiser_id = ids.clone();
+        request.filters.platform = entity.platforms.clone();
+    }
+    if archive.index().is_some() && ids.as_ref().is_none_or(|ids| !ids.is_empty()) {
         let totals = crate::search::spend_totals(archive, &request, "advertiser", 100_000)?;
         for g in totals.groups {
             let Some(platform) = platform_of.get(g.key.as_str()) else {
@@ -660,9 +701,9 @@ pub fn entity_detail(
         }
         reports.by_identity.push(g);
     }
-    Ok(Some(EntityDetail {
+    Ok(EntityDetail {
         entity,
         ads,
         reports,
-    }))
+    })
 }

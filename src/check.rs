@@ -2,9 +2,10 @@
 //! checked against, and re-derived from, the stored source bytes.
 
 use std::fs::{self, File};
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::path::Path;
 
+use adarchive_importers::redact::{scan, scan_reader, CredentialScanner, Redactor, ScanReport};
 use adarchive_importers::{self as importers, Entry};
 use adarchive_schema::RecordHash;
 use redb::{ReadableDatabase, ReadableTable};
@@ -41,6 +42,9 @@ pub struct VerifyReport {
     /// Sources imported but not yet in the search index (after an
     /// interrupted import; the next import or `rebuild` indexes them).
     pub index_behind: u64,
+    /// Stored sources and records that hold a credential (each also
+    /// listed in `mismatches`).
+    pub credentials: u64,
     /// Everything that does not match, one line each.
     pub mismatches: Vec<String>,
     /// Source files without a manifest entry: left by an interrupted
@@ -114,6 +118,14 @@ fn check_source_bytes(
         }
     };
     let mut hasher = blake3::Hasher::new();
+    // Credentials are looked for in the bytes as they would be served; a
+    // bundle's members are compressed, so they are read one by one below.
+    let mut credentials = (entry.format != ZIP_FORMAT).then(|| {
+        (
+            Redactor::new(io::sink()),
+            CredentialScanner::new(io::sink()),
+        )
+    });
     let mut buf = vec![0u8; 256 * 1024];
     let mut size = 0u64;
     loop {
@@ -122,6 +134,10 @@ fn check_source_bytes(
             break;
         }
         hasher.update(&buf[..n]);
+        if let Some((redactor, scanner)) = &mut credentials {
+            redactor.write_all(&buf[..n]).at(&path)?;
+            scanner.write_all(&buf[..n]).at(&path)?;
+        }
         size += n as u64;
     }
     let actual = hasher.finalize().to_hex().to_string();
@@ -131,7 +147,64 @@ fn check_source_bytes(
             entry.blake3, entry.size
         ));
     }
+    let found = match credentials {
+        Some((redactor, scanner)) => {
+            let unredacted = redactor.replaced_at_end();
+            let live = scanner.finish().at(&path)?.1;
+            ScanReport { unredacted, live }
+        }
+        None => scan_bundle(&path)?,
+    };
+    if !found.clean() {
+        report.credentials += 1;
+        report.mismatches.push(format!(
+            "source {} ({}): {}; this file must not be served: {}",
+            entry.blake3,
+            entry.names.first().map(String::as_str).unwrap_or_default(),
+            describe_credentials(&found),
+            REMOVE_CREDENTIALS
+        ));
+    }
     Ok(())
+}
+
+/// What to do about a stored file that holds a credential.
+const REMOVE_CREDENTIALS: &str = "stop serving this archive, delete the file from sources/, \
+import the original again (it is stored redacted now) and run `adarchive rebuild`";
+
+fn describe_credentials(found: &ScanReport) -> String {
+    let mut parts = Vec::new();
+    if found.unredacted > 0 {
+        parts.push(format!(
+            "{} credential value(s) not redacted",
+            found.unredacted
+        ));
+    }
+    if let Some(live) = &found.live {
+        parts.push(live.to_string());
+    }
+    parts.join("; ")
+}
+
+/// Scans every member of a stored bundle for credentials.
+fn scan_bundle(path: &Path) -> Result<ScanReport> {
+    let mut found = ScanReport::default();
+    let file = File::open(path).at(path)?;
+    // An unreadable bundle is reported by its members' checks.
+    let Ok(mut zip) = zip::ZipArchive::new(io::BufReader::new(file)) else {
+        return Ok(found);
+    };
+    for i in 0..zip.len() {
+        let Ok(mut member) = zip.by_index(i) else {
+            continue;
+        };
+        let name = member.name_raw().to_vec();
+        let names = scan(&name);
+        let member = scan_reader(&mut member).at(path)?;
+        found.unredacted += names.unredacted + member.unredacted;
+        found.live = found.live.or(names.live).or(member.live);
+    }
+    Ok(found)
 }
 
 /// Every stored report row and day of rates belongs to a source in the
@@ -421,6 +494,14 @@ fn check_records_and_versions(archive: &Archive, report: &mut VerifyReport) -> R
                     report
                         .mismatches
                         .push(format!("record {hash}: stored JSON hashes to {actual}"));
+                }
+                let found = scan(&canonical);
+                if !found.clean() {
+                    report.credentials += 1;
+                    report.mismatches.push(format!(
+                        "record {hash}: {}; it must not be served: {REMOVE_CREDENTIALS}",
+                        describe_credentials(&found)
+                    ));
                 }
                 filed.push((number.value(), Some(hash), false));
             }

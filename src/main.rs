@@ -161,9 +161,25 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "ADARCHIVE_BIND", default_value = "127.0.0.1:8080")]
         bind: String,
-        /// Requests per second per client address (bursts of twice that); 0: no limit.
+        /// Requests per second per client (an IPv4 address or an IPv6 /64;
+        /// bursts of twice that), each weighed by its work: one more for
+        /// every 10 ms it took. 0: no per-client limits at all.
         #[arg(long, env = "ADARCHIVE_RATE_LIMIT", default_value_t = 50)]
         rate_limit: u32,
+        /// Requests one client may have in flight at once.
+        #[arg(long, env = "ADARCHIVE_MAX_IN_FLIGHT", default_value_t = 4)]
+        max_in_flight: u32,
+        /// Exports running at once, over all clients.
+        #[arg(long, env = "ADARCHIVE_MAX_EXPORTS", default_value_t = 4)]
+        max_exports: usize,
+        /// Exports one client may run at once.
+        #[arg(long, env = "ADARCHIVE_MAX_EXPORTS_PER_CLIENT", default_value_t = 1)]
+        max_exports_per_client: usize,
+        /// A reverse proxy (address or network, e.g. 10.0.0.0/8) whose
+        /// X-Forwarded-For header names the client; repeat for several.
+        /// Without one, the header is ignored.
+        #[arg(long = "trusted-proxy", env = "ADARCHIVE_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
+        trusted_proxies: Vec<ipnet::IpNet>,
     },
     /// Generate sample exports, import them into a fresh archive, and serve it.
     Demo {
@@ -506,12 +522,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve { bind, rate_limit } => {
+        Command::Serve {
+            bind,
+            rate_limit,
+            max_in_flight,
+            max_exports,
+            max_exports_per_client,
+            trusted_proxies,
+        } => {
             init_logs();
             let config = adarchive::api::startup::ApiConfig {
                 data: cli.data.clone(),
                 bind,
                 rate_limit,
+                max_in_flight,
+                max_exports,
+                max_exports_per_client,
+                trusted_proxies,
             };
             let app = adarchive::api::startup::Application::build(&config)?;
             println!(
@@ -546,6 +573,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 data,
                 bind,
                 rate_limit: 0,
+                ..Default::default()
             };
             let app = adarchive::api::startup::Application::build(&config)?;
             let base = format!("http://127.0.0.1:{}", app.port());
@@ -814,4 +842,12 @@ impl Progress for Bar {
             bar.finish_and_clear();
         }
     }
+}
+
+/// A network (`10.0.0.0/8`) or one address (`10.0.0.2`).
+fn parse_network(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("`{text}` is not an address or a network such as 10.0.0.0/8"))
 }

@@ -297,6 +297,14 @@ impl<W: Write> Redactor<W> {
         self.replaced
     }
 
+    /// Decides on every byte written so far, as at the end of the input,
+    /// and returns [`Redactor::replaced`]: for a scan, whose output is
+    /// thrown away.
+    pub fn replaced_at_end(mut self) -> u64 {
+        self.process(true);
+        self.replaced
+    }
+
     /// Flushes and returns the inner writer and how many credential values
     /// were replaced (a value that already was the marker counts too).
     pub fn finish(mut self) -> io::Result<(W, u64)> {

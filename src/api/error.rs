@@ -7,6 +7,10 @@ use serde::Serialize;
 
 use crate::search::SearchError;
 
+/// The time one request may take, in seconds (exports excepted: they are
+/// bounded by their write timeout instead).
+pub const REQUEST_SECONDS: u64 = 10;
+
 /// An error the API answers with.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -24,6 +28,18 @@ pub enum ApiError {
     /// The client sent more requests than its rate allows.
     #[error("too many requests: retry after {0} s")]
     TooManyRequests(u64),
+    /// The client has as many requests (or exports) running as it may.
+    #[error("{0}")]
+    TooManyAtOnce(String),
+    /// The server runs as many of this kind of request as it can.
+    #[error("{0}")]
+    Busy(String),
+    /// Resources here are read with GET or HEAD only.
+    #[error("every resource here is read with GET or HEAD")]
+    MethodNotAllowed,
+    /// The request took longer than it is allowed.
+    #[error("the request took longer than the {0} s a request is allowed; narrow it (fewer facets, a query or filters) or use /v1/export")]
+    DeadlineExceeded(u64),
     /// The archive failed; details go to the log, not the client.
     #[error("internal error")]
     Internal(String),
@@ -41,7 +57,9 @@ pub struct Problem {
     pub status: u16,
     /// What went wrong and what to change.
     pub detail: String,
-    /// Stable machine-readable code: `bad_parameter`, `not_found`, `rate_limited`, `internal`.
+    /// Stable machine-readable code: `bad_parameter`, `not_found`,
+    /// `rate_limited`, `too_many_at_once`, `busy`, `deadline_exceeded`,
+    /// `internal`.
     pub code: String,
     /// The parameter at fault, for `bad_parameter`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -54,6 +72,10 @@ impl ApiError {
             ApiError::BadParameter { .. } => "bad_parameter",
             ApiError::NotFound(_) => "not_found",
             ApiError::TooManyRequests(_) => "rate_limited",
+            ApiError::TooManyAtOnce(_) => "too_many_at_once",
+            ApiError::Busy(_) => "busy",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::DeadlineExceeded(_) => "deadline_exceeded",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -67,6 +89,10 @@ impl ApiError {
                 ApiError::BadParameter { .. } => "Bad parameter",
                 ApiError::NotFound(_) => "Not found",
                 ApiError::TooManyRequests(_) => "Too many requests",
+                ApiError::TooManyAtOnce(_) => "Too many requests at once",
+                ApiError::Busy(_) => "Busy",
+                ApiError::MethodNotAllowed => "Method not allowed",
+                ApiError::DeadlineExceeded(_) => "Took too long",
                 ApiError::Internal(_) => "Internal error",
             }
             .to_owned(),
@@ -86,7 +112,11 @@ impl ResponseError for ApiError {
         match self {
             ApiError::BadParameter { .. } => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRequests(_) | ApiError::TooManyAtOnce(_) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            ApiError::Busy(_) | ApiError::DeadlineExceeded(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -96,8 +126,17 @@ impl ResponseError for ApiError {
             tracing::error!(%detail, "request failed");
         }
         let mut response = HttpResponse::build(self.status_code());
-        if let ApiError::TooManyRequests(seconds) = self {
-            response.insert_header(("retry-after", seconds.to_string()));
+        match self {
+            ApiError::TooManyRequests(seconds) => {
+                response.insert_header(("retry-after", seconds.to_string()));
+            }
+            ApiError::TooManyAtOnce(_) | ApiError::Busy(_) => {
+                response.insert_header(("retry-after", "1"));
+            }
+            ApiError::MethodNotAllowed => {
+                response.insert_header(("allow", "GET, HEAD, OPTIONS"));
+            }
+            _ => {}
         }
         response
             .content_type("application/problem+json")
@@ -112,6 +151,7 @@ impl From<SearchError> for ApiError {
                 param: param.to_owned(),
                 message,
             },
+            SearchError::DeadlineExceeded => ApiError::DeadlineExceeded(REQUEST_SECONDS),
             SearchError::Archive(e) => ApiError::Internal(e.to_string()),
         }
     }

@@ -3,19 +3,160 @@
 
 use std::sync::Arc;
 
-use actix_web::{get, web, HttpResponse};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use actix_web::{route, web, HttpMessage, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::error::{ApiError, Problem};
+use super::error::{ApiError, Problem, REQUEST_SECONDS};
+use super::limit::ClientKey;
+use super::startup::Client;
+use crate::advertisers::Entity;
 use crate::archive::{Archive, Observation, SourceEntry};
+use crate::ingest::public_name;
+use crate::search::deadline::CancelOnDrop;
 use crate::search::export::{export as export_ads, ExportFormat, EXPORT_PAGE};
+use crate::search::Deadline;
 use crate::search::{search, spend_audit, Filters, ReportQuery, SearchRequest, DEFAULT_LIMIT};
 
 /// What every handler shares.
 pub struct AppState {
     /// The archive, opened once.
     pub archive: Arc<Archive>,
+    /// Exports running, over all clients and per client.
+    pub exports: Arc<ExportSlots>,
+    /// Advertiser entities, computed once per archive generation.
+    pub advertisers: AdvertiserCache,
+}
+
+/// A deadline for one request's work, and the guard that cancels it when
+/// the client goes away (the handler's future is then dropped).
+fn deadline() -> (Deadline, CancelOnDrop) {
+    let deadline = Deadline::after(Duration::from_secs(REQUEST_SECONDS));
+    let guard = deadline.cancel_on_drop();
+    (deadline, guard)
+}
+
+/// A JSON response whose body was serialized off the async workers.
+async fn json_off_workers<T: Serialize + Send + 'static>(
+    value: T,
+) -> Result<HttpResponse, ApiError> {
+    let body = web::block(move || serde_json::to_vec(&value))
+        .await?
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body))
+}
+
+/// Counts of running exports: a cap over all clients and one per client,
+/// so that stalled downloads cannot hold the server's threads and memory.
+pub struct ExportSlots {
+    max: usize,
+    per_client: usize,
+    running: Mutex<(usize, HashMap<Option<ClientKey>, usize>)>,
+}
+
+/// One running export; its slot is given back when dropped.
+pub struct ExportSlot {
+    slots: Arc<ExportSlots>,
+    client: Option<ClientKey>,
+}
+
+impl ExportSlots {
+    /// At most `max` exports at once, `per_client` of them one client's.
+    pub fn new(max: usize, per_client: usize) -> Self {
+        ExportSlots {
+            max: max.max(1),
+            per_client: per_client.max(1),
+            running: Mutex::new((0, HashMap::new())),
+        }
+    }
+
+    fn take(self: &Arc<Self>, client: Option<ClientKey>) -> Result<ExportSlot, ApiError> {
+        let mut running = self
+            .running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mine = running.1.get(&client).copied().unwrap_or(0);
+        if mine >= self.per_client {
+            return Err(ApiError::TooManyAtOnce(format!(
+                "this client runs {mine} export(s) already, as many as it may; resume the next one from its cursor when that one ends"
+            )));
+        }
+        if running.0 >= self.max {
+            return Err(ApiError::Busy(
+                "the server runs as many exports as it can; try again shortly".into(),
+            ));
+        }
+        running.0 += 1;
+        *running.1.entry(client).or_insert(0) += 1;
+        Ok(ExportSlot {
+            slots: self.clone(),
+            client,
+        })
+    }
+}
+
+impl Drop for ExportSlot {
+    fn drop(&mut self) {
+        let mut running = self
+            .slots
+            .running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        running.0 = running.0.saturating_sub(1);
+        if let Some(n) = running.1.get_mut(&self.client) {
+            *n -= 1;
+            if *n == 0 {
+                running.1.remove(&self.client);
+            }
+        }
+    }
+}
+
+/// Advertiser entities of one archive generation (its number of sources):
+/// built by the first request that needs them, shared by the others.
+#[derive(Default)]
+pub struct AdvertiserCache(Mutex<Option<(u64, Arc<Vec<Entity>>)>>);
+
+impl AdvertiserCache {
+    /// The entities of the archive as it is now.
+    pub fn get(&self, archive: &Archive) -> crate::Result<Arc<Vec<Entity>>> {
+        let generation = archive.source_count()?;
+        // Held while building: concurrent first requests wait for one
+        // build instead of each making their own.
+        let mut cached = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((built, entities)) = cached.as_ref() {
+            if *built == generation {
+                return Ok(entities.clone());
+            }
+        }
+        let entities = Arc::new(crate::advertisers::entities(
+            archive.advertiser_identities()?,
+        ));
+        *cached = Some((generation, entities.clone()));
+        Ok(entities)
+    }
+}
+
+/// The client a request counts against.
+fn client_of(req: &HttpRequest) -> Option<ClientKey> {
+    req.extensions().get::<Client>().map(|c| c.0)
+}
+
+/// A manifest entry as it is served: names without the folders they lay in.
+fn public_entry(mut entry: SourceEntry) -> SourceEntry {
+    for name in &mut entry.names {
+        *name = public_name(name);
+    }
+    entry
 }
 
 fn list(v: Option<String>) -> Vec<String> {
@@ -133,6 +274,9 @@ pub struct AdsQuery {
     pub convert_to: Option<String>,
 }
 
+/// Groups `/v1/spend` lists at most.
+pub const MAX_SPEND_GROUPS: usize = 1_000;
+
 /// What only `/v1/spend` takes.
 struct SpendParams {
     group_by: Option<String>,
@@ -212,6 +356,7 @@ impl AdsQuery {
             facets: list(self.facets),
             facet_limit: typed("facet_limit", self.facet_limit, "a whole number")?.unwrap_or(10),
             snippets: true,
+            deadline: Deadline::default(),
         };
         Ok((request, params, limit))
     }
@@ -227,7 +372,7 @@ pub struct Health {
 }
 
 #[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)))]
-#[get("/healthz")]
+#[route("/healthz", method = "GET", method = "HEAD")]
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     let count = state.archive.index().map_or(0, |i| i.num_docs());
     HttpResponse::Ok().json(Health {
@@ -246,7 +391,7 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
         (status = 400, description = "A parameter is unknown or not allowed", body = Problem, content_type = "application/problem+json")
     )
 )]
-#[get("/v1/ads")]
+#[route("/v1/ads", method = "GET", method = "HEAD")]
 pub async fn ads(
     state: web::Data<AppState>,
     query: web::Query<AdsQuery>,
@@ -258,11 +403,19 @@ pub async fn ads(
             message: "`format` belongs to /v1/export and /v1/spend".into(),
         });
     }
-    let (request, spend_params, _) = query.into_request()?;
+    let (mut request, spend_params, _) = query.into_request()?;
     spend_params.refuse_outside_spend()?;
+    let (deadline, _cancel) = deadline();
+    request.deadline = deadline;
     let archive = state.archive.clone();
-    let page = web::block(move || search(&archive, &request)).await??;
-    Ok(HttpResponse::Ok().json(page))
+    let page = web::block(move || {
+        let page = search(&archive, &request)?;
+        serde_json::to_vec(&page).map_err(|e| ApiError::Internal(e.to_string()))
+    })
+    .await??;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(page))
 }
 
 /// Spend by group: ad-level sums and report-level figures side by side.
@@ -275,7 +428,7 @@ pub async fn ads(
         (status = 400, description = "A parameter is unknown or not allowed", body = Problem, content_type = "application/problem+json")
     )
 )]
-#[get("/v1/spend")]
+#[route("/v1/spend", method = "GET", method = "HEAD")]
 pub async fn spend(
     state: web::Data<AppState>,
     query: web::Query<AdsQuery>,
@@ -290,33 +443,57 @@ pub async fn spend(
     // `limit` caps the groups here, not a page of ads.
     request.limit = DEFAULT_LIMIT;
     let limit = limit.unwrap_or(100);
+    if !(1..=MAX_SPEND_GROUPS).contains(&limit) {
+        return Err(ApiError::BadParameter {
+            param: "limit".into(),
+            message: format!("`limit` (groups) must be between 1 and {MAX_SPEND_GROUPS}"),
+        });
+    }
+    if let Some(code) = &params.convert_to {
+        if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_alphabetic()) {
+            return Err(ApiError::BadParameter {
+                param: "convert_to".into(),
+                message: format!("`{code}` is not an ISO 4217 currency code such as EUR"),
+            });
+        }
+    }
     let report = ReportQuery::from_filters(&request.filters, params.report_kind, params.period);
+    let (deadline, _cancel) = deadline();
+    request.deadline = deadline;
     let archive = state.archive.clone();
     let convert_to = params.convert_to;
-    let audit = web::block(move || {
-        spend_audit(
+    let csv = params.csv;
+    // Built and serialized off the async workers: a response of a thousand
+    // groups is large.
+    let (body, group_by) = web::block(move || -> Result<(Vec<u8>, String), ApiError> {
+        let audit = spend_audit(
             &archive,
             &request,
             &report,
             &group_by,
             limit,
             convert_to.as_deref(),
-        )
+        )?;
+        let mut body = Vec::new();
+        if csv {
+            crate::search::audit::write_csv(&audit, &mut body)
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+        } else {
+            serde_json::to_writer(&mut body, &audit)
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+        }
+        Ok((body, audit.group_by.clone()))
     })
     .await??;
-    if params.csv {
-        let mut body = Vec::new();
-        crate::search::audit::write_csv(&audit, &mut body)
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+    if csv {
         return Ok(HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
-            .insert_header((
-                "content-disposition",
-                format!("attachment; filename=\"spend-by-{}.csv\"", audit.group_by),
-            ))
+            .insert_header(attachment(&format!("spend-by-{group_by}.csv")))
             .body(body));
     }
-    Ok(HttpResponse::Ok().json(audit))
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body))
 }
 
 fn not_found(uid: &str) -> ApiError {
@@ -346,15 +523,16 @@ async fn read_ad<T: Send + 'static>(
         (status = 404, description = "No such ad", body = Problem, content_type = "application/problem+json")
     )
 )]
-#[get("/v1/ads/{uid}")]
+#[route("/v1/ads/{uid}", method = "GET", method = "HEAD")]
 pub async fn ad(
     req: actix_web::HttpRequest,
     state: web::Data<AppState>,
     uid: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let ad = read_ad(&state, uid.into_inner(), |archive, uid| archive.latest(uid)).await?;
-    // The record hash identifies the version: a new version, a new tag.
-    let etag = format!("\"{}\"", ad.record_hash());
+    // The record hash identifies the version: a new version, a new tag. It
+    // is weak: the bytes differ when the body is compressed.
+    let etag = format!("W/\"{}\"", ad.record_hash());
     if not_modified(&req, &etag) {
         return Ok(HttpResponse::NotModified()
             .insert_header(("etag", etag))
@@ -366,12 +544,52 @@ pub async fn ad(
         .json(ad))
 }
 
-/// Whether the client's `If-None-Match` names `etag`.
+/// Whether the client's `If-None-Match` names `etag` (compared weakly, as
+/// RFC 9110 asks for `If-None-Match`), for a resource that exists.
 fn not_modified(req: &actix_web::HttpRequest, etag: &str) -> bool {
+    let opaque = |tag: &str| tag.trim().trim_start_matches("W/").to_owned();
+    let ours = opaque(etag);
     req.headers()
-        .get("if-none-match")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+        .get_all("if-none-match")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim() == "*" || opaque(t) == ours)
+}
+
+/// A `Content-Disposition: attachment` with the name as plain ASCII (no
+/// quotes, controls or path) and, when it is not ASCII, as RFC 8187
+/// UTF-8 in `filename*` too.
+fn attachment(name: &str) -> actix_web::http::header::ContentDisposition {
+    use actix_web::http::header::{
+        Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
+    };
+    let clean: String = name
+        .chars()
+        .filter(|c| !c.is_control())
+        .map(|c| {
+            if matches!(c, '/' | '\\' | '"') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let ascii: String = clean
+        .chars()
+        .map(|c| if c.is_ascii() { c } else { '_' })
+        .collect();
+    let mut parameters = vec![DispositionParam::Filename(ascii)];
+    if !clean.is_ascii() {
+        parameters.push(DispositionParam::FilenameExt(ExtendedValue {
+            charset: Charset::Ext("UTF-8".into()),
+            language_tag: None,
+            value: clean.into_bytes(),
+        }));
+    }
+    ContentDisposition {
+        disposition: DispositionType::Attachment,
+        parameters,
+    }
 }
 
 /// One version of an ad with its record.
@@ -392,7 +610,7 @@ struct VersionWithRecord {
         (status = 404, description = "No such ad", body = Problem, content_type = "application/problem+json")
     )
 )]
-#[get("/v1/ads/{uid}/history")]
+#[route("/v1/ads/{uid}/history", method = "GET", method = "HEAD")]
 pub async fn history(
     state: web::Data<AppState>,
     uid: web::Path<String>,
@@ -431,7 +649,7 @@ struct Provenance {
         (status = 404, description = "No such ad", body = Problem, content_type = "application/problem+json")
     )
 )]
-#[get("/v1/ads/{uid}/provenance")]
+#[route("/v1/ads/{uid}/provenance", method = "GET", method = "HEAD")]
 pub async fn provenance(
     state: web::Data<AppState>,
     uid: web::Path<String>,
@@ -444,7 +662,7 @@ pub async fn provenance(
         let mut entries: Vec<SourceEntry> = Vec::new();
         for o in &observations {
             if !entries.iter().any(|s| s.blake3 == o.source_blake3) {
-                entries.extend(archive.source(&o.source_blake3)?);
+                entries.extend(archive.source(&o.source_blake3)?.map(public_entry));
             }
         }
         Ok(Some(Provenance {
@@ -459,11 +677,11 @@ pub async fn provenance(
 
 /// Every stored source, in import order.
 #[utoipa::path(get, path = "/v1/sources", responses((status = 200, description = "Manifest entries")))]
-#[get("/v1/sources")]
+#[route("/v1/sources", method = "GET", method = "HEAD")]
 pub async fn sources(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let archive = state.archive.clone();
     let entries = web::block(move || archive.sources()).await??;
-    Ok(HttpResponse::Ok().json(entries))
+    json_off_workers(entries.into_iter().map(public_entry).collect::<Vec<_>>()).await
 }
 
 /// The stored bytes of a source (credentials redacted), as published.
@@ -477,7 +695,7 @@ pub async fn sources(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         (status = 404, description = "No such source", body = Problem, content_type = "application/problem+json")
     )
 )]
-#[get("/v1/sources/{blake3}")]
+#[route("/v1/sources/{blake3}", method = "GET", method = "HEAD")]
 pub async fn source(
     req: actix_web::HttpRequest,
     state: web::Data<AppState>,
@@ -487,17 +705,19 @@ pub async fn source(
     if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(ApiError::NotFound(format!("`{hash}` is not a source hash")));
     }
+    let archive = state.archive.clone();
+    let key = hash.clone();
+    let entry = web::block(move || archive.source(&key)).await??;
+    let entry = entry.ok_or_else(|| ApiError::NotFound(format!("no source `{hash}`")))?;
     // Sources are addressed by their content: the hash is the tag, forever.
+    // They are always sent as stored, never compressed on the fly, so one
+    // strong tag fits every response.
     let etag = format!("\"{hash}\"");
     if not_modified(&req, &etag) {
         return Ok(HttpResponse::NotModified()
             .insert_header(("etag", etag))
             .finish());
     }
-    let archive = state.archive.clone();
-    let key = hash.clone();
-    let entry = web::block(move || archive.source(&key)).await??;
-    let entry = entry.ok_or_else(|| ApiError::NotFound(format!("no source `{hash}`")))?;
     let media_type = match entry.format.as_str() {
         "zip" => "application/zip",
         format => adarchive_importers::by_name(format)
@@ -506,9 +726,10 @@ pub async fn source(
     let name = entry
         .names
         .first()
-        .and_then(|n| n.rsplit(['/', '!']).next())
-        .unwrap_or(&hash)
-        .replace('"', "");
+        .map(|n| public_name(n))
+        .and_then(|n| n.rsplit(['/', '!']).next().map(str::to_owned))
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| hash.clone());
     let file = actix_files::NamedFile::open(state.archive.source_path(&hash))
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .set_content_type(
@@ -516,10 +737,8 @@ pub async fn source(
                 .parse::<mime::Mime>()
                 .unwrap_or(mime::APPLICATION_OCTET_STREAM),
         )
-        .set_content_disposition(actix_web::http::header::ContentDisposition {
-            disposition: actix_web::http::header::DispositionType::Attachment,
-            parameters: vec![actix_web::http::header::DispositionParam::Filename(name)],
-        })
+        .set_content_disposition(attachment(&name))
+        .set_content_encoding(actix_web::http::header::ContentEncoding::Identity)
         .use_etag(false)
         .use_last_modified(false);
     let mut response = file.into_response(&req);
@@ -534,18 +753,57 @@ pub async fn source(
     Ok(response)
 }
 
-/// Hands written bytes to the response stream; fails once the client is gone.
+/// How long an export waits for its client to take the next piece before
+/// it gives up: a client that stopped reading frees its slot and memory.
+pub const EXPORT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Pieces of an export the response stream may hold; with
+/// [`EXPORT_PIECE`], what one export queues for a slow client.
+const EXPORT_QUEUE: usize = 4;
+const EXPORT_PIECE: usize = 64 * 1024;
+
+/// Hands written bytes to the response stream in small pieces; fails once
+/// the client is gone or has not taken a piece for the write timeout.
 struct ChannelWriter {
     tx: tokio::sync::mpsc::Sender<Result<web::Bytes, std::io::Error>>,
+    timeout: Duration,
+}
+
+impl ChannelWriter {
+    fn send(&self, item: Result<web::Bytes, std::io::Error>) -> std::io::Result<()> {
+        use tokio::sync::mpsc::error::TrySendError;
+        let started = std::time::Instant::now();
+        let mut item = item;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match self.tx.try_send(item) {
+                Ok(()) => return Ok(()),
+                Err(TrySendError::Closed(_)) => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::BrokenPipe,
+                        "client gone",
+                    ))
+                }
+                Err(TrySendError::Full(back)) => {
+                    if started.elapsed() >= self.timeout {
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "the client stopped reading",
+                        ));
+                    }
+                    item = back;
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
+            }
+        }
+    }
 }
 
 impl std::io::Write for ChannelWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        // Small pieces keep the queue (8 pieces) small whatever the page size.
-        let piece = &buf[..buf.len().min(256 * 1024)];
-        self.tx
-            .blocking_send(Ok(web::Bytes::copy_from_slice(piece)))
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client gone"))?;
+        let piece = &buf[..buf.len().min(EXPORT_PIECE)];
+        self.send(Ok(web::Bytes::copy_from_slice(piece)))?;
         Ok(piece.len())
     }
 
@@ -565,8 +823,9 @@ impl std::io::Write for ChannelWriter {
         (status = 400, description = "A parameter is unknown or not allowed", body = Problem, content_type = "application/problem+json")
     )
 )]
-#[get("/v1/export")]
+#[route("/v1/export", method = "GET", method = "HEAD")]
 pub async fn export(
+    req: HttpRequest,
     state: web::Data<AppState>,
     query: web::Query<AdsQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -583,22 +842,30 @@ pub async fn export(
     // Parameters are checked before the stream starts, so that a mistake is
     // a 400 and not a broken download.
     let archive = state.archive.clone();
+    let (deadline, _cancel) = deadline();
     let probe = SearchRequest {
         limit: 1,
         snippets: false,
+        deadline,
         ..request.clone()
     };
     web::block(move || search(&archive, &probe)).await??;
 
-    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    // The slot is taken here, so that a refusal is an answer and not a
+    // broken stream, and held by the export's thread until it ends: it
+    // finished, failed, or its client went away or stopped reading.
+    let slot = state.exports.take(client_of(&req))?;
     let archive = state.archive.clone();
+    let (tx, rx) = tokio::sync::mpsc::channel(EXPORT_QUEUE);
     actix_web::rt::task::spawn_blocking(move || {
-        let mut out = ChannelWriter { tx };
+        let _slot = slot;
+        let mut out = ChannelWriter {
+            tx,
+            timeout: EXPORT_WRITE_TIMEOUT,
+        };
         if let Err(e) = export_ads(&archive, &request, format, EXPORT_PAGE, &mut out) {
-            tracing::error!(error = %e, "export failed");
-            let _ = out
-                .tx
-                .blocking_send(Err(std::io::Error::other(e.to_string())));
+            tracing::warn!(error = %e, "export ended early");
+            let _ = out.send(Err(std::io::Error::other(e.to_string())));
         }
     });
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
@@ -608,13 +875,21 @@ pub async fn export(
         ExportFormat::Ndjson => "adarchive-export.ndjson",
         ExportFormat::Csv => "adarchive-export.csv",
     };
-    Ok(HttpResponse::Ok()
+    let http10 = req.version() == actix_web::http::Version::HTTP_10;
+    let mut response = HttpResponse::Ok();
+    response
         .content_type(format.content_type())
-        .insert_header((
-            "content-disposition",
-            format!("attachment; filename=\"{name}\""),
-        ))
-        .streaming(stream))
+        .insert_header(attachment(name));
+    if http10 {
+        // HTTP/1.0 has no chunked encoding: the body ends when the
+        // connection closes.
+        response.force_close();
+    }
+    let mut response = response.streaming(stream);
+    if http10 {
+        response.head_mut().no_chunking(true);
+    }
+    Ok(response)
 }
 
 /// Parameters of `/v1/advertisers`.
@@ -642,7 +917,7 @@ pub struct AdvertisersQuery {
         (status = 400, description = "A parameter is unknown or not allowed", body = Problem, content_type = "application/problem+json")
     )
 )]
-#[get("/v1/advertisers")]
+#[route("/v1/advertisers", method = "GET", method = "HEAD")]
 pub async fn advertisers(
     state: web::Data<AppState>,
     query: web::Query<AdvertisersQuery>,
@@ -657,17 +932,47 @@ pub async fn advertisers(
     }
     let platforms = list(query.platform);
     let words = query.q;
-    let archive = state.archive.clone();
-    let found = web::block(move || {
-        crate::advertisers::list_entities(&archive, words.as_deref(), &platforms)
+    let state = state.into_inner();
+    let body = web::block(move || -> Result<Vec<u8>, ApiError> {
+        let all = state.advertisers.get(&state.archive)?;
+        let found = crate::advertisers::find_entities(&all, words.as_deref(), &platforms);
+        let page: Vec<serde_json::Value> = found
+            .iter()
+            .take(limit)
+            .map(|entity| listed(entity))
+            .collect();
+        serde_json::to_vec(&serde_json::json!({
+            "total": found.len(),
+            "advertisers": page,
+        }))
+        .map_err(|e| ApiError::Internal(e.to_string()))
     })
     .await??;
-    let total = found.len();
-    let page: Vec<_> = found.into_iter().take(limit).collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "total": total,
-        "advertisers": page,
-    })))
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body))
+}
+
+/// Members and links an entity lists in `/v1/advertisers`; the rest are
+/// counted, and listed by `/v1/advertisers/{id}`.
+pub const LISTED_MEMBERS: usize = 20;
+
+/// An entity as the list shows it: its first members and links, with how
+/// many there are in all.
+fn listed(entity: &Entity) -> serde_json::Value {
+    let mut value = serde_json::json!({
+        "id": entity.id,
+        "name": entity.name,
+        "platforms": entity.platforms,
+        "name_only_links": entity.name_only_links,
+        "members": &entity.members[..entity.members.len().min(LISTED_MEMBERS)],
+        "links": &entity.links[..entity.links.len().min(LISTED_MEMBERS)],
+    });
+    if entity.members.len() > LISTED_MEMBERS || entity.links.len() > LISTED_MEMBERS {
+        value["members_total"] = entity.members.len().into();
+        value["links_total"] = entity.links.len().into();
+    }
+    value
 }
 
 /// One advertiser across platforms, with its spend: ad-level sums and
@@ -681,17 +986,30 @@ pub async fn advertisers(
         (status = 404, description = "No such advertiser", body = Problem, content_type = "application/problem+json")
     )
 )]
-#[get("/v1/advertisers/{id}")]
+#[route("/v1/advertisers/{id}", method = "GET", method = "HEAD")]
 pub async fn advertiser(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let archive = state.archive.clone();
+    let state = state.into_inner();
     let key = id.clone();
-    let found = web::block(move || crate::advertisers::entity_detail(&archive, &key)).await??;
+    let (deadline, _cancel) = deadline();
+    let found = web::block(move || -> Result<Option<Vec<u8>>, ApiError> {
+        let all = state.advertisers.get(&state.archive)?;
+        let Some(entity) = all.iter().find(|e| e.id == key) else {
+            return Ok(None);
+        };
+        let detail = crate::advertisers::detail_of(&state.archive, entity.clone(), &deadline)?;
+        serde_json::to_vec(&detail)
+            .map(Some)
+            .map_err(|e| ApiError::Internal(e.to_string()))
+    })
+    .await??;
     match found {
-        Some(detail) => Ok(HttpResponse::Ok().json(detail)),
+        Some(body) => Ok(HttpResponse::Ok()
+            .content_type("application/json")
+            .body(body)),
         None => Err(ApiError::NotFound(format!("no advertiser `{id}`"))),
     }
 }

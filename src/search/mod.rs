@@ -18,6 +18,7 @@
 
 pub mod audit;
 pub mod collect;
+pub mod deadline;
 pub mod export;
 pub mod filters;
 pub mod query;
@@ -32,7 +33,9 @@ use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query};
 use tantivy::snippet::SnippetGenerator;
 
 pub use audit::{spend_audit, Conversion, SpendAudit};
-pub use collect::{GroupBy, SortBy};
+use collect::{GroupBy, SortBy};
+pub use deadline::Deadline;
+pub use deadline::DeadlineQuery;
 pub use filters::Filters;
 pub use reports::{report_totals, ReportQuery, ReportTotals};
 
@@ -85,6 +88,9 @@ pub struct SearchRequest {
     pub facet_limit: usize,
     /// Whether results carry snippets.
     pub snippets: bool,
+    /// When the work must stop (none by default).
+    #[serde(skip)]
+    pub deadline: Deadline,
 }
 
 impl Default for SearchRequest {
@@ -98,6 +104,7 @@ impl Default for SearchRequest {
             facets: Vec::new(),
             facet_limit: 10,
             snippets: true,
+            deadline: Deadline::default(),
         }
     }
 }
@@ -159,6 +166,10 @@ pub enum SearchError {
         /// What is wrong and what is allowed.
         message: String,
     },
+    /// The work took longer than its deadline allows, or whoever asked
+    /// went away.
+    #[error("the request took longer than the time it is allowed")]
+    DeadlineExceeded,
     /// The archive or index failed.
     #[error(transparent)]
     Archive(#[from] crate::Error),
@@ -308,7 +319,10 @@ fn full_query(archive: &Archive, request: &SearchRequest) -> Result<Queries, Sea
         Shortcut::Everything
     } else {
         match query::term_union(fields, &request.query).map_err(|e| bad("q", e.0))? {
-            Some(union) => Shortcut::TermUnion(union),
+            Some(union) => Shortcut::TermUnion(Box::new(DeadlineQuery::new(
+                union,
+                request.deadline.clone(),
+            ))),
             None => Shortcut::None,
         }
     };
@@ -320,7 +334,10 @@ fn full_query(archive: &Archive, request: &SearchRequest) -> Result<Queries, Sea
     }
     Ok(Queries {
         text,
-        full: Box::new(BooleanQuery::new(clauses)),
+        full: Box::new(DeadlineQuery::new(
+            Box::new(BooleanQuery::new(clauses)),
+            request.deadline.clone(),
+        )),
         shortcut,
     })
 }
@@ -346,6 +363,7 @@ pub(crate) struct Ranking {
     pub total: u64,
     pub ranked: Vec<collect::Ranked>,
     pub next_cursor: Option<String>,
+    facet_names: Vec<String>,
     facet_counts: Vec<std::collections::HashMap<String, u64>>,
     text_query: Box<dyn Query>,
     sort: SortBy,
@@ -366,7 +384,10 @@ pub(crate) fn rank(
             format!("`facet_limit` must be between 1 and {MAX_FACET_VALUES}"),
         ));
     }
+    // A facet named twice is counted once: the work per request is bounded
+    // by the number of facet fields, however long the list.
     let mut facet_fields = Vec::new();
+    let mut facet_names: Vec<String> = Vec::new();
     for name in &request.facets {
         let Some((_, field)) = FACET_FIELDS.iter().find(|(n, _)| n == name) else {
             let names: Vec<&str> = FACET_FIELDS.iter().map(|(n, _)| *n).collect();
@@ -375,6 +396,10 @@ pub(crate) fn rank(
                 format!("`{name}` is not a facet; facets: {}", names.join(", ")),
             ));
         };
+        if facet_names.contains(name) {
+            continue;
+        }
+        facet_names.push(name.clone());
         facet_fields.push((*field).to_owned());
     }
     let (sort, descending, sort_name) = parse_sort(request)?;
@@ -417,6 +442,9 @@ pub(crate) fn rank(
         }
         _ => searcher.search(&*query, &(Count, SortedCollector(page), facets))?,
     };
+    if request.deadline.passed() {
+        return Err(SearchError::DeadlineExceeded);
+    }
 
     let next_cursor = if ranked.len() > request.limit {
         ranked.truncate(request.limit);
@@ -429,6 +457,7 @@ pub(crate) fn rank(
         total: total as u64,
         ranked,
         next_cursor,
+        facet_names,
         facet_counts,
         text_query,
         sort,
@@ -444,6 +473,7 @@ pub fn search_in(
         total,
         ranked,
         next_cursor,
+        facet_names,
         facet_counts,
         text_query,
         sort,
@@ -484,14 +514,22 @@ pub fn search_in(
     }
 
     let mut facets = BTreeMap::new();
-    for (name, counts) in request.facets.iter().zip(facet_counts) {
+    for (name, counts) in facet_names.into_iter().zip(facet_counts) {
         let mut values: Vec<FacetValue> = counts
             .into_iter()
             .map(|(value, count)| FacetValue { value, count })
             .collect();
-        values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-        values.truncate(request.facet_limit);
-        facets.insert(name.clone(), values);
+        let order = |a: &FacetValue, b: &FacetValue| {
+            b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value))
+        };
+        // The top values are chosen before sorting: a facet of every
+        // advertiser may have hundreds of thousands.
+        if values.len() > request.facet_limit {
+            values.select_nth_unstable_by(request.facet_limit, order);
+            values.truncate(request.facet_limit);
+        }
+        values.sort_by(order);
+        facets.insert(name, values);
     }
     Ok(SearchResponse {
         total,
@@ -648,6 +686,9 @@ pub fn spend_totals(
             },
         ),
     )?;
+    if request.deadline.passed() {
+        return Err(SearchError::DeadlineExceeded);
+    }
     let only: Option<u64> = match request.filters.currency.as_slice() {
         [one] => currency_number(&one.to_uppercase()),
         _ => None,

@@ -41,12 +41,21 @@ pub async fn spawn_app() -> TestApp {
 
 /// Serves the archive at `data` with a rate limit (0: none).
 pub async fn spawn_with(data: PathBuf, dir: tempfile::TempDir, rate_limit: u32) -> TestApp {
-    let app = Application::build(&ApiConfig {
-        data,
-        bind: "127.0.0.1:0".into(),
-        rate_limit,
-    })
-    .unwrap();
+    spawn_config(
+        ApiConfig {
+            data,
+            bind: "127.0.0.1:0".into(),
+            rate_limit,
+            ..ApiConfig::default()
+        },
+        dir,
+    )
+    .await
+}
+
+/// Serves with a configuration of the test's own.
+pub async fn spawn_config(config: ApiConfig, dir: tempfile::TempDir) -> TestApp {
+    let app = Application::build(&config).unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     TestApp {
