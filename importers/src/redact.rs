@@ -501,7 +501,7 @@ const TOKEN_SHAPES: &[(&[u8], usize, &str)] = &[
 const SHAPE_WINDOW: usize = 72;
 
 /// A writer that passes bytes through and notes the first one that looks
-/// like a live token (see [`TOKEN_SHAPES`]): a run of letters and digits
+/// like a live token (Meta's `EAA…`, TikTok's `act.…` and `clt.…`): a run of letters and digits
 /// after a known prefix, not itself inside a longer word.
 ///
 /// ```

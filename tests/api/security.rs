@@ -119,9 +119,9 @@ async fn credentials_in_any_spelling_or_container_are_never_stored_or_served() {
         zip.start_file("meta/page.json", options).unwrap();
         zip.write_all(&page).unwrap();
         zip.start_file("notes.txt", options).unwrap();
-        write!(
+        writeln!(
             zip,
-            "fetched with client_secret={} and ?access_token={}\n",
+            "fetched with client_secret={} and ?access_token={}",
             secret(8),
             secret(1)
         )
