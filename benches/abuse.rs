@@ -13,52 +13,18 @@
 //! as Markdown for `docs/benchmarks.md`. Every loop stops by itself.
 
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 mod util;
 
-use util::{ads_arg, generate, run, s};
+use util::{ads_arg, generate, percentiles, run, s, status_kib, Server};
 
 const PORT: u16 = 18_918;
 const PHASE: Duration = Duration::from_secs(15);
 const ABUSIVE_CONNECTIONS: usize = 16;
 const STALLED_EXPORTS: usize = 50;
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn rss_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .unwrap_or(0.0)
-        / 1024.0
-}
-
-fn percentiles(mut times: Vec<Duration>) -> (f64, f64) {
-    if times.is_empty() {
-        return (0.0, 0.0);
-    }
-    times.sort();
-    let at = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
-    (
-        at(0.5).as_secs_f64() * 1000.0,
-        at(0.99).as_secs_f64() * 1000.0,
-    )
-}
 
 /// The well-behaved client: one search with two facets every 50 ms.
 async fn polite(client: &reqwest::Client, base: &str, errors: &AtomicU64) -> Vec<Duration> {
@@ -97,16 +63,8 @@ fn main() {
     run(binary, &["import", "--data", s(&data), s(&input)]);
 
     let bind = format!("127.0.0.1:{PORT}");
-    let server = Server(
-        Command::new(binary)
-            .args(["serve", "--data", s(&data), "--bind", &bind])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the server"),
-    );
-    let pid = server.0.id();
+    let server = Server::start(binary, &data, &bind, &[]);
+    let pid = server.pid();
     let base = format!("http://{bind}");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -139,7 +97,7 @@ fn main() {
             let (stop, peak) = (stop.clone(), peak.clone());
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
-                    peak.fetch_max(rss_mib(pid) as u64, Ordering::Relaxed);
+                    peak.fetch_max(status_kib(pid, "VmRSS") / 1024, Ordering::Relaxed);
                     std::thread::sleep(Duration::from_millis(100));
                 }
             })

@@ -8,27 +8,18 @@
 //! `docs/benchmarks.md`. `-- --data DIR` serves an archive imported
 //! before instead of generating one.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod util;
 
-use util::{ads_arg, generate, run, s};
+use util::{ads_arg, generate, percentiles, run, s, status_kib, Server};
 
 const CONNECTIONS: usize = 32;
 const DURATION: Duration = Duration::from_secs(20);
 const PORT: u16 = 18_917;
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn rss_kib(pid: u32) -> u64 {
     status_kib(pid, "VmRSS")
@@ -38,17 +29,6 @@ fn rss_kib(pid: u32) -> u64 {
 /// server, without the pages of the memory-mapped index.
 fn anonymous_kib(pid: u32) -> u64 {
     status_kib(pid, "RssAnon")
-}
-
-fn status_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
-        })
-        .unwrap_or(0)
 }
 
 /// How many ads the archive in `data` holds, from `adarchive search --json`.
@@ -69,19 +49,6 @@ const KINDS: [(&str, &str); 5] = [
     ("one ad", "15 %"),
     ("every ad, newest first, with a facet", "5 %"),
 ];
-
-/// The p50 and p99 of `times`, in milliseconds (0 when there are none).
-fn percentiles(mut times: Vec<Duration>) -> (f64, f64) {
-    if times.is_empty() {
-        return (0.0, 0.0);
-    }
-    times.sort();
-    let at = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
-    (
-        at(0.5).as_secs_f64() * 1000.0,
-        at(0.99).as_secs_f64() * 1000.0,
-    )
-}
 
 fn main() {
     let binary = env!("CARGO_BIN_EXE_adarchive");
@@ -105,24 +72,8 @@ fn main() {
     };
 
     let bind = format!("127.0.0.1:{PORT}");
-    let server = Server(
-        Command::new(binary)
-            .args([
-                "serve",
-                "--data",
-                s(&data),
-                "--bind",
-                &bind,
-                "--rate-limit",
-                "0",
-            ])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the server"),
-    );
-    let pid = server.0.id();
+    let server = Server::start(binary, &data, &bind, &["--rate-limit", "0"]);
+    let pid = server.pid();
     let base = format!("http://{bind}");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)

@@ -106,3 +106,60 @@ pub fn generate(binary: &str, out: &Path, ads: u64, seed: u64) {
         &["generate-samples", s(out), "--ads", &count, "--seed", &seed],
     );
 }
+
+/// A server started from the release binary, stopped when dropped.
+pub struct Server(pub std::process::Child);
+
+impl Server {
+    /// `adarchive serve --data DATA --bind BIND` with `extra` arguments,
+    /// its output discarded.
+    pub fn start(binary: &str, data: &Path, bind: &str, extra: &[&str]) -> Self {
+        Server(
+            Command::new(binary)
+                .args(["serve", "--data", s(data), "--bind", bind])
+                .args(extra)
+                .env("RUST_LOG", "warn")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("start the server"),
+        )
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A field of `/proc/PID/status` in KiB (`VmRSS`, `RssAnon`), 0 if unknown.
+pub fn status_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+/// The p50 and p99 of `times`, in milliseconds (0 when there are none).
+pub fn percentiles(mut times: Vec<Duration>) -> (f64, f64) {
+    if times.is_empty() {
+        return (0.0, 0.0);
+    }
+    times.sort();
+    let at = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
+    (
+        at(0.5).as_secs_f64() * 1000.0,
+        at(0.99).as_secs_f64() * 1000.0,
+    )
+}
