@@ -140,13 +140,20 @@ impl Application {
                         (Some(limiter), Some(client)) => Some(limiter.admit(client)),
                         _ => None,
                     };
+                    // A refusal is answered after a pause (at most a second,
+                    // as nginx's limit_req delays): a client that ignores
+                    // Retry-After cannot spin the server on refusals.
                     let outcome = match admitted {
-                        Some(Err(Refusal::Rate(wait))) => Err(req.error_response(
-                            ApiError::TooManyRequests(wait.as_secs() + 1),
+                        Some(Err(Refusal::Rate(wait))) => Err((
+                            req.error_response(ApiError::TooManyRequests(wait.as_secs() + 1)),
+                            wait.min(Duration::from_secs(1)),
                         )),
-                        Some(Err(Refusal::Busy)) => Err(req.error_response(ApiError::TooManyAtOnce(
-                            "this client has as many requests in flight as it may; wait for one to finish".into(),
-                        ))),
+                        Some(Err(Refusal::Busy)) => Err((
+                            req.error_response(ApiError::TooManyAtOnce(
+                                "this client has as many requests in flight as it may; wait for one to finish".into(),
+                            )),
+                            Duration::from_millis(250),
+                        )),
                         Some(Ok(admission)) => Ok((srv.call(req), Some(admission))),
                         None => Ok((srv.call(req), None)),
                     };
@@ -156,7 +163,10 @@ impl Application {
                                 fut.await.map(ServiceResponse::map_into_boxed_body),
                                 admission,
                             ),
-                            Err(refused) => (Ok(refused), None),
+                            Err((refused, pause)) => {
+                                actix_web::rt::time::sleep(pause).await;
+                                (Ok(refused), None)
+                            }
                         };
                         let work = started.elapsed();
                         let cost = work.as_millis() as u64 / super::limit::COST_UNIT_MS;
