@@ -348,15 +348,25 @@ fn a_search_whose_client_went_away_stops() {
     ));
 }
 
+/// The status of a request from a browser page, checking that a refusal
+/// carries what a browser needs to read it.
 async fn status_from(app: &TestApp, path: &str, forwarded_for: &str) -> u16 {
-    app.client
+    let response = app
+        .client
         .get(format!("{}{path}", app.address))
         .header("x-forwarded-for", forwarded_for)
+        .header("origin", "https://newsroom.example")
         .send()
         .await
-        .unwrap()
-        .status()
-        .as_u16()
+        .unwrap();
+    if response.status() == 429 {
+        assert_eq!(
+            response.headers()["access-control-allow-origin"],
+            "https://newsroom.example"
+        );
+        assert!(response.headers().contains_key("retry-after"));
+    }
+    response.status().as_u16()
 }
 
 #[tokio::test]
@@ -400,19 +410,6 @@ async fn forwarded_for_counts_only_from_a_trusted_proxy() {
     ] {
         assert_eq!(status_from(&direct, "/healthz", forwarded).await, expected);
     }
-    let refused = direct
-        .client
-        .get(format!("{}/healthz", direct.address))
-        .header("origin", "https://newsroom.example")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), 429);
-    assert_eq!(
-        refused.headers()["access-control-allow-origin"],
-        "https://newsroom.example"
-    );
-    assert!(refused.headers().contains_key("retry-after"));
 }
 
 #[tokio::test]
