@@ -66,11 +66,7 @@ fn main() {
     let server = Server::start(binary, &data, &bind, &[]);
     let pid = server.pid();
     let base = format!("http://{bind}");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = util::client_runtime();
     runtime.block_on(async move {
         let polite_client = reqwest::Client::builder()
             .local_address(std::net::IpAddr::from([127, 0, 0, 1]))

@@ -75,11 +75,7 @@ fn main() {
     let server = Server::start(binary, &data, &bind, &["--rate-limit", "0"]);
     let pid = server.pid();
     let base = format!("http://{bind}");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = util::client_runtime();
     runtime.block_on(async move {
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(CONNECTIONS)

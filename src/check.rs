@@ -2,10 +2,10 @@
 //! checked against, and re-derived from, the stored source bytes.
 
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::Path;
 
-use adarchive_importers::redact::{scan, scan_reader, CredentialScanner, Redactor, ScanReport};
+use adarchive_importers::redact::{scan, scan_reader, CredentialScan, ScanReport};
 use adarchive_importers::{self as importers, Entry};
 use adarchive_schema::RecordHash;
 use redb::{ReadableDatabase, ReadableTable};
@@ -120,12 +120,7 @@ fn check_source_bytes(
     let mut hasher = blake3::Hasher::new();
     // Credentials are looked for in the bytes as they would be served; a
     // bundle's members are compressed, so they are read one by one below.
-    let mut credentials = (entry.format != ZIP_FORMAT).then(|| {
-        (
-            Redactor::new(io::sink()),
-            CredentialScanner::new(io::sink()),
-        )
-    });
+    let mut credentials = (entry.format != ZIP_FORMAT).then(CredentialScan::default);
     let mut buf = vec![0u8; 256 * 1024];
     let mut size = 0u64;
     loop {
@@ -134,9 +129,8 @@ fn check_source_bytes(
             break;
         }
         hasher.update(&buf[..n]);
-        if let Some((redactor, scanner)) = &mut credentials {
-            redactor.write_all(&buf[..n]).at(&path)?;
-            scanner.write_all(&buf[..n]).at(&path)?;
+        if let Some(scan) = &mut credentials {
+            scan.update(&buf[..n]);
         }
         size += n as u64;
     }
@@ -148,11 +142,7 @@ fn check_source_bytes(
         ));
     }
     let found = match credentials {
-        Some((redactor, scanner)) => {
-            let unredacted = redactor.replaced_at_end();
-            let live = scanner.finish().at(&path)?.1;
-            ScanReport { unredacted, live }
-        }
+        Some(scan) => scan.finish(),
         None => scan_bundle(&path)?,
     };
     if !found.clean() {

@@ -16,6 +16,7 @@ use redb::ReadableTable;
 use serde::Serialize;
 
 use crate::archive::catch_up_index;
+pub use crate::archive::public_name;
 use crate::archive::{
     clear_staging, derive_parsed, derive_source, encode, parse_source, place_quarantine,
     tempfile_in, Archive, MemberEntry, Parsed, ProblemNote, Progress, SourceEntry, SourceJob,
@@ -750,10 +751,7 @@ fn import_bundle(
         if member.is_dir() {
             continue;
         }
-        let member_name = match member.name() {
-            Ok(n) => redact_text(&n),
-            Err(_) => redact_text(&String::from_utf8_lossy(member.name_raw())),
-        };
+        let member_name = member_name(&member);
         let display = format!("{name}!/{member_name}");
         let member_staged = match stage(
             archive,
@@ -854,6 +852,14 @@ fn import_bundle(
     Ok(())
 }
 
+/// A member's name as it is kept: decoded as the zip says, and redacted.
+fn member_name<R: Read + ?Sized>(member: &zip::read::ZipFile<'_, R>) -> String {
+    match member.name() {
+        Ok(name) => redact_text(&name),
+        Err(_) => redact_text(&String::from_utf8_lossy(member.name_raw())),
+    }
+}
+
 /// A copy of a bundle in which every member (and member name) has passed
 /// through the redactor, staged. Member order, names, times and
 /// compression are kept, so the copy is the same for the same bundle.
@@ -871,10 +877,7 @@ fn redacted_bundle<R: Read + io::Seek>(
     let mut tokens = 0;
     for i in 0..zip.len() {
         let mut member = zip.by_index(i).map_err(fail)?;
-        let name = match member.name() {
-            Ok(n) => redact_text(&n),
-            Err(_) => redact_text(&String::from_utf8_lossy(member.name_raw())),
-        };
+        let name = member_name(&member);
         let mut options = zip::write::SimpleFileOptions::default()
             .compression_method(match member.compression() {
                 zip::CompressionMethod::Stored => zip::CompressionMethod::Stored,
@@ -911,29 +914,4 @@ fn redacted_bundle<R: Read + io::Seek>(
         importer: None,
         zip: true,
     })
-}
-
-/// The name of a source as it is kept and served: the file's own name,
-/// never the folders it lay in on the importer's disk (a bundle member
-/// keeps its path inside the bundle: `bundle.zip!/folder/member.csv`),
-/// without control characters and with any credential redacted.
-///
-/// ```
-/// use adarchive::ingest::public_name;
-/// assert_eq!(public_name("/home/alice/secret/PoliticalAds.csv"), "PoliticalAds.csv");
-/// assert_eq!(public_name("C:\\Users\\b\\x.zip!/dir/a.csv"), "x.zip!/dir/a.csv");
-/// assert_eq!(public_name("page?access_token=EAAB1&x\r\n.json"), "page?access_token=REDACTED&x.json");
-/// ```
-pub fn public_name(name: &str) -> String {
-    let (file, member) = match name.split_once("!/") {
-        Some((file, member)) => (file, Some(member)),
-        None => (name, None),
-    };
-    let mut public = file.rsplit(['/', '\\']).next().unwrap_or(file).to_owned();
-    if let Some(member) = member {
-        public.push_str("!/");
-        public.push_str(member);
-    }
-    let public: String = public.chars().filter(|c| !c.is_control()).collect();
-    redact_text(&public)
 }

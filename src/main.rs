@@ -161,25 +161,8 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "ADARCHIVE_BIND", default_value = "127.0.0.1:8080")]
         bind: String,
-        /// Requests per second per client (an IPv4 address or an IPv6 /64;
-        /// bursts of twice that), each weighed by its work: one more for
-        /// every 10 ms it took. 0: no per-client limits at all.
-        #[arg(long, env = "ADARCHIVE_RATE_LIMIT", default_value_t = 50)]
-        rate_limit: u32,
-        /// Requests one client may have in flight at once.
-        #[arg(long, env = "ADARCHIVE_MAX_IN_FLIGHT", default_value_t = 4)]
-        max_in_flight: u32,
-        /// Exports running at once, over all clients.
-        #[arg(long, env = "ADARCHIVE_MAX_EXPORTS", default_value_t = 4)]
-        max_exports: usize,
-        /// Exports one client may run at once.
-        #[arg(long, env = "ADARCHIVE_MAX_EXPORTS_PER_CLIENT", default_value_t = 1)]
-        max_exports_per_client: usize,
-        /// A reverse proxy (address or network, e.g. 10.0.0.0/8) whose
-        /// X-Forwarded-For header names the client; repeat for several.
-        /// Without one, the header is ignored.
-        #[arg(long = "trusted-proxy", env = "ADARCHIVE_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
-        trusted_proxies: Vec<ipnet::IpNet>,
+        #[command(flatten)]
+        limits: ServeLimits,
     },
     /// Generate sample exports, import them into a fresh archive, and serve it.
     Demo {
@@ -522,24 +505,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve {
-            bind,
-            rate_limit,
-            max_in_flight,
-            max_exports,
-            max_exports_per_client,
-            trusted_proxies,
-        } => {
+        Command::Serve { bind, limits } => {
             init_logs();
-            let config = adarchive::api::startup::ApiConfig {
-                data: cli.data.clone(),
-                bind,
-                rate_limit,
-                max_in_flight,
-                max_exports,
-                max_exports_per_client,
-                trusted_proxies,
-            };
+            let config = limits.config(cli.data.clone(), bind);
             let app = adarchive::api::startup::Application::build(&config)?;
             println!(
                 "serving {} on http://{}",
@@ -840,6 +808,44 @@ impl Progress for Bar {
     fn finish(&self) {
         if let Some(bar) = &self.0 {
             bar.finish_and_clear();
+        }
+    }
+}
+
+/// What a public server allows each client and all of them.
+#[derive(clap::Args)]
+struct ServeLimits {
+    /// Requests per second per client (an IPv4 address or an IPv6 /64;
+    /// bursts of twice that), each weighed by its work: one more for
+    /// every 10 ms it took. 0: no per-client limits at all.
+    #[arg(long, env = "ADARCHIVE_RATE_LIMIT", default_value_t = 50)]
+    rate_limit: u32,
+    /// Requests one client may have in flight at once.
+    #[arg(long, env = "ADARCHIVE_MAX_IN_FLIGHT", default_value_t = 4)]
+    max_in_flight: u32,
+    /// Exports running at once, over all clients.
+    #[arg(long, env = "ADARCHIVE_MAX_EXPORTS", default_value_t = 4)]
+    max_exports: usize,
+    /// Exports one client may run at once.
+    #[arg(long, env = "ADARCHIVE_MAX_EXPORTS_PER_CLIENT", default_value_t = 1)]
+    max_exports_per_client: usize,
+    /// A reverse proxy (address or network, e.g. 10.0.0.0/8) whose
+    /// X-Forwarded-For header names the client; repeat for several.
+    /// Without one, the header is ignored.
+    #[arg(long = "trusted-proxy", env = "ADARCHIVE_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
+    trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+impl ServeLimits {
+    fn config(self, data: PathBuf, bind: String) -> adarchive::api::startup::ApiConfig {
+        adarchive::api::startup::ApiConfig {
+            data,
+            bind,
+            rate_limit: self.rate_limit,
+            max_in_flight: self.max_in_flight,
+            max_exports: self.max_exports,
+            max_exports_per_client: self.max_exports_per_client,
+            trusted_proxies: self.trusted_proxies,
         }
     }
 }

@@ -163,3 +163,13 @@ pub fn percentiles(mut times: Vec<Duration>) -> (f64, f64) {
         at(0.99).as_secs_f64() * 1000.0,
     )
 }
+
+/// The clients' runtime: one worker, so that the load generator leaves the
+/// server as much of the machine as it can.
+pub fn client_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}

@@ -637,8 +637,48 @@ impl ScanReport {
     }
 }
 
-/// Scans bytes for credentials: values of credential keys that are not the
-/// marker, and live-looking tokens anywhere.
+/// Both credential checks over bytes given in pieces: values of
+/// credential keys that are not the marker, and live-looking tokens.
+///
+/// ```
+/// use adarchive_importers::redact::CredentialScan;
+/// let mut scan = CredentialScan::default();
+/// scan.update(b"{\"Access_To");
+/// scan.update(b"ken\":\"abc\"} and access_token=REDACTED");
+/// assert_eq!(scan.finish().unredacted, 1);
+/// ```
+pub struct CredentialScan {
+    redactor: Redactor<io::Sink>,
+    scanner: CredentialScanner<io::Sink>,
+}
+
+impl Default for CredentialScan {
+    fn default() -> Self {
+        CredentialScan {
+            redactor: Redactor::new(io::sink()),
+            scanner: CredentialScanner::new(io::sink()),
+        }
+    }
+}
+
+impl CredentialScan {
+    /// Looks at the next piece.
+    pub fn update(&mut self, bytes: &[u8]) {
+        // Both write to a sink, which cannot fail.
+        let _ = self.redactor.write_all(bytes);
+        let _ = self.scanner.write_all(bytes);
+    }
+
+    /// What the pieces held.
+    pub fn finish(self) -> ScanReport {
+        ScanReport {
+            unredacted: self.redactor.replaced_at_end(),
+            live: self.scanner.finish().ok().and_then(|(_, found)| found),
+        }
+    }
+}
+
+/// Scans bytes for credentials (see [`CredentialScan`]).
 ///
 /// ```
 /// use adarchive_importers::redact::scan;
@@ -646,38 +686,23 @@ impl ScanReport {
 /// assert_eq!(scan(b"{\"Access_Token\":\"abc\"}").unredacted, 1);
 /// ```
 pub fn scan(bytes: &[u8]) -> ScanReport {
-    let mut report = ScanReport::default();
-    let mut redactor = Redactor::new(io::sink());
-    let mut scanner = CredentialScanner::new(io::sink());
-    // Sinks cannot fail.
-    let _ = redactor.write_all(bytes);
-    let _ = scanner.write_all(bytes);
-    redactor.process(true);
-    report.unredacted = redactor.replaced();
-    report.live = scanner.finish().ok().and_then(|(_, found)| found);
-    report
+    let mut scan = CredentialScan::default();
+    scan.update(bytes);
+    scan.finish()
 }
 
 /// Scans a reader (a stored file) as [`scan`] does, in pieces.
 pub fn scan_reader(reader: &mut dyn io::Read) -> io::Result<ScanReport> {
-    let mut redactor = Redactor::new(io::sink());
-    let mut scanner = CredentialScanner::new(io::sink());
+    let mut scan = CredentialScan::default();
     let mut buf = vec![0u8; 256 * 1024];
     loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
+        match reader.read(&mut buf) {
+            Ok(0) => return Ok(scan.finish()),
+            Ok(n) => scan.update(&buf[..n]),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
-        };
-        redactor.write_all(&buf[..n])?;
-        scanner.write_all(&buf[..n])?;
+        }
     }
-    redactor.process(true);
-    Ok(ScanReport {
-        unredacted: redactor.replaced(),
-        live: scanner.finish()?.1,
-    })
 }
 
 #[cfg(test)]

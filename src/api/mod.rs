@@ -6,6 +6,7 @@ pub mod error;
 pub mod limit;
 pub mod routes;
 pub mod startup;
+pub mod state;
 
 use utoipa::OpenApi;
 

@@ -1,10 +1,6 @@
 //! Request handlers: each parses its parameters, runs one core call off the
 //! async workers, and maps the result.
 
-use std::sync::Arc;
-
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use actix_web::{route, web, HttpMessage, HttpRequest, HttpResponse};
@@ -14,23 +10,13 @@ use utoipa::{IntoParams, ToSchema};
 use super::error::{ApiError, Problem, REQUEST_SECONDS};
 use super::limit::ClientKey;
 use super::startup::Client;
+pub use super::state::{AdvertiserCache, AppState, ExportSlots};
 use crate::advertisers::Entity;
 use crate::archive::{Archive, Observation, SourceEntry};
-use crate::ingest::public_name;
 use crate::search::deadline::CancelOnDrop;
 use crate::search::export::{export as export_ads, ExportFormat, EXPORT_PAGE};
 use crate::search::Deadline;
 use crate::search::{search, spend_audit, Filters, ReportQuery, SearchRequest, DEFAULT_LIMIT};
-
-/// What every handler shares.
-pub struct AppState {
-    /// The archive, opened once.
-    pub archive: Arc<Archive>,
-    /// Exports running, over all clients and per client.
-    pub exports: Arc<ExportSlots>,
-    /// Advertiser entities, computed once per archive generation.
-    pub advertisers: AdvertiserCache,
-}
 
 /// A deadline for one request's work, and the guard that cancels it when
 /// the client goes away (the handler's future is then dropped).
@@ -40,123 +26,22 @@ fn deadline() -> (Deadline, CancelOnDrop) {
     (deadline, guard)
 }
 
-/// A JSON response whose body was serialized off the async workers.
-async fn json_off_workers<T: Serialize + Send + 'static>(
-    value: T,
-) -> Result<HttpResponse, ApiError> {
-    let body = web::block(move || serde_json::to_vec(&value))
-        .await?
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(HttpResponse::Ok()
+/// A value as a JSON body: called inside the blocking work, so that large
+/// answers are serialized off the async workers.
+fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(value).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// A `200` with a JSON body made by [`to_json`].
+fn json_response(body: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
         .content_type("application/json")
-        .body(body))
-}
-
-/// Counts of running exports: a cap over all clients and one per client,
-/// so that stalled downloads cannot hold the server's threads and memory.
-pub struct ExportSlots {
-    max: usize,
-    per_client: usize,
-    running: Mutex<(usize, HashMap<Option<ClientKey>, usize>)>,
-}
-
-/// One running export; its slot is given back when dropped.
-pub struct ExportSlot {
-    slots: Arc<ExportSlots>,
-    client: Option<ClientKey>,
-}
-
-impl ExportSlots {
-    /// At most `max` exports at once, `per_client` of them one client's.
-    pub fn new(max: usize, per_client: usize) -> Self {
-        ExportSlots {
-            max: max.max(1),
-            per_client: per_client.max(1),
-            running: Mutex::new((0, HashMap::new())),
-        }
-    }
-
-    fn take(self: &Arc<Self>, client: Option<ClientKey>) -> Result<ExportSlot, ApiError> {
-        let mut running = self
-            .running
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mine = running.1.get(&client).copied().unwrap_or(0);
-        if mine >= self.per_client {
-            return Err(ApiError::TooManyAtOnce(format!(
-                "this client runs {mine} export(s) already, as many as it may; resume the next one from its cursor when that one ends"
-            )));
-        }
-        if running.0 >= self.max {
-            return Err(ApiError::Busy(
-                "the server runs as many exports as it can; try again shortly".into(),
-            ));
-        }
-        running.0 += 1;
-        *running.1.entry(client).or_insert(0) += 1;
-        Ok(ExportSlot {
-            slots: self.clone(),
-            client,
-        })
-    }
-}
-
-impl Drop for ExportSlot {
-    fn drop(&mut self) {
-        let mut running = self
-            .slots
-            .running
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        running.0 = running.0.saturating_sub(1);
-        if let Some(n) = running.1.get_mut(&self.client) {
-            *n -= 1;
-            if *n == 0 {
-                running.1.remove(&self.client);
-            }
-        }
-    }
-}
-
-/// Advertiser entities of one archive generation (its number of sources):
-/// built by the first request that needs them, shared by the others.
-#[derive(Default)]
-pub struct AdvertiserCache(Mutex<Option<(u64, Arc<Vec<Entity>>)>>);
-
-impl AdvertiserCache {
-    /// The entities of the archive as it is now.
-    pub fn get(&self, archive: &Archive) -> crate::Result<Arc<Vec<Entity>>> {
-        let generation = archive.source_count()?;
-        // Held while building: concurrent first requests wait for one
-        // build instead of each making their own.
-        let mut cached = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((built, entities)) = cached.as_ref() {
-            if *built == generation {
-                return Ok(entities.clone());
-            }
-        }
-        let entities = Arc::new(crate::advertisers::entities(
-            archive.advertiser_identities()?,
-        ));
-        *cached = Some((generation, entities.clone()));
-        Ok(entities)
-    }
+        .body(body)
 }
 
 /// The client a request counts against.
 fn client_of(req: &HttpRequest) -> Option<ClientKey> {
     req.extensions().get::<Client>().map(|c| c.0)
-}
-
-/// A manifest entry as it is served: names without the folders they lay in.
-fn public_entry(mut entry: SourceEntry) -> SourceEntry {
-    for name in &mut entry.names {
-        *name = public_name(name);
-    }
-    entry
 }
 
 fn list(v: Option<String>) -> Vec<String> {
@@ -408,14 +293,8 @@ pub async fn ads(
     let (deadline, _cancel) = deadline();
     request.deadline = deadline;
     let archive = state.archive.clone();
-    let page = web::block(move || {
-        let page = search(&archive, &request)?;
-        serde_json::to_vec(&page).map_err(|e| ApiError::Internal(e.to_string()))
-    })
-    .await??;
-    Ok(HttpResponse::Ok()
-        .content_type("application/json")
-        .body(page))
+    let page = web::block(move || to_json(&search(&archive, &request)?)).await??;
+    Ok(json_response(page))
 }
 
 /// Spend by group: ad-level sums and report-level figures side by side.
@@ -479,8 +358,7 @@ pub async fn spend(
             crate::search::audit::write_csv(&audit, &mut body)
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
         } else {
-            serde_json::to_writer(&mut body, &audit)
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            body = to_json(&audit)?;
         }
         Ok((body, audit.group_by.clone()))
     })
@@ -491,9 +369,7 @@ pub async fn spend(
             .insert_header(attachment(&format!("spend-by-{group_by}.csv")))
             .body(body));
     }
-    Ok(HttpResponse::Ok()
-        .content_type("application/json")
-        .body(body))
+    Ok(json_response(body))
 }
 
 fn not_found(uid: &str) -> ApiError {
@@ -662,7 +538,7 @@ pub async fn provenance(
         let mut entries: Vec<SourceEntry> = Vec::new();
         for o in &observations {
             if !entries.iter().any(|s| s.blake3 == o.source_blake3) {
-                entries.extend(archive.source(&o.source_blake3)?.map(public_entry));
+                entries.extend(archive.source(&o.source_blake3)?);
             }
         }
         Ok(Some(Provenance {
@@ -680,8 +556,8 @@ pub async fn provenance(
 #[route("/v1/sources", method = "GET", method = "HEAD")]
 pub async fn sources(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let archive = state.archive.clone();
-    let entries = web::block(move || archive.sources()).await??;
-    json_off_workers(entries.into_iter().map(public_entry).collect::<Vec<_>>()).await
+    let entries = web::block(move || to_json(&archive.sources()?)).await??;
+    Ok(json_response(entries))
 }
 
 /// The stored bytes of a source (credentials redacted), as published.
@@ -726,7 +602,6 @@ pub async fn source(
     let name = entry
         .names
         .first()
-        .map(|n| public_name(n))
         .and_then(|n| n.rsplit(['/', '!']).next().map(str::to_owned))
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| hash.clone());
@@ -770,32 +645,20 @@ struct ChannelWriter {
 }
 
 impl ChannelWriter {
+    /// Waits for room in the stream for at most the write timeout. Runs on
+    /// a blocking thread of the server's runtime, which drives the timer.
     fn send(&self, item: Result<web::Bytes, std::io::Error>) -> std::io::Result<()> {
-        use tokio::sync::mpsc::error::TrySendError;
-        let started = std::time::Instant::now();
-        let mut item = item;
-        let mut pause = Duration::from_millis(1);
-        loop {
-            match self.tx.try_send(item) {
-                Ok(()) => return Ok(()),
-                Err(TrySendError::Closed(_)) => {
-                    return Err(std::io::Error::new(
-                        std::io::ErrorKind::BrokenPipe,
-                        "client gone",
-                    ))
-                }
-                Err(TrySendError::Full(back)) => {
-                    if started.elapsed() >= self.timeout {
-                        return Err(std::io::Error::new(
-                            std::io::ErrorKind::TimedOut,
-                            "the client stopped reading",
-                        ));
-                    }
-                    item = back;
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(Duration::from_millis(50));
-                }
-            }
+        let runtime = tokio::runtime::Handle::try_current().map_err(std::io::Error::other)?;
+        match runtime.block_on(tokio::time::timeout(self.timeout, self.tx.send(item))) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "client gone",
+            )),
+            Err(_) => Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the client stopped reading",
+            )),
         }
     }
 }
@@ -941,11 +804,10 @@ pub async fn advertisers(
             .take(limit)
             .map(|entity| listed(entity))
             .collect();
-        serde_json::to_vec(&serde_json::json!({
+        to_json(&serde_json::json!({
             "total": found.len(),
             "advertisers": page,
         }))
-        .map_err(|e| ApiError::Internal(e.to_string()))
     })
     .await??;
     Ok(HttpResponse::Ok()
@@ -1001,15 +863,37 @@ pub async fn advertiser(
             return Ok(None);
         };
         let detail = crate::advertisers::detail_of(&state.archive, entity.clone(), &deadline)?;
-        serde_json::to_vec(&detail)
-            .map(Some)
-            .map_err(|e| ApiError::Internal(e.to_string()))
+        to_json(&detail).map(Some)
     })
     .await??;
     match found {
-        Some(body) => Ok(HttpResponse::Ok()
-            .content_type("application/json")
-            .body(body)),
+        Some(body) => Ok(json_response(body)),
         None => Err(ApiError::NotFound(format!("no advertiser `{id}`"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[tokio::test]
+    async fn an_export_whose_client_stops_reading_gives_up() {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(EXPORT_QUEUE);
+        let written = tokio::task::spawn_blocking(move || {
+            let mut out = ChannelWriter {
+                tx,
+                timeout: Duration::from_millis(200),
+            };
+            let piece = vec![b'x'; EXPORT_PIECE];
+            (0..100)
+                .map(|_| out.write_all(&piece))
+                .find_map(Result::err)
+        });
+        // The reader takes one piece and then stops reading.
+        assert!(rx.recv().await.is_some());
+        let stopped = written.await.unwrap().expect("the writer gives up");
+        assert_eq!(stopped.kind(), std::io::ErrorKind::TimedOut);
+        drop(rx);
     }
 }

@@ -37,7 +37,9 @@ pub(crate) use derive::{
 };
 pub use derive::{NoProgress, ProblemNote, Progress, PROBLEMS_LISTED};
 pub use index_sync::{catch_up_index, reindex_all};
-pub use model::{MemberEntry, Observation, QuarantineEntry, SourceEntry, Version, ZIP_FORMAT};
+pub use model::{
+    public_name, MemberEntry, Observation, QuarantineEntry, SourceEntry, Version, ZIP_FORMAT,
+};
 pub use reports::{ArchivedReportRow, RateDay};
 pub(crate) use tables::*;
 
@@ -264,7 +266,7 @@ impl Archive {
                     "listed in the import order but not in the manifest",
                 ));
             };
-            out.push(decode(hash.value(), entry.value())?);
+            out.push(decode_source(hash.value(), entry.value())?);
         }
         Ok(out)
     }
@@ -274,7 +276,7 @@ impl Archive {
         let txn = self.db.begin_read()?;
         let sources = txn.open_table(SOURCES)?;
         let entry = sources.get(blake3)?;
-        entry.map(|e| decode(blake3, e.value())).transpose()
+        entry.map(|e| decode_source(blake3, e.value())).transpose()
     }
 
     /// The latest version of an ad.
@@ -543,6 +545,17 @@ fn count_tagged(txn: &redb::ReadTransaction, tag: u8) -> Result<u64> {
         }
     }
     Ok(n)
+}
+
+/// A manifest entry as it is read: with the public form of its names, so
+/// that an archive imported before names were kept that way never shows
+/// where its files lay.
+fn decode_source(blake3: &str, bytes: &[u8]) -> Result<SourceEntry> {
+    let mut entry: SourceEntry = decode(blake3, bytes)?;
+    for name in &mut entry.names {
+        *name = public_name(name);
+    }
+    Ok(entry)
 }
 
 pub(crate) fn decode<T: serde::de::DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T> {

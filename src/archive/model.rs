@@ -1,5 +1,6 @@
 //! What the archive stores about sources, observations and versions.
 
+use adarchive_importers::redact::redact_text;
 use adarchive_importers::Locator;
 use adarchive_schema::{RecordHash, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -132,4 +133,29 @@ pub struct QuarantineEntry {
     pub raw_hash: String,
     /// The raw bytes as text (invalid UTF-8 replaced; the exact bytes are in the source at the byte range).
     pub raw: String,
+}
+
+/// The name of a source as it is kept and served: the file's own name,
+/// never the folders it lay in on the importer's disk (a bundle member
+/// keeps its path inside the bundle: `bundle.zip!/folder/member.csv`),
+/// without control characters and with any credential redacted.
+///
+/// ```
+/// use adarchive::archive::public_name;
+/// assert_eq!(public_name("/home/alice/secret/PoliticalAds.csv"), "PoliticalAds.csv");
+/// assert_eq!(public_name("C:\\Users\\b\\x.zip!/dir/a.csv"), "x.zip!/dir/a.csv");
+/// assert_eq!(public_name("page?access_token=EAAB1&x\r\n.json"), "page?access_token=REDACTED&x.json");
+/// ```
+pub fn public_name(name: &str) -> String {
+    let (file, member) = match name.split_once("!/") {
+        Some((file, member)) => (file, Some(member)),
+        None => (name, None),
+    };
+    let mut public = file.rsplit(['/', '\\']).next().unwrap_or(file).to_owned();
+    if let Some(member) = member {
+        public.push_str("!/");
+        public.push_str(member);
+    }
+    let public: String = public.chars().filter(|c| !c.is_control()).collect();
+    redact_text(&public)
 }

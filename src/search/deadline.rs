@@ -155,12 +155,12 @@ impl Weight for DeadlineWeight {
         self.inner.explain(reader, doc)
     }
 
+    // Counting is left to the inner weight: a term counts from its
+    // document frequency without visiting a match, and any other count is
+    // one pass as cheap as the collection it stands for; the deadline is
+    // looked at as soon as it ends.
     fn count(&self, reader: &SegmentReader) -> tantivy::Result<u32> {
-        let mut scorer = self.scorer(reader, 1.0)?;
-        Ok(match reader.alive_bitset() {
-            Some(alive) => scorer.count(alive),
-            None => scorer.count_including_deleted(),
-        })
+        self.inner.count(reader)
     }
 
     fn for_each_pruning(

@@ -33,9 +33,8 @@ use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query};
 use tantivy::snippet::SnippetGenerator;
 
 pub use audit::{spend_audit, Conversion, SpendAudit};
-use collect::{GroupBy, SortBy};
-pub use deadline::Deadline;
-pub use deadline::DeadlineQuery;
+pub use collect::{GroupBy, SortBy};
+pub use deadline::{Deadline, DeadlineQuery};
 pub use filters::Filters;
 pub use reports::{report_totals, ReportQuery, ReportTotals};
 
