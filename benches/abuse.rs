@@ -4,7 +4,7 @@
 //! Generates and imports N ads (200,000 by default) and serves them with
 //! the default per-client limits on loopback. A well-behaved client (one
 //! connection from 127.0.0.1, a search with two facets every 50 ms) is
-//! timed alone for 15 seconds, then again for 15 seconds while an abusive
+//! timed alone for 30 seconds, then again for 30 seconds while an abusive
 //! client from 127.0.0.2 loops over the expensive requests a review found
 //! (a facet named 4,000 times, every advertiser, spend by advertiser with
 //! the most groups, phrases with every facet) on 16 connections and holds
@@ -22,7 +22,7 @@ mod util;
 use util::{ads_arg, generate, percentiles, run, s, status_kib, Server};
 
 const PORT: u16 = 18_918;
-const PHASE: Duration = Duration::from_secs(15);
+const PHASE: Duration = Duration::from_secs(30);
 const ABUSIVE_CONNECTIONS: usize = 16;
 const STALLED_EXPORTS: usize = 50;
 

@@ -816,8 +816,8 @@ impl Progress for Bar {
 #[derive(clap::Args)]
 struct ServeLimits {
     /// Requests per second per client (an IPv4 address or an IPv6 /64;
-    /// bursts of twice that), each weighed by its work: one more for
-    /// every 10 ms it took. 0: no per-client limits at all.
+    /// bursts of twice that), each weighed by its work: a request costs one
+    /// for every 4 ms it took, at least one. 0: no per-client limits at all.
     #[arg(long, env = "ADARCHIVE_RATE_LIMIT", default_value_t = 50)]
     rate_limit: u32,
     /// Requests one client may have in flight at once.

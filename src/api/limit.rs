@@ -19,8 +19,22 @@ use ipnet::IpNet;
 pub const MAX_CLIENTS: usize = 65_536;
 const SHARDS: usize = 64;
 
-/// Milliseconds of work that cost as much as one more request.
-pub const COST_UNIT_MS: u64 = 10;
+/// Milliseconds of work one token pays for: a client's budget is its rate
+/// times this much work per second (50 × 4 ms: a tenth of two cores).
+pub const COST_UNIT_MS: u64 = 4;
+
+/// What a request that took `work` costs, in tokens: one per
+/// [`COST_UNIT_MS`], at least one.
+///
+/// ```
+/// use std::time::Duration;
+/// use adarchive::api::limit::cost;
+/// assert_eq!(cost(Duration::from_millis(3)), 1);
+/// assert_eq!(cost(Duration::from_millis(50)), 12);
+/// ```
+pub fn cost(work: Duration) -> u64 {
+    (work.as_millis() as u64 / COST_UNIT_MS).max(1)
+}
 
 /// Who a request is counted against: an IPv4 address or an IPv6 /64.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -129,11 +143,15 @@ struct Bucket {
     tokens: f64,
     seen: Instant,
     in_flight: u32,
+    /// What this client's requests have cost lately (a moving average, in
+    /// tokens): taken when one is let in, so that a client of expensive
+    /// requests cannot start several before the first is paid for.
+    usual_cost: f64,
 }
 
-/// A token bucket per client: `per_second` requests' worth on average,
-/// bursts up to twice that, each request charged one token plus one per
-/// [`COST_UNIT_MS`] of work it took; and at most `max_in_flight` requests
+/// A token bucket per client: `per_second` tokens a second on average,
+/// bursts up to twice that, each request charged one token per
+/// [`COST_UNIT_MS`] of work it took (at least one); and at most `max_in_flight` requests
 /// of one client at once.
 pub struct RateLimiter {
     per_second: f64,
@@ -147,6 +165,8 @@ pub struct RateLimiter {
 pub struct Admission {
     limiter: Arc<RateLimiter>,
     client: ClientKey,
+    /// Tokens taken when it was let in.
+    taken: f64,
 }
 
 impl Admission {
@@ -155,16 +175,16 @@ impl Admission {
         self.client
     }
 
-    /// Charges the work the request took, beyond the token it was let in
-    /// for.
+    /// Charges the work the request took: a request costs one token per
+    /// [`COST_UNIT_MS`] of work, and at least one. What was taken when it
+    /// was let in is settled: the rest is charged, or given back.
     pub fn charge(&self, work: Duration) {
-        let extra = work.as_millis() as f64 / COST_UNIT_MS as f64;
-        if extra >= 1.0 {
-            self.limiter.with_bucket(self.client, |bucket| {
-                // Debt is allowed: the client waits until it is paid.
-                bucket.tokens -= extra.floor();
-            });
-        }
+        let cost = cost(work) as f64;
+        self.limiter.with_bucket(self.client, |bucket| {
+            // Debt is allowed: the client waits until it is paid.
+            bucket.tokens -= cost - self.taken;
+            bucket.usual_cost = bucket.usual_cost * 0.75 + cost * 0.25;
+        });
     }
 }
 
@@ -246,6 +266,7 @@ impl RateLimiter {
             tokens: self.burst,
             seen: now,
             in_flight: 0,
+            usual_cost: 1.0,
         });
         bucket.tokens = (bucket.tokens
             + now.duration_since(bucket.seen).as_secs_f64() * self.per_second)
@@ -259,11 +280,14 @@ impl RateLimiter {
                 (1.0 - bucket.tokens) / self.per_second,
             )));
         }
-        bucket.tokens -= 1.0;
+        // At least one token, at most what the client has (it has one or more).
+        let taken = bucket.usual_cost.min(bucket.tokens).max(1.0);
+        bucket.tokens -= taken;
         bucket.in_flight += 1;
         Ok(Admission {
             limiter: self.clone(),
             client,
+            taken,
         })
     }
 
@@ -291,7 +315,7 @@ mod tests {
 
         let client = ClientKey::of("192.0.2.1".parse().unwrap());
         let admitted = limiter.admit(client).unwrap();
-        // One request that took two seconds of work costs 200 tokens.
+        // One request that took two seconds of work costs 500 tokens.
         admitted.charge(Duration::from_secs(2));
         drop(admitted);
         match limiter.admit(client) {

@@ -169,7 +169,7 @@ impl Application {
                             }
                         };
                         let work = started.elapsed();
-                        let cost = work.as_millis() as u64 / super::limit::COST_UNIT_MS;
+                        let cost = super::limit::cost(work);
                         if let Some(admission) = &admission {
                             admission.charge(work);
                         }
