@@ -448,7 +448,7 @@ fn stage(
         drop(stored);
         let _ = fs::remove_file(&tmp);
         return Ok(Err(Refused::Credential(format!(
-            "{live}; the file is not stored: remove the token (or tell adarchive's maintainers which parameter carried it) and import it again"
+            "{live}, outside any parameter adarchive redacts; the file is not stored: remove the token (or tell adarchive's maintainers which parameter carried it) and import it again"
         ))));
     }
     let original = original.finalize().to_hex().to_string();

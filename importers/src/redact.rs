@@ -483,7 +483,7 @@ impl std::fmt::Display for LiveCredential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "line {}, byte {}: something shaped like {} outside any credential parameter",
+            "line {}, byte {}: something shaped like {}",
             self.line, self.offset, self.kind
         )
     }
