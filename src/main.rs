@@ -4,6 +4,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use adarchive::api::startup;
 use adarchive::archive::{Archive, NoProgress, Progress};
 use adarchive::check::{rebuild, verify};
 use adarchive::generate::{generate_samples, GenerateOptions};
@@ -818,16 +819,16 @@ struct ServeLimits {
     /// Requests per second per client (an IPv4 address or an IPv6 /64;
     /// bursts of twice that), each weighed by its work: a request costs one
     /// for every 4 ms it took, at least one. 0: no per-client limits at all.
-    #[arg(long, env = "ADARCHIVE_RATE_LIMIT", default_value_t = 50)]
+    #[arg(long, env = "ADARCHIVE_RATE_LIMIT", default_value_t = startup::DEFAULT_RATE_LIMIT)]
     rate_limit: u32,
     /// Requests one client may have in flight at once.
-    #[arg(long, env = "ADARCHIVE_MAX_IN_FLIGHT", default_value_t = 4)]
+    #[arg(long, env = "ADARCHIVE_MAX_IN_FLIGHT", default_value_t = startup::DEFAULT_MAX_IN_FLIGHT)]
     max_in_flight: u32,
     /// Exports running at once, over all clients.
-    #[arg(long, env = "ADARCHIVE_MAX_EXPORTS", default_value_t = 4)]
+    #[arg(long, env = "ADARCHIVE_MAX_EXPORTS", default_value_t = startup::DEFAULT_MAX_EXPORTS)]
     max_exports: usize,
     /// Exports one client may run at once.
-    #[arg(long, env = "ADARCHIVE_MAX_EXPORTS_PER_CLIENT", default_value_t = 1)]
+    #[arg(long, env = "ADARCHIVE_MAX_EXPORTS_PER_CLIENT", default_value_t = startup::DEFAULT_MAX_EXPORTS_PER_CLIENT)]
     max_exports_per_client: usize,
     /// A reverse proxy (address or network, e.g. 10.0.0.0/8) whose
     /// X-Forwarded-For header names the client; repeat for several.
@@ -837,8 +838,8 @@ struct ServeLimits {
 }
 
 impl ServeLimits {
-    fn config(self, data: PathBuf, bind: String) -> adarchive::api::startup::ApiConfig {
-        adarchive::api::startup::ApiConfig {
+    fn config(self, data: PathBuf, bind: String) -> startup::ApiConfig {
+        startup::ApiConfig {
             data,
             bind,
             rate_limit: self.rate_limit,

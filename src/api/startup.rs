@@ -39,15 +39,24 @@ pub struct ApiConfig {
     pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
+/// Tokens per second per client, by default.
+pub const DEFAULT_RATE_LIMIT: u32 = 50;
+/// Requests one client may have in flight, by default.
+pub const DEFAULT_MAX_IN_FLIGHT: u32 = 4;
+/// Exports at once over all clients, by default.
+pub const DEFAULT_MAX_EXPORTS: usize = 4;
+/// Exports at once per client, by default.
+pub const DEFAULT_MAX_EXPORTS_PER_CLIENT: usize = 1;
+
 impl Default for ApiConfig {
     fn default() -> Self {
         ApiConfig {
             data: PathBuf::from("adarchive-data"),
             bind: "127.0.0.1:8080".into(),
-            rate_limit: 50,
-            max_in_flight: 4,
-            max_exports: 4,
-            max_exports_per_client: 1,
+            rate_limit: DEFAULT_RATE_LIMIT,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            max_exports: DEFAULT_MAX_EXPORTS,
+            max_exports_per_client: DEFAULT_MAX_EXPORTS_PER_CLIENT,
             trusted_proxies: Vec::new(),
         }
     }
