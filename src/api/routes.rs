@@ -26,6 +26,27 @@ fn deadline() -> (Deadline, CancelOnDrop) {
     (deadline, guard)
 }
 
+/// Runs heavy work (a search, spend totals, advertisers) off the async
+/// workers once one of the client's work slots is free, waiting for one
+/// for at most the time a request is allowed.
+async fn heavy<T: Send + 'static>(
+    state: &AppState,
+    req: &HttpRequest,
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let slot = tokio::time::timeout(
+        Duration::from_secs(REQUEST_SECONDS),
+        state.work.take(client_of(req)),
+    )
+    .await
+    .map_err(|_| ApiError::DeadlineExceeded(REQUEST_SECONDS))?;
+    web::block(move || {
+        let _slot = slot;
+        work()
+    })
+    .await?
+}
+
 /// A value as a JSON body: called inside the blocking work, so that large
 /// answers are serialized off the async workers.
 fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
@@ -278,6 +299,7 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
 )]
 #[route("/v1/ads", method = "GET", method = "HEAD")]
 pub async fn ads(
+    req: HttpRequest,
     state: web::Data<AppState>,
     query: web::Query<AdsQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -293,7 +315,7 @@ pub async fn ads(
     let (deadline, _cancel) = deadline();
     request.deadline = deadline;
     let archive = state.archive.clone();
-    let page = web::block(move || to_json(&search(&archive, &request)?)).await??;
+    let page = heavy(&state, &req, move || to_json(&search(&archive, &request)?)).await?;
     Ok(json_response(page))
 }
 
@@ -309,6 +331,7 @@ pub async fn ads(
 )]
 #[route("/v1/spend", method = "GET", method = "HEAD")]
 pub async fn spend(
+    req: HttpRequest,
     state: web::Data<AppState>,
     query: web::Query<AdsQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -344,25 +367,29 @@ pub async fn spend(
     let csv = params.csv;
     // Built and serialized off the async workers: a response of a thousand
     // groups is large.
-    let (body, group_by) = web::block(move || -> Result<(Vec<u8>, String), ApiError> {
-        let audit = spend_audit(
-            &archive,
-            &request,
-            &report,
-            &group_by,
-            limit,
-            convert_to.as_deref(),
-        )?;
-        let mut body = Vec::new();
-        if csv {
-            crate::search::audit::write_csv(&audit, &mut body)
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
-        } else {
-            body = to_json(&audit)?;
-        }
-        Ok((body, audit.group_by.clone()))
-    })
-    .await??;
+    let (body, group_by) = heavy(
+        &state,
+        &req,
+        move || -> Result<(Vec<u8>, String), ApiError> {
+            let audit = spend_audit(
+                &archive,
+                &request,
+                &report,
+                &group_by,
+                limit,
+                convert_to.as_deref(),
+            )?;
+            let mut body = Vec::new();
+            if csv {
+                crate::search::audit::write_csv(&audit, &mut body)
+                    .map_err(|e| ApiError::Internal(e.to_string()))?;
+            } else {
+                body = to_json(&audit)?;
+            }
+            Ok((body, audit.group_by.clone()))
+        },
+    )
+    .await?;
     if csv {
         return Ok(HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
@@ -712,7 +739,7 @@ pub async fn export(
         deadline,
         ..request.clone()
     };
-    web::block(move || search(&archive, &probe)).await??;
+    heavy(&state, &req, move || Ok(search(&archive, &probe)?)).await?;
 
     // The slot is taken here, so that a refusal is an answer and not a
     // broken stream, and held by the export's thread until it ends: it
@@ -782,6 +809,7 @@ pub struct AdvertisersQuery {
 )]
 #[route("/v1/advertisers", method = "GET", method = "HEAD")]
 pub async fn advertisers(
+    req: HttpRequest,
     state: web::Data<AppState>,
     query: web::Query<AdvertisersQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -796,7 +824,8 @@ pub async fn advertisers(
     let platforms = list(query.platform);
     let words = query.q;
     let state = state.into_inner();
-    let body = web::block(move || -> Result<Vec<u8>, ApiError> {
+    let work_state = state.clone();
+    let body = heavy(&work_state, &req, move || -> Result<Vec<u8>, ApiError> {
         let all = state.advertisers.get(&state.archive)?;
         let found = crate::advertisers::find_entities(&all, words.as_deref(), &platforms);
         let page: Vec<serde_json::Value> = found
@@ -809,7 +838,7 @@ pub async fn advertisers(
             "advertisers": page,
         }))
     })
-    .await??;
+    .await?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .body(body))
@@ -850,6 +879,7 @@ fn listed(entity: &Entity) -> serde_json::Value {
 )]
 #[route("/v1/advertisers/{id}", method = "GET", method = "HEAD")]
 pub async fn advertiser(
+    req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -857,15 +887,20 @@ pub async fn advertiser(
     let state = state.into_inner();
     let key = id.clone();
     let (deadline, _cancel) = deadline();
-    let found = web::block(move || -> Result<Option<Vec<u8>>, ApiError> {
-        let all = state.advertisers.get(&state.archive)?;
-        let Some(entity) = all.iter().find(|e| e.id == key) else {
-            return Ok(None);
-        };
-        let detail = crate::advertisers::detail_of(&state.archive, entity.clone(), &deadline)?;
-        to_json(&detail).map(Some)
-    })
-    .await??;
+    let work_state = state.clone();
+    let found = heavy(
+        &work_state,
+        &req,
+        move || -> Result<Option<Vec<u8>>, ApiError> {
+            let all = state.advertisers.get(&state.archive)?;
+            let Some(entity) = all.iter().find(|e| e.id == key) else {
+                return Ok(None);
+            };
+            let detail = crate::advertisers::detail_of(&state.archive, entity.clone(), &deadline)?;
+            to_json(&detail).map(Some)
+        },
+    )
+    .await?;
     match found {
         Some(body) => Ok(json_response(body)),
         None => Err(ApiError::NotFound(format!("no advertiser `{id}`"))),

@@ -15,6 +15,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use super::error::{query_error, ApiError};
 use super::limit::{ClientKey, ClientResolver, RateLimiter, Refusal};
 use super::routes::{self, AppState, ExportSlots};
+use super::state::WorkSlots;
 use super::ApiDoc;
 use crate::archive::Archive;
 
@@ -105,6 +106,7 @@ impl Application {
         let archive = Arc::new(Archive::open_for_serving(&config.data)?);
         let listener = TcpListener::bind(&config.bind)?;
         let port = listener.local_addr()?.port();
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let state = web::Data::new(AppState {
             archive,
             exports: Arc::new(ExportSlots::new(
@@ -112,6 +114,14 @@ impl Application {
                 config.max_exports_per_client,
             )),
             advertisers: Default::default(),
+            work: Arc::new(WorkSlots::new(
+                cores,
+                if config.rate_limit > 0 {
+                    cores / 2
+                } else {
+                    cores
+                },
+            )),
         });
         let limiter = (config.rate_limit > 0)
             .then(|| Arc::new(RateLimiter::new(config.rate_limit, config.max_in_flight)));
