@@ -614,14 +614,17 @@ pub fn entity_detail(
     let Some(entity) = entities(identities).into_iter().find(|e| e.id == id) else {
         return Ok(None);
     };
-    detail_of(archive, entity, &crate::search::Deadline::default()).map(Some)
+    detail_of(archive, entity, &crate::search::Deadline::default(), true).map(Some)
 }
 
-/// The spend of one entity (see [`entity_detail`]), stopping at `deadline`.
+/// The spend of one entity (see [`entity_detail`]), stopping at
+/// `deadline`, spread over every core when `parallel` (see
+/// [`crate::search::SearchRequest::parallel`]).
 pub fn detail_of(
     archive: &crate::archive::Archive,
     entity: Entity,
     deadline: &crate::search::Deadline,
+    parallel: bool,
 ) -> Result<EntityDetail, crate::search::SearchError> {
     let mut ads = IdentityTotals {
         origin: crate::search::audit::ADS_ORIGIN.into(),
@@ -652,6 +655,7 @@ pub fn detail_of(
         .collect();
     let mut request = crate::search::SearchRequest {
         deadline: deadline.clone(),
+        parallel,
         ..Default::default()
     };
     if let Some(ids) = &ids {

@@ -28,23 +28,20 @@ fn deadline() -> (Deadline, CancelOnDrop) {
 
 /// Runs heavy work (a search, spend totals, advertisers) off the async
 /// workers once one of the client's work slots is free, waiting for one
-/// for at most the time a request is allowed.
+/// for at most the time a request is allowed. `work` is told whether it
+/// may spread over every core: only when nothing else runs.
 async fn heavy<T: Send + 'static>(
     state: &AppState,
     req: &HttpRequest,
-    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+    work: impl FnOnce(bool) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let slot = tokio::time::timeout(
         Duration::from_secs(REQUEST_SECONDS),
         state.work.take(client_of(req)),
     )
     .await
-    .map_err(|_| ApiError::DeadlineExceeded(REQUEST_SECONDS))?;
-    web::block(move || {
-        let _slot = slot;
-        work()
-    })
-    .await?
+    .map_err(|_| ApiError::DeadlineExceeded(REQUEST_SECONDS))??;
+    web::block(move || work(slot.alone())).await?
 }
 
 /// A value as a JSON body: called inside the blocking work, so that large
@@ -263,6 +260,7 @@ impl AdsQuery {
             facet_limit: typed("facet_limit", self.facet_limit, "a whole number")?.unwrap_or(10),
             snippets: true,
             deadline: Deadline::default(),
+            parallel: true,
         };
         Ok((request, params, limit))
     }
@@ -315,7 +313,11 @@ pub async fn ads(
     let (deadline, _cancel) = deadline();
     request.deadline = deadline;
     let archive = state.archive.clone();
-    let page = heavy(&state, &req, move || to_json(&search(&archive, &request)?)).await?;
+    let page = heavy(&state, &req, move |parallel| {
+        request.parallel = parallel;
+        to_json(&search(&archive, &request)?)
+    })
+    .await?;
     Ok(json_response(page))
 }
 
@@ -370,7 +372,8 @@ pub async fn spend(
     let (body, group_by) = heavy(
         &state,
         &req,
-        move || -> Result<(Vec<u8>, String), ApiError> {
+        move |parallel| -> Result<(Vec<u8>, String), ApiError> {
+            request.parallel = parallel;
             let audit = spend_audit(
                 &archive,
                 &request,
@@ -739,12 +742,21 @@ pub async fn export(
         deadline,
         ..request.clone()
     };
-    heavy(&state, &req, move || Ok(search(&archive, &probe)?)).await?;
+    heavy(&state, &req, move |parallel| {
+        Ok(search(&archive, &SearchRequest { parallel, ..probe })?)
+    })
+    .await?;
 
     // The slot is taken here, so that a refusal is an answer and not a
     // broken stream, and held by the export's thread until it ends: it
     // finished, failed, or its client went away or stopped reading.
     let slot = state.exports.take(client_of(&req))?;
+    // Exports are long and several may run: each on its own thread, never
+    // in the pool a short search may use.
+    let request = SearchRequest {
+        parallel: false,
+        ..request
+    };
     let archive = state.archive.clone();
     let (tx, rx) = tokio::sync::mpsc::channel(EXPORT_QUEUE);
     actix_web::rt::task::spawn_blocking(move || {
@@ -825,7 +837,7 @@ pub async fn advertisers(
     let words = query.q;
     let state = state.into_inner();
     let work_state = state.clone();
-    let body = heavy(&work_state, &req, move || -> Result<Vec<u8>, ApiError> {
+    let body = heavy(&work_state, &req, move |_| -> Result<Vec<u8>, ApiError> {
         let all = state.advertisers.get(&state.archive)?;
         let found = crate::advertisers::find_entities(&all, words.as_deref(), &platforms);
         let page: Vec<serde_json::Value> = found
@@ -891,12 +903,13 @@ pub async fn advertiser(
     let found = heavy(
         &work_state,
         &req,
-        move || -> Result<Option<Vec<u8>>, ApiError> {
+        move |parallel| -> Result<Option<Vec<u8>>, ApiError> {
             let all = state.advertisers.get(&state.archive)?;
             let Some(entity) = all.iter().find(|e| e.id == key) else {
                 return Ok(None);
             };
-            let detail = crate::advertisers::detail_of(&state.archive, entity.clone(), &deadline)?;
+            let detail =
+                crate::advertisers::detail_of(&state.archive, entity.clone(), &deadline, parallel)?;
             to_json(&detail).map(Some)
         },
     )

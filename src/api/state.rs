@@ -117,15 +117,20 @@ impl AdvertiserCache {
 
 /// Searches, spend totals and advertiser answers running at once: as many
 /// as there are cores, and, when per-client limits are on, at most half of
-/// them one client's. Each search runs on its own thread (see
-/// [`crate::index::SearchThreads::Caller`]), so this is what keeps the
-/// cores from being shared between more searches than they can run, and
-/// what keeps a client of expensive requests from holding every core:
-/// everyone else always finds one free.
+/// them one client's. Work that starts alone may spread over every core;
+/// work that starts beside other work runs on its own thread (see
+/// [`crate::search::SearchRequest::parallel`]), so that the system shares
+/// the cores between them and a short search never waits behind a long
+/// one's segments. The slots keep the cores from being shared between more
+/// searches than they can run, and a client of expensive requests from
+/// holding every core: everyone else always finds one free.
 pub struct WorkSlots {
+    /// Slots over all clients, handed out first come, first served.
+    all: Arc<tokio::sync::Semaphore>,
     max: usize,
     per_client: usize,
-    running: Mutex<HashMap<Option<ClientKey>, usize>>,
+    /// Slots held or waited for per client, when clients are limited.
+    clients: Mutex<HashMap<Option<ClientKey>, usize>>,
     freed: tokio::sync::Notify,
 }
 
@@ -133,6 +138,16 @@ pub struct WorkSlots {
 pub struct WorkSlot {
     slots: Arc<WorkSlots>,
     client: Option<ClientKey>,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    alone: bool,
+}
+
+impl WorkSlot {
+    /// Whether no other heavy work ran when this slot was taken: the work
+    /// may then spread over every core.
+    pub fn alone(&self) -> bool {
+        self.alone
+    }
 }
 
 impl WorkSlots {
@@ -140,61 +155,107 @@ impl WorkSlots {
     pub fn new(max: usize, per_client: usize) -> Self {
         let max = max.max(1);
         WorkSlots {
+            all: Arc::new(tokio::sync::Semaphore::new(max)),
             max,
             per_client: per_client.clamp(1, max),
-            running: Mutex::new(HashMap::new()),
+            clients: Mutex::new(HashMap::new()),
             freed: tokio::sync::Notify::new(),
         }
     }
 
-    fn try_take(self: &Arc<Self>, client: Option<ClientKey>) -> Option<WorkSlot> {
-        let mut running = self
-            .running
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mine = running.get(&client).copied().unwrap_or(0);
-        if mine >= self.per_client || running.values().sum::<usize>() >= self.max {
-            return None;
-        }
-        *running.entry(client).or_insert(0) += 1;
-        Some(WorkSlot {
-            slots: self.clone(),
-            client,
-        })
+    fn limits_clients(&self) -> bool {
+        self.per_client < self.max
     }
 
-    /// Waits for a slot of `client`.
-    pub async fn take(self: &Arc<Self>, client: Option<ClientKey>) -> WorkSlot {
-        loop {
-            // Registered before looking, so that a slot freed in between
-            // is not missed.
-            let freed = self.freed.notified();
-            tokio::pin!(freed);
-            freed.as_mut().enable();
-            if let Some(slot) = self.try_take(client) {
-                return slot;
+    /// Counts one more slot of `client`, if it may have one.
+    fn enter(&self, client: Option<ClientKey>) -> bool {
+        let mut clients = self
+            .clients
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mine = clients.entry(client).or_insert(0);
+        if *mine >= self.per_client {
+            return false;
+        }
+        *mine += 1;
+        true
+    }
+
+    fn leave(&self, client: Option<ClientKey>) {
+        let mut clients = self
+            .clients
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = clients.get_mut(&client) {
+            *n -= 1;
+            if *n == 0 {
+                clients.remove(&client);
             }
-            freed.await;
+        }
+        drop(clients);
+        self.freed.notify_waiters();
+    }
+
+    /// Waits for a slot of `client`: first for its own turn (when clients
+    /// are limited), then in line with everyone else.
+    pub async fn take(self: &Arc<Self>, client: Option<ClientKey>) -> Result<WorkSlot, ApiError> {
+        if self.limits_clients() {
+            loop {
+                // Registered before looking, so that a slot freed in
+                // between is not missed.
+                let freed = self.freed.notified();
+                tokio::pin!(freed);
+                freed.as_mut().enable();
+                if self.enter(client) {
+                    break;
+                }
+                freed.await;
+            }
+        }
+        // Given back if this future is dropped while it waits in line.
+        let mut entered = Entered {
+            slots: self,
+            client,
+            waiting: true,
+        };
+        let permit = self
+            .all
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| ApiError::Internal(format!("work slots: {e}")))?;
+        // From here the slot gives the count back.
+        entered.waiting = false;
+        Ok(WorkSlot {
+            slots: self.clone(),
+            client,
+            alone: self.all.available_permits() + 1 == self.max,
+            _permit: permit,
+        })
+    }
+}
+
+/// A client's count taken before its slot is: undone if the wait ends
+/// without one.
+struct Entered<'a> {
+    slots: &'a WorkSlots,
+    client: Option<ClientKey>,
+    waiting: bool,
+}
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        if self.waiting && self.slots.limits_clients() {
+            self.slots.leave(self.client);
         }
     }
 }
 
 impl Drop for WorkSlot {
     fn drop(&mut self) {
-        {
-            let mut running = self
-                .slots
-                .running
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if let Some(n) = running.get_mut(&self.client) {
-                *n -= 1;
-                if *n == 0 {
-                    running.remove(&self.client);
-                }
-            }
+        if self.slots.limits_clients() {
+            self.slots.leave(self.client);
         }
-        self.slots.freed.notify_waiters();
     }
 }
 
@@ -207,16 +268,21 @@ mod tests {
         let slots = Arc::new(WorkSlots::new(2, 1));
         let heavy = Some(ClientKey::of("192.0.2.1".parse().unwrap()));
         let other = Some(ClientKey::of("192.0.2.2".parse().unwrap()));
-        let first = slots.take(heavy).await;
-        assert!(
-            slots.try_take(heavy).is_none(),
-            "one slot per client of two"
+        let first = slots.take(heavy).await.unwrap();
+        assert!(first.alone(), "nothing else runs: it may spread");
+        let second = tokio::time::timeout(std::time::Duration::from_millis(50), slots.take(heavy));
+        assert!(second.await.is_err(), "one slot per client of two");
+        assert_eq!(
+            slots.clients.lock().unwrap().get(&heavy),
+            Some(&1),
+            "a wait given up gives its count back"
         );
-        let mine = slots.take(other).await;
-        assert!(slots.try_take(None).is_none(), "every slot is taken");
+        let mine = slots.take(other).await.unwrap();
+        assert!(!mine.alone(), "beside another: on its own thread");
+        assert_eq!(slots.all.available_permits(), 0, "every slot is taken");
         let waiting = tokio::spawn({
             let slots = slots.clone();
-            async move { slots.take(heavy).await.client }
+            async move { slots.take(heavy).await.unwrap().client }
         });
         tokio::task::yield_now().await;
         drop(first);

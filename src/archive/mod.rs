@@ -44,7 +44,7 @@ pub use reports::{ArchivedReportRow, RateDay};
 pub(crate) use tables::*;
 
 use crate::error::{Error, IoContext, Result};
-use crate::index::{SearchIndex, SearchThreads};
+use crate::index::SearchIndex;
 
 /// Name of the database file inside the data folder.
 pub const DATABASE_FILE: &str = "archive.redb";
@@ -89,14 +89,12 @@ impl Archive {
     /// assert_eq!(archive.sources().unwrap().len(), 0);
     /// ```
     pub fn open(root: &Path) -> Result<Self> {
-        Self::open_with_cache(root, DATABASE_CACHE, SearchThreads::EveryCore)
+        Self::open_with_cache(root, DATABASE_CACHE)
     }
 
     /// Opens the archive for a long-running reader such as the API
     /// server, which reads a few records per request: a smaller page cache
-    /// keeps its memory flat. Each search runs on its request's own thread
-    /// ([`SearchThreads::Caller`]), so that concurrent requests share the
-    /// cores fairly.
+    /// keeps its memory flat.
     ///
     /// ```
     /// let dir = tempfile::tempdir().unwrap();
@@ -104,12 +102,12 @@ impl Archive {
     /// assert!(archive.index().is_some());
     /// ```
     pub fn open_for_serving(root: &Path) -> Result<Self> {
-        Self::open_with_cache(root, SERVING_CACHE, SearchThreads::Caller)
+        Self::open_with_cache(root, SERVING_CACHE)
     }
 
-    fn open_with_cache(root: &Path, cache: usize, threads: SearchThreads) -> Result<Self> {
+    fn open_with_cache(root: &Path, cache: usize) -> Result<Self> {
         let mut archive = Self::open_database_with_cache(root, &root.join(DATABASE_FILE), cache)?;
-        let index = SearchIndex::open(&root.join(INDEX_DIR), threads)?;
+        let index = SearchIndex::open(&root.join(INDEX_DIR))?;
         let recreated = index.was_recreated();
         archive.index = Some(index);
         if recreated {

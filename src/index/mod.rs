@@ -64,24 +64,12 @@ pub struct SearchIndex {
     recreated: bool,
 }
 
-/// Where a search runs over the index's segments.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SearchThreads {
-    /// Spread over every core: one search at a time ends soonest (the
-    /// command line, imports).
-    EveryCore,
-    /// On the thread that runs the request: a server's searches share the
-    /// cores through the system's scheduler, so that a long search never
-    /// holds a short one back in a shared queue of segments.
-    Caller,
-}
-
 impl SearchIndex {
     /// Opens the index in `dir`, creating it when absent. An index built
     /// with another schema (by an earlier adarchive) is removed and created
     /// empty: it is derived data, and [`SearchIndex::was_recreated`] tells
     /// the caller to fill it again from the archive.
-    pub fn open(dir: &Path, threads: SearchThreads) -> Result<Self, IndexError> {
+    pub fn open(dir: &Path) -> Result<Self, IndexError> {
         let cannot = |e: std::io::Error| IndexError::Open {
             path: dir.display().to_string(),
             reason: e.to_string(),
@@ -98,9 +86,9 @@ impl SearchIndex {
             reason: e.to_string(),
         })?;
         let mut index = Index::open_or_create(directory, fields.schema.clone())?;
-        if threads == SearchThreads::EveryCore {
-            index.set_default_multithread_executor()?;
-        }
+        // Searches may spread their segments over every core (see
+        // `SearchRequest::parallel`).
+        index.set_default_multithread_executor()?;
         index
             .tokenizers()
             .register(tokenizer::ANALYZER, tokenizer::analyzer());

@@ -90,6 +90,13 @@ pub struct SearchRequest {
     /// When the work must stop (none by default).
     #[serde(skip)]
     pub deadline: Deadline,
+    /// Whether the search may spread over every core (the default), or
+    /// runs on the calling thread: a server running several searches at
+    /// once keeps each on its own thread, so that the system shares the
+    /// cores between them and a long one never holds a short one back in
+    /// the shared pool.
+    #[serde(skip)]
+    pub parallel: bool,
 }
 
 impl Default for SearchRequest {
@@ -104,6 +111,7 @@ impl Default for SearchRequest {
             facet_limit: 10,
             snippets: true,
             deadline: Deadline::default(),
+            parallel: true,
         }
     }
 }
@@ -341,6 +349,31 @@ fn full_query(archive: &Archive, request: &SearchRequest) -> Result<Queries, Sea
     })
 }
 
+/// Runs `collector` over the matches of `query`: spread over every core,
+/// or on this thread when the request asks (see
+/// [`SearchRequest::parallel`]).
+fn run<C: tantivy::collector::Collector>(
+    searcher: &tantivy::Searcher,
+    query: &dyn Query,
+    collector: &C,
+    request: &SearchRequest,
+) -> tantivy::Result<C::Fruit> {
+    if request.parallel {
+        return searcher.search(query, collector);
+    }
+    let scoring = if collector.requires_scoring() {
+        tantivy::query::EnableScoring::enabled_from_searcher(searcher)
+    } else {
+        tantivy::query::EnableScoring::disabled_from_searcher(searcher)
+    };
+    searcher.search_with_executor(
+        query,
+        collector,
+        &tantivy::Executor::single_thread(),
+        scoring,
+    )
+}
+
 /// Runs a search.
 pub fn search(archive: &Archive, request: &SearchRequest) -> Result<SearchResponse, SearchError> {
     if request.limit > MAX_LIMIT {
@@ -423,11 +456,11 @@ pub(crate) fn rank(
     };
     let (total, mut ranked, facet_counts) = match shortcut {
         Shortcut::TermUnion(union) if sort == SortBy::Relevance && descending => {
-            let ranked = searcher.search(&*union, &PrunedRelevancePage(page))?;
+            let ranked = run(searcher, &*union, &PrunedRelevancePage(page), request)?;
             let (total, facet_counts) = if facets.fields.is_empty() {
                 (union.count(searcher)?, Vec::new())
             } else {
-                searcher.search(&*union, &(Count, facets))?
+                run(searcher, &*union, &(Count, facets), request)?
             };
             (total, ranked, facet_counts)
         }
@@ -435,11 +468,16 @@ pub(crate) fn rank(
             let index = archive
                 .index()
                 .ok_or_else(|| bad("q", "the archive has no search index"))?;
-            let ranked = searcher.search(&*query, &SortedCollector(page))?;
+            let ranked = run(searcher, &*query, &SortedCollector(page), request)?;
             let facet_counts = facets.of_all(searcher, index.fields())?;
             (searcher.num_docs() as usize, ranked, facet_counts)
         }
-        _ => searcher.search(&*query, &(Count, SortedCollector(page), facets))?,
+        _ => run(
+            searcher,
+            &*query,
+            &(Count, SortedCollector(page), facets),
+            request,
+        )?,
     };
     if request.deadline.passed() {
         return Err(SearchError::DeadlineExceeded);
@@ -676,7 +714,8 @@ pub fn spend_totals(
         .index()
         .ok_or_else(|| bad("q", "the archive has no search index"))?;
     let searcher = index.searcher();
-    let (total, sums) = searcher.search(
+    let (total, sums) = run(
+        &searcher,
         &*query,
         &(
             Count,
@@ -684,6 +723,7 @@ pub fn spend_totals(
                 group_by: grouping.clone(),
             },
         ),
+        request,
     )?;
     if request.deadline.passed() {
         return Err(SearchError::DeadlineExceeded);
