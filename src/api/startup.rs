@@ -114,12 +114,14 @@ impl Application {
                 config.max_exports_per_client,
             )),
             advertisers: Default::default(),
+            // Twice the cores: a request's reading of records and writing
+            // of JSON overlaps another's search; half of them per client.
             work: Arc::new(WorkSlots::new(
-                cores,
+                2 * cores,
                 if config.rate_limit > 0 {
-                    cores / 2
-                } else {
                     cores
+                } else {
+                    2 * cores
                 },
             )),
         });
