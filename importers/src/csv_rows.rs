@@ -82,6 +82,22 @@ pub(crate) struct Row<'a> {
 }
 
 impl<'a> Row<'a> {
+    /// A row of `fields` under the names of `columns` (name → index), for
+    /// rows read from something other than CSV.
+    pub fn new(
+        locator: Locator,
+        raw: &'a [u8],
+        fields: Vec<&'a str>,
+        columns: &'a HashMap<String, usize>,
+    ) -> Self {
+        Row {
+            locator,
+            raw,
+            fields,
+            columns,
+        }
+    }
+
     /// The value of column `name`, `None` when the file has no such column.
     pub fn get(&self, name: &str) -> Option<&'a str> {
         self.columns
@@ -151,18 +167,31 @@ pub(crate) fn read_mapped(
     )
 }
 
-/// Reads `input` as CSV, checks the header with `check_header`, then calls
-/// `on_row` for every row in order.
+/// Reads `input` as CSV, checks the header with `check_header` (which may
+/// rename columns to the spelling the importer maps), then calls `on_row`
+/// for every row in order.
 pub(crate) fn read_rows(
     format: &'static str,
     input: &mut dyn Read,
-    check_header: impl FnOnce(&Header) -> Result<(), String>,
+    check_header: impl FnOnce(&mut Header) -> Result<(), String>,
     mut on_row: impl FnMut(&Header, RowOrProblem<'_>) -> Result<(), ReadError>,
 ) -> Result<(), ReadError> {
-    let (bom, prefix) = skip_bom(input)?;
+    let (bom, mut prefix) = skip_bom(input)?;
+    // The header line decides the separator; it is read ahead here and
+    // handed to the csv reader first.
+    while !prefix.contains(&b'\n') && prefix.len() < HEADER_READ_AHEAD {
+        let before = prefix.len();
+        input
+            .take((HEADER_READ_AHEAD - before) as u64)
+            .read_to_end(&mut prefix)?;
+        if prefix.len() == before {
+            break;
+        }
+    }
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
+        .delimiter(separator(&prefix))
         .from_reader(Recording {
             inner: input,
             prefix,
@@ -187,8 +216,8 @@ pub(crate) fn read_rows(
             name.trim().to_owned()
         })
         .collect();
-    let header = Header { names };
-    check_header(&header).map_err(|reason| ReadError::WrongFormat { format, reason })?;
+    let mut header = Header { names };
+    check_header(&mut header).map_err(|reason| ReadError::WrongFormat { format, reason })?;
     let mut columns = HashMap::with_capacity(header.names.len());
     for (i, name) in header.names.iter().enumerate() {
         columns.entry(name.clone()).or_insert(i);
@@ -300,6 +329,27 @@ fn csv_error(e: csv::Error) -> ReadError {
     }
 }
 
+/// How far ahead a header line is looked for.
+const HEADER_READ_AHEAD: usize = 64 * 1024;
+
+/// The separator of a CSV file whose header line starts `head`: a comma,
+/// unless the header has none and has semicolons (as spreadsheets in many
+/// European locales save CSV) or tabs.
+fn separator(head: &[u8]) -> u8 {
+    let line_end = memchr::memchr(b'\n', head).unwrap_or(head.len());
+    let line = &head[..line_end];
+    let count = |b: u8| memchr::memchr_iter(b, line).count();
+    if count(b',') > 0 {
+        b','
+    } else if count(b';') > 0 {
+        b';'
+    } else if count(b'\t') > 0 {
+        b'\t'
+    } else {
+        b','
+    }
+}
+
 /// The header line of `head` as column names, when it parses as CSV.
 pub(crate) fn sniff_header(head: &[u8]) -> Option<Vec<String>> {
     let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
@@ -307,6 +357,7 @@ pub(crate) fn sniff_header(head: &[u8]) -> Option<Vec<String>> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
+        .delimiter(separator(head))
         .from_reader(&head[..line_end]);
     let mut record = csv::StringRecord::new();
     reader.read_record(&mut record).ok()?;

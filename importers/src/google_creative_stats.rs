@@ -1,5 +1,6 @@
 //! Google Political Ads transparency bundle: `google-political-ads-creative-stats.csv`,
-//! one row per ad.
+//! one row per ad; also the BigQuery table `creative_stats` saved as CSV or
+//! JSON Lines (see [`crate::google_tables`]).
 //!
 //! Every `Spend_Range_Min_<CUR>` / `Spend_Range_Max_<CUR>` pair becomes a
 //! spend range in that currency (an empty max is the open top bucket);
@@ -9,7 +10,8 @@ use std::io::Read;
 
 use adarchive_schema::{Ad, MediaType, Platform, SpendRange};
 
-use crate::csv_rows::{read_mapped, sniff_header, Header, Row};
+use crate::csv_rows::{Header, Row};
+use crate::google_tables::{is_table_column, read_table, sniff_columns};
 use crate::mapping::{push_unique, Mapping};
 use crate::normalize::{count_bucket, country_code, split_list, timestamp, whole_number};
 use crate::{Entry, Importer, ParsedRecord, Problem, ReadError, Sink};
@@ -49,7 +51,7 @@ impl Importer for GoogleCreativeStats {
     }
 
     fn description(&self) -> &'static str {
-        "Google political ads creative stats CSV (google-political-ads-creative-stats.csv in the transparency bundle zip)"
+        "Google political ads creative stats: google-political-ads-creative-stats.csv in the transparency bundle zip, or the BigQuery table creative_stats as CSV or JSON Lines"
     }
 
     fn media_type(&self) -> &'static str {
@@ -57,13 +59,25 @@ impl Importer for GoogleCreativeStats {
     }
 
     fn detect(&self, head: &[u8]) -> bool {
-        sniff_header(head).is_some_and(|h| {
+        sniff_columns(head).is_some_and(|h| {
             h.iter().any(|c| c == "Ad_ID") && h.iter().any(|c| c == "Advertiser_ID")
         })
     }
 
     fn read(&self, input: &mut dyn Read, sink: &mut Sink<'_>) -> Result<(), ReadError> {
-        read_mapped(NAME, input, sink, "Ad_ID", map_row)
+        read_table(
+            NAME,
+            input,
+            sink,
+            |names| {
+                if names.iter().any(|n| n == "Ad_ID") {
+                    Ok(())
+                } else {
+                    Err("the header has no `Ad_ID` (BigQuery: `ad_id`) column".into())
+                }
+            },
+            |header, row, ()| map_row(header, row),
+        )
     }
 }
 
@@ -131,7 +145,10 @@ fn map_row<'a>(header: &Header, row: &Row<'a>) -> Entry<'a> {
     for name in &header.names {
         if let Some(currency) = name.strip_prefix(MIN_PREFIX) {
             map_spend(&mut m, row, currency);
-        } else if name.starts_with(MAX_PREFIX) || MAPPED.contains(&name.as_str()) {
+        } else if name.starts_with(MAX_PREFIX)
+            || MAPPED.contains(&name.as_str())
+            || !is_table_column(name)
+        {
             continue;
         } else if let Some(value) = row.non_empty(name) {
             m.keep(name, value);

@@ -1,8 +1,11 @@
-//! Google political ads transparency bundle, the aggregate files:
-//! `google-political-ads-advertiser-stats.csv`,
+//! Google Political Ads transparency bundle, the files beside creative
+//! stats: `google-political-ads-advertiser-stats.csv`,
 //! `…-advertiser-weekly-spend.csv`, `…-geo-spend.csv` (2018 and 2019+
-//! headers, any `Spend_<ISO 4217>` columns) and `advertiser_id_mapping.csv`
-//! (`OldAdvertiserId,NewAdvertiserId`).
+//! headers, any `Spend_<ISO 4217>` columns), `…-advertiser-geo-spend.csv`,
+//! `…-top-keywords-history.csv`, `…-campaign-targeting.csv`,
+//! `…-advertiser-declared-stats.csv` and `advertiser_id_mapping.csv`
+//! (`OldAdvertiserId,NewAdvertiserId`); also the same tables from the
+//! BigQuery dataset, as CSV or JSON Lines (see [`crate::google_tables`]).
 //!
 //! Google's 2018–2019 files print each total once per currency
 //! (`Spend_USD`, `Spend_EUR`, …), the same spend converted by Google: such
@@ -13,10 +16,16 @@
 
 use std::io::Read;
 
-use adarchive_schema::{Identifier, Platform, ReportKind, ReportRow, SpendRange, Timestamp};
+use adarchive_schema::{
+    Identifier, KeywordSpend, Platform, ReportKind, ReportRow, SpendRange, Timestamp,
+};
 
-use crate::csv_rows::{read_rows, sniff_header, Header, Row, RowOrProblem};
-use crate::normalize::{country_code, currency_code, split_list, timestamp, whole_number};
+use crate::csv_rows::{Header, Row};
+use crate::google_tables::{is_table_column, read_table, sniff_columns};
+use crate::normalize::{
+    country_code, currency_code, split_list, spreadsheet_date, timestamp, whole_number,
+    SpreadsheetDate,
+};
 use crate::{Entry, Importer, ParsedReport, Problem, ReadError, Sink};
 
 /// The Google aggregate spend files importer.
@@ -30,6 +39,10 @@ enum File {
     AdvertiserStats,
     WeeklySpend,
     GeoSpend,
+    AdvertiserGeoSpend,
+    TopKeywords,
+    CampaignTargeting,
+    DeclaredStats,
     IdMapping,
 }
 
@@ -39,10 +52,23 @@ fn file_of(names: &[String]) -> Option<File> {
         None
     } else if has("OldAdvertiserId") && has("NewAdvertiserId") {
         Some(File::IdMapping)
+    } else if has("Campaign_ID") && has("Ads_List") {
+        Some(File::CampaignTargeting)
+    } else if has("Keyword_1") && has("Report_Date") {
+        Some(File::TopKeywords)
+    } else if has("Advertiser_ID")
+        && (has("Advertiser_Declared_Name")
+            || has("Advertiser_Declared_Regulatory_ID")
+            || has("Advertiser_Declared_Promoter_Name")
+            || has("NZ_Advertiser_Declared_Name"))
+    {
+        Some(File::DeclaredStats)
     } else if has("Advertiser_ID") && has("Week_Start_Date") {
         Some(File::WeeklySpend)
     } else if has("Advertiser_ID") && (has("Public_IDs_List") || has("Total_Creatives")) {
         Some(File::AdvertiserStats)
+    } else if has("Advertiser_ID") && has("Country") && has("Country_Subdivision_Primary") {
+        Some(File::AdvertiserGeoSpend)
     } else if (has("Country") && has("Country_Subdivision_Primary"))
         || (has("State") && has("Congressional_District"))
     {
@@ -118,29 +144,20 @@ impl Importer for GoogleSpendReports {
     }
 
     fn detect(&self, head: &[u8]) -> bool {
-        sniff_header(head).is_some_and(|h| file_of(&h).is_some())
+        sniff_columns(head).is_some_and(|h| file_of(&h).is_some())
     }
 
     fn read(&self, input: &mut dyn Read, sink: &mut Sink<'_>) -> Result<(), ReadError> {
-        // Decided once from the header, read for every row.
-        let file = std::cell::Cell::new(None);
-        read_rows(
+        read_table(
             NAME,
             input,
-            |header| {
-                file.set(file_of(&header.names));
-                file.get().map(|_| ()).ok_or_else(|| {
-                    "the header is none of advertiser-stats, advertiser-weekly-spend, geo-spend or advertiser_id_mapping".into()
+            sink,
+            |names| {
+                file_of(names).ok_or_else(|| {
+                    "the header is none of advertiser-stats, advertiser-weekly-spend, geo-spend, advertiser-geo-spend, top-keywords-history, campaign-targeting, advertiser-declared-stats or advertiser_id_mapping".into()
                 })
             },
-            |header, entry| {
-                let entry = match (entry, file.get()) {
-                    (RowOrProblem::Problem(p), _) => Entry::Problem(p),
-                    (RowOrProblem::Row(row), Some(file)) => map_row(header, &row, file),
-                    (RowOrProblem::Row(_), None) => return Ok(()),
-                };
-                sink(entry).map_err(ReadError::Sink)
-            },
+            map_row,
         )
     }
 }
@@ -161,6 +178,15 @@ const MAPPED: &[&str] = &[
     "Congressional_District",
     "OldAdvertiserId",
     "NewAdvertiserId",
+    "Region",
+    "Report_Date",
+    "Campaign_ID",
+    "Start_Date",
+    "End_Date",
+    "Advertiser_Declared_Name",
+    "Advertiser_Declared_Regulatory_ID",
+    "Advertiser_Declared_Promoter_Name",
+    "NZ_Advertiser_Declared_Name",
 ];
 
 fn map_row<'a>(header: &Header, row: &Row<'a>, file: File) -> Entry<'a> {
@@ -176,6 +202,10 @@ fn map_row<'a>(header: &Header, row: &Row<'a>, file: File) -> Entry<'a> {
         File::AdvertiserStats => (ReportKind::Advertiser, "all_time"),
         File::WeeklySpend => (ReportKind::AdvertiserWeek, "week"),
         File::GeoSpend => (ReportKind::Geo, "all_time"),
+        File::AdvertiserGeoSpend => (ReportKind::AdvertiserInRegion, "all_time"),
+        File::TopKeywords => (ReportKind::TopKeywords, "week"),
+        File::CampaignTargeting => (ReportKind::Campaign, "all_time"),
+        File::DeclaredStats => (ReportKind::AdvertiserDeclaration, "all_time"),
         File::IdMapping => (ReportKind::AdvertiserIdChange, "all_time"),
     };
     let mut r = ReportRow::new(Platform::Google, kind, period);
@@ -230,17 +260,127 @@ fn map_row<'a>(header: &Header, row: &Row<'a>, file: File) -> Entry<'a> {
                 }
             }
             if let Some(week) = row.non_empty("Week_Start_Date") {
-                let Some(start) = timestamp(week) else {
-                    return problem(
-                        "Week_Start_Date",
-                        format!("`{week}` is not a date (YYYY-MM-DD)"),
-                    );
+                let start = match week_start(week, time::Weekday::Sunday) {
+                    Ok(start) => start,
+                    Err(reason) => return problem("Week_Start_Date", reason),
                 };
-                r.period_start = Some(start);
-                r.period_end = start
-                    .as_offset_date_time()
-                    .checked_add(time::Duration::days(6))
-                    .map(Timestamp::from_offset_date_time);
+                set_week(&mut r, start);
+            }
+        }
+        File::AdvertiserGeoSpend => {
+            let Some(id) = row.non_empty("Advertiser_ID") else {
+                return problem("Advertiser_ID", "the advertiser id is empty".into());
+            };
+            r.advertiser.id = Some(id.to_owned());
+            r.advertiser.name = row.non_empty("Advertiser_Name").map(str::to_owned);
+            if let Some(country) = row.non_empty("Country") {
+                match country_code(country) {
+                    Some(code) => r.country = Some(code.to_owned()),
+                    None => r.regions.push(country.to_owned()),
+                }
+            }
+            r.location = row
+                .non_empty("Country_Subdivision_Primary")
+                .map(str::to_owned);
+        }
+        File::TopKeywords => {
+            let Some(date) = row.non_empty("Report_Date") else {
+                return problem("Report_Date", "the report date is empty".into());
+            };
+            // The weeks of this file start on Mondays.
+            match week_start(date, time::Weekday::Monday) {
+                Ok(start) => set_week(&mut r, start),
+                Err(reason) => return problem("Report_Date", reason),
+            }
+            place(&mut r, row.non_empty("Region"));
+            for column in ["Elections", "Election_Cycle"] {
+                if let Some(cell) = row.non_empty(column) {
+                    for election in split_list(cell, ",") {
+                        if !r.elections.contains(&election) {
+                            r.elections.push(election);
+                        }
+                    }
+                }
+            }
+            for rank in 1..=KEYWORD_RANKS {
+                let Some(keyword) = row.non_empty(&format!("Keyword_{rank}")) else {
+                    continue;
+                };
+                // 2018's file names the spend `Spend_1`, later ones
+                // `Spend_USD_1`: US dollars both.
+                let spend_column = [format!("Spend_USD_{rank}"), format!("Spend_{rank}")]
+                    .into_iter()
+                    .find(|c| row.get(c).is_some())
+                    .unwrap_or_else(|| format!("Spend_USD_{rank}"));
+                let spend = match row.non_empty(&spend_column) {
+                    None => None,
+                    Some(value) => match whole_number(value) {
+                        Some(n) => Some(SpendRange::exact("USD", n)),
+                        None => {
+                            r.unmapped.insert(spend_column, value.into());
+                            unnormalized += 1;
+                            None
+                        }
+                    },
+                };
+                r.keywords.push(KeywordSpend {
+                    keyword: keyword.to_owned(),
+                    rank,
+                    spend,
+                });
+            }
+        }
+        File::CampaignTargeting => {
+            let Some(campaign) = row.non_empty("Campaign_ID") else {
+                return problem("Campaign_ID", "the campaign id is empty".into());
+            };
+            r.identifiers.push(Identifier {
+                kind: "google_campaign_id".into(),
+                value: campaign.to_owned(),
+            });
+            r.advertiser.id = row.non_empty("Advertiser_ID").map(str::to_owned);
+            r.advertiser.name = row.non_empty("Advertiser_Name").map(str::to_owned);
+            for (column, slot) in [
+                ("Start_Date", &mut r.period_start),
+                ("End_Date", &mut r.period_end),
+            ] {
+                if let Some(value) = row.non_empty(column) {
+                    match timestamp(value) {
+                        Some(t) => *slot = Some(t),
+                        None => {
+                            r.unmapped.insert(column.into(), value.into());
+                            unnormalized += 1;
+                        }
+                    }
+                }
+            }
+            // The targeting and the ad list stay verbatim in `unmapped`;
+            // the number of ads is counted from the list.
+            if let Some(ads) = row.non_empty("Ads_List") {
+                r.ads = Some(split_list(ads, ",").len() as u64);
+            }
+        }
+        File::DeclaredStats => {
+            let Some(id) = row.non_empty("Advertiser_ID") else {
+                return problem("Advertiser_ID", "the advertiser id is empty".into());
+            };
+            r.advertiser.id = Some(id.to_owned());
+            place(&mut r, row.non_empty("Region"));
+            // California committees declare a name; New Zealand advertisers
+            // a promoter statement: either is who the ads are paid for by.
+            r.funder = [
+                "Advertiser_Declared_Name",
+                "Advertiser_Declared_Promoter_Name",
+                "NZ_Advertiser_Declared_Name",
+            ]
+            .iter()
+            .find_map(|c| row.non_empty(c))
+            .map(str::to_owned);
+            if let Some(value) = row.non_empty("Advertiser_Declared_Regulatory_ID") {
+                r.identifiers.push(Identifier {
+                    kind: "declared_regulatory_id".into(),
+                    value: value.to_owned(),
+                });
             }
         }
         File::GeoSpend => {
@@ -302,7 +442,10 @@ fn map_row<'a>(header: &Header, row: &Row<'a>, file: File) -> Entry<'a> {
                     }
                 }
             }
-        } else if !MAPPED.contains(&name.as_str()) {
+        } else if !MAPPED.contains(&name.as_str())
+            && is_table_column(name)
+            && !(file == File::TopKeywords && is_keyword_column(name))
+        {
             if let Some(v) = row.non_empty(name) {
                 r.unmapped.insert(name.clone(), v.into());
             }
@@ -319,4 +462,68 @@ fn map_row<'a>(header: &Header, row: &Row<'a>, file: File) -> Entry<'a> {
         row: r,
         unnormalized,
     })
+}
+
+/// How many keywords a top-keywords row names.
+const KEYWORD_RANKS: u32 = 6;
+
+fn is_keyword_column(name: &str) -> bool {
+    (1..=KEYWORD_RANKS).any(|rank| {
+        name == format!("Keyword_{rank}")
+            || name == format!("Spend_USD_{rank}")
+            || name == format!("Spend_{rank}")
+    })
+}
+
+/// The country of a `Region` cell (`US`, `NZ`, `US-CA`), the subdivision
+/// as the location; anything else is kept as a region.
+fn place(r: &mut ReportRow, region: Option<&str>) {
+    let Some(region) = region else { return };
+    let country = region.split('-').next().and_then(country_code);
+    match country {
+        Some(code) => {
+            r.country = Some(code.to_owned());
+            if region.contains('-') {
+                r.location = Some(region.to_owned());
+            }
+        }
+        None => r.regions.push(region.to_owned()),
+    }
+}
+
+fn set_week(r: &mut ReportRow, start: Timestamp) {
+    r.period_start = Some(start);
+    r.period_end = start
+        .as_offset_date_time()
+        .checked_add(time::Duration::days(6))
+        .map(Timestamp::from_offset_date_time);
+}
+
+/// The first day of a week, as Google writes it (`2018-05-27`) or as a
+/// spreadsheet re-saved it (`5/27/2018`). A spreadsheet date that reads
+/// either way (`6/3/2018`) is the reading that falls on `first_day`, the
+/// day Google's weeks start on in this file.
+fn week_start(value: &str, first_day: time::Weekday) -> Result<Timestamp, String> {
+    if let Some(t) = timestamp(value) {
+        return Ok(t);
+    }
+    match spreadsheet_date(value) {
+        Some(SpreadsheetDate::One(t)) => Ok(t),
+        Some(SpreadsheetDate::Either {
+            month_first,
+            day_first,
+        }) => {
+            let starts = |t: &Timestamp| t.as_offset_date_time().weekday() == first_day;
+            match (starts(&month_first), starts(&day_first)) {
+                (true, false) => Ok(month_first),
+                (false, true) => Ok(day_first),
+                _ => Err(format!(
+                    "`{value}` reads as {month_first} (month first) or {day_first} (day first), and the week start does not tell which"
+                )),
+            }
+        }
+        None => Err(format!(
+            "`{value}` is not a date (YYYY-MM-DD, or M/D/YYYY, D/M/YYYY, D.M.YYYY as spreadsheets write it)"
+        )),
+    }
 }

@@ -37,6 +37,7 @@ pub mod ecb_euro_rates;
 pub mod google_ads_transparency;
 pub mod google_creative_stats;
 pub mod google_spend_reports;
+pub mod google_tables;
 pub mod linkedin_ad_library;
 pub mod meta_ad_library_report;
 pub mod meta_ads_archive;

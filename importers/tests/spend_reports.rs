@@ -9,7 +9,7 @@ use adarchive_importers::google_spend_reports::GoogleSpendReports;
 use adarchive_importers::meta_ad_library_report::{MetaAdLibraryReport, NO_DISCLAIMER};
 use adarchive_importers::{detect, Importer};
 use adarchive_schema::{ReportKind, SpendRange};
-use common::{read_as, sample, samples};
+use common::{read, read_as, sample, samples};
 
 const TH: &str = "meta/ad_library_report_TH_2022-11-18/FacebookAdLibraryReport_2022-11-18_TH_yesterday_advertisers.csv";
 const TH_LOCATIONS: &str = "meta/ad_library_report_TH_2022-11-18/FacebookAdLibraryReport_2022-11-18_TH_yesterday_locations.csv";
@@ -335,10 +335,35 @@ fn weekly_geo_and_id_mapping_files() {
 }
 
 #[test]
-fn keyword_history_is_no_spend_report() {
-    let rel = "google/2019_google-political-ads-top-keywords-history.csv";
-    assert!(detect(&sample(rel)).is_none());
-    assert!(!GoogleSpendReports.detect(&sample(rel)));
+fn keyword_histories_are_keyword_rows_never_totals() {
+    for (rel, first) in [
+        (
+            "google/2019_google-political-ads-top-keywords-history.csv",
+            ("beto o rourke", 639_200, "2019-06-24T00:00:00Z"),
+        ),
+        (
+            "google/2018/2018-09_google-political-ads-top-keywords-history.csv",
+            ("ron desantis", 108_900, "2018-09-10T00:00:00Z"),
+        ),
+    ] {
+        let bytes = sample(rel);
+        assert_eq!(detect(&bytes).unwrap().name(), "google-spend-reports");
+        let got = read(&GoogleSpendReports, &bytes);
+        assert!(got.problems.is_empty(), "{rel}: {:?}", got.problems);
+        let lines = bytes.iter().filter(|&&b| b == b'\n').count();
+        assert_eq!(got.reports.len(), lines - 1, "{rel}");
+        for (_, row, _) in &got.reports {
+            assert_eq!(row.kind, ReportKind::TopKeywords);
+            assert_eq!(row.keywords.len(), 6, "{rel}");
+            assert!(row.spend.is_empty(), "keyword spend is not a total");
+            assert!(row.unmapped.is_empty(), "{rel}: {:?}", row.unmapped);
+        }
+        let row = &got.reports[0].1;
+        assert_eq!(row.keywords[0].keyword, first.0);
+        assert_eq!(row.keywords[0].spend, Some(SpendRange::exact("USD", first.1)));
+        assert_eq!(row.period_start.unwrap().to_string(), first.2);
+        assert_eq!(row.elections, ["US-Federal-2018"]);
+    }
 }
 
 #[test]

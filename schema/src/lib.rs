@@ -28,7 +28,7 @@ pub use record::{
     Ad, Advertiser, AgeGenderShare, CountRange, Creative, Delivery, MediaType, Platform,
     RegionShare, SpendRange, Targeting,
 };
-pub use report::{Identifier, ReportKind, ReportRow};
+pub use report::{Identifier, KeywordSpend, ReportKind, ReportRow};
 pub use timestamp::{Timestamp, TimestampError};
 
 /// The JSON Schema of [`Ad`], generated from the Rust types.

@@ -34,6 +34,29 @@ pub enum ReportKind {
     /// An advertiser id that replaced an older one (Google
     /// `advertiser_id_mapping.csv`); carries no spend.
     AdvertiserIdChange,
+    /// The keywords with the most spend in one week (Google
+    /// top-keywords-history, US, 2018–2019); the spend is per keyword, in
+    /// `keywords`, never a total.
+    TopKeywords,
+    /// An ad campaign, its dates and targeting (Google campaign-targeting,
+    /// until 2020); carries no spend.
+    Campaign,
+    /// What an advertiser declared to a regulator (Google
+    /// advertiser-declared-stats: California committees, New Zealand
+    /// promoter statements); carries no spend.
+    AdvertiserDeclaration,
+}
+
+/// One keyword of a top-keywords row and the spend on it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct KeywordSpend {
+    /// The keyword as published.
+    pub keyword: String,
+    /// Its place in the row, 1 for the most spend.
+    pub rank: u32,
+    /// The spend on it, when published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spend: Option<SpendRange>,
 }
 
 /// An official identifier an advertiser published, such as an FEC
@@ -79,6 +102,9 @@ pub struct ReportRow {
     /// Official identifiers the row lists (Google `Public_IDs_List`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub identifiers: Vec<Identifier>,
+    /// Keywords and the spend on each (top-keywords rows only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keywords: Vec<KeywordSpend>,
     /// The kind of report.
     pub kind: ReportKind,
     /// A place below the country: a region or location name, a
@@ -136,6 +162,7 @@ impl ReportRow {
             elections: Vec::new(),
             funder: None,
             identifiers: Vec::new(),
+            keywords: Vec::new(),
             kind,
             location: None,
             period: period.to_owned(),

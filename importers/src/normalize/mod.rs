@@ -17,6 +17,7 @@ use time::{Date, PrimitiveDateTime};
 /// assert_eq!(country_code("united states"), Some("US"));
 /// assert_eq!(country_code("nl"), Some("NL"));
 /// assert_eq!(country_code("Czech Republic"), Some("CZ"));
+/// assert_eq!(country_code("slovakia (slovak republic)"), Some("SK"));
 /// assert_eq!(country_code("Atlantis"), None);
 /// ```
 pub fn country_code(value: &str) -> Option<&'static str> {
@@ -27,11 +28,20 @@ pub fn country_code(value: &str) -> Option<&'static str> {
             return Some(tables::COUNTRY_CODES[i]);
         }
     }
-    let folded = fold_name(trimmed);
-    tables::COUNTRY_NAMES
-        .binary_search_by(|(name, _)| name.cmp(&folded.as_str()))
-        .ok()
-        .map(|i| tables::COUNTRY_NAMES[i].1)
+    let by_name = |name: &str| {
+        let folded = fold_name(name);
+        tables::COUNTRY_NAMES
+            .binary_search_by(|(known, _)| known.cmp(&folded.as_str()))
+            .ok()
+            .map(|i| tables::COUNTRY_NAMES[i].1)
+    };
+    by_name(trimmed).or_else(|| {
+        // `slovakia (slovak republic)`, `falkland islands (malvinas)`: the
+        // name before the parenthesis, else the one inside it.
+        let (outside, inside) = trimmed.split_once('(')?;
+        let inside = inside.strip_suffix(')')?;
+        by_name(outside).or_else(|| by_name(inside))
+    })
 }
 
 fn fold_name(value: &str) -> String {
@@ -69,14 +79,21 @@ pub fn currency_code(value: &str) -> Option<String> {
 
 /// Parses the timestamp and date spellings the ad libraries use, as UTC:
 /// RFC 3339, `2019-05-13T15:30:13+0000`, `2020-09-25 16:30:00`,
-/// `2020/09/09 21:57:05Z`, and bare dates `2021-12-08`.
+/// `2020/09/09 21:57:05Z`, BigQuery's `2022-01-14 05:00:00 UTC` and
+/// pandas' `2022-01-14 05:00:00+00:00` (fractions of a second dropped), bare
+/// dates `2021-12-08`, and the dates spreadsheet programs write when only
+/// one reading is possible (see [`spreadsheet_date`]).
 ///
 /// ```
 /// use adarchive_importers::normalize::timestamp;
 /// let t = timestamp("2020/09/09 21:57:05Z").unwrap();
 /// assert_eq!(t.to_string(), "2020-09-09T21:57:05Z");
 /// assert_eq!(timestamp("2019-05-13T15:30:13+0000").unwrap().to_string(), "2019-05-13T15:30:13Z");
+/// assert_eq!(timestamp("2022-01-14 05:00:00+00:00").unwrap().to_string(), "2022-01-14T05:00:00Z");
+/// assert_eq!(timestamp("2022-01-14 05:00:00.250 UTC").unwrap().to_string(), "2022-01-14T05:00:00Z");
 /// assert_eq!(timestamp("2021-12-08").unwrap().to_string(), "2021-12-08T00:00:00Z");
+/// assert_eq!(timestamp("5/27/2018").unwrap().to_string(), "2018-05-27T00:00:00Z");
+/// assert!(timestamp("6/3/2018").is_none(), "3 June or 6 March");
 /// assert!(timestamp("yesterday").is_none());
 /// ```
 pub fn timestamp(value: &str) -> Option<Timestamp> {
@@ -84,23 +101,38 @@ pub fn timestamp(value: &str) -> Option<Timestamp> {
     if let Ok(t) = Timestamp::parse_rfc3339(v) {
         return Some(t);
     }
-    let offset_no_colon = format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second][offset_hour sign:mandatory][offset_minute]"
-    );
-    if let Ok(t) = time::OffsetDateTime::parse(v, &offset_no_colon) {
-        return Some(Timestamp::from_offset_date_time(t));
+    let offset_formats = [
+        format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second][offset_hour sign:mandatory][offset_minute]"
+        ),
+        format_description!(
+            "[year]-[month]-[day] [hour]:[minute]:[second][optional [.[subsecond]]][offset_hour sign:mandatory]:[offset_minute]"
+        ),
+        format_description!(
+            "[year]-[month]-[day] [hour]:[minute]:[second][optional [.[subsecond]]][offset_hour sign:mandatory][offset_minute]"
+        ),
+    ];
+    for fmt in offset_formats {
+        if let Ok(t) = time::OffsetDateTime::parse(v, &fmt) {
+            return Some(Timestamp::from_offset_date_time(t));
+        }
     }
     let naive_formats = [
         format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"),
         format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]"),
         format_description!("[year]/[month]/[day] [hour]:[minute]:[second]Z"),
         format_description!("[year]/[month]/[day] [hour]:[minute]:[second]"),
-        format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC"),
+        format_description!(
+            "[year]-[month]-[day] [hour]:[minute]:[second][optional [.[subsecond]]] UTC"
+        ),
     ];
     for fmt in naive_formats {
         if let Ok(t) = PrimitiveDateTime::parse(v, &fmt) {
-            return Some(Timestamp::from_utc_primitive(t));
+            return Some(Timestamp::from_offset_date_time(t.assume_utc()));
         }
+    }
+    if let Some(SpreadsheetDate::One(t)) = spreadsheet_date(v) {
+        return Some(t);
     }
     let date_formats = [
         format_description!("[year]-[month]-[day]"),
@@ -113,6 +145,101 @@ pub fn timestamp(value: &str) -> Option<Timestamp> {
         }
     }
     None
+}
+
+/// How a date re-saved by a spreadsheet program reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpreadsheetDate {
+    /// Only one reading is a date (or both readings are the same day).
+    One(Timestamp),
+    /// `6/3/2018`: month first (as US spreadsheets write) or day first (as
+    /// most others do) are both dates; the caller must choose.
+    Either {
+        /// The month-first reading.
+        month_first: Timestamp,
+        /// The day-first reading.
+        day_first: Timestamp,
+    },
+}
+
+/// A date as spreadsheet programs write it when they re-save a file:
+/// `5/27/2018` or `27/5/2018` (slashes, month or day first, both tried),
+/// `27.05.2018` (dots: always day first), each optionally followed by a
+/// time `13:05` or `13:05:09`, read as UTC.
+///
+/// ```
+/// use adarchive_importers::normalize::{spreadsheet_date, SpreadsheetDate};
+/// let one = |v| match spreadsheet_date(v) {
+///     Some(SpreadsheetDate::One(t)) => Some(t.to_string()),
+///     _ => None,
+/// };
+/// assert_eq!(one("5/27/2018").as_deref(), Some("2018-05-27T00:00:00Z"));
+/// assert_eq!(one("27/5/2018").as_deref(), Some("2018-05-27T00:00:00Z"));
+/// assert_eq!(one("27.05.2018 13:05").as_deref(), Some("2018-05-27T13:05:00Z"));
+/// assert_eq!(one("7/7/2018").as_deref(), Some("2018-07-07T00:00:00Z"));
+/// assert!(matches!(spreadsheet_date("6/3/2018"), Some(SpreadsheetDate::Either { .. })));
+/// assert!(spreadsheet_date("13/13/2018").is_none());
+/// assert!(spreadsheet_date("2018-05-27").is_none());
+/// ```
+pub fn spreadsheet_date(value: &str) -> Option<SpreadsheetDate> {
+    let v = value.trim();
+    let (date, clock) = match v.split_once(' ') {
+        Some((d, t)) => (d, Some(t.trim())),
+        None => (v, None),
+    };
+    let time_of_day = match clock {
+        None => time::Time::MIDNIGHT,
+        Some(t) => {
+            let mut parts = t.split(':');
+            let hour: u8 = parts.next()?.parse().ok()?;
+            let minute: u8 = parts.next()?.parse().ok()?;
+            let second: u8 = match parts.next() {
+                Some(s) => s.parse().ok()?,
+                None => 0,
+            };
+            if parts.next().is_some() {
+                return None;
+            }
+            time::Time::from_hms(hour, minute, second).ok()?
+        }
+    };
+    let (separator, day_first_only) = if date.contains('/') {
+        ('/', false)
+    } else if date.contains('.') {
+        ('.', true)
+    } else {
+        return None;
+    };
+    let mut parts = date.split(separator);
+    let (a, b, year) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some()
+        || year.len() != 4
+        || !(1..=2).contains(&a.len())
+        || !(1..=2).contains(&b.len())
+    {
+        return None;
+    }
+    let (a, b, year): (u8, u8, i32) = (a.parse().ok()?, b.parse().ok()?, year.parse().ok()?);
+    let on = |month: u8, day: u8| {
+        let month = time::Month::try_from(month).ok()?;
+        let date = Date::from_calendar_date(year, month, day).ok()?;
+        Some(Timestamp::from_offset_date_time(
+            PrimitiveDateTime::new(date, time_of_day).assume_utc(),
+        ))
+    };
+    let day_first = on(b, a);
+    if day_first_only {
+        return day_first.map(SpreadsheetDate::One);
+    }
+    match (on(a, b), day_first) {
+        (Some(m), Some(d)) if m == d => Some(SpreadsheetDate::One(m)),
+        (Some(month_first), Some(day_first)) => Some(SpreadsheetDate::Either {
+            month_first,
+            day_first,
+        }),
+        (Some(one), None) | (None, Some(one)) => Some(SpreadsheetDate::One(one)),
+        (None, None) => None,
+    }
 }
 
 /// A placeholder the platforms print for "no value".
@@ -286,5 +413,72 @@ mod tests {
             timestamp("20210101").unwrap().to_string(),
             "2021-01-01T00:00:00Z"
         );
+    }
+}
+
+#[cfg(test)]
+mod country_name_tests {
+    use super::*;
+
+    /// Country names as Snap's library prints them: lower-case English
+    /// short names of the older ISO 3166 list, parentheses and inverted
+    /// `, republic of` forms included.
+    #[test]
+    fn snap_country_names() {
+        let names = [
+            ("slovakia (slovak republic)", "SK"),
+            ("holy see (vatican city state)", "VA"),
+            ("falkland islands (malvinas)", "FK"),
+            ("sint maarten (dutch part)", "SX"),
+            ("saint martin (french part)", "MF"),
+            ("korea, republic of", "KR"),
+            ("korea, democratic people's republic of", "KP"),
+            ("iran, islamic republic of", "IR"),
+            ("moldova, republic of", "MD"),
+            ("tanzania, united republic of", "TZ"),
+            ("micronesia, federated states of", "FM"),
+            ("macedonia, the former yugoslav republic of", "MK"),
+            ("congo, the democratic republic of the", "CD"),
+            ("bolivia, plurinational state of", "BO"),
+            ("venezuela, bolivarian republic of", "VE"),
+            ("palestinian territory, occupied", "PS"),
+            ("taiwan, province of china", "TW"),
+            ("virgin islands, british", "VG"),
+            ("virgin islands, u.s.", "VI"),
+            ("libyan arab jamahiriya", "LY"),
+            ("lao people's democratic republic", "LA"),
+            ("syrian arab republic", "SY"),
+            ("russian federation", "RU"),
+            ("viet nam", "VN"),
+            ("brunei darussalam", "BN"),
+            ("cote d'ivoire", "CI"),
+            ("côte d'ivoire", "CI"),
+            ("cape verde", "CV"),
+            ("swaziland", "SZ"),
+            ("czechia", "CZ"),
+            ("czech republic", "CZ"),
+            ("bosnia and herzegovina", "BA"),
+            ("timor-leste", "TL"),
+            ("united states", "US"),
+            ("united kingdom", "GB"),
+            ("united arab emirates", "AE"),
+            ("netherlands", "NL"),
+            ("norway", "NO"),
+            ("turkey", "TR"),
+            ("south africa", "ZA"),
+            ("new zealand", "NZ"),
+            ("hong kong", "HK"),
+            ("macao", "MO"),
+            ("reunion", "RE"),
+            ("curacao", "CW"),
+        ];
+        let missing: Vec<_> = names
+            .iter()
+            .filter(|(name, code)| country_code(name) != Some(code))
+            .map(|(name, code)| format!("{name} → {:?}, not {code}", country_code(name)))
+            .collect();
+        assert!(missing.is_empty(), "{missing:#?}");
+        assert_eq!(country_code("atlantis (lost)"), None);
+        assert_eq!(country_code("(slovak republic"), None);
     }
 }
