@@ -150,7 +150,7 @@ fn check_source_bytes(
         report.mismatches.push(format!(
             "source {} ({}): {}; this file must not be served: {}",
             entry.blake3,
-            entry.names.first().map(String::as_str).unwrap_or_default(),
+            entry.reading_name(),
             describe_credentials(&found),
             REMOVE_CREDENTIALS
         ));
@@ -299,7 +299,7 @@ fn check_observations(
     let (mut records, mut quarantined) = (0u64, 0u64);
     let (mut report_rows, mut rate_rows) = (0u64, 0u64);
     let mut failure = None;
-    let name = entry.names.first().map(String::as_str).unwrap_or_default();
+    let name = entry.reading_name();
     let outcome = importer.read_named(name, &mut reader, &mut |item| {
         let key = observation_key(&source_key, ordinal);
         match &item {
@@ -740,7 +740,7 @@ pub fn rebuild(root: &Path, progress: &dyn Progress) -> Result<RebuildReport> {
                     ));
                     continue;
                 };
-                let name = entry.names.first().map(String::as_str).unwrap_or_default();
+                let name = entry.reading_name();
                 progress.start(name, entry.size);
                 let job = SourceJob {
                     blake3: &entry.blake3,

@@ -10,7 +10,7 @@ use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use adarchive_importers::redact::{redact_text, CredentialScanner, Redactor};
-use adarchive_importers::{self as importers, Importer};
+use adarchive_importers::{self as importers, Importer, StatedFacts};
 use adarchive_schema::Timestamp;
 use redb::ReadableTable;
 use serde::Serialize;
@@ -20,6 +20,7 @@ pub use crate::archive::public_name;
 use crate::archive::{
     clear_staging, derive_parsed, derive_source, encode, parse_source, place_quarantine,
     tempfile_in, Archive, MemberEntry, Parsed, ProblemNote, Progress, SourceEntry, SourceJob,
+    UnnormalizedValue,
     SOURCES, SOURCE_ORDER, ZIP_FORMAT,
 };
 use crate::error::{IoContext, Result};
@@ -38,6 +39,9 @@ pub struct ImportOptions {
     /// `reindex`) adds what this one imported. For loading many files at
     /// once, where indexing once at the end is cheaper.
     pub skip_index: bool,
+    /// Facts a format keeps only in file names (Meta's spend reports),
+    /// stated for files whose names lost them; recorded in the manifest.
+    pub facts: StatedFacts,
 }
 
 /// A bundle member that was not imported.
@@ -77,6 +81,10 @@ pub struct FileReport {
     pub rate_rows: u64,
     /// Values kept verbatim because they could not be normalized.
     pub unnormalized: u64,
+    /// The first of them, with line, field and value (the rest are in the
+    /// records' `unmapped`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unnormalized_values: Vec<UnnormalizedValue>,
     /// Credentials redacted from the stored copy.
     pub redacted_tokens: u64,
     /// Bundle members not imported.
@@ -169,6 +177,7 @@ pub fn import_paths(
         archive,
         progress,
         index: updates.as_ref(),
+        facts: options.facts,
     };
     let mut report = ImportReport::default();
     let detect = match options.format {
@@ -201,12 +210,12 @@ pub fn import_paths(
             })
             .at(archive.tmp_dir())?;
         let (ahead_tx, ahead_rx) = std::sync::mpsc::sync_channel::<(Prefetched, Option<Ahead>)>(1);
-        let index = run.index;
+        let (index, facts) = (run.index, run.facts);
         let parser = std::thread::Builder::new()
             .name("parse".into())
             .spawn_scoped(scope, move || {
                 for item in staged_rx {
-                    let Some((importer, name, blake3, opened)) = parsable(&item) else {
+                    let Some((importer, name, blake3, opened)) = parsable(&item, &facts) else {
                         if ahead_tx.send((item, None)).is_err() {
                             return;
                         }
@@ -291,6 +300,7 @@ struct Run<'a> {
     archive: &'a Archive,
     progress: &'a dyn Progress,
     index: Option<&'a Updates<'a>>,
+    facts: StatedFacts,
 }
 
 /// Batches of one file a parsing thread may have ready before this thread
@@ -311,6 +321,7 @@ struct Ahead {
 /// the copy into the archive.
 fn parsable(
     item: &Prefetched,
+    facts: &StatedFacts,
 ) -> Option<(&'static dyn Importer, String, String, io::Result<File>)> {
     let Prefetched::Staged(name, Ok(Ok(staged))) = item else {
         return None;
@@ -318,10 +329,20 @@ fn parsable(
     let importer = staged.importer.filter(|_| !staged.zip && staged.size > 0)?;
     Some((
         importer,
-        public_name(name),
+        reading_name(importer, &public_name(name), facts)
+            .unwrap_or_else(|| public_name(name)),
         staged.blake3.clone(),
         File::open(&staged.tmp),
     ))
+}
+
+/// The name a file called `name` is read under when `facts` are stated,
+/// for a format whose names carry facts; `None` when it is read under its
+/// own name.
+fn reading_name(importer: &dyn Importer, name: &str, facts: &StatedFacts) -> Option<String> {
+    (!facts.is_empty())
+        .then(|| importer.name_stating(name, facts))
+        .flatten()
 }
 
 /// A file staged ahead of its import, or why it could not be.
@@ -596,8 +617,12 @@ fn import_staged(
         // A format that reads facts from the name derived this source from
         // its first name: say so when this name tells another story.
         let facts = importers::by_name(&entry.format).and_then(|i| {
-            let first = entry.names.first()?;
-            let (then, now) = (i.facts_from_name(first)?, i.facts_from_name(name)?);
+            let first = entry.reading_name().to_owned();
+            let now_read_as = reading_name(i, name, &run.facts);
+            let (then, now) = (
+                i.facts_from_name(&first)?,
+                i.facts_from_name(now_read_as.as_deref().unwrap_or(name))?,
+            );
             (then != now).then_some((first.clone(), then, now))
         });
         if let Some((first, then, now)) = facts {
@@ -616,6 +641,14 @@ fn import_staged(
         return Ok(report);
     }
 
+    let read_as = reading_name(importer, name, &run.facts);
+    let missing = importer.facts_missing_from_name(read_as.as_deref().unwrap_or(name));
+    if !missing.is_empty() {
+        report.warnings.push(format!(
+            "the file's name does not say its {}: this format carries them only in file names (FacebookAdLibraryReport_2022-11-18_TH_yesterday_advertisers.csv), so its rows have none and country filters will not find them. State them with --report-country, --report-date and --report-period when importing it into an archive that does not hold it yet",
+            missing.join(", ")
+        ));
+    }
     // A file already at this path without a manifest entry was left by an
     // interrupted import and may never have reached the disk whole: the
     // fresh copy replaces it.
@@ -625,7 +658,7 @@ fn import_staged(
     let txn = archive.db().begin_write()?;
     let job = SourceJob {
         blake3: &stored.blake3,
-        name,
+        name: read_as.as_deref().unwrap_or(name),
         importer,
         observed_at: imported_at,
     };
@@ -641,12 +674,30 @@ fn import_staged(
         None => derive_source(archive, &txn, &job, progress, run.index)?,
     };
     progress.finish();
-    let mut derived = match derived {
-        Ok(d) => d,
-        Err(reason) => {
-            report.error = Some(reason);
-            return Ok(report);
+    let refusal = match &derived {
+        Err(reason) => Some(reason.clone()),
+        Ok(d) if d.records + d.report_rows + d.rate_rows == 0 && d.quarantined > 0 => {
+            Some(nothing_importable(d))
         }
+        Ok(_) => None,
+    };
+    if let Some(reason) = refusal {
+        // Nothing of a refused file is kept: the transaction is dropped
+        // unwritten, and the copy placed for it goes too.
+        drop(txn);
+        let placed = archive.source_path(&stored.blake3);
+        if let Err(e) = std::fs::remove_file(&placed) {
+            if e.kind() != io::ErrorKind::NotFound {
+                report
+                    .warnings
+                    .push(format!("could not remove {}: {e}", placed.display()));
+            }
+        }
+        report.error = Some(reason);
+        return Ok(report);
+    }
+    let Ok(mut derived) = derived else {
+        return Ok(report);
     };
     let entry = SourceEntry {
         blake3: stored.blake3.clone(),
@@ -654,6 +705,7 @@ fn import_staged(
         redacted_tokens: tokens,
         size: stored.size,
         names: vec![name.to_owned()],
+        read_as: read_as.clone(),
         format: importer.name().to_owned(),
         importer_version: Some(importer.version().to_owned()),
         imported_at,
@@ -677,8 +729,27 @@ fn import_staged(
     report.report_rows = derived.report_rows;
     report.rate_rows = derived.rate_rows;
     report.unnormalized = derived.unnormalized;
+    report.unnormalized_values = std::mem::take(&mut derived.unnormalized_values);
     report.problems = derived.problems;
     Ok(report)
+}
+
+/// Why a file of a known format, every row of which was quarantined, is
+/// refused: a file that yields nothing is more likely a damaged or re-saved
+/// copy than a file of bad rows, and importing it would hide that.
+fn nothing_importable(derived: &crate::archive::Derived) -> String {
+    let mut reason = format!(
+        "no row of the file could be imported: all {} rows were refused, so nothing of it was kept",
+        derived.quarantined
+    );
+    for p in derived.problems.iter().take(3) {
+        reason.push_str(&format!("; line {}", p.line));
+        if let Some(field) = &p.field {
+            reason.push_str(&format!(", field {field}"));
+        }
+        reason.push_str(&format!(": {}", p.reason));
+    }
+    reason
 }
 
 /// Adds a manifest entry with the next import sequence number.
@@ -828,6 +899,7 @@ fn import_bundle(
                 redacted_tokens: stored.redacted_tokens,
                 size: stored.size,
                 names: vec![public],
+                read_as: None,
                 format: ZIP_FORMAT.to_owned(),
                 importer_version: None,
                 imported_at: now(),

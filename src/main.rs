@@ -55,6 +55,18 @@ enum Command {
         /// the next import, or `adarchive reindex`, indexes what was imported.
         #[arg(long)]
         no_index: bool,
+        /// The country of a Meta Ad Library Report whose file name lost it
+        /// (ISO code or English name); recorded in the manifest.
+        #[arg(long, value_name = "COUNTRY", value_parser = parse_report_country)]
+        report_country: Option<&'static str>,
+        /// The date of a Meta Ad Library Report whose file name lost it
+        /// (YYYY-MM-DD); recorded in the manifest.
+        #[arg(long, value_name = "DATE", value_parser = parse_report_date)]
+        report_date: Option<time::Date>,
+        /// The period of a Meta Ad Library Report whose file name lost it;
+        /// recorded in the manifest.
+        #[arg(long, value_name = "PERIOD", value_parser = clap::builder::PossibleValuesParser::new(adarchive_importers::meta_ad_library_report::PERIODS))]
+        report_period: Option<String>,
         /// Files, folders or zip bundles.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
@@ -290,14 +302,37 @@ fn main() -> ExitCode {
     }
 }
 
+fn parse_report_country(value: &str) -> Result<&'static str, String> {
+    adarchive_importers::normalize::country_code(value)
+        .ok_or_else(|| format!("`{value}` is no country code or English country name"))
+}
+
+fn parse_report_date(value: &str) -> Result<time::Date, String> {
+    time::Date::parse(value, time::macros::format_description!("[year]-[month]-[day]"))
+        .map_err(|_| format!("`{value}` is not a date (YYYY-MM-DD)"))
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Import {
             format,
             json,
             no_index,
+            report_country,
+            report_date,
+            report_period,
             paths,
         } => {
+            let facts = adarchive_importers::StatedFacts {
+                country: report_country,
+                date: report_date,
+                period: report_period.as_deref().and_then(|p| {
+                    adarchive_importers::meta_ad_library_report::PERIODS
+                        .iter()
+                        .copied()
+                        .find(|known| *known == p)
+                }),
+            };
             let format = match format {
                 Some(name) => match adarchive_importers::by_name(&name) {
                     Some(importer) => Some(importer),
@@ -316,6 +351,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ImportOptions {
                     format,
                     skip_index: no_index,
+                    facts,
                 },
                 progress.as_progress(),
             )?;
@@ -342,7 +378,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     );
                 }
                 for s in &report.unreferenced_sources {
-                    println!("note: sources/{s} has no manifest entry (an interrupted import; importing the file again completes it)");
+                    println!("note: sources/{s} has no manifest entry: its import did not finish, and nothing refers to it. It can be deleted; importing the file again stores it anew if the import succeeds");
                 }
                 println!(
                     "verified {} sources, {} observations, {} report rows, {} records, {} versions, {} indexed ads: {}",
@@ -558,7 +594,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let written = generate_samples(&out, &GenerateOptions { ads, seed })
                 .with_context(|| format!("writing samples to {}", out.display()))?;
             for file in &written.files {
-                println!("{} ({} ads)", file.path.display(), file.ads);
+                println!(
+                    "{} ({})",
+                    file.path.display(),
+                    counted(file.ads, "ad", "ads")
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -566,7 +606,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn print_page(page: &SearchResponse) {
-    println!("{} ads", page.total);
+    println!("{}", counted(page.total, "ad", "ads"));
     for hit in &page.results {
         let ad = &hit.ad;
         let who = ad.advertiser.name.as_deref().unwrap_or("?");
@@ -649,11 +689,14 @@ fn print_entity(entity: &adarchive::advertisers::Entity) {
 fn print_audit(audit: &adarchive::search::SpendAudit) {
     let name = |n: &Option<String>| n.as_deref().map(|n| format!(" ({n})")).unwrap_or_default();
     println!(
-        "{} — {} ads, by {}",
-        audit.origin, audit.total_ads, audit.group_by
+        "{} — {}, by {}, ordered by {}",
+        audit.origin,
+        counted(audit.total_ads, "ad", "ads"),
+        audit.group_by,
+        audit.ordered_by
     );
     for g in &audit.groups {
-        println!("{}{}: {} ads", g.key, name(&g.name), g.ads);
+        println!("{}{}: {}", g.key, name(&g.name), counted(g.ads, "ad", "ads"));
         for s in &g.spend {
             let upper = s
                 .upper
@@ -664,11 +707,15 @@ fn print_audit(audit: &adarchive::search::SpendAudit) {
     }
     let r = &audit.reports;
     println!(
-        "\n{} — kind {}, {} rows ({} left out as superseded by a later import of the same report)",
-        r.origin, r.kind, r.rows, r.superseded_rows
+        "\n{} — kind {}, {} ({} left out as superseded by a later import of the same report), ordered by {}",
+        r.origin,
+        r.kind,
+        counted(r.rows, "row", "rows"),
+        r.superseded_rows,
+        r.ordered_by
     );
     for g in &r.groups {
-        println!("{}{}: {} rows", g.key, name(&g.name), g.rows);
+        println!("{}{}: {}", g.key, name(&g.name), counted(g.rows, "row", "rows"));
         for s in &g.spend {
             println!("  {} {} – {}", s.currency, s.lower, s.upper);
         }
@@ -696,6 +743,11 @@ fn print_audit(audit: &adarchive::search::SpendAudit) {
             }
         }
     }
+}
+
+/// `1 row`, `2 rows`.
+fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn print_import(archive: &Archive, report: &ImportReport) {
@@ -730,9 +782,22 @@ fn print_import(archive: &Archive, report: &ImportReport) {
         }
         if f.unnormalized > 0 {
             println!(
-                "  {} values could not be normalized and are kept verbatim in `unmapped`",
-                f.unnormalized
+                "  {} could not be normalized and {} kept verbatim in `unmapped`:",
+                counted(f.unnormalized, "value", "values"),
+                if f.unnormalized == 1 { "is" } else { "are" }
             );
+            for v in &f.unnormalized_values {
+                println!(
+                    "    line {}, field {}: \"{}\"",
+                    v.line,
+                    v.field.escape_debug(),
+                    v.value.escape_debug()
+                );
+            }
+            let listed = f.unnormalized_values.len() as u64;
+            if f.unnormalized > listed {
+                println!("    … {} more", f.unnormalized - listed);
+            }
         }
         for p in &f.problems {
             match &p.field {

@@ -120,7 +120,7 @@ fn map_region_stats(m: &mut Mapping, stats: &[Value]) {
                         m.ad.last_shown = Some(t);
                     }
                 }
-                None => m.unnormalized += 1,
+                None => m.unnormalized.push("region_stats".into()),
             }
         }
         let low = region.get("times_shown_lower_bound").and_then(count_of);

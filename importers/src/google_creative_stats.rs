@@ -124,7 +124,7 @@ fn map_row<'a>(header: &Header, row: &Row<'a>) -> Entry<'a> {
                 Some(t) => *slot = Some(t),
                 None => {
                     m.ad.unmapped.insert(column.into(), value.into());
-                    m.unnormalized += 1;
+                    m.unnormalized.push(column.to_owned());
                 }
             }
         }

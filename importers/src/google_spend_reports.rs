@@ -209,7 +209,7 @@ fn map_row<'a>(header: &Header, row: &Row<'a>, file: File) -> Entry<'a> {
         File::IdMapping => (ReportKind::AdvertiserIdChange, "all_time"),
     };
     let mut r = ReportRow::new(Platform::Google, kind, period);
-    let mut unnormalized = 0;
+    let mut unnormalized = Vec::new();
     match file {
         File::AdvertiserStats | File::WeeklySpend => {
             let Some(id) = row.non_empty("Advertiser_ID") else {
@@ -226,7 +226,7 @@ fn map_row<'a>(header: &Header, row: &Row<'a>, file: File) -> Entry<'a> {
                 if r.identifiers.len() < items {
                     // Some item did not parse: the cell is kept whole.
                     r.unmapped.insert("Public_IDs_List".into(), ids.into());
-                    unnormalized += 1;
+                    unnormalized.push("Public_IDs_List".to_owned());
                 }
             }
             for column in ["Elections", "Election_Cycle"] {
@@ -255,7 +255,7 @@ fn map_row<'a>(header: &Header, row: &Row<'a>, file: File) -> Entry<'a> {
                     Some(n) => r.ads = Some(n),
                     None => {
                         r.unmapped.insert("Total_Creatives".into(), n.into());
-                        unnormalized += 1;
+                        unnormalized.push("Total_Creatives".to_owned());
                     }
                 }
             }
@@ -317,8 +317,8 @@ fn map_row<'a>(header: &Header, row: &Row<'a>, file: File) -> Entry<'a> {
                     Some(value) => match whole_number(value) {
                         Some(n) => Some(SpendRange::exact("USD", n)),
                         None => {
-                            r.unmapped.insert(spend_column, value.into());
-                            unnormalized += 1;
+                            r.unmapped.insert(spend_column.clone(), value.into());
+                            unnormalized.push(spend_column);
                             None
                         }
                     },
@@ -349,7 +349,7 @@ fn map_row<'a>(header: &Header, row: &Row<'a>, file: File) -> Entry<'a> {
                         Some(t) => *slot = Some(t),
                         None => {
                             r.unmapped.insert(column.into(), value.into());
-                            unnormalized += 1;
+                            unnormalized.push(column.to_owned());
                         }
                     }
                 }
@@ -438,7 +438,7 @@ fn map_row<'a>(header: &Header, row: &Row<'a>, file: File) -> Entry<'a> {
                     Some(n) => r.spend.push(SpendRange::exact(&currency, n)),
                     None => {
                         r.unmapped.insert(name.clone(), value.into());
-                        unnormalized += 1;
+                        unnormalized.push(name.clone());
                     }
                 }
             }

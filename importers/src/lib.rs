@@ -71,8 +71,9 @@ pub struct ParsedRecord<'a> {
     pub raw: &'a [u8],
     /// The normalized record.
     pub ad: Ad,
-    /// How many values could not be normalized and were kept in `unmapped`.
-    pub unnormalized: u32,
+    /// The fields (keys of the record's `unmapped`) whose values could not
+    /// be normalized and were kept verbatim; one entry per value.
+    pub unnormalized: Vec<String>,
 }
 
 /// A row of an aggregate spend report that became a [`ReportRow`].
@@ -84,8 +85,9 @@ pub struct ParsedReport<'a> {
     pub raw: &'a [u8],
     /// The normalized row.
     pub row: ReportRow,
-    /// How many values could not be normalized and were kept in `unmapped`.
-    pub unnormalized: u32,
+    /// The fields (keys of the row's `unmapped`) whose values could not be
+    /// normalized and were kept verbatim; one entry per value.
+    pub unnormalized: Vec<String>,
 }
 
 /// A day of reference exchange rates.
@@ -128,6 +130,26 @@ pub enum Entry<'a> {
     Problem(Problem<'a>),
 }
 
+/// Facts about a file that its format carries only in the file's name
+/// (Meta's spend reports: country, date, period), stated by whoever imports
+/// a copy whose name lost them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StatedFacts {
+    /// ISO 3166-1 alpha-2 country code.
+    pub country: Option<&'static str>,
+    /// The day the report was published for.
+    pub date: Option<time::Date>,
+    /// The period, as the format names it (`yesterday`, `last_7_days`, …).
+    pub period: Option<&'static str>,
+}
+
+impl StatedFacts {
+    /// Whether nothing is stated.
+    pub fn is_empty(&self) -> bool {
+        *self == StatedFacts::default()
+    }
+}
+
 /// The receiver of entries; an error from it stops the read.
 pub type Sink<'s> = dyn FnMut(Entry<'_>) -> Result<(), SinkError> + 's;
 
@@ -157,6 +179,20 @@ pub trait Importer: Send + Sync {
     /// not matter. Two names with different answers are different reports.
     fn facts_from_name(&self, name: &str) -> Option<String> {
         let _ = name;
+        None
+    }
+    /// The facts (`country`, `date`, `period`) a file called `name` should
+    /// carry in its name but does not; empty for formats whose names do not
+    /// matter.
+    fn facts_missing_from_name(&self, name: &str) -> Vec<&'static str> {
+        let _ = name;
+        Vec::new()
+    }
+    /// The name under which a file called `name` reads with `facts` stated
+    /// (each stated fact replacing what the name says), for formats whose
+    /// names carry facts; `None` for the others.
+    fn name_stating(&self, name: &str, facts: &StatedFacts) -> Option<String> {
+        let _ = (name, facts);
         None
     }
     /// Like [`Importer::read`], for a file called `name` (its last path

@@ -7,14 +7,15 @@ use serde_json::Value;
 /// normalized.
 pub(crate) struct Mapping {
     pub ad: Ad,
-    pub unnormalized: u32,
+    /// Fields of `ad.unmapped` holding a value that could not be normalized.
+    pub unnormalized: Vec<String>,
 }
 
 impl Mapping {
     pub fn new(ad: Ad) -> Self {
         Mapping {
             ad,
-            unnormalized: 0,
+            unnormalized: Vec::new(),
         }
     }
 
@@ -70,14 +71,14 @@ impl Mapping {
     /// normalized; counts it.
     pub fn keep_item_unnormalized(&mut self, field: &str, value: impl Into<Value>) {
         self.keep_item(field, value);
-        self.unnormalized += 1;
+        self.unnormalized.push(field.to_owned());
     }
 
     /// Keeps a value that should have been normalized but could not be, and
     /// counts it.
     pub fn keep_unnormalized(&mut self, field: &str, value: impl Into<Value>) {
         self.keep(field, value);
-        self.unnormalized += 1;
+        self.unnormalized.push(field.to_owned());
     }
 }
 

@@ -18,7 +18,7 @@ use time::Date;
 
 use crate::csv_rows::{read_rows, sniff_header, Header, Row, RowOrProblem};
 use crate::normalize::{country_code, currency_code, whole_number};
-use crate::{Entry, Importer, ParsedReport, Problem, ReadError, Sink};
+use crate::{Entry, Importer, StatedFacts, ParsedReport, Problem, ReadError, Sink};
 
 /// The Meta Ad Library Report importer.
 pub struct MetaAdLibraryReport;
@@ -81,7 +81,8 @@ pub struct ReportName {
     pub region: Option<String>,
 }
 
-const PERIODS: &[&str] = &[
+/// The periods the 2022+ reports name, as `--report-period` accepts them.
+pub const PERIODS: &[&str] = &[
     "yesterday",
     "last_7_days",
     "last_30_days",
@@ -205,6 +206,42 @@ impl Importer for MetaAdLibraryReport {
         ))
     }
 
+    fn facts_missing_from_name(&self, name: &str) -> Vec<&'static str> {
+        let n = report_name(name);
+        [
+            ("country", n.country.is_none()),
+            ("date", n.date.is_none()),
+            ("period", n.period.is_none()),
+        ]
+        .into_iter()
+        .filter_map(|(fact, missing)| missing.then_some(fact))
+        .collect()
+    }
+
+    fn name_stating(&self, name: &str, facts: &StatedFacts) -> Option<String> {
+        let n = report_name(name);
+        let iso = time::macros::format_description!("[year]-[month]-[day]");
+        let date = facts
+            .date
+            .or(n.date)
+            .and_then(|d| d.format(&iso).ok())
+            .unwrap_or_else(|| "unknown".into());
+        let country = facts
+            .country
+            .map(str::to_owned)
+            .or(n.country)
+            .unwrap_or_else(|| "unknown".into());
+        let period = facts
+            .period
+            .map(str::to_owned)
+            .or(n.period)
+            .unwrap_or_else(|| "unknown".into());
+        let what = n.region.unwrap_or_else(|| "advertisers".into());
+        Some(format!(
+            "FacebookAdLibraryReport_{date}_{country}_{period}_{what}.csv"
+        ))
+    }
+
     fn read_named(
         &self,
         name: &str,
@@ -287,7 +324,7 @@ fn map_row<'a>(header: &Header, row: &Row<'a>, file: &ReportName) -> Entry<'a> {
     };
     let period = file.period.as_deref().unwrap_or("unknown");
     let mut r = ReportRow::new(Platform::Meta, kind, period);
-    let mut unnormalized = 0;
+    let mut unnormalized = Vec::new();
     r.country = file.country.clone();
     r.location = file.region.clone();
     r.report_date = file.date.map(Timestamp::from_date);
@@ -333,7 +370,7 @@ fn map_row<'a>(header: &Header, row: &Row<'a>, file: &ReportName) -> Entry<'a> {
                 None => {
                     r.unmapped
                         .insert("Number of ads in Library".into(), ads.into());
-                    unnormalized += 1;
+                    unnormalized.push("Number of ads in Library".to_owned());
                 }
             }
         }
@@ -361,7 +398,7 @@ fn map_row<'a>(header: &Header, row: &Row<'a>, file: &ReportName) -> Entry<'a> {
                 Some(spend) => r.spend.push(spend),
                 None => {
                     r.unmapped.insert(column.to_owned(), value.into());
-                    unnormalized += 1;
+                    unnormalized.push(column.to_owned());
                 }
             }
         }

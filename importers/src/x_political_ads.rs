@@ -71,7 +71,8 @@ impl Importer for XPoliticalAds {
 
 /// A date as these files may spell it: `2018-09-12`, `9/12/2018` (month
 /// first, as in X's US exports), `Sep 12, 2018`, `September 12, 2018`,
-/// `12 September 2018`, or any timestamp the other importers accept.
+/// `12 September 2018`, or any timestamp the other importers accept
+/// (`12.09.2018`, as a spreadsheet in a European locale re-saves it).
 ///
 /// ```
 /// use adarchive_importers::x_political_ads::disclosure_date;
@@ -79,7 +80,8 @@ impl Importer for XPoliticalAds {
 /// assert_eq!(day("9/12/2018").as_deref(), Some("2018-09-12T00:00:00Z"));
 /// assert_eq!(day("September 12, 2018").as_deref(), Some("2018-09-12T00:00:00Z"));
 /// assert_eq!(day("12 Sep 2018").as_deref(), Some("2018-09-12T00:00:00Z"));
-/// assert_eq!(day("12.09.2018"), None);
+/// assert_eq!(day("12.09.2018").as_deref(), Some("2018-09-12T00:00:00Z"));
+/// assert_eq!(day("Sept 2018"), None);
 /// ```
 pub fn disclosure_date(value: &str) -> Option<Timestamp> {
     let v = value.trim();

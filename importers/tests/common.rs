@@ -25,9 +25,9 @@ pub fn fixture(rel: &str) -> Vec<u8> {
 }
 
 pub struct Read {
-    pub records: Vec<(Locator, Vec<u8>, Ad, u32)>,
+    pub records: Vec<(Locator, Vec<u8>, Ad, Vec<String>)>,
     pub problems: Vec<(Locator, Option<String>, String)>,
-    pub reports: Vec<(Locator, ReportRow, u32)>,
+    pub reports: Vec<(Locator, ReportRow, Vec<String>)>,
     pub rates: Vec<(Locator, RateRow)>,
 }
 

@@ -79,7 +79,7 @@ fn json_lines_with_bad_urls_and_times() {
             upper: Some(5_000)
         })
     );
-    assert_eq!(carousel.3, 1);
+    assert_eq!(carousel.3.len(), 1);
     assert_eq!(
         carousel.2.unmapped["details.adStatistics.firstImpressionAt"],
         "not a time"

@@ -68,7 +68,7 @@ fn a_detail_reply_maps_targeting_and_reach_by_country() {
     let got = read(&TikTokCommercialContent, &bytes);
     assert_eq!(got.records.len(), 1);
     let (_, raw, ad, unnormalized) = &got.records[0];
-    assert_eq!(*unnormalized, 0);
+    assert_eq!(unnormalized.len(), 0);
     assert!(std::str::from_utf8(raw)
         .unwrap()
         .starts_with("{\n    \"ad\""));

@@ -53,6 +53,48 @@ pub struct ProblemNote {
 /// the quarantine file.
 pub const PROBLEMS_LISTED: usize = 20;
 
+/// A value kept verbatim in `unmapped` because it could not be normalized.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UnnormalizedValue {
+    /// 1-based line of its row.
+    pub line: u64,
+    /// Its field, by the source's name.
+    pub field: String,
+    /// The value as published (cut at [`UNNORMALIZED_VALUE_CHARS`]
+    /// characters, then `…`).
+    pub value: String,
+}
+
+/// How many values that could not be normalized an import report lists;
+/// all of them stay in their records' `unmapped`.
+pub const UNNORMALIZED_LISTED: usize = 20;
+
+/// How much of one such value a report shows.
+pub const UNNORMALIZED_VALUE_CHARS: usize = 200;
+
+/// The values named by `fields`, as `unmapped` keeps them.
+fn unnormalized_values(
+    line: u64,
+    fields: Vec<String>,
+    unmapped: &std::collections::BTreeMap<String, serde_json::Value>,
+) -> Vec<UnnormalizedValue> {
+    fields
+        .into_iter()
+        .map(|field| {
+            let value = match unmapped.get(&field) {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+                None => String::new(),
+            };
+            let value = match value.char_indices().nth(UNNORMALIZED_VALUE_CHARS) {
+                Some((cut, _)) => format!("{}…", &value[..cut]),
+                None => value,
+            };
+            UnnormalizedValue { line, field, value }
+        })
+        .collect()
+}
+
 /// What deriving one source produced.
 #[derive(Debug, Default)]
 pub(crate) struct Derived {
@@ -67,9 +109,19 @@ pub(crate) struct Derived {
     /// Days of exchange rates.
     pub rate_rows: u64,
     pub problems: Vec<ProblemNote>,
+    /// The first values that could not be normalized.
+    pub unnormalized_values: Vec<UnnormalizedValue>,
     /// The quarantine file, written and synced, to be put in place before
     /// the transaction commits.
     pub quarantine_tmp: Option<PathBuf>,
+}
+
+impl Derived {
+    fn note_unnormalized(&mut self, values: Vec<UnnormalizedValue>) {
+        self.unnormalized += values.len() as u64;
+        let room = UNNORMALIZED_LISTED.saturating_sub(self.unnormalized_values.len());
+        self.unnormalized_values.extend(values.into_iter().take(room));
+    }
 }
 
 /// A record or problem made ready for storage by the parsing thread.
@@ -81,7 +133,7 @@ pub(crate) enum Prepared {
         record_hash: RecordHash,
         /// The record as stored: hash and compressed canonical JSON.
         stored: Vec<u8>,
-        unnormalized: u32,
+        unnormalized: Vec<UnnormalizedValue>,
         /// The search document, when the index is being kept current.
         document: Option<tantivy::TantivyDocument>,
     },
@@ -91,7 +143,7 @@ pub(crate) enum Prepared {
         locator: adarchive_importers::Locator,
         /// The row as stored (see `codec::encode_report_row`).
         stored: Vec<u8>,
-        unnormalized: u32,
+        unnormalized: Vec<UnnormalizedValue>,
     },
     Problem(QuarantineEntry),
     /// What the source says of its advertisers, sent once at the end.
@@ -277,8 +329,8 @@ fn prepare(entry: Entry<'_>, blake3: &str, name: &str, index: Option<&Updates<'_
                 record_hash,
                 raw_hash: *blake3::hash(r.raw).as_bytes(),
                 locator: r.locator,
+                unnormalized: unnormalized_values(r.locator.line, r.unnormalized, &r.ad.unmapped),
                 uid: r.ad.uid,
-                unnormalized: r.unnormalized,
             }
         }
         Entry::Report(r) => prepared_row(
@@ -286,9 +338,15 @@ fn prepare(entry: Entry<'_>, blake3: &str, name: &str, index: Option<&Updates<'_
             r.locator,
             r.raw,
             &r.row.canonical_json(),
-            r.unnormalized,
+            unnormalized_values(r.locator.line, r.unnormalized, &r.row.unmapped),
         ),
-        Entry::Rates(r) => prepared_row(true, r.locator, r.raw, &r.row.canonical_json(), 0),
+        Entry::Rates(r) => prepared_row(
+            true,
+            r.locator,
+            r.raw,
+            &r.row.canonical_json(),
+            Vec::new(),
+        ),
         Entry::Problem(p) => Prepared::Problem(QuarantineEntry {
             source_blake3: blake3.to_owned(),
             source_name: name.to_owned(),
@@ -310,7 +368,7 @@ fn prepared_row(
     locator: adarchive_importers::Locator,
     raw: &[u8],
     canonical: &[u8],
-    unnormalized: u32,
+    unnormalized: Vec<UnnormalizedValue>,
 ) -> Prepared {
     Prepared::Row {
         rates,
@@ -433,7 +491,7 @@ fn write_prepared(
                         }
                     }
                     derived.records += 1;
-                    derived.unnormalized += u64::from(unnormalized);
+                    derived.note_unnormalized(unnormalized);
                     progress.advance(locator.byte_end);
                 }
                 Prepared::Row {
@@ -450,7 +508,7 @@ fn write_prepared(
                         report_rows.insert(&key[..], &stored[..])?;
                         derived.report_rows += 1;
                     }
-                    derived.unnormalized += u64::from(unnormalized);
+                    derived.note_unnormalized(unnormalized);
                     progress.advance(locator.byte_end);
                 }
                 Prepared::Advertisers(found) => {

@@ -33,9 +33,12 @@ use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
 pub(crate) use codec::{decode_observation, decode_record, decode_report_row, decode_version};
 pub(crate) use derive::{
+    Derived,
     derive_parsed, derive_source, encode, parse_source, place_quarantine, Parsed, SourceJob,
 };
-pub use derive::{NoProgress, ProblemNote, Progress, PROBLEMS_LISTED};
+pub use derive::{
+    NoProgress, ProblemNote, Progress, UnnormalizedValue, PROBLEMS_LISTED, UNNORMALIZED_LISTED,
+};
 pub use index_sync::{catch_up_index, reindex_all};
 pub use model::{
     public_name, MemberEntry, Observation, QuarantineEntry, SourceEntry, Version, ZIP_FORMAT,

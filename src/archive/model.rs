@@ -23,6 +23,11 @@ pub struct SourceEntry {
     pub size: u64,
     /// Names the file was imported under (a zip member as `bundle.zip/member.csv`).
     pub names: Vec<String>,
+    /// The name its rows were read under when the importer stated facts
+    /// its own name lacks (`FacebookAdLibraryReport_2022-11-18_TH_yesterday_advertisers.csv`
+    /// for a Meta report saved as `AR.csv`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_as: Option<String>,
     /// Importer name, or `zip` for a bundle.
     pub format: String,
     /// Importer version that derived the records.
@@ -47,6 +52,17 @@ pub struct SourceEntry {
     /// For a bundle: its members.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<MemberEntry>,
+}
+
+impl SourceEntry {
+    /// The name its rows are derived under: the stated one, else the first
+    /// it was imported as.
+    pub fn reading_name(&self) -> &str {
+        self.read_as
+            .as_deref()
+            .or(self.names.first().map(String::as_str))
+            .unwrap_or_default()
+    }
 }
 
 fn is_zero(n: &u64) -> bool {

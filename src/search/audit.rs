@@ -26,6 +26,9 @@ pub struct SpendAudit {
     pub total_ads: u64,
     /// What the groups are.
     pub group_by: String,
+    /// How the ad-level groups are ordered (see
+    /// [`super::SpendResponse::ordered_by`]).
+    pub ordered_by: String,
     /// Ad-level groups: summed lower and upper bounds of the ads' published
     /// ranges, per currency.
     pub groups: Vec<GroupTotal>,
@@ -167,6 +170,7 @@ pub fn spend_audit(
         origin: ADS_ORIGIN.into(),
         total_ads: ads.total_ads,
         group_by: ads.group_by,
+        ordered_by: ads.ordered_by,
         groups: ads.groups,
         reports,
         conversion,
@@ -349,10 +353,12 @@ pub const CSV_COLUMNS: &[&str] = &[
 ///     origin: "ads".into(),
 ///     total_ads: 0,
 ///     group_by: "country".into(),
+///     ordered_by: "number of ads, most first".into(),
 ///     groups: vec![],
 ///     reports: ReportTotals {
 ///         origin: "reports".into(),
 ///         kind: "advertiser".into(),
+///         ordered_by: "number of rows, most first".into(),
 ///         rows: 0,
 ///         superseded_rows: 0,
 ///         reports_used: vec![],

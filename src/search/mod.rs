@@ -667,7 +667,11 @@ pub struct SpendResponse {
     pub total_ads: u64,
     /// What the groups are.
     pub group_by: String,
-    /// Groups, largest lower-bound spend first (then most ads, then key).
+    /// How the groups are ordered: by spend when all of it is in one
+    /// currency, else by number of ads (sums in different currencies are
+    /// not comparable), by period for weeks and months.
+    pub ordered_by: String,
+    /// Groups, in the order `ordered_by` says.
     pub groups: Vec<GroupTotal>,
 }
 
@@ -758,22 +762,82 @@ pub fn spend_totals(
         })
         .collect();
     let time = matches!(grouping, GroupBy::Week | GroupBy::Month);
-    groups.sort_by(|a, b| {
-        if time {
-            return a.key.cmp(&b.key);
-        }
-        let lower = |g: &GroupTotal| g.spend.iter().map(|s| s.lower).max().unwrap_or(0);
-        lower(b)
-            .cmp(&lower(a))
-            .then_with(|| b.ads.cmp(&a.ads))
-            .then_with(|| a.key.cmp(&b.key))
-    });
+    let ordered_by = order_groups(
+        &mut groups,
+        time,
+        "ads",
+        |g| g.ads,
+        |g| {
+            g.spend
+                .iter()
+                .filter(|s| s.lower > 0 || s.upper.is_none_or(|u| u > 0))
+                .map(|s| (s.currency.clone(), s.lower))
+                .collect()
+        },
+        |g| g.key.clone(),
+    );
     groups.truncate(limit);
     Ok(SpendResponse {
         total_ads: total as u64,
         group_by: group_by.to_owned(),
+        ordered_by,
         groups,
     })
+}
+
+/// Orders spend groups by something that means the same in every group,
+/// and says what: by key for weeks and months; by spend when every group's
+/// spend is in one currency; otherwise by how many `counted` (ads, rows)
+/// each holds, since sums in different currencies cannot be compared
+/// without converting them (a larger number of forints is not more money
+/// than a smaller number of dollars).
+pub(crate) fn order_groups<G>(
+    groups: &mut [G],
+    time: bool,
+    counted: &str,
+    count: impl Fn(&G) -> u64,
+    spend: impl Fn(&G) -> Vec<(String, u128)>,
+    key: impl Fn(&G) -> String,
+) -> String {
+    if time {
+        groups.sort_by_key(&key);
+        return "period, earliest first".into();
+    }
+    let mut currencies: Vec<String> = groups
+        .iter()
+        .flat_map(|g| spend(g).into_iter().map(|(c, _)| c))
+        .collect();
+    currencies.sort();
+    currencies.dedup();
+    match currencies.as_slice() {
+        [one] => {
+            let lower = |g: &G| {
+                spend(g)
+                    .into_iter()
+                    .find(|(c, _)| c == one)
+                    .map_or(0, |(_, l)| l)
+            };
+            groups.sort_by(|a, b| {
+                lower(b)
+                    .cmp(&lower(a))
+                    .then_with(|| count(b).cmp(&count(a)))
+                    .then_with(|| key(a).cmp(&key(b)))
+            });
+            format!("spend in {one} (lower bound), largest first")
+        }
+        several => {
+            groups.sort_by(|a, b| count(b).cmp(&count(a)).then_with(|| key(a).cmp(&key(b))));
+            if several.is_empty() {
+                format!("number of {counted}, most first")
+            } else {
+                format!(
+                    "number of {counted}, most first: the spend is in {} currencies ({}), which are not compared without a conversion",
+                    several.len(),
+                    several.join(", ")
+                )
+            }
+        }
+    }
 }
 
 /// The `/v1/export` query string for the ads of group `key`: the request's

@@ -141,7 +141,9 @@ pub struct ReportTotals {
     pub superseded_rows: u64,
     /// The reports totalled: platform, kind, country, period and date.
     pub reports_used: Vec<String>,
-    /// Groups, largest lower-bound figure first.
+    /// How the groups are ordered (see [`super::SpendResponse::ordered_by`]).
+    pub ordered_by: String,
+    /// Groups, in the order `ordered_by` says.
     pub groups: Vec<ReportGroup>,
     /// Filters of the request that report rows cannot honour (they have no
     /// text, language, media type, targeting or ranges), so these figures
@@ -525,20 +527,25 @@ fn total_rows(
         g.reports.sort();
     }
     let time = matches!(group_by, "week" | "month");
-    groups.sort_by(|a, b| {
-        if time {
-            return a.key.cmp(&b.key);
-        }
-        let lower = |g: &ReportGroup| g.spend.iter().map(|s| s.lower).max().unwrap_or(0);
-        lower(b)
-            .cmp(&lower(a))
-            .then_with(|| b.rows.cmp(&a.rows))
-            .then_with(|| a.key.cmp(&b.key))
-    });
+    let ordered_by = super::order_groups(
+        &mut groups,
+        time,
+        "rows",
+        |g| g.rows,
+        |g| {
+            g.spend
+                .iter()
+                .filter(|s| s.lower > 0 || s.upper > 0)
+                .map(|s| (s.currency.clone(), s.lower))
+                .collect()
+        },
+        |g| g.key.clone(),
+    );
     groups.truncate(limit);
     ReportTotals {
         origin: "reports: figures printed in the platforms' aggregate spend reports".into(),
         kind: kind_name.to_owned(),
+        ordered_by,
         rows: counted,
         superseded_rows: superseded,
         reports_used: used,
