@@ -20,8 +20,7 @@ pub use crate::archive::public_name;
 use crate::archive::{
     clear_staging, derive_parsed, derive_source, encode, parse_source, place_quarantine,
     tempfile_in, Archive, MemberEntry, Parsed, ProblemNote, Progress, SourceEntry, SourceJob,
-    UnnormalizedValue,
-    SOURCES, SOURCE_ORDER, ZIP_FORMAT,
+    UnnormalizedValue, SOURCES, SOURCE_ORDER, ZIP_FORMAT,
 };
 use crate::error::{IoContext, Result};
 use crate::index::{IndexState, Updates};
@@ -329,8 +328,7 @@ fn parsable(
     let importer = staged.importer.filter(|_| !staged.zip && staged.size > 0)?;
     Some((
         importer,
-        reading_name(importer, &public_name(name), facts)
-            .unwrap_or_else(|| public_name(name)),
+        reading_name(importer, &public_name(name), facts).unwrap_or_else(|| public_name(name)),
         staged.blake3.clone(),
         File::open(&staged.tmp),
     ))
@@ -686,12 +684,10 @@ fn import_staged(
         // unwritten, and the copy placed for it goes too.
         drop(txn);
         let placed = archive.source_path(&stored.blake3);
-        if let Err(e) = std::fs::remove_file(&placed) {
-            if e.kind() != io::ErrorKind::NotFound {
-                report
-                    .warnings
-                    .push(format!("could not remove {}: {e}", placed.display()));
-            }
+        if let Err(e) = archive.unplace_file(&placed) {
+            report
+                .warnings
+                .push(format!("could not remove {}: {e}", placed.display()));
         }
         report.error = Some(reason);
         return Ok(report);

@@ -293,12 +293,28 @@ impl FilterArgs {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve { .. } | Command::Demo { .. }) {
+        quiet_on_closed_output();
+    }
+    match run(cli) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// A command whose output is closed early (`adarchive spend … | head`)
+/// ends quietly, as other command-line tools do, instead of panicking on
+/// the next print. Not for the server, whose sockets must never raise it.
+fn quiet_on_closed_output() {
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE, before any
+    // thread is started, touches no memory of this program.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
@@ -308,8 +324,11 @@ fn parse_report_country(value: &str) -> Result<&'static str, String> {
 }
 
 fn parse_report_date(value: &str) -> Result<time::Date, String> {
-    time::Date::parse(value, time::macros::format_description!("[year]-[month]-[day]"))
-        .map_err(|_| format!("`{value}` is not a date (YYYY-MM-DD)"))
+    time::Date::parse(
+        value,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .map_err(|_| format!("`{value}` is not a date (YYYY-MM-DD)"))
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -558,6 +577,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo { ads, bind } => {
             init_logs();
             let dir = std::env::temp_dir().join(format!("adarchive-demo-{}", std::process::id()));
+            // A demo leaves nothing behind: the folder goes when it stops,
+            // by Ctrl-C or on an error.
+            let _cleanup = RemoveOnDrop(dir.clone());
+            println!(
+                "the demo archive is kept in {} while it runs and removed when it stops",
+                dir.display()
+            );
             let exports = dir.join("exports");
             let data = dir.join("data");
             println!(
@@ -601,6 +627,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
             }
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Removes a folder when dropped.
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        match std::fs::remove_dir_all(&self.0) {
+            Ok(()) => eprintln!("removed {}", self.0.display()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => eprintln!("could not remove {}: {e}", self.0.display()),
         }
     }
 }
@@ -696,7 +735,12 @@ fn print_audit(audit: &adarchive::search::SpendAudit) {
         audit.ordered_by
     );
     for g in &audit.groups {
-        println!("{}{}: {}", g.key, name(&g.name), counted(g.ads, "ad", "ads"));
+        println!(
+            "{}{}: {}",
+            g.key,
+            name(&g.name),
+            counted(g.ads, "ad", "ads")
+        );
         for s in &g.spend {
             let upper = s
                 .upper
@@ -715,7 +759,12 @@ fn print_audit(audit: &adarchive::search::SpendAudit) {
         r.ordered_by
     );
     for g in &r.groups {
-        println!("{}{}: {}", g.key, name(&g.name), counted(g.rows, "row", "rows"));
+        println!(
+            "{}{}: {}",
+            g.key,
+            name(&g.name),
+            counted(g.rows, "row", "rows")
+        );
         for s in &g.spend {
             println!("  {} {} – {}", s.currency, s.lower, s.upper);
         }

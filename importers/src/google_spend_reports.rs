@@ -132,7 +132,7 @@ impl Importer for GoogleSpendReports {
     }
 
     fn version(&self) -> &'static str {
-        "1"
+        "2"
     }
 
     fn description(&self) -> &'static str {

@@ -284,8 +284,8 @@ fn read_json_rows<T: Copy>(
         let table = match table {
             Some(t) => t,
             None => {
-                let t = table_of(&names)
-                    .map_err(|reason| ReadError::WrongFormat { format, reason })?;
+                let t =
+                    table_of(&names).map_err(|reason| ReadError::WrongFormat { format, reason })?;
                 table = Some(t);
                 t
             }
@@ -345,10 +345,7 @@ mod tests {
             ["ad_id", "advertiser_id", "geo_targeting_included"]
         );
         let nested = br#"[{"ad_id":"CR1","x":{"inner":1},"ad_url":"u"#;
-        assert_eq!(
-            first_object_keys(nested).unwrap(),
-            ["ad_id", "x", "ad_url"]
-        );
+        assert_eq!(first_object_keys(nested).unwrap(), ["ad_id", "x", "ad_url"]);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use time::Date;
 
 use crate::csv_rows::{read_rows, sniff_header, Header, Row, RowOrProblem};
 use crate::normalize::{country_code, currency_code, whole_number};
-use crate::{Entry, Importer, StatedFacts, ParsedReport, Problem, ReadError, Sink};
+use crate::{Entry, Importer, ParsedReport, Problem, ReadError, Sink, StatedFacts};
 
 /// The Meta Ad Library Report importer.
 pub struct MetaAdLibraryReport;

@@ -82,7 +82,7 @@ impl Importer for SnapPoliticalAds {
     }
 
     fn version(&self) -> &'static str {
-        "1"
+        "2"
     }
 
     fn description(&self) -> &'static str {
@@ -185,11 +185,16 @@ fn map_row<'a>(header: &Header, row: &Row<'a>) -> Entry<'a> {
         }
     }
     if let Some(props) = row.value("CreativeProperties") {
-        match props.strip_prefix("web_view_url:") {
-            Some(url) if !url.trim().is_empty() => {
-                m.ad.creative.link_urls.push(url.trim().to_owned())
+        let mut kept = Vec::new();
+        for (key, value) in creative_properties(props) {
+            match link_of(key, value) {
+                Some(url) => push_unique(&mut m.ad.creative.link_urls, url),
+                None if key.is_empty() => kept.push(value.to_owned()),
+                None => kept.push(format!("{key}:{value}")),
             }
-            _ => m.keep("CreativeProperties", props),
+        }
+        if !kept.is_empty() {
+            m.keep("CreativeProperties", kept.join(","));
         }
     }
     for name in &header.names {
@@ -207,4 +212,72 @@ fn map_row<'a>(header: &Header, row: &Row<'a>) -> Entry<'a> {
         ad: m.ad,
         unnormalized: m.unnormalized,
     })
+}
+
+/// The `key:value` entries of a `CreativeProperties` cell
+/// (`web_view_url:https://…`, `deep_link_uri:snapchat://…`,
+/// `ios_app:…`); a comma inside a value (a URL's query) stays in it.
+fn creative_properties(cell: &str) -> Vec<(&str, &str)> {
+    let mut entries: Vec<(&str, &str)> = Vec::new();
+    let starts_entry = |rest: &str| {
+        rest.split_once(':').is_some_and(|(key, _)| {
+            !key.is_empty() && key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+        })
+    };
+    let mut cuts = vec![0];
+    for (i, _) in cell.match_indices(',') {
+        if starts_entry(cell[i + 1..].trim_start()) {
+            cuts.push(i + 1);
+        }
+    }
+    cuts.push(cell.len() + 1);
+    for pair in cuts.windows(2) {
+        let piece = cell[pair[0]..pair[1] - 1].trim();
+        if piece.is_empty() {
+            continue;
+        }
+        match piece.split_once(':') {
+            Some((key, value)) if starts_entry(piece) => entries.push((key, value.trim())),
+            _ => entries.push(("", piece)),
+        }
+    }
+    entries
+}
+
+/// The link an entry names, when it is one: a web view or a deep link with
+/// a URI scheme. App ids (`ios_app`, `android_app`) are not links.
+fn link_of<'a>(key: &str, value: &'a str) -> Option<&'a str> {
+    let is_uri = value.split_once(':').is_some_and(|(scheme, rest)| {
+        !scheme.is_empty()
+            && scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+            && !rest.is_empty()
+    });
+    (matches!(key, "web_view_url" | "deep_link_uri" | "deep_link_url") && is_uri).then_some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creative_properties_links() {
+        let cell =
+            "web_view_url:https://example.org/a?x=1,2,deep_link_uri:snapchat://add/x,ios_app:1234";
+        assert_eq!(
+            creative_properties(cell),
+            [
+                ("web_view_url", "https://example.org/a?x=1,2"),
+                ("deep_link_uri", "snapchat://add/x"),
+                ("ios_app", "1234"),
+            ]
+        );
+        assert_eq!(
+            link_of("deep_link_uri", "snapchat://add/x"),
+            Some("snapchat://add/x")
+        );
+        assert_eq!(link_of("ios_app", "1234"), None);
+        assert_eq!(link_of("web_view_url", ""), None);
+    }
 }

@@ -132,7 +132,10 @@ fn retime(table: &Table, header: &[String], row: &[String], with: &str) -> Vec<S
 fn bigquery_copies(table: &Table) -> Vec<(&'static str, Vec<u8>)> {
     let (header, data) = rows(table.csv);
     let lower: Vec<String> = header.iter().map(|h| h.to_ascii_lowercase()).collect();
-    let utc: Vec<Vec<String>> = data.iter().map(|r| retime(table, &header, r, " UTC")).collect();
+    let utc: Vec<Vec<String>> = data
+        .iter()
+        .map(|r| retime(table, &header, r, " UTC"))
+        .collect();
 
     let console = write_csv(&lower, &utc);
 
@@ -213,7 +216,12 @@ fn claims(bytes: &[u8]) -> Vec<&'static str> {
 #[test]
 fn every_bigquery_copy_is_claimed_by_its_importer_alone() {
     for table in TABLES {
-        assert_eq!(claims(table.csv.as_bytes()), [table.format], "{}", table.name);
+        assert_eq!(
+            claims(table.csv.as_bytes()),
+            [table.format],
+            "{}",
+            table.name
+        );
         for (how, bytes) in bigquery_copies(table) {
             assert_eq!(claims(&bytes), [table.format], "{} as {how}", table.name);
         }
@@ -225,17 +233,32 @@ fn every_bigquery_copy_reads_to_the_bundle_records() {
     for table in TABLES {
         let importer = by_name(table.format).unwrap();
         let bundle = read(importer, table.csv.as_bytes());
-        assert!(bundle.problems.is_empty(), "{}: {:?}", table.name, bundle.problems);
+        assert!(
+            bundle.problems.is_empty(),
+            "{}: {:?}",
+            table.name,
+            bundle.problems
+        );
         let bundle_hashes: Vec<String> = bundle
             .records
             .iter()
             .map(|r| r.2.record_hash().to_hex())
             .chain(bundle.reports.iter().map(|r| r.1.row_hash().to_hex()))
             .collect();
-        assert_eq!(bundle_hashes.len(), rows(table.csv).1.len(), "{}", table.name);
+        assert_eq!(
+            bundle_hashes.len(),
+            rows(table.csv).1.len(),
+            "{}",
+            table.name
+        );
         for (how, bytes) in bigquery_copies(table) {
             let copy = read(importer, &bytes);
-            assert!(copy.problems.is_empty(), "{} as {how}: {:?}", table.name, copy.problems);
+            assert!(
+                copy.problems.is_empty(),
+                "{} as {how}: {:?}",
+                table.name,
+                copy.problems
+            );
             let hashes: Vec<String> = copy
                 .records
                 .iter()
@@ -247,17 +270,22 @@ fn every_bigquery_copy_reads_to_the_bundle_records() {
                     .records
                     .iter()
                     .map(|r| String::from_utf8_lossy(&r.2.canonical_json()).into_owned())
-                    .chain(bundle.reports.iter().map(|r| {
-                        String::from_utf8_lossy(&r.1.canonical_json()).into_owned()
-                    }))
+                    .chain(
+                        bundle
+                            .reports
+                            .iter()
+                            .map(|r| String::from_utf8_lossy(&r.1.canonical_json()).into_owned()),
+                    )
                     .collect();
                 let copy_json: Vec<String> = copy
                     .records
                     .iter()
                     .map(|r| String::from_utf8_lossy(&r.2.canonical_json()).into_owned())
-                    .chain(copy.reports.iter().map(|r| {
-                        String::from_utf8_lossy(&r.1.canonical_json()).into_owned()
-                    }))
+                    .chain(
+                        copy.reports
+                            .iter()
+                            .map(|r| String::from_utf8_lossy(&r.1.canonical_json()).into_owned()),
+                    )
                     .collect();
                 panic!(
                     "{} as {how}: records differ\nbundle: {bundle_json:#?}\ncopy: {copy_json:#?}",
@@ -301,7 +329,10 @@ fn creative_stats_from_bigquery_field_by_field() {
     let second = &read.records[1].2;
     assert_eq!(second.spend[1].currency, "USD");
     assert_eq!(second.spend[1].upper, None);
-    assert_eq!(second.targeting.locations_included, ["23237,Virginia,United States"]);
+    assert_eq!(
+        second.targeting.locations_included,
+        ["23237,Virginia,United States"]
+    );
     // A pandas index is not part of the ad.
     let (_, pandas) = bigquery_copies(table)
         .into_iter()
@@ -313,18 +344,25 @@ fn creative_stats_from_bigquery_field_by_field() {
 
 #[test]
 fn new_tables_field_by_field() {
-    let reports = |table: &Table| read(by_name(table.format).unwrap(), table.csv.as_bytes()).reports;
+    let reports =
+        |table: &Table| read(by_name(table.format).unwrap(), table.csv.as_bytes()).reports;
     let find = |name: &str| TABLES.iter().find(|t| t.name == name).unwrap();
 
     let keywords = reports(find("top_keywords_history"));
     let row = &keywords[0].1;
     assert_eq!(row.kind, ReportKind::TopKeywords);
     assert_eq!(row.country.as_deref(), Some("US"));
-    assert_eq!(row.period_start.unwrap().to_string(), "2019-06-24T00:00:00Z");
+    assert_eq!(
+        row.period_start.unwrap().to_string(),
+        "2019-06-24T00:00:00Z"
+    );
     assert_eq!(row.keywords.len(), 6);
     assert_eq!(row.keywords[0].keyword, "beto o rourke");
     assert_eq!(row.keywords[0].rank, 1);
-    assert_eq!(row.keywords[0].spend, Some(SpendRange::exact("USD", 639_200)));
+    assert_eq!(
+        row.keywords[0].spend,
+        Some(SpendRange::exact("USD", 639_200))
+    );
     assert!(row.spend.is_empty(), "per-keyword spend is not a total");
     assert!(row.unmapped.is_empty(), "{:?}", row.unmapped);
 
@@ -364,7 +402,10 @@ fn new_tables_field_by_field() {
 fn a_bigquery_file_of_no_known_table_is_refused_with_its_columns_named() {
     let importer = by_name("google-creative-stats").unwrap();
     let err = importer
-        .read(&mut &b"advertiser_id,advertiser_name\nAR1,x\n"[..], &mut |_| Ok(()))
+        .read(
+            &mut &b"advertiser_id,advertiser_name\nAR1,x\n"[..],
+            &mut |_| Ok(()),
+        )
         .unwrap_err();
     assert!(err.to_string().contains("ad_id"), "{err}");
 }

@@ -39,7 +39,8 @@ fn numbers_sent_as_numbers_or_as_strings_give_the_same_record() {
     assert_eq!((ad.spend[0].lower, ad.spend[0].upper), (100, Some(199)));
     assert_eq!(ad.delivery.age_gender.len(), 2);
     assert_eq!(
-        numbers.records[0].3.len(), 0,
+        numbers.records[0].3.len(),
+        0,
         "{:?}",
         numbers.records[0].2.unmapped
     );

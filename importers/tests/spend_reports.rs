@@ -5,9 +5,9 @@ mod common;
 
 use std::collections::BTreeMap;
 
+use adarchive_importers::detect;
 use adarchive_importers::google_spend_reports::GoogleSpendReports;
 use adarchive_importers::meta_ad_library_report::{MetaAdLibraryReport, NO_DISCLAIMER};
-use adarchive_importers::detect;
 use adarchive_schema::{ReportKind, SpendRange};
 use common::{read, read_as, sample, samples};
 
@@ -360,7 +360,10 @@ fn keyword_histories_are_keyword_rows_never_totals() {
         }
         let row = &got.reports[0].1;
         assert_eq!(row.keywords[0].keyword, first.0);
-        assert_eq!(row.keywords[0].spend, Some(SpendRange::exact("USD", first.1)));
+        assert_eq!(
+            row.keywords[0].spend,
+            Some(SpendRange::exact("USD", first.1))
+        );
         assert_eq!(row.period_start.unwrap().to_string(), first.2);
         assert!(row.elections.iter().any(|e| e == "US-Federal-2018"));
     }

@@ -120,7 +120,8 @@ impl Derived {
     fn note_unnormalized(&mut self, values: Vec<UnnormalizedValue>) {
         self.unnormalized += values.len() as u64;
         let room = UNNORMALIZED_LISTED.saturating_sub(self.unnormalized_values.len());
-        self.unnormalized_values.extend(values.into_iter().take(room));
+        self.unnormalized_values
+            .extend(values.into_iter().take(room));
     }
 }
 
@@ -340,13 +341,9 @@ fn prepare(entry: Entry<'_>, blake3: &str, name: &str, index: Option<&Updates<'_
             &r.row.canonical_json(),
             unnormalized_values(r.locator.line, r.unnormalized, &r.row.unmapped),
         ),
-        Entry::Rates(r) => prepared_row(
-            true,
-            r.locator,
-            r.raw,
-            &r.row.canonical_json(),
-            Vec::new(),
-        ),
+        Entry::Rates(r) => {
+            prepared_row(true, r.locator, r.raw, &r.row.canonical_json(), Vec::new())
+        }
         Entry::Problem(p) => Prepared::Problem(QuarantineEntry {
             source_blake3: blake3.to_owned(),
             source_name: name.to_owned(),

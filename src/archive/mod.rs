@@ -33,8 +33,8 @@ use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
 pub(crate) use codec::{decode_observation, decode_record, decode_report_row, decode_version};
 pub(crate) use derive::{
-    Derived,
-    derive_parsed, derive_source, encode, parse_source, place_quarantine, Parsed, SourceJob,
+    derive_parsed, derive_source, encode, parse_source, place_quarantine, Derived, Parsed,
+    SourceJob,
 };
 pub use derive::{
     NoProgress, ProblemNote, Progress, UnnormalizedValue, PROBLEMS_LISTED, UNNORMALIZED_LISTED,
@@ -204,6 +204,16 @@ impl Archive {
         fs::rename(tmp, path).at(path)?;
         lock(&self.unsynced).push(path.to_path_buf());
         Ok(())
+    }
+
+    /// Takes back a file placed for a source whose import was refused: it
+    /// is removed and no longer waits to be synced.
+    pub(crate) fn unplace_file(&self, path: &Path) -> std::io::Result<()> {
+        lock(&self.unsynced).retain(|p| p != path);
+        match fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
     }
 
     fn sync_placed_files(&self) -> Result<()> {
