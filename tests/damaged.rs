@@ -248,7 +248,7 @@ fn empty_and_header_only_files() {
 #[test]
 fn an_unknown_file_is_named_and_the_formats_tried_listed() {
     let dir = tempfile::tempdir().unwrap();
-    let report_csv = sample("google/2019_google-political-ads-top-keywords-history.csv");
+    let report_csv = sample("google/2019_bundle_README.txt");
     let data = dir.path().join("data");
     let out = adarchive(&[
         "import",

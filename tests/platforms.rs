@@ -57,7 +57,6 @@ fn fixtures_import_with_their_provenance_and_quarantine() {
         fixture("microsoft/ad_detail.json"),
         fixture("tiktok/query_page.json"),
         fixture("tiktok/ad_detail.json"),
-        fixture("tiktok/error.json"),
         fixture("linkedin/ad_library_page.json"),
         fixture("linkedin/elements_minimal.jsonl"),
         x_zip(dir.path()),
@@ -72,8 +71,11 @@ fn fixtures_import_with_their_provenance_and_quarantine() {
             .find(|f| f.path.ends_with(suffix))
             .unwrap_or_else(|| panic!("{suffix} not in report"))
     };
-    assert_eq!(by_path("tiktok/error.json").quarantined, 1);
-    assert_eq!(by_path("tiktok/error.json").records, 0);
+    // An API error reply yields no row: it is refused with the API's words.
+    let refused = import(&archive, &[fixture("tiktok/error.json")]);
+    assert!(!refused.all_recognized());
+    let error = refused.files[0].error.as_deref().unwrap_or_default();
+    assert!(error.contains("access_token_invalid"), "{error}");
     assert_eq!(by_path("elements_minimal.jsonl").quarantined, 1);
     let member = by_path("political_ads.zip!/political_ads.csv");
     assert_eq!(member.format.as_deref(), Some("x-political-ads"));
