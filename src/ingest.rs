@@ -326,9 +326,10 @@ fn parsable(
         return None;
     };
     let importer = staged.importer.filter(|_| !staged.zip && staged.size > 0)?;
+    let public = public_name(name);
     Some((
         importer,
-        reading_name(importer, &public_name(name), facts).unwrap_or_else(|| public_name(name)),
+        reading_name(importer, &public, facts).unwrap_or(public),
         staged.blake3.clone(),
         File::open(&staged.tmp),
     ))
@@ -642,9 +643,13 @@ fn import_staged(
     let read_as = reading_name(importer, name, &run.facts);
     let missing = importer.facts_missing_from_name(read_as.as_deref().unwrap_or(name));
     if !missing.is_empty() {
+        let listed = match missing.split_last() {
+            Some((last, [])) => (*last).to_owned(),
+            Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+            None => String::new(),
+        };
         report.warnings.push(format!(
-            "the file's name does not say its {}: this format carries them only in file names (FacebookAdLibraryReport_2022-11-18_TH_yesterday_advertisers.csv), so its rows have none and country filters will not find them. State them with --report-country, --report-date and --report-period when importing it into an archive that does not hold it yet",
-            missing.join(", ")
+            "the file's name does not say its {listed}: this format carries them only in file names (FacebookAdLibraryReport_2022-11-18_TH_yesterday_advertisers.csv), so its rows have none and country filters will not find them. State them with --report-country, --report-date and --report-period when importing it into an archive that does not hold it yet"
         ));
     }
     // A file already at this path without a manifest entry was left by an
@@ -672,28 +677,30 @@ fn import_staged(
         None => derive_source(archive, &txn, &job, progress, run.index)?,
     };
     progress.finish();
-    let refusal = match &derived {
-        Err(reason) => Some(reason.clone()),
+    let derived = match derived {
         Ok(d) if d.records + d.report_rows + d.rate_rows == 0 && d.quarantined > 0 => {
-            Some(nothing_importable(d))
+            if let Some(tmp) = &d.quarantine_tmp {
+                let _ = std::fs::remove_file(tmp);
+            }
+            Err(nothing_importable(&d))
         }
-        Ok(_) => None,
+        other => other,
     };
-    if let Some(reason) = refusal {
-        // Nothing of a refused file is kept: the transaction is dropped
-        // unwritten, and the copy placed for it goes too.
-        drop(txn);
-        let placed = archive.source_path(&stored.blake3);
-        if let Err(e) = archive.unplace_file(&placed) {
-            report
-                .warnings
-                .push(format!("could not remove {}: {e}", placed.display()));
+    let mut derived = match derived {
+        Ok(d) => d,
+        Err(reason) => {
+            // Nothing of a refused file is kept: the transaction is dropped
+            // unwritten, and the copy placed for it goes too.
+            drop(txn);
+            let placed = archive.source_path(&stored.blake3);
+            if let Err(e) = archive.unplace_file(&placed) {
+                report
+                    .warnings
+                    .push(format!("could not remove {}: {e}", placed.display()));
+            }
+            report.error = Some(reason);
+            return Ok(report);
         }
-        report.error = Some(reason);
-        return Ok(report);
-    }
-    let Ok(mut derived) = derived else {
-        return Ok(report);
     };
     let entry = SourceEntry {
         blake3: stored.blake3.clone(),

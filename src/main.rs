@@ -576,10 +576,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Demo { ads, bind } => {
             init_logs();
-            let dir = std::env::temp_dir().join(format!("adarchive-demo-{}", std::process::id()));
             // A demo leaves nothing behind: the folder goes when it stops,
             // by Ctrl-C or on an error.
-            let _cleanup = RemoveOnDrop(dir.clone());
+            let folder = tempfile::Builder::new()
+                .prefix("adarchive-demo-")
+                .tempdir()
+                .context("making the demo's folder")?;
+            let dir = folder.path().to_path_buf();
             println!(
                 "the demo archive is kept in {} while it runs and removed when it stops",
                 dir.display()
@@ -627,19 +630,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
             }
             Ok(ExitCode::SUCCESS)
-        }
-    }
-}
-
-/// Removes a folder when dropped.
-struct RemoveOnDrop(PathBuf);
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        match std::fs::remove_dir_all(&self.0) {
-            Ok(()) => eprintln!("removed {}", self.0.display()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => eprintln!("could not remove {}: {e}", self.0.display()),
         }
     }
 }

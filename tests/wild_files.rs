@@ -10,6 +10,20 @@ use std::process::{Command, Stdio};
 
 use util::*;
 
+/// Runs the binary on the archive at `data`.
+fn on(data: &Path, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["--data", path_str(data)];
+    all.extend_from_slice(args);
+    adarchive(&all)
+}
+
+/// Runs the binary on the archive at `data` and parses its JSON output.
+fn on_json(data: &Path, args: &[&str]) -> (i32, serde_json::Value) {
+    let mut all = vec!["--data", path_str(data)];
+    all.extend_from_slice(args);
+    adarchive_json(&all)
+}
+
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, bytes).unwrap();
@@ -41,13 +55,7 @@ fn an_excel_copy_of_weekly_spend_imports_every_row() {
         &excel_weekly_spend(&["5/27/2018", "6/3/2018", "6/10/2018", "12/2/2018"]),
     );
     let data = dir.path().join("data");
-    let (code, json) = adarchive_json(&[
-        "--data",
-        path_str(&data),
-        "import",
-        "--json",
-        path_str(&file),
-    ]);
+    let (code, json) = on_json(&data, &["import", "--json", path_str(&file)]);
     assert_eq!(code, 0, "{json}");
     let report = &json["files"][0];
     assert_eq!(report["format"], "google-spend-reports");
@@ -65,7 +73,7 @@ fn a_recognized_file_with_no_importable_row_fails_and_leaves_nothing() {
         &excel_weekly_spend(&["2/1/2018", "3/1/2018"]),
     );
     let data = dir.path().join("data");
-    let out = adarchive(&["--data", path_str(&data), "import", path_str(&file)]);
+    let out = on(&data, &["import", path_str(&file)]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(
@@ -81,18 +89,19 @@ fn a_refused_format_leaves_no_stray_file_and_verify_stays_quiet() {
     let dir = tempfile::tempdir().unwrap();
     let snap = sample(SNAP[0]);
     let data = dir.path().join("data");
-    let out = adarchive(&[
-        "--data",
-        path_str(&data),
-        "import",
-        "--format",
-        "google-creative-stats",
-        path_str(&snap),
-    ]);
+    let out = on(
+        &data,
+        &[
+            "import",
+            "--format",
+            "google-creative-stats",
+            path_str(&snap),
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
     let sources: Vec<_> = std::fs::read_dir(data.join("sources")).unwrap().collect();
     assert!(sources.is_empty(), "{sources:?}");
-    let out = adarchive(&["--data", path_str(&data), "verify"]);
+    let out = on(&data, &["verify"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!stdout.contains("no manifest entry"), "{stdout}");
     assert_eq!(out.status.code(), Some(0), "{stdout}");
@@ -108,44 +117,32 @@ fn a_renamed_meta_report_warns_and_takes_stated_facts() {
     let renamed = write(dir.path(), "AR.csv", &bytes);
 
     let data = dir.path().join("warned");
-    let (code, json) = adarchive_json(&[
-        "--data",
-        path_str(&data),
-        "import",
-        "--json",
-        path_str(&renamed),
-    ]);
+    let (code, json) = on_json(&data, &["import", "--json", path_str(&renamed)]);
     assert_eq!(code, 0);
     let warnings = json["files"][0]["warnings"].to_string();
-    assert!(warnings.contains("country, date, period"), "{warnings}");
+    assert!(warnings.contains("country, date and period"), "{warnings}");
     assert!(warnings.contains("--report-country"), "{warnings}");
 
     let data = dir.path().join("stated");
-    let (code, json) = adarchive_json(&[
-        "--data",
-        path_str(&data),
-        "import",
-        "--json",
-        "--report-country",
-        "TH",
-        "--report-date",
-        "2022-11-18",
-        "--report-period",
-        "yesterday",
-        path_str(&renamed),
-    ]);
+    let (code, json) = on_json(
+        &data,
+        &[
+            "import",
+            "--json",
+            "--report-country",
+            "TH",
+            "--report-date",
+            "2022-11-18",
+            "--report-period",
+            "yesterday",
+            path_str(&renamed),
+        ],
+    );
     assert_eq!(code, 0, "{json}");
     assert!(json["files"][0].get("warnings").is_none(), "{json}");
     // The rows are those of the report under its own name, and the stated
     // facts are in the manifest, so `verify` derives them again alike.
-    let (_, spend) = adarchive_json(&[
-        "--data",
-        path_str(&data),
-        "spend",
-        "--json",
-        "--group-by",
-        "country",
-    ]);
+    let (_, spend) = on_json(&data, &["spend", "--json", "--group-by", "country"]);
     assert_eq!(spend["reports"]["groups"][0]["key"], "TH", "{spend}");
     {
         let archive = adarchive::archive::Archive::open(&data).unwrap();
@@ -156,7 +153,7 @@ fn a_renamed_meta_report_warns_and_takes_stated_facts() {
             Some("FacebookAdLibraryReport_2022-11-18_TH_yesterday_advertisers.csv")
         );
     }
-    let out = adarchive(&["--data", path_str(&data), "verify"]);
+    let out = on(&data, &["verify"]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -164,14 +161,10 @@ fn a_renamed_meta_report_warns_and_takes_stated_facts() {
         String::from_utf8_lossy(&out.stdout)
     );
 
-    let out = adarchive(&[
-        "--data",
-        path_str(&data),
-        "import",
-        "--report-period",
-        "fortnight",
-        path_str(&renamed),
-    ]);
+    let out = on(
+        &data,
+        &["import", "--report-period", "fortnight", path_str(&renamed)],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("last_7_days"));
 }
@@ -184,13 +177,7 @@ fn values_that_cannot_be_normalized_are_listed_with_file_line_and_field() {
                0a1c,https://example.org,USD,120,4000,not a date,,Ferris,\"\u{1b}[31mred\"\n";
     let file = write(dir.path(), "snap.csv", csv.as_bytes());
     let data = dir.path().join("data");
-    let (code, json) = adarchive_json(&[
-        "--data",
-        path_str(&data),
-        "import",
-        "--json",
-        path_str(&file),
-    ]);
+    let (code, json) = on_json(&data, &["import", "--json", path_str(&file)]);
     assert_eq!(code, 0);
     let values = &json["files"][0]["unnormalized_values"];
     assert_eq!(json["files"][0]["unnormalized"], 3, "{json}");
@@ -201,7 +188,7 @@ fn values_that_cannot_be_normalized_are_listed_with_file_line_and_field() {
     assert_eq!(values[1]["value"], "not a date");
 
     let data = dir.path().join("text");
-    let out = adarchive(&["--data", path_str(&data), "import", path_str(&file)]);
+    let out = on(&data, &["import", path_str(&file)]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("3 values could not be normalized"),
@@ -225,30 +212,18 @@ fn spend_groups_in_several_currencies_are_ordered_by_ads_and_say_so() {
                a3,https://example.org,USD,700,4000,2021/09/10 21:57:05Z,,Dollar Party,united states\n";
     let file = write(dir.path(), "snap.csv", csv.as_bytes());
     let data = dir.path().join("data");
-    let out = adarchive(&["--data", path_str(&data), "import", path_str(&file)]);
+    let out = on(&data, &["import", path_str(&file)]);
     assert_eq!(out.status.code(), Some(0));
-    let (_, spend) = adarchive_json(&[
-        "--data",
-        path_str(&data),
-        "spend",
-        "--json",
-        "--group-by",
-        "advertiser",
-    ]);
+    let (_, spend) = on_json(&data, &["spend", "--json", "--group-by", "advertiser"]);
     assert_eq!(spend["groups"][0]["name"], "Dollar Party", "{spend}");
     let ordered = spend["ordered_by"].as_str().unwrap();
     assert!(ordered.starts_with("number of ads"), "{ordered}");
     assert!(ordered.contains("HUF, USD"), "{ordered}");
 
-    let out = adarchive(&[
-        "--data",
-        path_str(&data),
-        "spend",
-        "--group-by",
-        "advertiser",
-        "--country",
-        "US",
-    ]);
+    let out = on(
+        &data,
+        &["spend", "--group-by", "advertiser", "--country", "US"],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("ordered by spend in USD"), "{stdout}");
     assert!(stdout.contains("2 ads"), "{stdout}");
@@ -262,12 +237,7 @@ fn spend_groups_in_several_currencies_are_ordered_by_ads_and_say_so() {
 fn a_command_whose_output_is_closed_ends_quietly() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let out = adarchive(&[
-        "--data",
-        path_str(&data),
-        "import",
-        path_str(&sample(SNAP[1])),
-    ]);
+    let out = on(&data, &["import", path_str(&sample(SNAP[1]))]);
     assert_eq!(out.status.code(), Some(0));
     let mut child = Command::new(env!("CARGO_BIN_EXE_adarchive"))
         .args(["--data", path_str(&data), "search", "--limit", "100"])
@@ -290,4 +260,63 @@ fn a_command_whose_output_is_closed_ends_quietly() {
     child.wait().unwrap();
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(!stderr.contains("Broken pipe"), "{stderr}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_stopped_demo_leaves_no_archive_behind() {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_adarchive"))
+        .args(["demo", "--ads", "100", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let folder = first
+        .split_whitespace()
+        .find(|w| w.contains("adarchive-demo-"))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| panic!("no folder named in: {first}"));
+    let mut address = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(url) = line.strip_prefix("API reference:") {
+            address = url
+                .trim()
+                .strip_prefix("http://")
+                .and_then(|u| u.split('/').next())
+                .map(str::to_owned);
+        }
+        if line.contains("press Ctrl-C") {
+            break;
+        }
+    }
+    // Serving once it answers: the archive is there.
+    let address = address.expect("the demo names its address");
+    let answered = (0..100).any(|_| {
+        use std::io::Write;
+        let answer = std::net::TcpStream::connect(&address).and_then(|mut s| {
+            s.write_all(b"GET /healthz HTTP/1.0\r\n\r\n")?;
+            let mut reply = String::new();
+            s.read_to_string(&mut reply)?;
+            Ok(reply)
+        });
+        let ok =
+            answer.is_ok_and(|r| r.starts_with("HTTP/1.0 200") || r.starts_with("HTTP/1.1 200"));
+        if !ok {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        ok
+    });
+    assert!(answered, "the demo never answered at {address}");
+    assert!(folder.join("data").exists());
+    // SAFETY: sends a signal to the child this test started.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(!folder.exists(), "{} left behind", folder.display());
 }

@@ -11,7 +11,7 @@ use std::io::Read;
 use adarchive_schema::{Ad, MediaType, Platform, SpendRange};
 
 use crate::csv_rows::{Header, Row};
-use crate::google_tables::{is_table_column, read_table, sniff_columns};
+use crate::google_tables::{is_table_column, media_type_of, read_table, sniff_columns};
 use crate::mapping::{push_unique, Mapping};
 use crate::normalize::{count_bucket, country_code, split_list, timestamp, whole_number};
 use crate::{Entry, Importer, ParsedRecord, Problem, ReadError, Sink};
@@ -56,6 +56,10 @@ impl Importer for GoogleCreativeStats {
 
     fn media_type(&self) -> &'static str {
         "text/csv"
+    }
+
+    fn media_type_of(&self, head: &[u8]) -> &'static str {
+        media_type_of(head)
     }
 
     fn detect(&self, head: &[u8]) -> bool {

@@ -21,7 +21,7 @@ use adarchive_schema::{
 };
 
 use crate::csv_rows::{Header, Row};
-use crate::google_tables::{is_table_column, read_table, sniff_columns};
+use crate::google_tables::{is_table_column, media_type_of, read_table, sniff_columns};
 use crate::normalize::{
     country_code, currency_code, split_list, spreadsheet_date, timestamp, whole_number,
     SpreadsheetDate,
@@ -141,6 +141,10 @@ impl Importer for GoogleSpendReports {
 
     fn media_type(&self) -> &'static str {
         "text/csv"
+    }
+
+    fn media_type_of(&self, head: &[u8]) -> &'static str {
+        media_type_of(head)
     }
 
     fn detect(&self, head: &[u8]) -> bool {
@@ -467,12 +471,15 @@ fn map_row<'a>(header: &Header, row: &Row<'a>, file: File) -> Entry<'a> {
 /// How many keywords a top-keywords row names.
 const KEYWORD_RANKS: u32 = 6;
 
+/// `Keyword_3`, `Spend_USD_3`, `Spend_3`: a top-keywords column.
 fn is_keyword_column(name: &str) -> bool {
-    (1..=KEYWORD_RANKS).any(|rank| {
-        name == format!("Keyword_{rank}")
-            || name == format!("Spend_USD_{rank}")
-            || name == format!("Spend_{rank}")
-    })
+    ["Keyword_", "Spend_USD_", "Spend_"]
+        .iter()
+        .filter_map(|prefix| name.strip_prefix(prefix))
+        .any(|rank| {
+            rank.parse::<u32>()
+                .is_ok_and(|r| (1..=KEYWORD_RANKS).contains(&r))
+        })
 }
 
 /// The country of a `Region` cell (`US`, `NZ`, `US-CA`), the subdivision
@@ -514,11 +521,14 @@ fn week_start(value: &str, first_day: time::Weekday) -> Result<Timestamp, String
             day_first,
         }) => {
             let starts = |t: &Timestamp| t.as_offset_date_time().weekday() == first_day;
+            let day = |t: &Timestamp| t.as_offset_date_time().date();
             match (starts(&month_first), starts(&day_first)) {
                 (true, false) => Ok(month_first),
                 (false, true) => Ok(day_first),
                 _ => Err(format!(
-                    "`{value}` reads as {month_first} (month first) or {day_first} (day first), and the week start does not tell which"
+                    "`{value}` reads as {} (month first) or {} (day first), and not one of them alone is a {first_day}, the day this file's weeks start",
+                    day(&month_first),
+                    day(&day_first)
                 )),
             }
         }

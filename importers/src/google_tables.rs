@@ -21,8 +21,9 @@ use std::io::Read;
 use serde_json::{Map, Value};
 
 use crate::csv_rows::{read_rows, sniff_header, Header, Row, RowOrProblem};
+use crate::json_fields::{malformed, parse_object};
 use crate::json_objects::{for_each_object, Item};
-use crate::{Entry, Locator, Problem, ReadError, Sink};
+use crate::{Entry, ReadError, Sink};
 
 /// Every column of every table, as the bundle spells it. Spend columns,
 /// whose names carry a currency (`Spend_EUR`, `Spend_Range_Max_NZD`) or a
@@ -162,6 +163,15 @@ pub(crate) fn sniff_columns(head: &[u8]) -> Option<Vec<String>> {
     Some(names)
 }
 
+/// `application/json` for a table saved as JSON, else `text/csv`.
+pub(crate) fn media_type_of(head: &[u8]) -> &'static str {
+    if starts_json_object(head) {
+        "application/json"
+    } else {
+        "text/csv"
+    }
+}
+
 fn starts_json_object(head: &[u8]) -> bool {
     let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     let mut bytes = head.iter().skip_while(|b| b.is_ascii_whitespace());
@@ -258,29 +268,29 @@ fn read_json_rows<T: Copy>(
     map_row: impl for<'a> Fn(&Header, &Row<'a>, T) -> Entry<'a>,
 ) -> Result<(), ReadError> {
     let mut table = None;
+    // Rows of one file share their keys: each is spelled once.
+    let mut spelled: HashMap<String, String> = HashMap::new();
+    let mut columns: HashMap<String, usize> = HashMap::new();
     for_each_object(input, &[], |item| {
-        let (locator, raw) = match item {
-            Item::Object { locator, raw } => (locator, raw),
-            Item::Malformed {
-                locator,
-                raw,
-                reason,
-            } => {
-                return sink(Entry::Problem(Problem {
-                    locator,
-                    raw,
-                    field: None,
-                    reason,
-                }))
-                .map_err(ReadError::Sink)
-            }
+        let Item::Object { locator, raw } = item else {
+            return match malformed(item) {
+                Some(problem) => sink(problem).map_err(ReadError::Sink),
+                None => Ok(()),
+            };
         };
-        let object = match parse_row(locator, raw) {
-            Ok(object) => object,
+        let object = match parse_object(locator, raw) {
+            Ok(fields) => fields.into_map(),
             Err(problem) => return sink(Entry::Problem(problem)).map_err(ReadError::Sink),
         };
-        let mut names: Vec<String> = object.keys().cloned().collect();
-        to_bundle_spelling(&mut names);
+        let names: Vec<String> = object
+            .keys()
+            .map(|key| {
+                spelled
+                    .entry(key.clone())
+                    .or_insert_with(|| bundle_spelling(key))
+                    .clone()
+            })
+            .collect();
         let table = match table {
             Some(t) => t,
             None => {
@@ -291,34 +301,15 @@ fn read_json_rows<T: Copy>(
             }
         };
         let values: Vec<String> = object.values().map(cell_text).collect();
-        let columns: HashMap<String, usize> = names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.clone(), i))
-            .collect();
+        columns.clear();
+        for (i, name) in names.iter().enumerate() {
+            columns.entry(name.clone()).or_insert(i);
+        }
         let header = Header { names };
         let fields = values.iter().map(String::as_str).collect();
         let row = Row::new(locator, raw, fields, &columns);
         sink(map_row(&header, &row, table)).map_err(ReadError::Sink)
     })
-}
-
-fn parse_row(locator: Locator, raw: &[u8]) -> Result<Map<String, Value>, Problem<'_>> {
-    match serde_json::from_slice::<Value>(raw) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(Problem {
-            locator,
-            raw,
-            field: None,
-            reason: "not a JSON object".into(),
-        }),
-        Err(e) => Err(Problem {
-            locator,
-            raw,
-            field: None,
-            reason: format!("not a valid JSON object: {e}"),
-        }),
-    }
 }
 
 /// A JSON value as its CSV cell would read: strings as they are, numbers

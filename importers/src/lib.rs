@@ -164,6 +164,13 @@ pub trait Importer: Send + Sync {
     /// The media type of this format's files (`text/csv`, `application/json`),
     /// for serving the stored originals.
     fn media_type(&self) -> &'static str;
+    /// The media type of a file of this format that starts with `head`, for
+    /// formats published both as CSV and as JSON (Google's tables from
+    /// BigQuery); [`Importer::media_type`] for the others.
+    fn media_type_of(&self, head: &[u8]) -> &'static str {
+        let _ = head;
+        self.media_type()
+    }
     /// Whether `head` (the first bytes of a file, up to 64 KiB) is this format.
     fn detect(&self, head: &[u8]) -> bool;
     /// Whether files of this format usually carry credentials (see

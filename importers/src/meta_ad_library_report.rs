@@ -236,6 +236,28 @@ impl Importer for MetaAdLibraryReport {
             .map(str::to_owned)
             .or(n.period)
             .unwrap_or_else(|| "unknown".into());
+        // 2019's periods only exist in 2019's names, whose parts have fixed
+        // widths: an unknown part is written as one that reads as nothing.
+        let legacy = match period.as_str() {
+            "this_week" => Some("ThisWeekSpending"),
+            "to_date" => Some("SpendingToDate"),
+            _ => None,
+        };
+        if let Some(suffix) = legacy {
+            let country = if country.len() == 2 {
+                country
+            } else {
+                "??".into()
+            };
+            let date = if date.len() == 10 {
+                date
+            } else {
+                "????-??-??".into()
+            };
+            return Some(format!(
+                "FacebookAdLibraryReport{country}{date}{suffix}.csv"
+            ));
+        }
         let what = n.region.unwrap_or_else(|| "advertisers".into());
         Some(format!(
             "FacebookAdLibraryReport_{date}_{country}_{period}_{what}.csv"
@@ -419,4 +441,48 @@ fn map_row<'a>(header: &Header, row: &Row<'a>, file: &ReportName) -> Entry<'a> {
         row: r,
         unnormalized,
     })
+}
+
+#[cfg(test)]
+mod stated_facts_tests {
+    use super::*;
+
+    #[test]
+    fn stated_facts_replace_what_the_name_says() {
+        let facts = StatedFacts {
+            country: Some("AR"),
+            date: Some(time::macros::date!(2022 - 11 - 18)),
+            period: Some("last_7_days"),
+        };
+        let name = MetaAdLibraryReport.name_stating("AR.csv", &facts).unwrap();
+        let read = report_name(&name);
+        assert_eq!(read.country.as_deref(), Some("AR"));
+        assert_eq!(read.period.as_deref(), Some("last_7_days"));
+        assert_eq!(read.date, facts.date);
+
+        // A 2019 report keeps its period when only its country is stated.
+        let only_country = StatedFacts {
+            country: Some("GB"),
+            ..StatedFacts::default()
+        };
+        let name = MetaAdLibraryReport
+            .name_stating(
+                "FacebookAdLibraryReportUA2019-05-04ThisWeekSpending.csv",
+                &only_country,
+            )
+            .unwrap();
+        let read = report_name(&name);
+        assert_eq!(read.country.as_deref(), Some("GB"));
+        assert_eq!(read.period.as_deref(), Some("this_week"));
+        assert_eq!(read.date, Some(time::macros::date!(2019 - 05 - 04)));
+
+        // A region file keeps its region.
+        let name = MetaAdLibraryReport
+            .name_stating(
+                "FacebookAdLibraryReport_2022-11-18_TH_yesterday_Bangkok.csv",
+                &only_country,
+            )
+            .unwrap();
+        assert_eq!(report_name(&name).region.as_deref(), Some("Bangkok"));
+    }
 }

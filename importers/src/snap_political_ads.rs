@@ -254,7 +254,7 @@ fn link_of<'a>(key: &str, value: &'a str) -> Option<&'a str> {
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
             && !rest.is_empty()
     });
-    (matches!(key, "web_view_url" | "deep_link_uri" | "deep_link_url") && is_uri).then_some(value)
+    (matches!(key, "web_view_url" | "deep_link_uri") && is_uri).then_some(value)
 }
 
 #[cfg(test)]

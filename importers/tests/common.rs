@@ -6,6 +6,16 @@ use std::path::PathBuf;
 use adarchive_importers::{Entry, Importer, Locator};
 use adarchive_schema::{Ad, RateRow, ReportRow};
 
+/// Which importers claim `bytes` (by their first 64 KiB, as import does).
+pub fn claims(bytes: &[u8]) -> Vec<&'static str> {
+    let head = &bytes[..bytes.len().min(64 * 1024)];
+    adarchive_importers::all()
+        .iter()
+        .filter(|i| i.detect(head))
+        .map(|i| i.name())
+        .collect()
+}
+
 pub fn samples() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples")
 }

@@ -3,18 +3,8 @@
 
 mod common;
 
-use adarchive_importers::{all, detect, format_names};
-use common::{fixture, sample, samples};
-
-/// Which importers claim `bytes`.
-fn claims(bytes: &[u8]) -> Vec<&'static str> {
-    let head = &bytes[..bytes.len().min(64 * 1024)];
-    all()
-        .iter()
-        .filter(|i| i.detect(head))
-        .map(|i| i.name())
-        .collect()
-}
+use adarchive_importers::{detect, format_names};
+use common::{claims, fixture, sample, samples};
 
 #[test]
 fn every_fixture_is_its_own_format_only() {

@@ -10,9 +10,9 @@
 
 mod common;
 
-use adarchive_importers::{all, by_name};
+use adarchive_importers::by_name;
 use adarchive_schema::{MediaType, ReportKind, SpendRange};
-use common::read;
+use common::{claims, read};
 
 /// One table: its bundle CSV (header and rows), which columns are
 /// BigQuery `TIMESTAMP`s, and which importer reads it.
@@ -203,16 +203,6 @@ fn bigquery_copies(table: &Table) -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
-/// Which importers claim `bytes`.
-fn claims(bytes: &[u8]) -> Vec<&'static str> {
-    let head = &bytes[..bytes.len().min(64 * 1024)];
-    all()
-        .iter()
-        .filter(|i| i.detect(head))
-        .map(|i| i.name())
-        .collect()
-}
-
 #[test]
 fn every_bigquery_copy_is_claimed_by_its_importer_alone() {
     for table in TABLES {
@@ -228,6 +218,17 @@ fn every_bigquery_copy_is_claimed_by_its_importer_alone() {
     }
 }
 
+/// The canonical JSON of every record and report row read, in order: equal
+/// JSON is an equal hash, and a difference shows where.
+fn canonical(read: &common::Read) -> Vec<String> {
+    let text = |json: Vec<u8>| String::from_utf8_lossy(&json).into_owned();
+    read.records
+        .iter()
+        .map(|r| text(r.2.canonical_json()))
+        .chain(read.reports.iter().map(|r| text(r.1.canonical_json())))
+        .collect()
+}
+
 #[test]
 fn every_bigquery_copy_reads_to_the_bundle_records() {
     for table in TABLES {
@@ -239,18 +240,14 @@ fn every_bigquery_copy_reads_to_the_bundle_records() {
             table.name,
             bundle.problems
         );
-        let bundle_hashes: Vec<String> = bundle
+        let expected = canonical(&bundle);
+        assert_eq!(expected.len(), rows(table.csv).1.len(), "{}", table.name);
+        let expected_hashes: Vec<String> = bundle
             .records
             .iter()
             .map(|r| r.2.record_hash().to_hex())
             .chain(bundle.reports.iter().map(|r| r.1.row_hash().to_hex()))
             .collect();
-        assert_eq!(
-            bundle_hashes.len(),
-            rows(table.csv).1.len(),
-            "{}",
-            table.name
-        );
         for (how, bytes) in bigquery_copies(table) {
             let copy = read(importer, &bytes);
             assert!(
@@ -259,39 +256,14 @@ fn every_bigquery_copy_reads_to_the_bundle_records() {
                 table.name,
                 copy.problems
             );
+            assert_eq!(canonical(&copy), expected, "{} as {how}", table.name);
             let hashes: Vec<String> = copy
                 .records
                 .iter()
                 .map(|r| r.2.record_hash().to_hex())
                 .chain(copy.reports.iter().map(|r| r.1.row_hash().to_hex()))
                 .collect();
-            if hashes != bundle_hashes {
-                let bundle_json: Vec<String> = bundle
-                    .records
-                    .iter()
-                    .map(|r| String::from_utf8_lossy(&r.2.canonical_json()).into_owned())
-                    .chain(
-                        bundle
-                            .reports
-                            .iter()
-                            .map(|r| String::from_utf8_lossy(&r.1.canonical_json()).into_owned()),
-                    )
-                    .collect();
-                let copy_json: Vec<String> = copy
-                    .records
-                    .iter()
-                    .map(|r| String::from_utf8_lossy(&r.2.canonical_json()).into_owned())
-                    .chain(
-                        copy.reports
-                            .iter()
-                            .map(|r| String::from_utf8_lossy(&r.1.canonical_json()).into_owned()),
-                    )
-                    .collect();
-                panic!(
-                    "{} as {how}: records differ\nbundle: {bundle_json:#?}\ncopy: {copy_json:#?}",
-                    table.name
-                );
-            }
+            assert_eq!(hashes, expected_hashes, "{} as {how}", table.name);
         }
     }
 }

@@ -327,7 +327,7 @@ pub async fn ads(
     path = "/v1/spend",
     params(AdsQuery),
     responses(
-        (status = 200, description = "`origin`, `total_ads`, `group_by` and `groups` (ad-level: summed lower and upper bounds of the matching ads' published ranges, per currency); `reports` (report-level: the figures of the platforms' spend reports of `report_kind`, per currency, with the reports and rows they come from); `conversion` (with `convert_to` and imported ECB rates: each figure converted on its own, labelled as an estimate with the rate's date; otherwise why there is none). With `format=csv`: the same as CSV for spreadsheets"),
+        (status = 200, description = "`origin`, `total_ads`, `group_by`, `ordered_by` (by spend when all of it is in one currency, else by number of ads; weeks and months by period) and `groups` (ad-level: summed lower and upper bounds of the matching ads' published ranges, per currency); `reports` (report-level: the figures of the platforms' spend reports of `report_kind`, per currency, with the reports and rows they come from); `conversion` (with `convert_to` and imported ECB rates: each figure converted on its own, labelled as an estimate with the rate's date; otherwise why there is none). With `format=csv`: the same as CSV for spreadsheets"),
         (status = 400, description = "A parameter is unknown or not allowed", body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -590,6 +590,16 @@ pub async fn sources(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
     Ok(json_response(entries))
 }
 
+/// The first bytes of a stored source, enough to tell JSON from CSV.
+fn first_bytes(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(256);
+    std::fs::File::open(path)?
+        .take(256)
+        .read_to_end(&mut head)?;
+    Ok(head)
+}
+
 /// The stored bytes of a source (credentials redacted), as published.
 #[utoipa::path(
     get,
@@ -624,10 +634,19 @@ pub async fn source(
             .insert_header(("etag", etag))
             .finish());
     }
+    let path = state.archive.source_path(&hash);
     let media_type = match entry.format.as_str() {
         "zip" => "application/zip",
-        format => adarchive_importers::by_name(format)
-            .map_or("application/octet-stream", |importer| importer.media_type()),
+        format => match adarchive_importers::by_name(format) {
+            None => "application/octet-stream",
+            Some(importer) => {
+                let at = path.clone();
+                let head = web::block(move || first_bytes(&at))
+                    .await?
+                    .map_err(|e| ApiError::Internal(e.to_string()))?;
+                importer.media_type_of(&head)
+            }
+        },
     };
     let name = entry
         .names
@@ -635,7 +654,7 @@ pub async fn source(
         .and_then(|n| n.rsplit(['/', '!']).next().map(str::to_owned))
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| hash.clone());
-    let file = actix_files::NamedFile::open(state.archive.source_path(&hash))
+    let file = actix_files::NamedFile::open(path)
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .set_content_type(
             media_type

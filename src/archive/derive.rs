@@ -72,16 +72,29 @@ pub const UNNORMALIZED_LISTED: usize = 20;
 /// How much of one such value a report shows.
 pub const UNNORMALIZED_VALUE_CHARS: usize = 200;
 
-/// The values named by `fields`, as `unmapped` keeps them.
-fn unnormalized_values(
+/// Values of one row that could not be normalized: how many, and those of
+/// them a report still has room to list.
+#[derive(Debug, Default)]
+pub(crate) struct Unnormalized {
+    count: u64,
+    listed: Vec<UnnormalizedValue>,
+}
+
+/// The values named by `fields`, as `unmapped` keeps them; only while
+/// fewer than [`UNNORMALIZED_LISTED`] have been `listed` in the file are
+/// they copied, so a file full of them costs no more than a count.
+fn unnormalized(
     line: u64,
     fields: Vec<String>,
     unmapped: &std::collections::BTreeMap<String, serde_json::Value>,
-) -> Vec<UnnormalizedValue> {
-    fields
-        .into_iter()
+    listed: &mut usize,
+) -> Unnormalized {
+    let room = UNNORMALIZED_LISTED.saturating_sub(*listed);
+    let values: Vec<UnnormalizedValue> = fields
+        .iter()
+        .take(room)
         .map(|field| {
-            let value = match unmapped.get(&field) {
+            let value = match unmapped.get(field) {
                 Some(serde_json::Value::String(s)) => s.clone(),
                 Some(other) => other.to_string(),
                 None => String::new(),
@@ -90,9 +103,18 @@ fn unnormalized_values(
                 Some((cut, _)) => format!("{}…", &value[..cut]),
                 None => value,
             };
-            UnnormalizedValue { line, field, value }
+            UnnormalizedValue {
+                line,
+                field: field.clone(),
+                value,
+            }
         })
-        .collect()
+        .collect();
+    *listed += values.len();
+    Unnormalized {
+        count: fields.len() as u64,
+        listed: values,
+    }
 }
 
 /// What deriving one source produced.
@@ -117,11 +139,11 @@ pub(crate) struct Derived {
 }
 
 impl Derived {
-    fn note_unnormalized(&mut self, values: Vec<UnnormalizedValue>) {
-        self.unnormalized += values.len() as u64;
+    fn note_unnormalized(&mut self, values: Unnormalized) {
+        self.unnormalized += values.count;
         let room = UNNORMALIZED_LISTED.saturating_sub(self.unnormalized_values.len());
         self.unnormalized_values
-            .extend(values.into_iter().take(room));
+            .extend(values.listed.into_iter().take(room));
     }
 }
 
@@ -134,7 +156,7 @@ pub(crate) enum Prepared {
         record_hash: RecordHash,
         /// The record as stored: hash and compressed canonical JSON.
         stored: Vec<u8>,
-        unnormalized: Vec<UnnormalizedValue>,
+        unnormalized: Unnormalized,
         /// The search document, when the index is being kept current.
         document: Option<tantivy::TantivyDocument>,
     },
@@ -144,7 +166,7 @@ pub(crate) enum Prepared {
         locator: adarchive_importers::Locator,
         /// The row as stored (see `codec::encode_report_row`).
         stored: Vec<u8>,
-        unnormalized: Vec<UnnormalizedValue>,
+        unnormalized: Unnormalized,
     },
     Problem(QuarantineEntry),
     /// What the source says of its advertisers, sent once at the end.
@@ -219,13 +241,14 @@ pub(crate) fn parse_source(
 ) -> std::result::Result<(), String> {
     let mut batch = Vec::with_capacity(BATCH);
     let mut advertisers = HashMap::new();
+    let mut listed = 0;
     let outcome = importer.read_named(name, reader, &mut |entry| {
         match &entry {
             Entry::Record(r) => collect_ad(&mut advertisers, &r.ad),
             Entry::Report(r) => collect(&mut advertisers, facts_of_report(&r.row)),
             _ => {}
         }
-        batch.push(prepare(entry, blake3, name, index));
+        batch.push(prepare(entry, blake3, name, index, &mut listed));
         if batch.len() == BATCH {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
             tx.send(full).map_err(|_| "the archive stopped writing")?;
@@ -319,7 +342,13 @@ fn source_key(blake3: &str) -> Result<[u8; 32]> {
         .as_bytes())
 }
 
-fn prepare(entry: Entry<'_>, blake3: &str, name: &str, index: Option<&Updates<'_>>) -> Prepared {
+fn prepare(
+    entry: Entry<'_>,
+    blake3: &str,
+    name: &str,
+    index: Option<&Updates<'_>>,
+    listed: &mut usize,
+) -> Prepared {
     match entry {
         Entry::Record(r) => {
             let canonical = r.ad.canonical_json();
@@ -330,7 +359,7 @@ fn prepare(entry: Entry<'_>, blake3: &str, name: &str, index: Option<&Updates<'_
                 record_hash,
                 raw_hash: *blake3::hash(r.raw).as_bytes(),
                 locator: r.locator,
-                unnormalized: unnormalized_values(r.locator.line, r.unnormalized, &r.ad.unmapped),
+                unnormalized: unnormalized(r.locator.line, r.unnormalized, &r.ad.unmapped, listed),
                 uid: r.ad.uid,
             }
         }
@@ -339,11 +368,15 @@ fn prepare(entry: Entry<'_>, blake3: &str, name: &str, index: Option<&Updates<'_
             r.locator,
             r.raw,
             &r.row.canonical_json(),
-            unnormalized_values(r.locator.line, r.unnormalized, &r.row.unmapped),
+            unnormalized(r.locator.line, r.unnormalized, &r.row.unmapped, listed),
         ),
-        Entry::Rates(r) => {
-            prepared_row(true, r.locator, r.raw, &r.row.canonical_json(), Vec::new())
-        }
+        Entry::Rates(r) => prepared_row(
+            true,
+            r.locator,
+            r.raw,
+            &r.row.canonical_json(),
+            Unnormalized::default(),
+        ),
         Entry::Problem(p) => Prepared::Problem(QuarantineEntry {
             source_blake3: blake3.to_owned(),
             source_name: name.to_owned(),
@@ -365,7 +398,7 @@ fn prepared_row(
     locator: adarchive_importers::Locator,
     raw: &[u8],
     canonical: &[u8],
-    unnormalized: Vec<UnnormalizedValue>,
+    unnormalized: Unnormalized,
 ) -> Prepared {
     Prepared::Row {
         rates,

@@ -38,6 +38,7 @@ pub(crate) use derive::{
 };
 pub use derive::{
     NoProgress, ProblemNote, Progress, UnnormalizedValue, PROBLEMS_LISTED, UNNORMALIZED_LISTED,
+    UNNORMALIZED_VALUE_CHARS,
 };
 pub use index_sync::{catch_up_index, reindex_all};
 pub use model::{

@@ -771,10 +771,10 @@ pub fn spend_totals(
             g.spend
                 .iter()
                 .filter(|s| s.lower > 0 || s.upper.is_none_or(|u| u > 0))
-                .map(|s| (s.currency.clone(), s.lower))
+                .map(|s| (s.currency.as_str(), s.lower))
                 .collect()
         },
-        |g| g.key.clone(),
+        |g| g.key.as_str(),
     );
     groups.truncate(limit);
     Ok(SpendResponse {
@@ -795,38 +795,43 @@ pub(crate) fn order_groups<G>(
     groups: &mut [G],
     time: bool,
     counted: &str,
-    count: impl Fn(&G) -> u64,
-    spend: impl Fn(&G) -> Vec<(String, u128)>,
-    key: impl Fn(&G) -> String,
+    count: fn(&G) -> u64,
+    spend: fn(&G) -> Vec<(&str, u128)>,
+    key: fn(&G) -> &str,
 ) -> String {
     if time {
-        groups.sort_by_key(&key);
+        groups.sort_by(|a, b| key(a).cmp(key(b)));
         return "period, earliest first".into();
     }
-    let mut currencies: Vec<String> = groups
-        .iter()
-        .flat_map(|g| spend(g).into_iter().map(|(c, _)| c))
-        .collect();
+    let mut currencies: Vec<String> = Vec::new();
+    for g in groups.iter() {
+        for (currency, _) in spend(g) {
+            if !currencies.iter().any(|c| c == currency) {
+                currencies.push(currency.to_owned());
+            }
+        }
+    }
     currencies.sort();
-    currencies.dedup();
     match currencies.as_slice() {
         [one] => {
+            // Each group's figure is found once, not once per comparison.
             let lower = |g: &G| {
                 spend(g)
                     .into_iter()
                     .find(|(c, _)| c == one)
                     .map_or(0, |(_, l)| l)
             };
-            groups.sort_by(|a, b| {
-                lower(b)
-                    .cmp(&lower(a))
-                    .then_with(|| count(b).cmp(&count(a)))
-                    .then_with(|| key(a).cmp(&key(b)))
+            groups.sort_by_cached_key(|g| {
+                (
+                    std::cmp::Reverse(lower(g)),
+                    std::cmp::Reverse(count(g)),
+                    key(g).to_owned(),
+                )
             });
             format!("spend in {one} (lower bound), largest first")
         }
         several => {
-            groups.sort_by(|a, b| count(b).cmp(&count(a)).then_with(|| key(a).cmp(&key(b))));
+            groups.sort_by(|a, b| count(b).cmp(&count(a)).then_with(|| key(a).cmp(key(b))));
             if several.is_empty() {
                 format!("number of {counted}, most first")
             } else {

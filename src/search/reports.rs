@@ -536,10 +536,10 @@ fn total_rows(
             g.spend
                 .iter()
                 .filter(|s| s.lower > 0 || s.upper > 0)
-                .map(|s| (s.currency.clone(), s.lower))
+                .map(|s| (s.currency.as_str(), s.lower))
                 .collect()
         },
-        |g| g.key.clone(),
+        |g| g.key.as_str(),
     );
     groups.truncate(limit);
     ReportTotals {

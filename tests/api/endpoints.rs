@@ -484,3 +484,27 @@ async fn each_ad_level_figure_traces_to_the_ads_it_sums() {
         assert!(traced > 0, "{group_by}: no group carries a trace");
     }
 }
+
+#[tokio::test]
+async fn a_google_table_saved_as_json_lines_is_served_as_json() {
+    use adarchive::archive::{Archive, NoProgress};
+    use adarchive::ingest::{import_paths, ImportOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("creative_stats.jsonl");
+    let bytes = br#"{"ad_id":"CR1","advertiser_id":"AR1","ad_type":"TEXT","first_served_timestamp":"2022-01-14 05:00:00 UTC"}
+"#;
+    std::fs::write(&file, bytes).unwrap();
+    let data = dir.path().join("data");
+    {
+        let archive = Archive::open(&data).unwrap();
+        let report =
+            import_paths(&archive, &[file], ImportOptions::default(), &NoProgress).unwrap();
+        assert_eq!(report.totals.records, 1, "{:?}", report.files);
+    }
+    let app = crate::helpers::spawn_with(data, dir, 0).await;
+    let hash = blake3::hash(bytes).to_hex().to_string();
+    let response = app.get(&format!("/v1/sources/{hash}")).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.bytes().await.unwrap().as_ref(), &bytes[..]);
+}
