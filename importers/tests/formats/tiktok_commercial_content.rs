@@ -1,6 +1,6 @@
 //! TikTok Commercial Content API replies, from the documented shapes.
 
-mod common;
+use crate::common;
 
 use adarchive_importers::detect;
 use adarchive_importers::tiktok_commercial_content::TikTokCommercialContent;

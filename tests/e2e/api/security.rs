@@ -11,7 +11,7 @@ use adarchive::api::startup::ApiConfig;
 use adarchive::archive::{Archive, NoProgress};
 use adarchive::ingest::{import_paths, ImportOptions};
 
-use crate::helpers::{sample, spawn_app, spawn_config, spawn_with, TestApp};
+use crate::api::helpers::{sample, spawn_app, spawn_config, spawn_with, TestApp};
 
 /// A token in Meta's shape, distinct per spelling.
 fn secret(n: u32) -> String {
@@ -107,6 +107,9 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 
 #[tokio::test]
 async fn credentials_in_any_spelling_or_container_are_never_stored_or_served() {
+    if crate::util::skip_without_samples() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let folder = dir.path().join("home/alice/secret-project");
     std::fs::create_dir_all(&folder).unwrap();
@@ -237,6 +240,9 @@ async fn credentials_in_any_spelling_or_container_are_never_stored_or_served() {
 
 #[test]
 fn a_file_holding_a_live_looking_token_outside_any_parameter_is_refused_and_leaves_nothing() {
+    if crate::util::skip_without_samples() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let mut page: serde_json::Value =
         serde_json::from_slice(&std::fs::read(sample(META)).unwrap()).unwrap();
@@ -259,6 +265,9 @@ fn a_file_holding_a_live_looking_token_outside_any_parameter_is_refused_and_leav
 
 #[tokio::test]
 async fn a_facet_named_thousands_of_times_is_counted_once() {
+    if crate::util::skip_without_samples() {
+        return;
+    }
     let app = spawn_app().await;
     let facets = vec!["funder"; 4_000].join(",");
     let started = Instant::now();
@@ -272,6 +281,9 @@ async fn a_facet_named_thousands_of_times_is_counted_once() {
 
 #[tokio::test]
 async fn answers_are_bounded_in_size() {
+    if crate::util::skip_without_samples() {
+        return;
+    }
     let app = spawn_app().await;
     let refused = app.get("/v1/spend?group_by=advertiser&limit=100000").await;
     assert_eq!(refused.status(), 400);
@@ -291,6 +303,9 @@ async fn answers_are_bounded_in_size() {
 
 #[test]
 fn advertiser_entities_are_built_once_per_archive_generation() {
+    if crate::util::skip_without_samples() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let archive = Archive::open(&dir.path().join("data")).unwrap();
     let import = |rel: &str| {
@@ -321,6 +336,9 @@ fn advertiser_entities_are_built_once_per_archive_generation() {
 
 #[test]
 fn a_search_whose_client_went_away_stops() {
+    if crate::util::skip_without_samples() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let archive = Archive::open(&dir.path().join("data")).unwrap();
     import_paths(
@@ -414,6 +432,9 @@ async fn forwarded_for_counts_only_from_a_trusted_proxy() {
 
 #[tokio::test]
 async fn a_public_service_s_hygiene() {
+    if crate::util::skip_without_samples() {
+        return;
+    }
     let app = spawn_app().await;
     let client = &app.client;
     let url = |path: &str| format!("{}{path}", app.address);
@@ -549,7 +570,10 @@ fn resident() -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_stalled_exports_cannot_stop_the_server() {
-    let app = crate::helpers::spawn_app().await;
+    if crate::util::skip_without_samples() {
+        return;
+    }
+    let app = crate::api::helpers::spawn_app().await;
     let port: u16 = app.address.rsplit(':').next().unwrap().parse().unwrap();
     let before = resident();
     let mut stalled = Vec::new();

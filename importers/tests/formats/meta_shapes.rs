@@ -1,6 +1,6 @@
 //! The shapes researchers keep Meta ads in, and ads that cannot be read.
 
-mod common;
+use crate::common;
 
 use adarchive_importers::{detect, meta_ads_archive::MetaAdsArchive};
 use common::read;

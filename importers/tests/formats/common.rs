@@ -20,6 +20,28 @@ pub fn samples() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples")
 }
 
+/// Whether a test that reads the real samples is skipped: it is when
+/// `../shared/samples` (the platforms' exports, beside the repository and
+/// not part of it) is absent, after saying so, unless
+/// `ADARCHIVE_REQUIRE_SAMPLES` is set, as CI sets it: then their absence
+/// fails the test.
+pub fn skip_without_samples() -> bool {
+    let dir = samples();
+    if dir.is_dir() {
+        return false;
+    }
+    assert!(
+        std::env::var_os("ADARCHIVE_REQUIRE_SAMPLES").is_none(),
+        "{} is missing, and ADARCHIVE_REQUIRE_SAMPLES asks for it",
+        dir.display()
+    );
+    eprintln!(
+        "skipped: {} is absent (set ADARCHIVE_REQUIRE_SAMPLES to make that a failure)",
+        dir.display()
+    );
+    true
+}
+
 pub fn sample(rel: &str) -> Vec<u8> {
     let path = samples().join(rel);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))

@@ -2,14 +2,12 @@
 //! `verify` accepts, and importing again completes it: the result matches
 //! an uninterrupted import.
 
-mod util;
-
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::util::*;
 use adarchive::archive::Archive;
 use adarchive::generate::{generate_samples, GenerateOptions};
-use util::*;
 
 fn import_command(data: &std::path::Path, input: &std::path::Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_adarchive"));

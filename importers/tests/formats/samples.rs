@@ -1,6 +1,6 @@
 //! The importers against real exports in `../shared/samples`.
 
-mod common;
+use crate::common;
 
 use adarchive_importers::{
     detect, google_creative_stats::GoogleCreativeStats, meta_ads_archive::MetaAdsArchive,
@@ -22,6 +22,9 @@ const SNAP: [(&str, usize); 4] = [
 
 #[test]
 fn google_creative_stats_sample() {
+    if common::skip_without_samples() {
+        return;
+    }
     let bytes = sample(GOOGLE);
     assert_eq!(detect(&bytes).unwrap().name(), "google-creative-stats");
     let got = read(&GoogleCreativeStats, &bytes);
@@ -107,6 +110,9 @@ fn google_creative_stats_sample() {
 
 #[test]
 fn meta_ads_archive_samples() {
+    if common::skip_without_samples() {
+        return;
+    }
     let bytes = sample(META_2019);
     assert_eq!(detect(&bytes).unwrap().name(), "meta-ads-archive");
     let got = read(&MetaAdsArchive, &bytes);
@@ -184,6 +190,9 @@ fn meta_ads_archive_samples() {
 
 #[test]
 fn snap_samples() {
+    if common::skip_without_samples() {
+        return;
+    }
     for (path, count) in SNAP {
         let bytes = sample(path);
         assert_eq!(

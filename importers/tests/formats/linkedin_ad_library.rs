@@ -1,6 +1,6 @@
 //! LinkedIn Ad Library API pages, from the documented shapes.
 
-mod common;
+use crate::common;
 
 use adarchive_importers::linkedin_ad_library::LinkedInAdLibrary;
 use adarchive_importers::{by_name, detect};

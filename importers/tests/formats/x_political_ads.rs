@@ -1,6 +1,6 @@
 //! X political ads disclosure CSV, from the documented columns.
 
-mod common;
+use crate::common;
 
 use adarchive_importers::detect;
 use adarchive_importers::x_political_ads::XPoliticalAds;

@@ -8,7 +8,7 @@
 //! `UTC` timestamps, pandas' leading index column and `+00:00` timestamps,
 //! and newline-delimited JSON with integers as strings and nulls.
 
-mod common;
+use crate::common;
 
 use adarchive_importers::by_name;
 use adarchive_schema::{MediaType, ReportKind, SpendRange};

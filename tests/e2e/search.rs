@@ -2,16 +2,14 @@
 //! computed independently from the raw files, and against generated exports
 //! for the scripts the samples lack.
 
-mod util;
-
 use std::collections::{BTreeMap, HashSet};
 
+use crate::util::*;
 use adarchive::archive::Archive;
 use adarchive::generate::{generate_samples, GenerateOptions};
 use adarchive::search::{search, spend_totals, Filters, SearchError, SearchRequest};
 use time::macros::format_description;
 use time::PrimitiveDateTime;
-use util::*;
 
 /// An ad as read straight from a raw sample file, for expected values.
 #[derive(Debug, Default, Clone)]
@@ -222,6 +220,9 @@ fn count(raw: &[RawAd], f: impl Fn(&RawAd) -> bool) -> u64 {
 
 #[test]
 fn facets_and_every_filter_match_the_raw_files() {
+    if crate::util::skip_without_samples() {
+        return;
+    }
     let (_dir, archive) = sample_archive();
     let raw = raw_ads();
     assert_eq!(raw.len(), 2688);
@@ -497,6 +498,9 @@ fn walk(archive: &Archive, request: &SearchRequest) -> Vec<adarchive_schema::Ad>
 
 #[test]
 fn every_sort_pages_through_all_results_in_order() {
+    if crate::util::skip_without_samples() {
+        return;
+    }
     let (_dir, archive) = sample_archive();
     let eur = Filters {
         currency: vec!["EUR".into()],
@@ -597,6 +601,9 @@ fn every_sort_pages_through_all_results_in_order() {
 
 #[test]
 fn phrases_exclusions_fields_and_snippets() {
+    if crate::util::skip_without_samples() {
+        return;
+    }
     let (_dir, archive) = sample_archive();
     let raw = raw_ads();
     let epp = count(&raw, |a| {
@@ -661,6 +668,9 @@ fn phrases_exclusions_fields_and_snippets() {
 
 #[test]
 fn hostile_queries_get_errors_or_bounded_results() {
+    if crate::util::skip_without_samples() {
+        return;
+    }
     let (_dir, archive) = sample_archive();
     let run = |query: &str, limit: usize, cursor: Option<&str>| {
         search(
@@ -706,6 +716,9 @@ fn hostile_queries_get_errors_or_bounded_results() {
 
 #[test]
 fn spend_totals_match_the_raw_files() {
+    if crate::util::skip_without_samples() {
+        return;
+    }
     let (_dir, archive) = sample_archive();
     let raw = raw_ads();
     let request = SearchRequest::default();
@@ -849,6 +862,9 @@ fn every_script_is_searchable_in_generated_exports() {
 
 #[test]
 fn the_search_command_prints_pages_as_json() {
+    if crate::util::skip_without_samples() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let out = adarchive(&[
@@ -905,6 +921,9 @@ fn the_search_command_prints_pages_as_json() {
 
 #[test]
 fn exports_have_resume_points_that_continue_exactly() {
+    if crate::util::skip_without_samples() {
+        return;
+    }
     use adarchive::search::export::{export, ExportFormat};
     let (_dir, archive) = sample_archive();
     let request = SearchRequest {
@@ -1039,6 +1058,9 @@ fn both_ways(
 
 #[test]
 fn faster_paths_give_what_scoring_and_counting_every_match_gives() {
+    if crate::util::skip_without_samples() {
+        return;
+    }
     let (_dir, archive) = sample_archive_with_updates();
     let everything = every_platform(&archive);
     let facets: Vec<String> = adarchive::search::FACET_FIELDS

@@ -1,16 +1,14 @@
 //! The Microsoft, TikTok, LinkedIn, X and Google Ads Transparency Center
 //! formats through the real import path: provenance, quarantine, search.
 
-mod util;
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::util::import;
 use adarchive::archive::Archive;
 use adarchive::check::verify;
 use adarchive::generate::{generate_samples, GenerateOptions};
 use adarchive::search::{search, Filters, SearchRequest};
-use util::import;
 
 fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -1,6 +1,6 @@
 //! `spawn_app`: an archive of the real samples, served on a free port.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use adarchive::api::startup::{ApiConfig, Application};
 use adarchive::archive::{Archive, NoProgress};
@@ -12,16 +12,7 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
-fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/samples")
-}
-
-pub fn sample(rel: &str) -> PathBuf {
-    samples().join(rel)
-}
-
-pub const GOOGLE: &str =
-    "google/creative_stats_2020-10_derived/creative_stats_NL_2020-10.RECONSTRUCTED.csv";
+pub use crate::util::{sample, GOOGLE};
 
 /// Imports the Google, Meta and Snap samples and starts the server.
 pub async fn spawn_app() -> TestApp {
@@ -31,7 +22,7 @@ pub async fn spawn_app() -> TestApp {
         let archive = Archive::open(&data).unwrap();
         let paths = vec![
             sample(GOOGLE),
-            sample("meta/ads_archive_api/ambanum_2019_ads_archive_25ads.redacted.json"),
+            sample(crate::util::META_2019),
             sample("snap/2023_PoliticalAds.sorted.first500.csv"),
         ];
         import_paths(&archive, &paths, ImportOptions::default(), &NoProgress).unwrap();

@@ -1,6 +1,6 @@
 //! Google Ads Transparency Center rows, from the BigQuery table's columns.
 
-mod common;
+use crate::common;
 
 use adarchive_importers::detect;
 use adarchive_importers::google_ads_transparency::GoogleAdsTransparency;

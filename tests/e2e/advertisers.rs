@@ -1,16 +1,14 @@
 //! Advertisers across platforms: identities, the evidence that joins them,
 //! and their spend per platform and overall.
 
-mod util;
-
 use std::path::PathBuf;
 
+use crate::util::{import, sample};
 use adarchive::advertisers::{entity_detail, list_entities};
 use adarchive::archive::Archive;
 use adarchive::check::verify;
 use adarchive::generate::{generate_samples, GenerateOptions};
 use adarchive::search::{spend_totals, Filters, SearchRequest};
-use util::{import, sample};
 
 #[test]
 fn one_committee_on_google_meta_and_snap_is_one_advertiser() {
@@ -121,6 +119,9 @@ fn one_committee_on_google_meta_and_snap_is_one_advertiser() {
 
 #[test]
 fn google_id_mapping_and_two_disclaimers() {
+    if crate::util::skip_without_samples() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let mapping = dir.path().join("advertiser_id_mapping.csv");
     // FreedomWorks (2018 bundle) re-IDed as the first advertiser of 2019.

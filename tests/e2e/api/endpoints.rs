@@ -1,6 +1,6 @@
-use crate::helpers::{sample, spawn_app, GOOGLE};
+use crate::api::helpers::{sample, spawn_app, GOOGLE};
 
-async fn problem(app: &crate::helpers::TestApp, path: &str, status: u16) -> serde_json::Value {
+async fn problem(app: &crate::api::helpers::TestApp, path: &str, status: u16) -> serde_json::Value {
     let response = app.get(path).await;
     assert_eq!(response.status().as_u16(), status, "{path}");
     assert_eq!(
@@ -15,6 +15,9 @@ async fn problem(app: &crate::helpers::TestApp, path: &str, status: u16) -> serd
 
 #[tokio::test]
 async fn health_and_search() {
+    if crate::util::skip_without_samples() {
+        return;
+    }
     let app = spawn_app().await;
     let health = app.json("/healthz").await;
     assert_eq!(health["ads"], 1028);
@@ -41,6 +44,9 @@ async fn health_and_search() {
 
 #[tokio::test]
 async fn one_ad_its_history_and_provenance() {
+    if crate::util::skip_without_samples() {
+        return;
+    }
     let app = spawn_app().await;
     let ad = app.json("/v1/ads/google:CR524874621665673216").await;
     assert_eq!(ad["advertiser"]["id"], "AR130387441805688832");
@@ -75,6 +81,9 @@ async fn one_ad_its_history_and_provenance() {
 
 #[tokio::test]
 async fn sources_are_served_byte_for_byte() {
+    if crate::util::skip_without_samples() {
+        return;
+    }
     let app = spawn_app().await;
     let sources = app.json("/v1/sources").await;
     assert_eq!(sources.as_array().unwrap().len(), 3);
@@ -97,6 +106,9 @@ async fn sources_are_served_byte_for_byte() {
 
 #[tokio::test]
 async fn spend_totals() {
+    if crate::util::skip_without_samples() {
+        return;
+    }
     let app = spawn_app().await;
     let totals = app.json("/v1/spend?group_by=platform&currency=EUR").await;
     let google = totals["groups"]
@@ -113,6 +125,9 @@ async fn spend_totals() {
 
 #[tokio::test]
 async fn bad_requests_are_400_problems_naming_the_parameter() {
+    if crate::util::skip_without_samples() {
+        return;
+    }
     let app = spawn_app().await;
     for (path, param) in [
         ("/v1/ads?q=%22open", "q"),
@@ -135,6 +150,9 @@ async fn bad_requests_are_400_problems_naming_the_parameter() {
 
 #[tokio::test]
 async fn openapi_and_docs_are_served_locally() {
+    if crate::util::skip_without_samples() {
+        return;
+    }
     let app = spawn_app().await;
     let spec = app.json("/openapi.json").await;
     for path in [
@@ -175,6 +193,9 @@ fn committed_openapi_json_is_current() {
 
 #[tokio::test]
 async fn etags_cors_and_compression() {
+    if crate::util::skip_without_samples() {
+        return;
+    }
     let app = spawn_app().await;
     let url = format!("{}/v1/ads/google:CR524874621665673216", app.address);
     let first = app.client.get(&url).send().await.unwrap();
@@ -238,6 +259,9 @@ async fn etags_cors_and_compression() {
 
 #[tokio::test]
 async fn exports_stream_every_match_in_order_with_resume_points() {
+    if crate::util::skip_without_samples() {
+        return;
+    }
     let app = spawn_app().await;
     // The search pages, for comparison: the default order without a query.
     let mut expected = Vec::new();
@@ -323,7 +347,7 @@ async fn clients_over_their_rate_get_429_with_retry_after() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     drop(adarchive::archive::Archive::open(&data).unwrap());
-    let app = crate::helpers::spawn_with(data, dir, 2).await;
+    let app = crate::api::helpers::spawn_with(data, dir, 2).await;
     let mut statuses = Vec::new();
     for _ in 0..8 {
         let r = app.get("/healthz").await;
@@ -352,6 +376,9 @@ async fn clients_over_their_rate_get_429_with_retry_after() {
 
 #[tokio::test]
 async fn the_curl_examples_in_the_api_guide_work() {
+    if crate::util::skip_without_samples() {
+        return;
+    }
     let app = spawn_app().await;
     let guide =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/api.md")).unwrap();
@@ -375,6 +402,9 @@ async fn the_curl_examples_in_the_api_guide_work() {
 
 #[tokio::test]
 async fn spend_reports_conversion_csv_and_advertisers() {
+    if crate::util::skip_without_samples() {
+        return;
+    }
     use adarchive::archive::{Archive, NoProgress};
     use adarchive::ingest::{import_paths, ImportOptions};
     let dir = tempfile::tempdir().unwrap();
@@ -391,7 +421,7 @@ async fn spend_reports_conversion_csv_and_advertisers() {
         ];
         import_paths(&archive, &paths, ImportOptions::default(), &NoProgress).unwrap();
     }
-    let app = crate::helpers::spawn_with(data, dir, 0).await;
+    let app = crate::api::helpers::spawn_with(data, dir, 0).await;
 
     let spend = app
         .json("/v1/spend?group_by=country&platform=meta&convert_to=EUR")
@@ -463,6 +493,9 @@ async fn spend_reports_conversion_csv_and_advertisers() {
 
 #[tokio::test]
 async fn each_ad_level_figure_traces_to_the_ads_it_sums() {
+    if crate::util::skip_without_samples() {
+        return;
+    }
     let app = spawn_app().await;
     for group_by in ["country", "platform", "advertiser", "funder"] {
         let spend = app
@@ -501,7 +534,7 @@ async fn a_google_table_saved_as_json_lines_is_served_as_json() {
             import_paths(&archive, &[file], ImportOptions::default(), &NoProgress).unwrap();
         assert_eq!(report.totals.records, 1, "{:?}", report.files);
     }
-    let app = crate::helpers::spawn_with(data, dir, 0).await;
+    let app = crate::api::helpers::spawn_with(data, dir, 0).await;
     let hash = blake3::hash(bytes).to_hex().to_string();
     let response = app.get(&format!("/v1/sources/{hash}")).await;
     assert_eq!(response.status(), 200);

@@ -1,6 +1,6 @@
 //! Microsoft Advertising Ad Library replies, from the documented shapes.
 
-mod common;
+use crate::common;
 
 use adarchive_importers::microsoft_ad_library::MicrosoftAdLibrary;
 use adarchive_importers::{by_name, detect};
