@@ -262,7 +262,7 @@ impl FilterArgs {
                     v: Option<String>|
          -> anyhow::Result<Option<adarchive_schema::Timestamp>> {
             v.map(|text| {
-                adarchive_importers::normalize::timestamp(&text).ok_or_else(|| {
+                adarchive_importers::normalize::timestamp_by_shape(&text).ok_or_else(|| {
                     anyhow::anyhow!(
                         "--{flag}: `{text}` is not a date (YYYY-MM-DD) or RFC 3339 time"
                     )

@@ -92,9 +92,11 @@ fn typed<T: std::str::FromStr>(
 
 fn date(param: &str, v: Option<String>) -> Result<Option<adarchive_schema::Timestamp>, ApiError> {
     v.map(|text| {
-        adarchive_importers::normalize::timestamp(&text).ok_or_else(|| ApiError::BadParameter {
-            param: param.to_owned(),
-            message: format!("`{text}` is not a date (YYYY-MM-DD) or an RFC 3339 time"),
+        adarchive_importers::normalize::timestamp_by_shape(&text).ok_or_else(|| {
+            ApiError::BadParameter {
+                param: param.to_owned(),
+                message: format!("`{text}` is not a date (YYYY-MM-DD) or an RFC 3339 time"),
+            }
         })
     })
     .transpose()

@@ -327,3 +327,16 @@ fn a_stopped_demo_leaves_no_archive_behind() {
     assert!(status.success(), "{status:?}");
     assert!(!folder.exists(), "{} left behind", folder.display());
 }
+
+#[test]
+fn spreadsheet_dates_are_for_files_not_for_typed_parameters() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = on(&data, &["search", "--from", "5/27/2018"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--from: `5/27/2018` is not a date"),
+        "{stderr}"
+    );
+}

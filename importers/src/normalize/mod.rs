@@ -98,6 +98,24 @@ pub fn currency_code(value: &str) -> Option<String> {
 /// ```
 pub fn timestamp(value: &str) -> Option<Timestamp> {
     let v = value.trim();
+    timestamp_by_shape(v).or_else(|| match spreadsheet_date(v) {
+        Some(SpreadsheetDate::One(t)) => Some(t),
+        _ => None,
+    })
+}
+
+/// The forms of [`timestamp`] whose shape alone says how to read them,
+/// without the spreadsheet forms: for dates people type as parameters
+/// (`--from`, `from=`), where `27/5/2018` is more likely a typing slip than
+/// a date.
+///
+/// ```
+/// use adarchive_importers::normalize::timestamp_by_shape;
+/// assert!(timestamp_by_shape("2018-05-27").is_some());
+/// assert!(timestamp_by_shape("5/27/2018").is_none());
+/// ```
+pub fn timestamp_by_shape(value: &str) -> Option<Timestamp> {
+    let v = value.trim();
     if let Ok(t) = Timestamp::parse_rfc3339(v) {
         return Some(t);
     }
@@ -130,9 +148,6 @@ pub fn timestamp(value: &str) -> Option<Timestamp> {
         if let Ok(t) = PrimitiveDateTime::parse(v, &fmt) {
             return Some(Timestamp::from_offset_date_time(t.assume_utc()));
         }
-    }
-    if let Some(SpreadsheetDate::One(t)) = spreadsheet_date(v) {
-        return Some(t);
     }
     let date_formats = [
         format_description!("[year]-[month]-[day]"),
