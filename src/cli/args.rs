@@ -1,0 +1,379 @@
+//! The command line's arguments, declared once with clap.
+
+use std::path::PathBuf;
+
+use adarchive::api::startup;
+use adarchive::search::Filters;
+use clap::{Parser, Subcommand};
+
+/// An archive and search engine for political ads from every platform's ad library.
+#[derive(Parser)]
+#[command(version, about)]
+pub(crate) struct Cli {
+    /// The archive's data folder.
+    #[arg(
+        long,
+        global = true,
+        env = "ADARCHIVE_DATA",
+        default_value = "adarchive-data"
+    )]
+    pub(crate) data: PathBuf,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Import export files, folders and zip bundles into the archive.
+    ///
+    /// Formats are detected from the content. Rows that cannot be read are
+    /// quarantined with their line and field; every other row imports. Exits
+    /// 0 when every file was recognized, 1 otherwise.
+    Import(ImportArgs),
+    /// Re-hash every stored source, re-derive every record from its raw
+    /// bytes and check every version chain. Exits 1 on any mismatch.
+    Verify(VerifyArgs),
+    /// Bring the search index up to date with the archive: index the
+    /// sources imported since its last commit, or with --all recreate it.
+    Reindex(ReindexArgs),
+    /// Re-derive everything from the stored sources.
+    Rebuild(RebuildArgs),
+    /// Search the archive: the latest version of every ad.
+    ///
+    /// QUERY: words (all must match), "exact phrases", -excluded words, OR
+    /// between alternatives, and field:value (country:NL, platform:meta,
+    /// creative:…, advertiser:…, funder:…, targeting:…).
+    Search(SearchArgs),
+    /// Spend totals of the matching ads, grouped, as summed lower and upper
+    /// bounds per currency.
+    Spend(SpendArgs),
+    /// Advertisers across platforms: identities joined by shared official
+    /// identifiers, Google id mappings, or (marked as such) names alone.
+    Advertisers(AdvertisersArgs),
+    /// Serve the public search API (docs at /docs) until SIGINT or SIGTERM.
+    Serve(ServeArgs),
+    /// Generate sample exports, import them into a fresh archive, and serve it.
+    Demo(DemoArgs),
+    /// Write realistic exports in every supported format (Google, Meta, Snap,
+    /// Microsoft, TikTok, LinkedIn, X, Google Ads Transparency Center).
+    GenerateSamples(GenerateSamplesArgs),
+}
+
+/// The arguments of `import`.
+#[derive(clap::Args)]
+pub(crate) struct ImportArgs {
+    /// Read every file as this format instead of detecting it.
+    /// Zip bundles are still opened and their members detected.
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(adarchive_importers::format_names()))]
+    pub(crate) format: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Do not update the search index now (for loading many files):
+    /// the next import, or `adarchive reindex`, indexes what was imported.
+    #[arg(long)]
+    pub(crate) no_index: bool,
+    /// The country of a Meta Ad Library Report whose file name lost it
+    /// (ISO code or English name); recorded in the manifest.
+    #[arg(long, value_name = "COUNTRY", value_parser = parse_report_country)]
+    pub(crate) report_country: Option<&'static str>,
+    /// The date of a Meta Ad Library Report whose file name lost it
+    /// (YYYY-MM-DD); recorded in the manifest.
+    #[arg(long, value_name = "DATE", value_parser = parse_report_date)]
+    pub(crate) report_date: Option<time::Date>,
+    /// The period of a Meta Ad Library Report whose file name lost it;
+    /// recorded in the manifest.
+    #[arg(long, value_name = "PERIOD", value_parser = clap::builder::PossibleValuesParser::new(adarchive_importers::meta_ad_library_report::PERIODS))]
+    pub(crate) report_period: Option<String>,
+    /// Files, folders or zip bundles.
+    #[arg(required = true)]
+    pub(crate) paths: Vec<PathBuf>,
+}
+
+/// The arguments of `verify`.
+#[derive(clap::Args)]
+pub(crate) struct VerifyArgs {
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// The arguments of `reindex`.
+#[derive(clap::Args)]
+pub(crate) struct ReindexArgs {
+    /// Recreate the whole index.
+    #[arg(long)]
+    pub(crate) all: bool,
+}
+
+/// The arguments of `rebuild`.
+#[derive(clap::Args)]
+pub(crate) struct RebuildArgs {
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// The arguments of `search`.
+#[derive(clap::Args)]
+pub(crate) struct SearchArgs {
+    /// Print the page as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Results per page (at most 1000).
+    #[arg(long, default_value_t = 20)]
+    pub(crate) limit: usize,
+    /// Continue after the page that printed this cursor.
+    #[arg(long)]
+    pub(crate) cursor: Option<String>,
+    /// relevance, spend_lower, spend_upper, first_shown, last_shown or
+    /// impressions, optionally with :asc or :desc.
+    #[arg(long, default_value = "")]
+    pub(crate) sort: String,
+    /// Facets to count, comma-separated (platform,country,language,currency,
+    /// media_type,advertiser,advertiser_id,funder,region,gender,age).
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) facets: Vec<String>,
+    #[command(flatten)]
+    pub(crate) filters: FilterArgs,
+    /// The query.
+    pub(crate) query: Vec<String>,
+}
+
+/// The arguments of `spend`.
+#[derive(clap::Args)]
+pub(crate) struct SpendArgs {
+    /// advertiser, funder, platform, country, region, week or month.
+    #[arg(long)]
+    pub(crate) group_by: String,
+    /// Print JSON.
+    #[arg(long, conflicts_with = "csv")]
+    pub(crate) json: bool,
+    /// Print CSV for spreadsheets (UTF-8 with a byte-order mark).
+    #[arg(long)]
+    pub(crate) csv: bool,
+    /// Which spend reports give the report-level figures: advertiser,
+    /// advertiser_in_region, location, advertiser_week or geo.
+    #[arg(long, default_value = "advertiser")]
+    pub(crate) report_kind: String,
+    /// Only reports of these periods (yesterday, last_7_days, last_30_days,
+    /// last_90_days, lifetime, this_week, to_date, week, all_time).
+    #[arg(long)]
+    pub(crate) period: Vec<String>,
+    /// Also show every figure converted into this currency at imported ECB
+    /// reference rates (an estimate, beside the published figures).
+    #[arg(long)]
+    pub(crate) convert_to: Option<String>,
+    /// Most groups listed.
+    #[arg(long, default_value_t = 50)]
+    pub(crate) limit: usize,
+    #[command(flatten)]
+    pub(crate) filters: FilterArgs,
+    /// A query restricting the ads.
+    pub(crate) query: Vec<String>,
+}
+
+/// The arguments of `advertisers`.
+#[derive(clap::Args)]
+pub(crate) struct AdvertisersArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Only advertisers on these platforms.
+    #[arg(long)]
+    pub(crate) platform: Vec<String>,
+    /// Show one advertiser (`adv-…`) with its spend.
+    #[arg(long)]
+    pub(crate) id: Option<String>,
+    /// Most advertisers listed.
+    #[arg(long, default_value_t = 50)]
+    pub(crate) limit: usize,
+    /// Words of a name, funder or key.
+    pub(crate) query: Vec<String>,
+}
+
+/// The arguments of `serve`.
+#[derive(clap::Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "ADARCHIVE_BIND", default_value = "127.0.0.1:8080")]
+    pub(crate) bind: String,
+    #[command(flatten)]
+    pub(crate) limits: ServeLimits,
+}
+
+/// The arguments of `demo`.
+#[derive(clap::Args)]
+pub(crate) struct DemoArgs {
+    /// How many ads to generate.
+    #[arg(long, default_value_t = 20_000)]
+    pub(crate) ads: u64,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub(crate) bind: String,
+}
+
+/// The arguments of `generate-samples`.
+#[derive(clap::Args)]
+pub(crate) struct GenerateSamplesArgs {
+    /// Folder to write into.
+    pub(crate) out: PathBuf,
+    /// How many ads in all.
+    #[arg(long, default_value_t = 1000)]
+    pub(crate) ads: u64,
+    /// Seed; the same seed gives the same files.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u64,
+}
+
+/// Filters shared by `search` and `spend`. Repeat a flag for several values.
+#[derive(clap::Args, Default)]
+pub(crate) struct FilterArgs {
+    /// Platform (google, meta, snap, …).
+    #[arg(long)]
+    platform: Vec<String>,
+    /// Country, ISO 3166-1 alpha-2.
+    #[arg(long)]
+    country: Vec<String>,
+    /// Region the platform lists (EU).
+    #[arg(long)]
+    region: Vec<String>,
+    /// Language, ISO 639-1.
+    #[arg(long)]
+    language: Vec<String>,
+    /// Currency of the published spend, ISO 4217.
+    #[arg(long)]
+    currency: Vec<String>,
+    /// text, image, video, audio or carousel.
+    #[arg(long)]
+    media_type: Vec<String>,
+    /// The platform's advertiser id.
+    #[arg(long)]
+    advertiser_id: Vec<String>,
+    /// Funder, exactly as published.
+    #[arg(long)]
+    funder: Vec<String>,
+    /// Targeted gender.
+    #[arg(long)]
+    gender: Vec<String>,
+    /// Targeted age bracket, as published.
+    #[arg(long)]
+    age: Vec<String>,
+    /// true: still running; false: ended.
+    #[arg(long)]
+    active: Option<bool>,
+    /// Shown on or after this date (YYYY-MM-DD or RFC 3339).
+    #[arg(long)]
+    from: Option<String>,
+    /// Shown on or before this date.
+    #[arg(long)]
+    to: Option<String>,
+    /// Spend lower bound at least this (needs one --currency).
+    #[arg(long)]
+    spend_min: Option<u64>,
+    /// Spend upper bound at most this (needs one --currency).
+    #[arg(long)]
+    spend_max: Option<u64>,
+    /// Impressions lower bound at least this.
+    #[arg(long)]
+    impressions_min: Option<u64>,
+    /// Impressions upper bound at most this.
+    #[arg(long)]
+    impressions_max: Option<u64>,
+}
+
+impl FilterArgs {
+    pub(crate) fn into_filters(self) -> anyhow::Result<Filters> {
+        let date = |flag: &str,
+                    v: Option<String>|
+         -> anyhow::Result<Option<adarchive_schema::Timestamp>> {
+            v.map(|text| {
+                adarchive_importers::normalize::timestamp_by_shape(&text).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--{flag}: `{text}` is not a date (YYYY-MM-DD) or RFC 3339 time"
+                    )
+                })
+            })
+            .transpose()
+        };
+        Ok(Filters {
+            platform: self.platform,
+            country: self.country,
+            region: self.region,
+            language: self.language,
+            currency: self.currency,
+            media_type: self.media_type,
+            advertiser_id: self.advertiser_id,
+            funder: self.funder,
+            gender: self.gender,
+            age: self.age,
+            active: self.active,
+            from: date("from", self.from)?,
+            to: date("to", self.to)?,
+            spend_min: self.spend_min,
+            spend_max: self.spend_max,
+            impressions_min: self.impressions_min,
+            impressions_max: self.impressions_max,
+        })
+    }
+}
+
+/// What a public server allows each client and all of them.
+#[derive(clap::Args)]
+pub(crate) struct ServeLimits {
+    /// Requests per second per client (an IPv4 address or an IPv6 /64;
+    /// bursts of twice that), each weighed by its work: a request costs one
+    /// for every 4 ms it took, at least one. 0: no per-client limits at all.
+    #[arg(long, env = "ADARCHIVE_RATE_LIMIT", default_value_t = startup::DEFAULT_RATE_LIMIT)]
+    rate_limit: u32,
+    /// Requests one client may have in flight at once.
+    #[arg(long, env = "ADARCHIVE_MAX_IN_FLIGHT", default_value_t = startup::DEFAULT_MAX_IN_FLIGHT)]
+    max_in_flight: u32,
+    /// Exports running at once, over all clients.
+    #[arg(long, env = "ADARCHIVE_MAX_EXPORTS", default_value_t = startup::DEFAULT_MAX_EXPORTS)]
+    max_exports: usize,
+    /// Exports one client may run at once.
+    #[arg(long, env = "ADARCHIVE_MAX_EXPORTS_PER_CLIENT", default_value_t = startup::DEFAULT_MAX_EXPORTS_PER_CLIENT)]
+    max_exports_per_client: usize,
+    /// A reverse proxy (address or network, e.g. 10.0.0.0/8) whose
+    /// X-Forwarded-For header names the client; repeat for several.
+    /// Without one, the header is ignored.
+    #[arg(long = "trusted-proxy", env = "ADARCHIVE_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
+    trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+impl ServeLimits {
+    pub(crate) fn config(self, data: PathBuf, bind: String) -> startup::ApiConfig {
+        startup::ApiConfig {
+            data,
+            bind,
+            rate_limit: self.rate_limit,
+            max_in_flight: self.max_in_flight,
+            max_exports: self.max_exports,
+            max_exports_per_client: self.max_exports_per_client,
+            trusted_proxies: self.trusted_proxies,
+        }
+    }
+}
+
+/// A network (`10.0.0.0/8`) or one address (`10.0.0.2`).
+fn parse_network(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("`{text}` is not an address or a network such as 10.0.0.0/8"))
+}
+
+pub(crate) fn parse_report_country(value: &str) -> Result<&'static str, String> {
+    adarchive_importers::normalize::country_code(value)
+        .ok_or_else(|| format!("`{value}` is no country code or English country name"))
+}
+
+fn parse_report_date(value: &str) -> Result<time::Date, String> {
+    time::Date::parse(
+        value,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .map_err(|_| format!("`{value}` is not a date (YYYY-MM-DD)"))
+}

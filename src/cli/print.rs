@@ -1,0 +1,272 @@
+//! What the commands print for people (`--json` prints the reports as they are).
+
+use adarchive::archive::Archive;
+use adarchive::ingest::ImportReport;
+use adarchive::search::SearchResponse;
+
+pub(crate) fn print_page(page: &SearchResponse) {
+    println!("{}", counted(page.total, "ad", "ads"));
+    for hit in &page.results {
+        let ad = &hit.ad;
+        let who = ad.advertiser.name.as_deref().unwrap_or("?");
+        let when = ad.first_shown.map(|t| t.to_string()).unwrap_or_default();
+        let spend: Vec<String> = ad
+            .spend
+            .iter()
+            .map(|s| match s.upper {
+                Some(u) if u == s.lower => format!("{} {}", s.currency, s.lower),
+                Some(u) => format!("{} {}–{}", s.currency, s.lower, u),
+                None => format!("{} {}+", s.currency, s.lower),
+            })
+            .collect();
+        println!("{}  {who}  {when}  {}", ad.uid, spend.join(", "));
+        for s in &hit.snippets {
+            println!("    {}: {}", s.field, s.fragment.replace('\n', " "));
+        }
+    }
+    for (name, values) in &page.facets {
+        let list: Vec<String> = values
+            .iter()
+            .map(|v| format!("{} {}", v.value, v.count))
+            .collect();
+        println!("{name}: {}", list.join(", "));
+    }
+    if let Some(c) = &page.next_cursor {
+        println!("next page: --cursor {c}");
+    }
+}
+
+pub(crate) fn print_entity(entity: &adarchive::advertisers::Entity) {
+    println!(
+        "{} {} [{}]{}",
+        entity.id,
+        entity.name,
+        entity.platforms.join(", "),
+        if entity.name_only_links {
+            " (some links are names only)"
+        } else {
+            ""
+        }
+    );
+    for m in &entity.members {
+        let ids: Vec<String> = m
+            .identifiers
+            .iter()
+            .map(|i| format!("{} {}", i.kind, i.value))
+            .collect();
+        println!("  {} {}", m.key, ids.join(", "));
+    }
+    for l in &entity.links {
+        println!("  {} = {}: {} {}", l.from, l.to, l.evidence, l.value);
+    }
+}
+
+pub(crate) fn print_audit(audit: &adarchive::search::SpendAudit) {
+    let name = |n: &Option<String>| n.as_deref().map(|n| format!(" ({n})")).unwrap_or_default();
+    println!(
+        "{} — {}, by {}, ordered by {}",
+        audit.origin,
+        counted(audit.total_ads, "ad", "ads"),
+        audit.group_by,
+        audit.ordered_by
+    );
+    for g in &audit.groups {
+        println!(
+            "{}{}: {}",
+            g.key,
+            name(&g.name),
+            counted(g.ads, "ad", "ads")
+        );
+        for s in &g.spend {
+            let upper = s
+                .upper
+                .map(|u| u.to_string())
+                .unwrap_or_else(|| format!("unbounded ({} open-ended)", s.open_ended_ads));
+            println!("  {} {} – {}", s.currency, s.lower, upper);
+        }
+    }
+    let r = &audit.reports;
+    println!(
+        "\n{} — kind {}, {} ({} left out as superseded by a later import of the same report), ordered by {}",
+        r.origin,
+        r.kind,
+        counted(r.rows, "row", "rows"),
+        r.superseded_rows,
+        r.ordered_by
+    );
+    for g in &r.groups {
+        println!(
+            "{}{}: {}",
+            g.key,
+            name(&g.name),
+            counted(g.rows, "row", "rows")
+        );
+        for s in &g.spend {
+            println!("  {} {} – {}", s.currency, s.lower, s.upper);
+        }
+        for report in &g.reports {
+            println!("  from {} ({})", report.name, report.period);
+        }
+    }
+    let c = &audit.conversion;
+    println!("\nconversion: {}", c.note);
+    for (label, groups) in [("ads", &c.ads), ("reports", &c.reports)] {
+        for g in groups {
+            for f in &g.figures {
+                println!(
+                    "  {label} {}: {} {} – {} (from {}, rate {:.6} of {})",
+                    g.key,
+                    c.currency.as_deref().unwrap_or(""),
+                    f.lower,
+                    f.upper
+                        .map(|u| u.to_string())
+                        .unwrap_or_else(|| "unbounded".into()),
+                    f.from_currency,
+                    f.rate,
+                    f.rate_date.as_offset_date_time().date()
+                );
+            }
+        }
+    }
+}
+
+/// `1 row`, `2 rows`.
+pub(crate) fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+pub(crate) fn print_import(archive: &Archive, report: &ImportReport) {
+    for f in &report.files {
+        if let Some(error) = &f.error {
+            println!("{}: error: {error}", f.path);
+            continue;
+        }
+        let format = f.format.as_deref().unwrap_or("?");
+        if f.rate_rows > 0 && f.records == 0 {
+            println!(
+                "{}: {format}, {} days of exchange rates, {} quarantined",
+                f.path, f.rate_rows, f.quarantined
+            );
+        } else if f.report_rows > 0 && f.records == 0 {
+            println!(
+                "{}: {format}, {} spend report rows, {} quarantined",
+                f.path, f.report_rows, f.quarantined
+            );
+        } else {
+            println!(
+                "{}: {format}, {} records ({} new, {} updated, {} unchanged), {} quarantined",
+                f.path, f.records, f.new, f.updated, f.unchanged, f.quarantined
+            );
+        }
+        if f.redacted_tokens > 0 {
+            println!(
+                "  {} access tokens redacted from the stored copy (original blake3 {})",
+                f.redacted_tokens,
+                f.original_blake3.as_deref().unwrap_or("?")
+            );
+        }
+        if f.unnormalized > 0 {
+            println!(
+                "  {} could not be normalized and {} kept verbatim in `unmapped`:",
+                counted(f.unnormalized, "value", "values"),
+                if f.unnormalized == 1 { "is" } else { "are" }
+            );
+            for v in &f.unnormalized_values {
+                println!(
+                    "    line {}, field {}: \"{}\"",
+                    v.line,
+                    v.field.escape_debug(),
+                    v.value.escape_debug()
+                );
+            }
+            let listed = f.unnormalized_values.len() as u64;
+            if f.unnormalized > listed {
+                println!("    … {} more", f.unnormalized - listed);
+            }
+        }
+        for p in &f.problems {
+            match &p.field {
+                Some(field) => println!("  line {}, field {field}: {}", p.line, p.reason),
+                None => println!("  line {}: {}", p.line, p.reason),
+            }
+        }
+        if f.quarantined > f.problems.len() as u64 {
+            println!("  … {} more", f.quarantined - f.problems.len() as u64);
+        }
+        if f.quarantined > 0 {
+            if let Some(hash) = &f.blake3 {
+                println!(
+                    "  quarantined rows: {}",
+                    archive.quarantine_path(hash).display()
+                );
+            }
+        }
+        for s in &f.skipped {
+            println!("  skipped {}: {}", s.name, s.reason);
+        }
+        for w in &f.warnings {
+            println!("  warning: {w}");
+        }
+    }
+    let t = report.totals;
+    println!(
+        "total: {} records ({} new, {} updated, {} unchanged), {} spend report rows, {} quarantined",
+        t.records, t.new, t.updated, t.unchanged, t.report_rows, t.quarantined
+    );
+}
+
+pub(crate) fn print_verify(report: &adarchive::check::VerifyReport) {
+    for m in &report.mismatches {
+        println!("MISMATCH {m}");
+    }
+    if report.index_behind > 0 {
+        println!(
+            "note: the search index lacks the last {} imported sources (an interrupted import); the next import or `adarchive rebuild` adds them",
+            report.index_behind
+        );
+    }
+    for s in &report.unreferenced_sources {
+        println!("note: sources/{s} has no manifest entry: its import did not finish, and nothing refers to it. It can be deleted; importing the file again stores it anew if the import succeeds");
+    }
+    println!(
+        "verified {} sources, {} observations, {} report rows, {} records, {} versions, {} indexed ads: {}",
+        report.sources,
+        report.observations,
+        report.report_rows,
+        report.records,
+        report.versions,
+        report.indexed,
+        if report.ok() {
+            "OK".to_owned()
+        } else {
+            format!("{} mismatches", report.mismatches.len())
+        }
+    );
+}
+
+pub(crate) fn print_rebuild(report: &adarchive::check::RebuildReport) {
+    for f in &report.failures {
+        println!("FAILED {f}");
+    }
+    println!(
+        "rebuilt {} sources, {} observations, {} indexed ads; {} record hashes differ from before",
+        report.sources, report.observations, report.indexed, report.changed_record_hashes
+    );
+}
+
+pub(crate) fn print_entity_detail(detail: &adarchive::advertisers::EntityDetail) {
+    print_entity(&detail.entity);
+    for (origin, totals) in [
+        (&detail.ads.origin, &detail.ads.by_platform),
+        (&detail.reports.origin, &detail.reports.by_platform),
+    ] {
+        println!("{origin}");
+        for t in totals {
+            let upper = t
+                .upper
+                .map(|u| u.to_string())
+                .unwrap_or_else(|| "unbounded".into());
+            println!("  {} {} {} – {upper}", t.platform, t.currency, t.lower);
+        }
+    }
+}
