@@ -16,8 +16,8 @@ use serde_json::Value;
 
 use crate::json_fields::{count_of, field_problem, parse_object, read_mapped_objects, text_of};
 use crate::mapping::{push_unique, Mapping};
-use crate::microsoft_ad_library::{contains, starts_json};
 use crate::normalize::{country_code, timestamp};
+use crate::sniff::{contains, starts_json};
 use crate::{Entry, Importer, Locator, ParsedRecord, ReadError, Sink};
 
 /// The Google Ads Transparency Center importer.

@@ -13,7 +13,7 @@ use adarchive_schema::{Ad, MediaType, Platform, SpendRange};
 use crate::csv_rows::{Header, Row};
 use crate::google_tables::{is_table_column, media_type_of, read_table, sniff_columns};
 use crate::mapping::{push_unique, Mapping};
-use crate::normalize::{count_bucket, country_code, split_list, timestamp, whole_number};
+use crate::normalize::{count_bucket, country_code, gender, split_list, timestamp, whole_number};
 use crate::{Entry, Importer, ParsedRecord, Problem, ReadError, Sink};
 
 /// The creative-stats importer.
@@ -137,7 +137,7 @@ fn map_row<'a>(header: &Header, row: &Row<'a>) -> Entry<'a> {
         m.ad.targeting.ages = ages.iter().map(|a| age_label(a)).collect();
     }
     if let Some(genders) = targeted(row, "Gender_Targeting") {
-        m.ad.targeting.genders = genders.iter().map(|g| gender_label(g)).collect();
+        m.ad.targeting.genders = genders.iter().map(|g| gender(g)).collect();
     }
     if let Some(places) = targeted(row, "Geo_Targeting_Included") {
         m.ad.targeting.locations_included = places;
@@ -238,14 +238,4 @@ fn age_label(age: &str) -> String {
         return "unknown".into();
     }
     age.to_owned()
-}
-
-pub(crate) fn gender_label(gender: &str) -> String {
-    let lower = gender.trim().to_lowercase();
-    match lower.as_str() {
-        "unknown gender" | "unknown" => "unknown".into(),
-        "men" => "male".into(),
-        "women" => "female".into(),
-        _ => lower,
-    }
 }

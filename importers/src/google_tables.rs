@@ -23,6 +23,7 @@ use serde_json::{Map, Value};
 use crate::csv_rows::{read_rows, sniff_header, Header, Row, RowOrProblem};
 use crate::json_fields::{malformed, parse_object};
 use crate::json_objects::{for_each_object, Item};
+use crate::sniff::starts_json_object;
 use crate::{Entry, ReadError, Sink};
 
 /// Every column of every table, as the bundle spells it. Spend columns,
@@ -169,16 +170,6 @@ pub(crate) fn media_type_of(head: &[u8]) -> &'static str {
         "application/json"
     } else {
         "text/csv"
-    }
-}
-
-fn starts_json_object(head: &[u8]) -> bool {
-    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
-    let mut bytes = head.iter().skip_while(|b| b.is_ascii_whitespace());
-    match bytes.next() {
-        Some(b'{') => true,
-        Some(b'[') => bytes.find(|b| !b.is_ascii_whitespace()) == Some(&b'{'),
-        _ => false,
     }
 }
 

@@ -32,6 +32,7 @@ mod json_objects;
 mod mapping;
 pub mod normalize;
 pub mod redact;
+mod sniff;
 
 pub mod ecb_euro_rates;
 pub mod google_ads_transparency;

@@ -15,8 +15,8 @@ use crate::json_fields::{
     count_of, field_problem, parse_object, percent_share, read_mapped_objects, text_of, Fields,
 };
 use crate::mapping::Mapping;
-use crate::microsoft_ad_library::{contains, starts_json};
 use crate::normalize::country_code;
+use crate::sniff::{contains, starts_json};
 use crate::{Entry, Importer, Locator, ParsedRecord, ReadError, Sink};
 
 /// The LinkedIn Ad Library importer.
@@ -216,11 +216,9 @@ fn map_facet(m: &mut Mapping, facet: &Value) -> bool {
             t.locations_excluded.extend(excluded);
         }
         "Age" | "Member age" | "Member Age" => t.ages.extend(included),
-        "Gender" | "Member gender" | "Member Gender" => t.genders.extend(
-            included
-                .iter()
-                .map(|g| crate::google_creative_stats::gender_label(g)),
-        ),
+        "Gender" | "Member gender" | "Member Gender" => t
+            .genders
+            .extend(included.iter().map(|g| crate::normalize::gender(g))),
         "Interests" | "Member interests" | "Member Interests" => t.interests.extend(included),
         other => {
             let key = facet_key(other);

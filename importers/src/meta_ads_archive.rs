@@ -17,11 +17,11 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::google_creative_stats::gender_label;
 use crate::json_fields::read_mapped_objects;
 use crate::mapping::{push_unique, Mapping};
 use crate::normalize::{currency_code, language_code, timestamp, whole_number};
 use crate::redact::strip_access_token;
+use crate::sniff::contains;
 use crate::{Entry, Importer, Locator, ParsedRecord, Problem, ReadError, Sink};
 
 /// The Meta `ads_archive` importer.
@@ -56,15 +56,7 @@ impl Importer for MetaAdsArchive {
     }
 
     fn detect(&self, head: &[u8]) -> bool {
-        let first = head
-            .strip_prefix(b"\xEF\xBB\xBF")
-            .unwrap_or(head)
-            .iter()
-            .find(|b| !b.is_ascii_whitespace());
-        matches!(first, Some(b'[' | b'{'))
-            && SIGNATURE_FIELDS
-                .iter()
-                .any(|f| head.windows(f.len()).any(|w| w == *f))
+        crate::sniff::starts_json(head) && SIGNATURE_FIELDS.iter().any(|f| contains(head, f))
     }
 
     fn carries_credentials(&self) -> bool {
@@ -260,7 +252,7 @@ fn map_object(locator: Locator, raw: &[u8]) -> Entry<'_> {
     if let Some(raw) = fields.remove("target_gender") {
         match parse::<Cow<'_, str>>(raw).as_deref() {
             Some("All" | "all") => {}
-            Some(g) => m.ad.targeting.genders = vec![gender_label(g)],
+            Some(g) => m.ad.targeting.genders = vec![crate::normalize::gender(g)],
             None => m.keep_unnormalized("target_gender", value(raw)),
         }
     }

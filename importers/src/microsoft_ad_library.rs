@@ -17,6 +17,7 @@ use crate::json_fields::{
 };
 use crate::mapping::{push_unique, Mapping};
 use crate::normalize::{count_bucket, country_code, timestamp};
+use crate::sniff::{contains, starts_json};
 use crate::{Entry, Importer, Locator, ParsedRecord, ReadError, Sink};
 
 /// The Microsoft Ad Library importer.
@@ -116,19 +117,6 @@ impl Importer for MicrosoftAdLibrary {
     fn read(&self, input: &mut dyn Read, sink: &mut Sink<'_>) -> Result<(), ReadError> {
         read_mapped_objects(input, &["value"], sink, map_object)
     }
-}
-
-pub(crate) fn starts_json(head: &[u8]) -> bool {
-    let first = head
-        .strip_prefix(b"\xEF\xBB\xBF")
-        .unwrap_or(head)
-        .iter()
-        .find(|b| !b.is_ascii_whitespace());
-    matches!(first, Some(b'[' | b'{'))
-}
-
-pub(crate) fn contains(head: &[u8], needle: &[u8]) -> bool {
-    memchr::memmem::find(head, needle).is_some()
 }
 
 fn map_object(locator: Locator, raw: &[u8]) -> Entry<'_> {

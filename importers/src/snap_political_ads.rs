@@ -10,7 +10,6 @@ use std::io::Read;
 use adarchive_schema::{Ad, CountRange, Platform, SpendRange};
 
 use crate::csv_rows::{read_mapped, sniff_header, Header, Row};
-use crate::google_creative_stats::gender_label;
 use crate::mapping::{push_unique, Mapping};
 use crate::normalize::{
     country_code, currency_code, language_code, split_list, timestamp, whole_number,
@@ -152,7 +151,7 @@ fn map_row<'a>(header: &Header, row: &Row<'a>) -> Entry<'a> {
     m.ad.funder = row.value("PayingAdvertiserName").map(str::to_owned);
 
     if let Some(gender) = row.value("Gender") {
-        m.ad.targeting.genders = vec![gender_label(gender)];
+        m.ad.targeting.genders = vec![crate::normalize::gender(gender)];
     }
     if let Some(age) = row.value("AgeBracket") {
         m.ad.targeting.ages = vec![age.to_owned()];

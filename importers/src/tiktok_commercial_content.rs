@@ -17,14 +17,13 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::google_creative_stats::gender_label;
 use crate::json_fields::{
     count_of, field_problem, locate_within, malformed, parse_object, text_of, Fields,
 };
 use crate::json_objects::{for_each_object, Item};
 use crate::mapping::{push_unique, Mapping};
-use crate::microsoft_ad_library::{contains, starts_json};
 use crate::normalize::{count_bucket, country_code, timestamp};
+use crate::sniff::{contains, starts_json};
 use crate::{Entry, Importer, Locator, ParsedRecord, ReadError, Sink};
 
 /// The TikTok Commercial Content API importer.
@@ -312,7 +311,7 @@ fn map_targeting(m: &mut Mapping, mut targeting: Fields) {
             .iter()
             .map(|g| match g.as_str() {
                 "other_genders" => "other".to_owned(),
-                other => gender_label(other),
+                other => crate::normalize::gender(other),
             })
             .collect();
     }

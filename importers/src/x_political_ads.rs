@@ -16,7 +16,6 @@ use time::macros::format_description;
 use time::Date;
 
 use crate::csv_rows::{read_mapped, sniff_header, Header, Row};
-use crate::google_creative_stats::gender_label;
 use crate::mapping::Mapping;
 use crate::normalize::{timestamp, whole_number};
 use crate::{Entry, Importer, ParsedRecord, Problem, ReadError, Sink};
@@ -167,7 +166,7 @@ fn map_row<'a>(header: &Header, row: &Row<'a>) -> Entry<'a> {
     m.ad.targeting.genders = row
         .list("Gender Targeting")
         .iter()
-        .map(|g| gender_label(g))
+        .map(|g| crate::normalize::gender(g))
         .collect();
     m.ad.targeting.ages = row.list("Age Targeting");
     if let Some(impressions) = row.value("Impressions") {

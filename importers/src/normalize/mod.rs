@@ -257,6 +257,25 @@ pub fn spreadsheet_date(value: &str) -> Option<SpreadsheetDate> {
     }
 }
 
+/// A targeted gender in the schema's words: `male`, `female`, `unknown`,
+/// any other value lower-cased as published.
+///
+/// ```
+/// use adarchive_importers::normalize::gender;
+/// assert_eq!(gender("Women"), "female");
+/// assert_eq!(gender("Unknown gender"), "unknown");
+/// assert_eq!(gender(" Male "), "male");
+/// ```
+pub fn gender(value: &str) -> String {
+    let lower = value.trim().to_lowercase();
+    match lower.as_str() {
+        "unknown gender" | "unknown" => "unknown".into(),
+        "men" => "male".into(),
+        "women" => "female".into(),
+        _ => lower,
+    }
+}
+
 /// A placeholder the platforms print for "no value".
 pub fn is_placeholder(value: &str) -> bool {
     matches!(
