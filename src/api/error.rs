@@ -174,5 +174,13 @@ impl From<actix_web::error::BlockingError> for ApiError {
 pub fn query_error(err: actix_web::error::QueryPayloadError) -> ApiError {
     let message = err.to_string();
     let param = message.split('`').nth(1).unwrap_or("query").to_owned();
+    // A parameter of another endpoint is named with where it belongs.
+    let message = match super::params::endpoints_taking(&param) {
+        endpoints if message.contains("unknown field") && !endpoints.is_empty() => format!(
+            "`{param}` is not a parameter of this endpoint: it belongs to {}",
+            endpoints.join(" and ")
+        ),
+        _ => message,
+    };
     ApiError::BadParameter { param, message }
 }

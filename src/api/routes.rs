@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use actix_web::{route, web, HttpMessage, HttpRequest, HttpResponse};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::error::{ApiError, Problem, REQUEST_SECONDS};
 use super::limit::ClientKey;
@@ -16,7 +16,10 @@ use crate::archive::{Archive, Observation, SourceEntry};
 use crate::search::deadline::CancelOnDrop;
 use crate::search::export::{export as export_ads, ExportFormat, EXPORT_PAGE};
 use crate::search::Deadline;
-use crate::search::{search, spend_audit, Filters, ReportQuery, SearchRequest, DEFAULT_LIMIT};
+use crate::search::{search, spend_audit, ReportQuery, SearchRequest};
+
+use super::params::{bounded, facet_limit, list, page_limit, DEFAULT_SPEND_GROUPS};
+pub use super::params::{AdsParams, AdvertisersQuery, ExportParams, SpendParams, MAX_SPEND_GROUPS};
 
 /// A deadline for one request's work, and the guard that cancels it when
 /// the client goes away (the handler's future is then dropped).
@@ -62,212 +65,6 @@ fn client_of(req: &HttpRequest) -> Option<ClientKey> {
     req.extensions().get::<Client>().map(|c| c.0)
 }
 
-fn list(v: Option<String>) -> Vec<String> {
-    v.map(|s| {
-        s.split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect()
-    })
-    .unwrap_or_default()
-}
-
-/// Parses a typed parameter, naming it when the value does not parse.
-fn typed<T: std::str::FromStr>(
-    param: &str,
-    v: Option<String>,
-    what: &str,
-) -> Result<Option<T>, ApiError> {
-    v.map(|text| {
-        text.trim()
-            .parse::<T>()
-            .map_err(|_| ApiError::BadParameter {
-                param: param.to_owned(),
-                message: format!("`{text}` is not {what}"),
-            })
-    })
-    .transpose()
-}
-
-fn date(param: &str, v: Option<String>) -> Result<Option<adarchive_schema::Timestamp>, ApiError> {
-    v.map(|text| {
-        adarchive_importers::normalize::timestamp_by_shape(&text).ok_or_else(|| {
-            ApiError::BadParameter {
-                param: param.to_owned(),
-                message: format!("`{text}` is not a date (YYYY-MM-DD) or an RFC 3339 time"),
-            }
-        })
-    })
-    .transpose()
-}
-
-/// Filters common to searches and spend totals. List filters take
-/// comma-separated values, any of which may match.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct AdsQuery {
-    /// Query: words (all must match), "phrases", -excluded, OR, field:value.
-    pub q: Option<String>,
-    /// Platforms, e.g. `google,meta`.
-    pub platform: Option<String>,
-    /// Countries, ISO 3166-1 alpha-2, e.g. `NL,BE`.
-    pub country: Option<String>,
-    /// Regions the platform lists, e.g. `EU`.
-    pub region: Option<String>,
-    /// Languages, ISO 639-1.
-    pub language: Option<String>,
-    /// Currencies of published spend, ISO 4217.
-    pub currency: Option<String>,
-    /// `text`, `image`, `video`, `audio`, `carousel`.
-    pub media_type: Option<String>,
-    /// Platform advertiser ids.
-    pub advertiser_id: Option<String>,
-    /// One funder, exactly as published.
-    pub funder: Option<String>,
-    /// Targeted genders.
-    pub gender: Option<String>,
-    /// Targeted age brackets.
-    pub age: Option<String>,
-    /// `true`: still running; `false`: ended.
-    #[param(value_type = Option<bool>)]
-    pub active: Option<String>,
-    /// Shown on or after (YYYY-MM-DD or RFC 3339).
-    pub from: Option<String>,
-    /// Shown on or before.
-    pub to: Option<String>,
-    /// Spend lower bound at least this, in the one `currency`.
-    #[param(value_type = Option<u64>)]
-    pub spend_min: Option<String>,
-    /// Spend upper bound at most this, in the one `currency`.
-    #[param(value_type = Option<u64>)]
-    pub spend_max: Option<String>,
-    /// Impressions lower bound at least this.
-    #[param(value_type = Option<u64>)]
-    pub impressions_min: Option<String>,
-    /// Impressions upper bound at most this.
-    #[param(value_type = Option<u64>)]
-    pub impressions_max: Option<String>,
-    /// `relevance`, `spend_lower`, `spend_upper`, `first_shown`, `last_shown`, `impressions`, optionally `:asc`/`:desc`.
-    pub sort: Option<String>,
-    /// Results per page, 1 to 1000 (default 20).
-    #[param(value_type = Option<usize>)]
-    pub limit: Option<String>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-    /// Facets to count, comma-separated.
-    pub facets: Option<String>,
-    /// Values per facet, 1 to 1000 (default 10).
-    #[param(value_type = Option<usize>)]
-    pub facet_limit: Option<String>,
-    /// For `/v1/spend`: `advertiser`, `funder`, `platform`, `country`, `region`, `week`, `month`.
-    pub group_by: Option<String>,
-    /// For `/v1/export`: `ndjson` (default) or `csv`; for `/v1/spend`:
-    /// `json` (default) or `csv` (for spreadsheets: UTF-8 with a byte-order mark).
-    pub format: Option<String>,
-    /// For `/v1/spend`: the spend reports giving the report-level figures:
-    /// `advertiser` (default), `advertiser_in_region`, `location`,
-    /// `advertiser_week`, `geo`.
-    pub report_kind: Option<String>,
-    /// For `/v1/spend`: only reports of these periods (`yesterday`,
-    /// `last_7_days`, `last_30_days`, `last_90_days`, `lifetime`,
-    /// `this_week`, `to_date`, `week`, `all_time`).
-    pub period: Option<String>,
-    /// For `/v1/spend`: also convert every figure into this ISO 4217
-    /// currency at imported ECB reference rates (an estimate).
-    pub convert_to: Option<String>,
-}
-
-/// Groups `/v1/spend` lists at most.
-pub const MAX_SPEND_GROUPS: usize = 1_000;
-
-/// What only `/v1/spend` takes.
-struct SpendParams {
-    group_by: Option<String>,
-    report_kind: Option<String>,
-    period: Vec<String>,
-    convert_to: Option<String>,
-    csv: bool,
-}
-
-impl SpendParams {
-    /// An error naming the first `/v1/spend` parameter given elsewhere.
-    fn refuse_outside_spend(&self) -> Result<(), ApiError> {
-        let given = [
-            ("group_by", self.group_by.is_some()),
-            ("report_kind", self.report_kind.is_some()),
-            ("period", !self.period.is_empty()),
-            ("convert_to", self.convert_to.is_some()),
-        ];
-        match given.iter().find(|(_, set)| *set) {
-            Some((param, _)) => Err(ApiError::BadParameter {
-                param: (*param).into(),
-                message: format!("`{param}` belongs to /v1/spend"),
-            }),
-            None => Ok(()),
-        }
-    }
-}
-
-impl AdsQuery {
-    /// The search request, the `/v1/spend` parameters and the `limit` as
-    /// given.
-    fn into_request(mut self) -> Result<(SearchRequest, SpendParams, Option<usize>), ApiError> {
-        let csv =
-            match self.format.take().as_deref() {
-                None | Some("json") => false,
-                Some("csv") => true,
-                Some(_) => return Err(ApiError::BadParameter {
-                    param: "format".into(),
-                    message:
-                        "`format` is `json` or `csv` on /v1/spend, `ndjson` or `csv` on /v1/export"
-                            .into(),
-                }),
-            };
-        let params = SpendParams {
-            group_by: self.group_by.take(),
-            report_kind: self.report_kind.take(),
-            period: list(self.period.take()),
-            convert_to: self.convert_to.take(),
-            csv,
-        };
-        let limit = typed("limit", self.limit.clone(), "a whole number")?;
-        let filters = Filters {
-            platform: list(self.platform),
-            country: list(self.country),
-            region: list(self.region),
-            language: list(self.language),
-            currency: list(self.currency),
-            media_type: list(self.media_type),
-            advertiser_id: list(self.advertiser_id),
-            funder: self.funder.into_iter().collect(),
-            gender: list(self.gender),
-            age: list(self.age),
-            active: typed("active", self.active, "`true` or `false`")?,
-            from: date("from", self.from)?,
-            to: date("to", self.to)?,
-            spend_min: typed("spend_min", self.spend_min, "a whole number")?,
-            spend_max: typed("spend_max", self.spend_max, "a whole number")?,
-            impressions_min: typed("impressions_min", self.impressions_min, "a whole number")?,
-            impressions_max: typed("impressions_max", self.impressions_max, "a whole number")?,
-        };
-        let request = SearchRequest {
-            query: self.q.unwrap_or_default(),
-            filters,
-            sort: self.sort.unwrap_or_default(),
-            limit: limit.unwrap_or(DEFAULT_LIMIT),
-            cursor: self.cursor,
-            facets: list(self.facets),
-            facet_limit: typed("facet_limit", self.facet_limit, "a whole number")?.unwrap_or(10),
-            snippets: true,
-            deadline: Deadline::default(),
-            parallel: true,
-        };
-        Ok((request, params, limit))
-    }
-}
-
 /// Liveness and the number of ads served.
 #[derive(Serialize, ToSchema)]
 pub struct Health {
@@ -291,7 +88,7 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
 #[utoipa::path(
     get,
     path = "/v1/ads",
-    params(AdsQuery),
+    params(AdsParams),
     responses(
         (status = 200, description = "A page: `total`, `results` (ads with `score` and `snippets`), `next_cursor`, `facets`"),
         (status = 400, description = "A parameter is unknown or not allowed", body = Problem, content_type = "application/problem+json")
@@ -301,19 +98,22 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
 pub async fn ads(
     req: HttpRequest,
     state: web::Data<AppState>,
-    query: web::Query<AdsQuery>,
+    query: web::Query<AdsParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
-    if query.format.is_some() {
-        return Err(ApiError::BadParameter {
-            param: "format".into(),
-            message: "`format` belongs to /v1/export and /v1/spend".into(),
-        });
-    }
-    let (mut request, spend_params, _) = query.into_request()?;
-    spend_params.refuse_outside_spend()?;
+    let mut params = query.into_inner();
+    let (query, filters) = params.take_filters()?;
     let (deadline, _cancel) = deadline();
-    request.deadline = deadline;
+    let mut request = SearchRequest {
+        query,
+        filters,
+        sort: params.sort.unwrap_or_default(),
+        limit: page_limit(params.limit)?,
+        cursor: params.cursor,
+        facets: list(params.facets),
+        facet_limit: facet_limit(params.facet_limit)?,
+        deadline,
+        ..SearchRequest::default()
+    };
     let archive = state.archive.clone();
     let page = heavy(&state, &req, move |parallel| {
         request.parallel = parallel;
@@ -327,7 +127,7 @@ pub async fn ads(
 #[utoipa::path(
     get,
     path = "/v1/spend",
-    params(AdsQuery),
+    params(SpendParams),
     responses(
         (status = 200, description = "`origin`, `total_ads`, `group_by`, `ordered_by` (by spend when all of it is in one currency, else by number of ads; weeks and months by period) and `groups` (ad-level: summed lower and upper bounds of the matching ads' published ranges, per currency); `reports` (report-level: the figures of the platforms' spend reports of `report_kind`, per currency, with the reports and rows they come from); `conversion` (with `convert_to` and imported ECB rates: each figure converted on its own, labelled as an estimate with the rate's date; otherwise why there is none). With `format=csv`: the same as CSV for spreadsheets"),
         (status = 400, description = "A parameter is unknown or not allowed", body = Problem, content_type = "application/problem+json")
@@ -337,24 +137,28 @@ pub async fn ads(
 pub async fn spend(
     req: HttpRequest,
     state: web::Data<AppState>,
-    query: web::Query<AdsQuery>,
+    query: web::Query<SpendParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let (mut request, params, limit) = query.into_inner().into_request()?;
+    let mut params = query.into_inner();
+    let (query, filters) = params.take_filters()?;
     let group_by = params.group_by.ok_or_else(|| ApiError::BadParameter {
         param: "group_by".into(),
         message:
             "`group_by` is required: advertiser, funder, platform, country, region, week or month"
                 .into(),
     })?;
-    // `limit` caps the groups here, not a page of ads.
-    request.limit = DEFAULT_LIMIT;
-    let limit = limit.unwrap_or(100);
-    if !(1..=MAX_SPEND_GROUPS).contains(&limit) {
-        return Err(ApiError::BadParameter {
-            param: "limit".into(),
-            message: format!("`limit` (groups) must be between 1 and {MAX_SPEND_GROUPS}"),
-        });
-    }
+    let csv = match params.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(ApiError::BadParameter {
+                param: "format".into(),
+                message: format!("`{other}` is not `json` or `csv`"),
+            })
+        }
+    };
+    let limit =
+        bounded("limit", params.limit, 1, MAX_SPEND_GROUPS)?.unwrap_or(DEFAULT_SPEND_GROUPS);
     if let Some(code) = &params.convert_to {
         if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_alphabetic()) {
             return Err(ApiError::BadParameter {
@@ -363,12 +167,17 @@ pub async fn spend(
             });
         }
     }
-    let report = ReportQuery::from_filters(&request.filters, params.report_kind, params.period);
+    let mut request = SearchRequest {
+        query,
+        filters,
+        ..SearchRequest::default()
+    };
+    let report =
+        ReportQuery::from_filters(&request.filters, params.report_kind, list(params.period));
     let (deadline, _cancel) = deadline();
     request.deadline = deadline;
     let archive = state.archive.clone();
     let convert_to = params.convert_to;
-    let csv = params.csv;
     // Built and serialized off the async workers: a response of a thousand
     // groups is large.
     let (body, group_by) = heavy(
@@ -731,7 +540,7 @@ impl std::io::Write for ChannelWriter {
 #[utoipa::path(
     get,
     path = "/v1/export",
-    params(AdsQuery),
+    params(ExportParams),
     responses(
         (status = 200, description = "NDJSON: one ad per line, and after every 10,000 ads a `{\"next_cursor\":…}` line to resume from (pass it as `cursor`). CSV: the columns of docs/api.md, lists and objects as JSON cells, formula-like cells prefixed with `'`, and `resume_cursor` on the last row of every 10,000"),
         (status = 400, description = "A parameter is unknown or not allowed", body = Problem, content_type = "application/problem+json")
@@ -741,18 +550,18 @@ impl std::io::Write for ChannelWriter {
 pub async fn export(
     req: HttpRequest,
     state: web::Data<AppState>,
-    query: web::Query<AdsQuery>,
+    query: web::Query<ExportParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut query = query.into_inner();
-    let format = ExportFormat::parse(query.format.take().as_deref().unwrap_or("ndjson"))?;
-    let (request, spend_params, limit) = query.into_request()?;
-    spend_params.refuse_outside_spend()?;
-    if limit.is_some() {
-        return Err(ApiError::BadParameter {
-            param: "limit".into(),
-            message: "an export has every match: no `limit`".into(),
-        });
-    }
+    let mut params = query.into_inner();
+    let format = ExportFormat::parse(params.format.as_deref().unwrap_or("ndjson"))?;
+    let (query, filters) = params.take_filters()?;
+    let request = SearchRequest {
+        query,
+        filters,
+        sort: params.sort.unwrap_or_default(),
+        cursor: params.cursor,
+        ..SearchRequest::default()
+    };
     // Parameters are checked before the stream starts, so that a mistake is
     // a 400 and not a broken download.
     let archive = state.archive.clone();
@@ -815,20 +624,6 @@ pub async fn export(
     Ok(response)
 }
 
-/// Parameters of `/v1/advertisers`.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct AdvertisersQuery {
-    /// Words of a name, funder or key to look for (case and accents ignored).
-    pub q: Option<String>,
-    /// Only advertisers on these platforms, comma-separated.
-    pub platform: Option<String>,
-    /// Advertisers listed, 1 to 1000 (default 50).
-    #[param(value_type = Option<usize>)]
-    pub limit: Option<String>,
-}
-
 /// Advertisers across platforms: each entity with its platform identities
 /// and the evidence that joins them.
 #[utoipa::path(
@@ -847,13 +642,7 @@ pub async fn advertisers(
     query: web::Query<AdvertisersQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let limit = typed("limit", query.limit, "a whole number")?.unwrap_or(50);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::BadParameter {
-            param: "limit".into(),
-            message: "`limit` must be between 1 and 1000".into(),
-        });
-    }
+    let limit = bounded("limit", query.limit, 1, 1000)?.unwrap_or(50);
     let platforms = list(query.platform);
     let words = query.q;
     let state = state.into_inner();

@@ -123,11 +123,9 @@ impl Filters {
                 IndexRecordOption::Basic,
             )));
         }
-        if let (Some(from), Some(to)) = (self.from, self.to) {
-            if from > to {
-                return Err(bad("from", format!("`from` ({from}) is after `to` ({to})")));
-            }
-        }
+        // A `from` after `to` (like a spend or impressions minimum above
+        // the maximum) matches nothing: a query with no answer, not a
+        // mistake to refuse.
         if let Some(to) = self.to {
             out.push(i64_range(
                 fields.first_shown,
@@ -151,14 +149,6 @@ impl Filters {
             let currency = self.single_currency(param)?;
             let code = currency_number(&currency)
                 .ok_or_else(|| bad("currency", format!("`{currency}` is not an ISO 4217 code")))?;
-            if let (Some(min), Some(max)) = (self.spend_min, self.spend_max) {
-                if min > max {
-                    return Err(bad(
-                        "spend_min",
-                        format!("`spend_min` ({min}) is above `spend_max` ({max})"),
-                    ));
-                }
-            }
             if let Some(min) = self.spend_min {
                 out.push(u64_range(
                     fields.spend_lower,

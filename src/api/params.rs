@@ -1,0 +1,459 @@
+//! The query parameters of each endpoint, declared once: the search
+//! endpoints (`/v1/ads`, `/v1/export`, `/v1/spend`) share `q` and the
+//! filters through [`search_params!`], and each adds only what it takes, so
+//! that the OpenAPI document lists for every endpoint exactly the
+//! parameters, bounds and values the server accepts, and an unknown
+//! parameter is refused by name.
+
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::error::ApiError;
+use crate::search::{Filters, DEFAULT_LIMIT, MAX_FACET_VALUES, MAX_LIMIT};
+
+/// An empty text value is no value: `cursor=` is no cursor, `country=` no
+/// country, as a web form sends its blank fields. Typed values (numbers,
+/// dates, named choices) are never empty: there an empty value is an error.
+pub(crate) fn empty_as_none<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    let value = Option::<String>::deserialize(deserializer)?;
+    Ok(value.filter(|v| !v.trim().is_empty()))
+}
+
+/// Comma-separated values, empty items dropped.
+pub(crate) fn list(v: Option<String>) -> Vec<String> {
+    v.map(|s| {
+        s.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// Parses a typed parameter, naming it when the value does not parse.
+pub(crate) fn typed<T: std::str::FromStr>(
+    param: &str,
+    v: Option<String>,
+    what: &str,
+) -> Result<Option<T>, ApiError> {
+    v.map(|text| {
+        text.trim()
+            .parse::<T>()
+            .map_err(|_| ApiError::BadParameter {
+                param: param.to_owned(),
+                message: format!("`{text}` is not {what}"),
+            })
+    })
+    .transpose()
+}
+
+/// A whole number within `min..=max`, or the parameter's error.
+pub(crate) fn bounded(
+    param: &str,
+    v: Option<String>,
+    min: usize,
+    max: usize,
+) -> Result<Option<usize>, ApiError> {
+    let n = typed::<usize>(param, v, "a whole number")?;
+    match n {
+        Some(n) if !(min..=max).contains(&n) => Err(ApiError::BadParameter {
+            param: param.to_owned(),
+            message: format!("`{param}` must be between {min} and {max}"),
+        }),
+        n => Ok(n),
+    }
+}
+
+/// A whole amount or count, 0 to 2⁶³ − 1 (an OpenAPI `int64`).
+fn amount(param: &str, v: Option<String>) -> Result<Option<u64>, ApiError> {
+    let n = typed::<u64>(param, v, "a whole number")?;
+    match n {
+        Some(n) if n > i64::MAX as u64 => Err(ApiError::BadParameter {
+            param: param.to_owned(),
+            message: format!("`{param}` must be at most {}", i64::MAX),
+        }),
+        n => Ok(n),
+    }
+}
+
+fn date(param: &str, v: Option<String>) -> Result<Option<adarchive_schema::Timestamp>, ApiError> {
+    v.map(|text| {
+        adarchive_importers::normalize::timestamp_by_shape(&text).ok_or_else(|| {
+            ApiError::BadParameter {
+                param: param.to_owned(),
+                message: format!("`{text}` is not a date (YYYY-MM-DD) or an RFC 3339 time"),
+            }
+        })
+    })
+    .transpose()
+}
+
+/// The query and filter values of a search endpoint, as given.
+pub(crate) struct FilterValues {
+    pub q: Option<String>,
+    pub platform: Option<String>,
+    pub country: Option<String>,
+    pub region: Option<String>,
+    pub language: Option<String>,
+    pub currency: Option<String>,
+    pub media_type: Option<String>,
+    pub advertiser_id: Option<String>,
+    pub funder: Option<String>,
+    pub gender: Option<String>,
+    pub age: Option<String>,
+    pub active: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub spend_min: Option<String>,
+    pub spend_max: Option<String>,
+    pub impressions_min: Option<String>,
+    pub impressions_max: Option<String>,
+}
+
+impl FilterValues {
+    /// The query and the filters, each value checked and named when wrong.
+    pub(crate) fn parse(self) -> Result<(String, Filters), ApiError> {
+        let filters = Filters {
+            platform: list(self.platform),
+            country: list(self.country),
+            region: list(self.region),
+            language: list(self.language),
+            currency: list(self.currency),
+            media_type: list(self.media_type),
+            advertiser_id: list(self.advertiser_id),
+            funder: self.funder.into_iter().collect(),
+            gender: list(self.gender),
+            age: list(self.age),
+            active: typed("active", self.active, "`true` or `false`")?,
+            from: date("from", self.from)?,
+            to: date("to", self.to)?,
+            spend_min: amount("spend_min", self.spend_min)?,
+            spend_max: amount("spend_max", self.spend_max)?,
+            impressions_min: amount("impressions_min", self.impressions_min)?,
+            impressions_max: amount("impressions_max", self.impressions_max)?,
+        };
+        Ok((self.q.unwrap_or_default(), filters))
+    }
+}
+
+/// Declares the parameters of a search endpoint: `q` and every filter,
+/// then the endpoint's own fields. Unknown parameters are refused.
+macro_rules! search_params {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $( $(#[$field_meta:meta])* pub $field:ident: $ty:ty, )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Default, Deserialize, IntoParams)]
+        #[into_params(parameter_in = Query)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            /// Query: words (all must match), "phrases", -excluded, OR, field:value.
+            #[serde(default, deserialize_with = "empty_as_none")]
+            pub q: Option<String>,
+            /// Platforms, e.g. `google,meta`.
+            #[serde(default, deserialize_with = "empty_as_none")]
+            pub platform: Option<String>,
+            /// Countries, ISO 3166-1 alpha-2, e.g. `NL,BE`.
+            #[serde(default, deserialize_with = "empty_as_none")]
+            pub country: Option<String>,
+            /// Regions the platform lists, e.g. `EU`.
+            #[serde(default, deserialize_with = "empty_as_none")]
+            pub region: Option<String>,
+            /// Languages, ISO 639-1.
+            #[serde(default, deserialize_with = "empty_as_none")]
+            pub language: Option<String>,
+            /// Currencies of published spend, ISO 4217.
+            #[serde(default, deserialize_with = "empty_as_none")]
+            pub currency: Option<String>,
+            /// `text`, `image`, `video`, `audio`, `carousel`.
+            #[serde(default, deserialize_with = "empty_as_none")]
+            pub media_type: Option<String>,
+            /// Platform advertiser ids.
+            #[serde(default, deserialize_with = "empty_as_none")]
+            pub advertiser_id: Option<String>,
+            /// One funder, exactly as published.
+            #[serde(default, deserialize_with = "empty_as_none")]
+            pub funder: Option<String>,
+            /// Targeted genders.
+            #[serde(default, deserialize_with = "empty_as_none")]
+            pub gender: Option<String>,
+            /// Targeted age brackets.
+            #[serde(default, deserialize_with = "empty_as_none")]
+            pub age: Option<String>,
+            /// `true`: still running; `false`: ended.
+            #[param(value_type = Option<bool>)]
+            pub active: Option<String>,
+            /// Shown on or after (YYYY-MM-DD or RFC 3339).
+            #[param(value_type = Option<String>, format = Date)]
+            pub from: Option<String>,
+            /// Shown on or before (YYYY-MM-DD or RFC 3339).
+            #[param(value_type = Option<String>, format = Date)]
+            pub to: Option<String>,
+            /// Spend lower bound at least this, in the one `currency`.
+            #[param(value_type = Option<u64>)]
+            pub spend_min: Option<String>,
+            /// Spend upper bound at most this, in the one `currency`.
+            #[param(value_type = Option<u64>)]
+            pub spend_max: Option<String>,
+            /// Impressions lower bound at least this.
+            #[param(value_type = Option<u64>)]
+            pub impressions_min: Option<String>,
+            /// Impressions upper bound at most this.
+            #[param(value_type = Option<u64>)]
+            pub impressions_max: Option<String>,
+            $( $(#[$field_meta])* pub $field: $ty, )*
+        }
+
+        impl $name {
+            /// The query and filters, taken out and checked.
+            pub(crate) fn take_filters(&mut self) -> Result<(String, Filters), ApiError> {
+                FilterValues {
+                    q: self.q.take(),
+                    platform: self.platform.take(),
+                    country: self.country.take(),
+                    region: self.region.take(),
+                    language: self.language.take(),
+                    currency: self.currency.take(),
+                    media_type: self.media_type.take(),
+                    advertiser_id: self.advertiser_id.take(),
+                    funder: self.funder.take(),
+                    gender: self.gender.take(),
+                    age: self.age.take(),
+                    active: self.active.take(),
+                    from: self.from.take(),
+                    to: self.to.take(),
+                    spend_min: self.spend_min.take(),
+                    spend_max: self.spend_max.take(),
+                    impressions_min: self.impressions_min.take(),
+                    impressions_max: self.impressions_max.take(),
+                }
+                .parse()
+            }
+        }
+    };
+}
+
+search_params! {
+    /// Parameters of `/v1/ads`.
+    pub struct AdsParams {
+        /// `relevance`, `spend_lower`, `spend_upper`, `first_shown`, `last_shown`, `impressions`, optionally `:asc`/`:desc` (the spend sorts need one `currency`).
+        #[param(pattern = "^((relevance|spend_lower|spend_upper|first_shown|last_shown|impressions)(:(asc|desc))?)?$")]
+        #[serde(default, deserialize_with = "empty_as_none")]
+        pub sort: Option<String>,
+        /// Results per page, 1 to 1000 (default 20).
+        #[param(value_type = Option<usize>, minimum = 1, maximum = 1000)]
+        pub limit: Option<String>,
+        /// `next_cursor` of the previous page.
+        #[serde(default, deserialize_with = "empty_as_none")]
+        pub cursor: Option<String>,
+        /// Facets to count, comma-separated: `platform`, `country`, `region`, `language`, `currency`, `media_type`, `advertiser`, `advertiser_id`, `funder`, `gender`, `age`.
+        #[param(pattern = "^((platform|country|region|language|currency|media_type|advertiser|advertiser_id|funder|gender|age)(,(platform|country|region|language|currency|media_type|advertiser|advertiser_id|funder|gender|age))*)?$")]
+        #[serde(default, deserialize_with = "empty_as_none")]
+        pub facets: Option<String>,
+        /// Values per facet, 1 to 1000 (default 10).
+        #[param(value_type = Option<usize>, minimum = 1, maximum = 1000)]
+        pub facet_limit: Option<String>,
+    }
+}
+
+search_params! {
+    /// Parameters of `/v1/export`.
+    pub struct ExportParams {
+        /// As on `/v1/ads`.
+        #[param(pattern = "^((relevance|spend_lower|spend_upper|first_shown|last_shown|impressions)(:(asc|desc))?)?$")]
+        #[serde(default, deserialize_with = "empty_as_none")]
+        pub sort: Option<String>,
+        /// A `next_cursor` line (NDJSON) or `resume_cursor` cell (CSV) of an
+        /// earlier export of the same query, to resume after it.
+        #[serde(default, deserialize_with = "empty_as_none")]
+        pub cursor: Option<String>,
+        /// `ndjson` (default) or `csv`.
+        #[param(value_type = Option<ExportFormatName>, inline)]
+        pub format: Option<String>,
+    }
+}
+
+search_params! {
+    /// Parameters of `/v1/spend`.
+    pub struct SpendParams {
+        /// What the groups are.
+        #[param(value_type = GroupByName, inline, required = true)]
+        pub group_by: Option<String>,
+        /// `json` (default) or `csv` (for spreadsheets: UTF-8 with a byte-order mark).
+        #[param(value_type = Option<SpendFormatName>, inline)]
+        pub format: Option<String>,
+        /// The spend reports giving the report-level figures (default `advertiser`).
+        #[param(value_type = Option<ReportKindName>, inline)]
+        pub report_kind: Option<String>,
+        /// Only reports of these periods, comma-separated (`yesterday`,
+        /// `last_7_days`, `last_30_days`, `last_90_days`, `lifetime`,
+        /// `this_week`, `to_date`, `week`, `all_time`, `unknown`).
+        #[param(pattern = "^((lifetime|to_date|all_time|last_90_days|last_30_days|last_7_days|this_week|week|yesterday|unknown)(,(lifetime|to_date|all_time|last_90_days|last_30_days|last_7_days|this_week|week|yesterday|unknown))*)?$")]
+        #[serde(default, deserialize_with = "empty_as_none")]
+        pub period: Option<String>,
+        /// Also convert every figure into this ISO 4217 currency at imported
+        /// ECB reference rates (an estimate).
+        #[param(value_type = Option<String>, pattern = "^[A-Za-z]{3}$")]
+        pub convert_to: Option<String>,
+        /// Groups listed, 1 to 1000 (default 100).
+        #[param(value_type = Option<usize>, minimum = 1, maximum = 1000)]
+        pub limit: Option<String>,
+    }
+}
+
+/// The search endpoints that take a parameter called `name`.
+pub(crate) fn endpoints_taking(name: &str) -> Vec<&'static str> {
+    let takes =
+        |params: Vec<utoipa::openapi::path::Parameter>| params.iter().any(|p| p.name == name);
+    [
+        ("/v1/ads", takes(AdsParams::into_params(|| None))),
+        ("/v1/export", takes(ExportParams::into_params(|| None))),
+        ("/v1/spend", takes(SpendParams::into_params(|| None))),
+    ]
+    .into_iter()
+    .filter_map(|(path, takes)| takes.then_some(path))
+    .collect()
+}
+
+/// Groups `/v1/spend` lists at most.
+pub const MAX_SPEND_GROUPS: usize = 1_000;
+
+/// Groups `/v1/spend` lists unless told.
+pub const DEFAULT_SPEND_GROUPS: usize = 100;
+
+/// What `/v1/spend` groups by (documentation of the accepted values; the
+/// search core checks them).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum GroupByName {
+    Advertiser,
+    Funder,
+    Platform,
+    Country,
+    Region,
+    Week,
+    Month,
+}
+
+/// The kinds of spend report `/v1/spend` totals.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum ReportKindName {
+    Advertiser,
+    AdvertiserInRegion,
+    Location,
+    AdvertiserWeek,
+    Geo,
+}
+
+/// What `/v1/export` writes.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum ExportFormatName {
+    Ndjson,
+    Csv,
+}
+
+/// What `/v1/spend` writes.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum SpendFormatName {
+    Json,
+    Csv,
+}
+
+/// The page size asked for on `/v1/ads`.
+pub(crate) fn page_limit(v: Option<String>) -> Result<usize, ApiError> {
+    Ok(bounded("limit", v, 1, MAX_LIMIT)?.unwrap_or(DEFAULT_LIMIT))
+}
+
+/// The facet values asked for on `/v1/ads`.
+pub(crate) fn facet_limit(v: Option<String>) -> Result<usize, ApiError> {
+    Ok(bounded("facet_limit", v, 1, MAX_FACET_VALUES)?.unwrap_or(10))
+}
+
+/// Parameters of `/v1/advertisers`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AdvertisersQuery {
+    /// Words of a name, funder or key to look for (case and accents ignored).
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub q: Option<String>,
+    /// Only advertisers on these platforms, comma-separated.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub platform: Option<String>,
+    /// Advertisers listed, 1 to 1000 (default 50).
+    #[param(value_type = Option<usize>, minimum = 1, maximum = 1000)]
+    pub limit: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use utoipa::PartialSchema;
+
+    /// The values the document promises are the values the core accepts.
+    #[test]
+    fn documented_values_are_the_accepted_ones() {
+        let names = |schema: utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>| {
+            serde_json::to_value(schema).unwrap()["enum"].clone()
+        };
+        assert_eq!(
+            names(GroupByName::schema()),
+            serde_json::json!(crate::search::GROUP_BY)
+        );
+        assert_eq!(
+            names(ReportKindName::schema()),
+            serde_json::json!(crate::search::reports::REPORT_KINDS)
+        );
+    }
+
+    /// The list patterns name exactly the facets and periods the core
+    /// knows, and the sort pattern its sorts.
+    #[test]
+    fn documented_patterns_are_the_accepted_names() {
+        let pattern = |params: Vec<utoipa::openapi::path::Parameter>, name: &str| {
+            let param = params.into_iter().find(|p| p.name == name).unwrap();
+            serde_json::to_value(param.schema).unwrap()["pattern"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        let list = |names: Vec<&str>| {
+            let one = names.join("|");
+            format!("^(({one})(,({one}))*)?$")
+        };
+        let facets: Vec<&str> = crate::search::FACET_FIELDS
+            .iter()
+            .map(|(n, _)| *n)
+            .collect();
+        assert_eq!(
+            pattern(AdsParams::into_params(|| None), "facets"),
+            list(facets)
+        );
+        assert_eq!(
+            pattern(SpendParams::into_params(|| None), "period"),
+            list(crate::search::reports::PERIODS.to_vec())
+        );
+        for params in [
+            AdsParams::into_params(|| None),
+            ExportParams::into_params(|| None),
+        ] {
+            assert_eq!(
+                pattern(params, "sort"),
+                "^((relevance|spend_lower|spend_upper|first_shown|last_shown|impressions)(:(asc|desc))?)?$"
+            );
+        }
+    }
+}
