@@ -1,6 +1,6 @@
 //! The query parameters of each endpoint, declared once: the search
 //! endpoints (`/v1/ads`, `/v1/export`, `/v1/spend`) share `q` and the
-//! filters through [`search_params!`], and each adds only what it takes, so
+//! filters through `search_params!`, and each adds only what it takes, so
 //! that the OpenAPI document lists for every endpoint exactly the
 //! parameters, bounds and values the server accepts, and an unknown
 //! parameter is refused by name.
