@@ -19,19 +19,19 @@ use utoipa::OpenApi;
         description = "Search the political ads of every platform's ad library, with every record traceable to the published file."
     ),
     paths(
-        routes::healthz,
-        routes::ads,
-        routes::ad,
-        routes::history,
-        routes::provenance,
-        routes::spend,
-        routes::advertisers,
-        routes::advertiser,
-        routes::export,
-        routes::sources,
-        routes::source
+        routes::health::healthz,
+        routes::ads::ads,
+        routes::ads::ad,
+        routes::ads::history,
+        routes::ads::provenance,
+        routes::spend::spend,
+        routes::advertisers::advertisers,
+        routes::advertisers::advertiser,
+        routes::export::export,
+        routes::sources::sources,
+        routes::sources::source
     ),
-    components(schemas(error::Problem, routes::Health))
+    components(schemas(error::Problem, routes::health::Health))
 )]
 pub struct ApiDoc;
 

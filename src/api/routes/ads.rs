@@ -1,0 +1,186 @@
+//! `/v1/ads`: the search, one ad, its history and its provenance.
+
+use serde::Serialize;
+
+use actix_web::{route, web, HttpRequest, HttpResponse};
+
+use super::{deadline, heavy, json_response, not_modified, to_json};
+use crate::api::error::{ApiError, Problem};
+use crate::api::params::{facet_limit, list, page_limit, AdsParams};
+use crate::api::state::AppState;
+use crate::archive::{Archive, Observation, SourceEntry};
+use crate::search::{search, SearchRequest};
+
+/// Search ads: the latest version of each, one page at a time.
+#[utoipa::path(
+    get,
+    tag = "ads",
+    path = "/v1/ads",
+    params(AdsParams),
+    responses(
+        (status = 200, description = "A page: `total`, `results` (ads with `score` and `snippets`), `next_cursor`, `facets`"),
+        (status = 400, description = "A parameter is unknown or not allowed", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[route("/v1/ads", method = "GET", method = "HEAD")]
+pub async fn ads(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<AdsParams>,
+) -> Result<HttpResponse, ApiError> {
+    let mut params = query.into_inner();
+    let (query, filters) = params.take_filters()?;
+    let (deadline, _cancel) = deadline();
+    let mut request = SearchRequest {
+        query,
+        filters,
+        sort: params.sort.unwrap_or_default(),
+        limit: page_limit(params.limit)?,
+        cursor: params.cursor,
+        facets: list(params.facets),
+        facet_limit: facet_limit(params.facet_limit)?,
+        deadline,
+        ..SearchRequest::default()
+    };
+    let archive = state.archive.clone();
+    let page = heavy(&state, &req, move |parallel| {
+        request.parallel = parallel;
+        to_json(&search(&archive, &request)?)
+    })
+    .await?;
+    Ok(json_response(page))
+}
+
+fn not_found(uid: &str) -> ApiError {
+    ApiError::NotFound(format!("no ad with uid `{uid}`"))
+}
+
+/// Runs `read` for the ad `uid` off the async workers; `None` is a 404.
+async fn read_ad<T: Send + 'static>(
+    state: &AppState,
+    uid: String,
+    read: impl FnOnce(&Archive, &str) -> crate::Result<Option<T>> + Send + 'static,
+) -> Result<T, ApiError> {
+    let archive = state.archive.clone();
+    let key = uid.clone();
+    let found = web::block(move || read(&archive, &key)).await??;
+    found.ok_or_else(|| not_found(&uid))
+}
+
+/// The latest version of one ad.
+#[utoipa::path(
+    get,
+    tag = "ads",
+    path = "/v1/ads/{uid}",
+    params(("uid" = String, Path, description = "`<platform>:<platform_ad_id>`")),
+    responses(
+        (status = 200, description = "The ad, as in schema/ad.schema.json; `ETag` is its record hash"),
+        (status = 304, description = "Not modified since the `If-None-Match` tag"),
+        (status = 404, description = "No such ad", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[route("/v1/ads/{uid}", method = "GET", method = "HEAD")]
+pub async fn ad(
+    req: actix_web::HttpRequest,
+    state: web::Data<AppState>,
+    uid: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let ad = read_ad(&state, uid.into_inner(), |archive, uid| archive.latest(uid)).await?;
+    // The record hash identifies the version: a new version, a new tag. It
+    // is weak: the bytes differ when the body is compressed.
+    let etag = format!("W/\"{}\"", ad.record_hash());
+    if not_modified(&req, &etag) {
+        return Ok(HttpResponse::NotModified()
+            .insert_header(("etag", etag))
+            .finish());
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header(("etag", etag))
+        .insert_header(("cache-control", "public, max-age=60"))
+        .json(ad))
+}
+
+/// One version of an ad with its record.
+#[derive(Serialize)]
+struct VersionWithRecord {
+    #[serde(flatten)]
+    version: crate::archive::Version,
+    record: Option<adarchive_schema::Ad>,
+}
+
+/// Every version of an ad, oldest first, each naming the one it supersedes.
+#[utoipa::path(
+    get,
+    tag = "ads",
+    path = "/v1/ads/{uid}/history",
+    params(("uid" = String, Path, description = "`<platform>:<platform_ad_id>`")),
+    responses(
+        (status = 200, description = "Versions: `seq`, `record_hash`, `supersedes`, `source_blake3`, `observed_at`, `record`"),
+        (status = 404, description = "No such ad", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[route("/v1/ads/{uid}/history", method = "GET", method = "HEAD")]
+pub async fn history(
+    state: web::Data<AppState>,
+    uid: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let versions = read_ad(&state, uid.into_inner(), |archive, uid| {
+        let versions: Vec<_> = archive
+            .history_with_records(uid)?
+            .into_iter()
+            .map(|(version, record)| VersionWithRecord {
+                version,
+                record: Some(record),
+            })
+            .collect();
+        Ok((!versions.is_empty()).then_some(versions))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(versions))
+}
+
+/// The provenance trail of an ad.
+#[derive(Serialize)]
+struct Provenance {
+    uid: String,
+    observations: Vec<Observation>,
+    sources: Vec<SourceEntry>,
+}
+
+/// Every observation of an ad (source hash, line and byte range, raw and
+/// record hashes, importer and version) and the sources they come from.
+#[utoipa::path(
+    get,
+    tag = "ads",
+    path = "/v1/ads/{uid}/provenance",
+    params(("uid" = String, Path, description = "`<platform>:<platform_ad_id>`")),
+    responses(
+        (status = 200, description = "`observations` and their `sources`"),
+        (status = 404, description = "No such ad", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[route("/v1/ads/{uid}/provenance", method = "GET", method = "HEAD")]
+pub async fn provenance(
+    state: web::Data<AppState>,
+    uid: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let trail = read_ad(&state, uid.into_inner(), |archive, uid| {
+        let observations = archive.observations_of(uid)?;
+        if observations.is_empty() {
+            return Ok(None);
+        }
+        let mut entries: Vec<SourceEntry> = Vec::new();
+        for o in &observations {
+            if !entries.iter().any(|s| s.blake3 == o.source_blake3) {
+                entries.extend(archive.source(&o.source_blake3)?);
+            }
+        }
+        Ok(Some(Provenance {
+            uid: uid.to_owned(),
+            observations,
+            sources: entries,
+        }))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(trail))
+}

@@ -1,0 +1,175 @@
+//! `/v1/export`: every match, streamed.
+
+use std::time::Duration;
+
+use actix_web::{route, web, HttpRequest, HttpResponse};
+
+use super::{attachment, client_of, deadline, heavy};
+use crate::api::error::{ApiError, Problem};
+use crate::api::params::ExportParams;
+use crate::api::state::AppState;
+use crate::search::export::{export as export_ads, ExportFormat, EXPORT_PAGE};
+use crate::search::{search, SearchRequest};
+
+/// How long an export waits for its client to take the next piece before
+/// it gives up: a client that stopped reading frees its slot and memory.
+pub const EXPORT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Pieces of an export the response stream may hold; with
+/// [`EXPORT_PIECE`], what one export queues for a slow client.
+const EXPORT_QUEUE: usize = 4;
+const EXPORT_PIECE: usize = 64 * 1024;
+
+/// Hands written bytes to the response stream in small pieces; fails once
+/// the client is gone or has not taken a piece for the write timeout.
+struct ChannelWriter {
+    tx: tokio::sync::mpsc::Sender<Result<web::Bytes, std::io::Error>>,
+    timeout: Duration,
+}
+
+impl ChannelWriter {
+    /// Waits for room in the stream for at most the write timeout. Runs on
+    /// a blocking thread of the server's runtime, which drives the timer.
+    fn send(&self, item: Result<web::Bytes, std::io::Error>) -> std::io::Result<()> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(std::io::Error::other)?;
+        match runtime.block_on(tokio::time::timeout(self.timeout, self.tx.send(item))) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "client gone",
+            )),
+            Err(_) => Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the client stopped reading",
+            )),
+        }
+    }
+}
+
+impl std::io::Write for ChannelWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let piece = &buf[..buf.len().min(EXPORT_PIECE)];
+        self.send(Ok(web::Bytes::copy_from_slice(piece)))?;
+        Ok(piece.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Every matching ad, streamed as NDJSON or CSV from one snapshot of the
+/// index, with no page limit.
+#[utoipa::path(
+    get,
+    tag = "export",
+    path = "/v1/export",
+    params(ExportParams),
+    responses(
+        (status = 200, description = "NDJSON: one ad per line, and after every 10,000 ads a `{\"next_cursor\":…}` line to resume from (pass it as `cursor`). CSV: the columns of docs/api.md, lists and objects as JSON cells, formula-like cells prefixed with `'`, and `resume_cursor` on the last row of every 10,000"),
+        (status = 400, description = "A parameter is unknown or not allowed", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[route("/v1/export", method = "GET", method = "HEAD")]
+pub async fn export(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<ExportParams>,
+) -> Result<HttpResponse, ApiError> {
+    let mut params = query.into_inner();
+    let format = ExportFormat::parse(params.format.as_deref().unwrap_or("ndjson"))?;
+    let (query, filters) = params.take_filters()?;
+    let request = SearchRequest {
+        query,
+        filters,
+        sort: params.sort.unwrap_or_default(),
+        cursor: params.cursor,
+        ..SearchRequest::default()
+    };
+    // Parameters are checked before the stream starts, so that a mistake is
+    // a 400 and not a broken download.
+    let archive = state.archive.clone();
+    let (deadline, _cancel) = deadline();
+    let probe = SearchRequest {
+        limit: 1,
+        snippets: false,
+        deadline,
+        ..request.clone()
+    };
+    heavy(&state, &req, move |parallel| {
+        Ok(search(&archive, &SearchRequest { parallel, ..probe })?)
+    })
+    .await?;
+
+    // The slot is taken here, so that a refusal is an answer and not a
+    // broken stream, and held by the export's thread until it ends: it
+    // finished, failed, or its client went away or stopped reading.
+    let slot = state.exports.take(client_of(&req))?;
+    // Exports are long and several may run: each on its own thread, never
+    // in the pool a short search may use.
+    let request = SearchRequest {
+        parallel: false,
+        ..request
+    };
+    let archive = state.archive.clone();
+    let (tx, rx) = tokio::sync::mpsc::channel(EXPORT_QUEUE);
+    actix_web::rt::task::spawn_blocking(move || {
+        let _slot = slot;
+        let mut out = ChannelWriter {
+            tx,
+            timeout: EXPORT_WRITE_TIMEOUT,
+        };
+        if let Err(e) = export_ads(&archive, &request, format, EXPORT_PAGE, &mut out) {
+            tracing::warn!(error = %e, "export ended early");
+            let _ = out.send(Err(std::io::Error::other(e.to_string())));
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    let name = match format {
+        ExportFormat::Ndjson => "adarchive-export.ndjson",
+        ExportFormat::Csv => "adarchive-export.csv",
+    };
+    let http10 = req.version() == actix_web::http::Version::HTTP_10;
+    let mut response = HttpResponse::Ok();
+    response
+        .content_type(format.content_type())
+        .insert_header(attachment(name));
+    if http10 {
+        // HTTP/1.0 has no chunked encoding: the body ends when the
+        // connection closes.
+        response.force_close();
+    }
+    let mut response = response.streaming(stream);
+    if http10 {
+        response.head_mut().no_chunking(true);
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[tokio::test]
+    async fn an_export_whose_client_stops_reading_gives_up() {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(EXPORT_QUEUE);
+        let written = tokio::task::spawn_blocking(move || {
+            let mut out = ChannelWriter {
+                tx,
+                timeout: Duration::from_millis(200),
+            };
+            let piece = vec![b'x'; EXPORT_PIECE];
+            (0..100)
+                .map(|_| out.write_all(&piece))
+                .find_map(Result::err)
+        });
+        // The reader takes one piece and then stops reading.
+        assert!(rx.recv().await.is_some());
+        let stopped = written.await.unwrap().expect("the writer gives up");
+        assert_eq!(stopped.kind(), std::io::ErrorKind::TimedOut);
+        drop(rx);
+    }
+}
