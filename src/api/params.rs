@@ -9,6 +9,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
+use crate::search::filters::FilterText;
 use crate::search::{Filters, DEFAULT_LIMIT, MAX_FACET_VALUES, MAX_LIMIT};
 
 /// An empty text value is no value: `cursor=` is no cursor, `country=` no
@@ -64,78 +65,6 @@ pub(crate) fn bounded(
             message: format!("`{param}` must be between {min} and {max}"),
         }),
         n => Ok(n),
-    }
-}
-
-/// A whole amount or count, 0 to 2⁶³ − 1 (an OpenAPI `int64`).
-fn amount(param: &str, v: Option<String>) -> Result<Option<u64>, ApiError> {
-    let n = typed::<u64>(param, v, "a whole number")?;
-    match n {
-        Some(n) if n > i64::MAX as u64 => Err(ApiError::BadParameter {
-            param: param.to_owned(),
-            message: format!("`{param}` must be at most {}", i64::MAX),
-        }),
-        n => Ok(n),
-    }
-}
-
-fn date(param: &str, v: Option<String>) -> Result<Option<adarchive_schema::Timestamp>, ApiError> {
-    v.map(|text| {
-        adarchive_importers::normalize::timestamp_by_shape(&text).ok_or_else(|| {
-            ApiError::BadParameter {
-                param: param.to_owned(),
-                message: format!("`{text}` is not a date (YYYY-MM-DD) or an RFC 3339 time"),
-            }
-        })
-    })
-    .transpose()
-}
-
-/// The query and filter values of a search endpoint, as given.
-pub(crate) struct FilterValues {
-    pub q: Option<String>,
-    pub platform: Option<String>,
-    pub country: Option<String>,
-    pub region: Option<String>,
-    pub language: Option<String>,
-    pub currency: Option<String>,
-    pub media_type: Option<String>,
-    pub advertiser_id: Option<String>,
-    pub funder: Option<String>,
-    pub gender: Option<String>,
-    pub age: Option<String>,
-    pub active: Option<String>,
-    pub from: Option<String>,
-    pub to: Option<String>,
-    pub spend_min: Option<String>,
-    pub spend_max: Option<String>,
-    pub impressions_min: Option<String>,
-    pub impressions_max: Option<String>,
-}
-
-impl FilterValues {
-    /// The query and the filters, each value checked and named when wrong.
-    pub(crate) fn parse(self) -> Result<(String, Filters), ApiError> {
-        let filters = Filters {
-            platform: list(self.platform),
-            country: list(self.country),
-            region: list(self.region),
-            language: list(self.language),
-            currency: list(self.currency),
-            media_type: list(self.media_type),
-            advertiser_id: list(self.advertiser_id),
-            funder: self.funder.into_iter().collect(),
-            gender: list(self.gender),
-            age: list(self.age),
-            active: typed("active", self.active, "`true` or `false`")?,
-            from: date("from", self.from)?,
-            to: date("to", self.to)?,
-            spend_min: amount("spend_min", self.spend_min)?,
-            spend_max: amount("spend_max", self.spend_max)?,
-            impressions_min: amount("impressions_min", self.impressions_min)?,
-            impressions_max: amount("impressions_max", self.impressions_max)?,
-        };
-        Ok((self.q.unwrap_or_default(), filters))
     }
 }
 
@@ -213,18 +142,18 @@ macro_rules! search_params {
         impl $name {
             /// The query and filters, taken out and checked.
             pub(crate) fn take_filters(&mut self) -> Result<(String, Filters), ApiError> {
-                FilterValues {
-                    q: self.q.take(),
-                    platform: self.platform.take(),
-                    country: self.country.take(),
-                    region: self.region.take(),
-                    language: self.language.take(),
-                    currency: self.currency.take(),
-                    media_type: self.media_type.take(),
-                    advertiser_id: self.advertiser_id.take(),
-                    funder: self.funder.take(),
-                    gender: self.gender.take(),
-                    age: self.age.take(),
+                let filters = FilterText {
+                    platform: list(self.platform.take()),
+                    country: list(self.country.take()),
+                    region: list(self.region.take()),
+                    language: list(self.language.take()),
+                    currency: list(self.currency.take()),
+                    media_type: list(self.media_type.take()),
+                    advertiser_id: list(self.advertiser_id.take()),
+                    // One funder: a funder's name may hold commas.
+                    funder: self.funder.take().into_iter().collect(),
+                    gender: list(self.gender.take()),
+                    age: list(self.age.take()),
                     active: self.active.take(),
                     from: self.from.take(),
                     to: self.to.take(),
@@ -233,7 +162,8 @@ macro_rules! search_params {
                     impressions_min: self.impressions_min.take(),
                     impressions_max: self.impressions_max.take(),
                 }
-                .parse()
+                .parse()?;
+                Ok((self.q.take().unwrap_or_default(), filters))
             }
         }
     };

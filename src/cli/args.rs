@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use adarchive::api::startup;
-use adarchive::search::Filters;
+use adarchive::search::filters::FilterText;
+use adarchive::search::{Filters, SearchError};
 use clap::{Parser, Subcommand};
 
 /// An archive and search engine for political ads from every platform's ad library.
@@ -271,33 +272,21 @@ pub(crate) struct FilterArgs {
     to: Option<String>,
     /// Spend lower bound at least this (needs one --currency).
     #[arg(long)]
-    spend_min: Option<u64>,
+    spend_min: Option<String>,
     /// Spend upper bound at most this (needs one --currency).
     #[arg(long)]
-    spend_max: Option<u64>,
+    spend_max: Option<String>,
     /// Impressions lower bound at least this.
     #[arg(long)]
-    impressions_min: Option<u64>,
+    impressions_min: Option<String>,
     /// Impressions upper bound at most this.
     #[arg(long)]
-    impressions_max: Option<u64>,
+    impressions_max: Option<String>,
 }
 
 impl FilterArgs {
     pub(crate) fn into_filters(self) -> anyhow::Result<Filters> {
-        let date = |flag: &str,
-                    v: Option<String>|
-         -> anyhow::Result<Option<adarchive_schema::Timestamp>> {
-            v.map(|text| {
-                adarchive_importers::normalize::timestamp_by_shape(&text).ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "--{flag}: `{text}` is not a date (YYYY-MM-DD) or RFC 3339 time"
-                    )
-                })
-            })
-            .transpose()
-        };
-        Ok(Filters {
+        FilterText {
             platform: self.platform,
             country: self.country,
             region: self.region,
@@ -308,13 +297,21 @@ impl FilterArgs {
             funder: self.funder,
             gender: self.gender,
             age: self.age,
-            active: self.active,
-            from: date("from", self.from)?,
-            to: date("to", self.to)?,
+            active: self.active.map(|a| a.to_string()),
+            from: self.from,
+            to: self.to,
             spend_min: self.spend_min,
             spend_max: self.spend_max,
             impressions_min: self.impressions_min,
             impressions_max: self.impressions_max,
+        }
+        .parse()
+        .map_err(|e| match e {
+            // Named as the flag the value was given with.
+            SearchError::BadParameter { param, message } => {
+                anyhow::anyhow!("--{}: {message}", param.replace('_', "-"))
+            }
+            other => other.into(),
         })
     }
 }

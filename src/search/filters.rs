@@ -52,6 +52,122 @@ pub struct Filters {
     pub impressions_max: Option<u64>,
 }
 
+/// The filters as people write them, on the command line or in a query
+/// string: lists already split into values, everything else as text. One
+/// [`FilterText::parse`] checks them for every edge, naming the parameter
+/// (`from`, `spend_min`) of a value that does not parse.
+#[derive(Clone, Debug, Default)]
+pub struct FilterText {
+    /// See [`Filters::platform`].
+    pub platform: Vec<String>,
+    /// See [`Filters::country`].
+    pub country: Vec<String>,
+    /// See [`Filters::region`].
+    pub region: Vec<String>,
+    /// See [`Filters::language`].
+    pub language: Vec<String>,
+    /// See [`Filters::currency`].
+    pub currency: Vec<String>,
+    /// See [`Filters::media_type`].
+    pub media_type: Vec<String>,
+    /// See [`Filters::advertiser_id`].
+    pub advertiser_id: Vec<String>,
+    /// See [`Filters::funder`].
+    pub funder: Vec<String>,
+    /// See [`Filters::gender`].
+    pub gender: Vec<String>,
+    /// See [`Filters::age`].
+    pub age: Vec<String>,
+    /// `true` or `false`.
+    pub active: Option<String>,
+    /// YYYY-MM-DD or RFC 3339.
+    pub from: Option<String>,
+    /// YYYY-MM-DD or RFC 3339.
+    pub to: Option<String>,
+    /// A whole number.
+    pub spend_min: Option<String>,
+    /// A whole number.
+    pub spend_max: Option<String>,
+    /// A whole number.
+    pub impressions_min: Option<String>,
+    /// A whole number.
+    pub impressions_max: Option<String>,
+}
+
+impl FilterText {
+    /// The filters, each value checked.
+    ///
+    /// ```
+    /// use adarchive::search::filters::FilterText;
+    /// let text = FilterText {
+    ///     country: vec!["NL".into()],
+    ///     from: Some("2021-03-01".into()),
+    ///     spend_min: Some("100".into()),
+    ///     ..FilterText::default()
+    /// };
+    /// let filters = text.parse().unwrap();
+    /// assert_eq!(filters.spend_min, Some(100));
+    /// let wrong = FilterText { from: Some("5/27/2018".into()), ..FilterText::default() };
+    /// assert_eq!(wrong.parse().unwrap_err().to_string(),
+    ///     "from: `5/27/2018` is not a date (YYYY-MM-DD) or an RFC 3339 time");
+    /// ```
+    pub fn parse(self) -> Result<Filters, SearchError> {
+        Ok(Filters {
+            platform: self.platform,
+            country: self.country,
+            region: self.region,
+            language: self.language,
+            currency: self.currency,
+            media_type: self.media_type,
+            advertiser_id: self.advertiser_id,
+            funder: self.funder,
+            gender: self.gender,
+            age: self.age,
+            active: self
+                .active
+                .map(|v| match v.trim() {
+                    "true" => Ok(true),
+                    "false" => Ok(false),
+                    _ => Err(bad("active", format!("`{v}` is not `true` or `false`"))),
+                })
+                .transpose()?,
+            from: date("from", self.from)?,
+            to: date("to", self.to)?,
+            spend_min: amount("spend_min", self.spend_min)?,
+            spend_max: amount("spend_max", self.spend_max)?,
+            impressions_min: amount("impressions_min", self.impressions_min)?,
+            impressions_max: amount("impressions_max", self.impressions_max)?,
+        })
+    }
+}
+
+/// A date or time as a parameter, in the forms whose shape says how to
+/// read them (never a spreadsheet's `5/6/2018`).
+fn date(param: &'static str, v: Option<String>) -> Result<Option<Timestamp>, SearchError> {
+    v.map(|text| {
+        adarchive_importers::normalize::timestamp_by_shape(&text).ok_or_else(|| {
+            bad(
+                param,
+                format!("`{text}` is not a date (YYYY-MM-DD) or an RFC 3339 time"),
+            )
+        })
+    })
+    .transpose()
+}
+
+/// A whole amount or count, 0 to 2⁶³ − 1 (what an OpenAPI `int64` holds).
+fn amount(param: &'static str, v: Option<String>) -> Result<Option<u64>, SearchError> {
+    v.map(|text| match text.trim().parse::<u64>() {
+        Ok(n) if n <= i64::MAX as u64 => Ok(n),
+        Ok(_) => Err(bad(
+            param,
+            format!("`{param}` must be at most {}", i64::MAX),
+        )),
+        Err(_) => Err(bad(param, format!("`{text}` is not a whole number"))),
+    })
+    .transpose()
+}
+
 /// A keyword filter: parameter, index field, values, normalization.
 type KeywordFilter<'a> = (
     &'static str,
