@@ -12,15 +12,13 @@ use std::path::{Path, PathBuf};
 use adarchive_importers::redact::{redact_text, CredentialScanner, Redactor};
 use adarchive_importers::{self as importers, Importer, StatedFacts};
 use adarchive_schema::Timestamp;
-use redb::ReadableTable;
 use serde::Serialize;
 
 use crate::archive::catch_up_index;
 pub use crate::archive::public_name;
 use crate::archive::{
-    clear_staging, derive_parsed, derive_source, encode, parse_source, place_quarantine,
-    tempfile_in, Archive, MemberEntry, Parsed, ProblemNote, Progress, SourceEntry, SourceJob,
-    UnnormalizedValue, SOURCES, SOURCE_ORDER, ZIP_FORMAT,
+    clear_staging, parse_source, tempfile_in, Archive, Derived, ImportCounts, MemberEntry, Parsed,
+    ProblemNote, Progress, SourceEntry, SourceJob, UnnormalizedValue, ZIP_FORMAT,
 };
 use crate::error::{IoContext, Result};
 use crate::index::{IndexState, Updates};
@@ -64,22 +62,10 @@ pub struct FileReport {
     pub original_blake3: Option<String>,
     /// Format name.
     pub format: Option<String>,
-    /// Records read.
-    pub records: u64,
-    /// Ads not in the archive before.
-    pub new: u64,
-    /// Ads whose record changed: a new version.
-    pub updated: u64,
-    /// Ads whose record is the one already archived.
-    pub unchanged: u64,
-    /// Rows sent to quarantine.
-    pub quarantined: u64,
-    /// Rows of aggregate spend reports (not ads).
-    pub report_rows: u64,
-    /// Days of exchange rates.
-    pub rate_rows: u64,
-    /// Values kept verbatim because they could not be normalized.
-    pub unnormalized: u64,
+    /// What it gave: records new, updated and unchanged, rows quarantined,
+    /// report rows, days of rates, values not normalized.
+    #[serde(flatten)]
+    pub counts: ImportCounts,
     /// The first of them, with line, field and value (the rest are in the
     /// records' `unmapped`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -102,30 +88,13 @@ pub struct FileReport {
     pub bundle: bool,
 }
 
-/// Sums over the imported files.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Totals {
-    /// Records read.
-    pub records: u64,
-    /// New ads.
-    pub new: u64,
-    /// New versions of known ads.
-    pub updated: u64,
-    /// Unchanged ads.
-    pub unchanged: u64,
-    /// Quarantined rows.
-    pub quarantined: u64,
-    /// Rows of aggregate spend reports.
-    pub report_rows: u64,
-}
-
 /// The report of one `import` run.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ImportReport {
     /// One entry per file and bundle member.
     pub files: Vec<FileReport>,
     /// Sums over `files` (bundles counted through their members).
-    pub totals: Totals,
+    pub totals: ImportCounts,
 }
 
 impl ImportReport {
@@ -136,12 +105,7 @@ impl ImportReport {
 
     fn push(&mut self, file: FileReport) {
         if !file.bundle && file.error.is_none() {
-            self.totals.records += file.records;
-            self.totals.new += file.new;
-            self.totals.updated += file.updated;
-            self.totals.unchanged += file.unchanged;
-            self.totals.quarantined += file.quarantined;
-            self.totals.report_rows += file.report_rows;
+            self.totals += file.counts;
         }
         self.files.push(file);
     }
@@ -629,13 +593,8 @@ fn import_staged(
                 "the same bytes were imported before as {first} ({then}); its rows keep those facts, not this name's ({now})"
             ));
         }
-        add_name(archive, &entry, name)?;
-        report.records = entry.records;
-        report.unchanged = entry.records;
-        report.quarantined = entry.quarantined;
-        report.report_rows = entry.report_rows;
-        report.rate_rows = entry.rate_rows;
-        report.unnormalized = entry.unnormalized;
+        archive.add_source_name(&entry, name)?;
+        report.counts = ImportCounts::again(&entry);
         report.format = Some(entry.format);
         return Ok(report);
     }
@@ -652,13 +611,9 @@ fn import_staged(
             "the file's name does not say its {listed}: this format carries them only in file names (FacebookAdLibraryReport_2022-11-18_TH_yesterday_advertisers.csv), so its rows have none and country filters will not find them. State them with --report-country, --report-date and --report-period when importing it into an archive that does not hold it yet"
         ));
     }
-    // A file already at this path without a manifest entry was left by an
-    // interrupted import and may never have reached the disk whole: the
-    // fresh copy replaces it.
-    archive.place_file(&stored.tmp, &archive.source_path(&stored.blake3))?;
+    let writer = archive.begin_source(&stored.blake3, Some(&stored.tmp))?;
     progress.start(name, stored.size);
     let imported_at = now();
-    let txn = archive.db().begin_write()?;
     let job = SourceJob {
         blake3: &stored.blake3,
         name: read_as.as_deref().unwrap_or(name),
@@ -672,13 +627,16 @@ fn import_staged(
                     .recv()
                     .unwrap_or_else(|_| Err("the parsing thread failed".into()))
             };
-            derive_parsed(archive, &txn, &job, batches, outcome, progress, run.index)?
+            writer.derive_parsed(&job, batches, outcome, progress, run.index)?
         }
-        None => derive_source(archive, &txn, &job, progress, run.index)?,
+        None => writer.derive(&job, progress, run.index)?,
     };
     progress.finish();
     let derived = match derived {
-        Ok(d) if d.records + d.report_rows + d.rate_rows == 0 && d.quarantined > 0 => {
+        Ok(d)
+            if d.counts.records + d.counts.report_rows + d.counts.rate_rows == 0
+                && d.counts.quarantined > 0 =>
+        {
             if let Some(tmp) = &d.quarantine_tmp {
                 let _ = std::fs::remove_file(tmp);
             }
@@ -691,47 +649,33 @@ fn import_staged(
         Err(reason) => {
             // Nothing of a refused file is kept: the transaction is dropped
             // unwritten, and the copy placed for it goes too.
-            drop(txn);
-            let placed = archive.source_path(&stored.blake3);
-            if let Err(e) = archive.unplace_file(&placed) {
-                report
-                    .warnings
-                    .push(format!("could not remove {}: {e}", placed.display()));
+            if let Err(e) = writer.abandon() {
+                report.warnings.push(format!(
+                    "could not remove {}: {e}",
+                    archive.source_path(&stored.blake3).display()
+                ));
             }
             report.error = Some(reason);
             return Ok(report);
         }
     };
     let entry = SourceEntry {
-        blake3: stored.blake3.clone(),
         original_blake3,
         redacted_tokens: tokens,
-        size: stored.size,
-        names: vec![name.to_owned()],
         read_as: read_as.clone(),
-        format: importer.name().to_owned(),
         importer_version: Some(importer.version().to_owned()),
-        imported_at,
-        seq: 0,
-        records: derived.records,
-        quarantined: derived.quarantined,
-        report_rows: derived.report_rows,
-        rate_rows: derived.rate_rows,
-        unnormalized: derived.unnormalized,
-        members: Vec::new(),
+        ..SourceEntry::new(
+            &stored.blake3,
+            stored.size,
+            name,
+            importer.name(),
+            imported_at,
+            &derived.counts,
+        )
     };
-    insert_source(&txn, entry)?;
-    place_quarantine(archive, &stored.blake3, &mut derived)?;
-    archive.commit(txn)?;
+    writer.commit(entry, derived.quarantine_tmp.take())?;
 
-    report.records = derived.records;
-    report.new = derived.new;
-    report.updated = derived.updated;
-    report.unchanged = derived.unchanged;
-    report.quarantined = derived.quarantined;
-    report.report_rows = derived.report_rows;
-    report.rate_rows = derived.rate_rows;
-    report.unnormalized = derived.unnormalized;
+    report.counts = derived.counts;
     report.unnormalized_values = std::mem::take(&mut derived.unnormalized_values);
     report.problems = derived.problems;
     Ok(report)
@@ -740,10 +684,10 @@ fn import_staged(
 /// Why a file of a known format, every row of which was quarantined, is
 /// refused: a file that yields nothing is more likely a damaged or re-saved
 /// copy than a file of bad rows, and importing it would hide that.
-fn nothing_importable(derived: &crate::archive::Derived) -> String {
+fn nothing_importable(derived: &Derived) -> String {
     let mut reason = format!(
         "no row of the file could be imported: all {} rows were refused, so nothing of it was kept",
-        derived.quarantined
+        derived.counts.quarantined
     );
     for p in derived.problems.iter().take(3) {
         reason.push_str(&format!("; line {}", p.line));
@@ -753,35 +697,6 @@ fn nothing_importable(derived: &crate::archive::Derived) -> String {
         reason.push_str(&format!(": {}", p.reason));
     }
     reason
-}
-
-/// Adds a manifest entry with the next import sequence number.
-pub(crate) fn insert_source(txn: &redb::WriteTransaction, mut entry: SourceEntry) -> Result<()> {
-    let mut order = txn.open_table(SOURCE_ORDER)?;
-    entry.seq = match order.last()? {
-        Some((seq, _)) => seq.value() + 1,
-        None => 0,
-    };
-    order.insert(entry.seq, entry.blake3.as_str())?;
-    let mut sources = txn.open_table(SOURCES)?;
-    sources.insert(entry.blake3.as_str(), &encode(&entry)[..])?;
-    Ok(())
-}
-
-/// Records another name a known source was imported under.
-fn add_name(archive: &Archive, entry: &SourceEntry, name: &str) -> Result<()> {
-    if entry.names.iter().any(|n| n == name) {
-        return Ok(());
-    }
-    let mut entry = entry.clone();
-    entry.names.push(name.to_owned());
-    let txn = archive.db().begin_write()?;
-    {
-        let mut sources = txn.open_table(SOURCES)?;
-        sources.insert(entry.blake3.as_str(), &encode(&entry)[..])?;
-    }
-    txn.commit()?;
-    Ok(())
 }
 
 fn import_bundle(
@@ -868,13 +783,11 @@ fn import_bundle(
             blake3: member_report.blake3.clone(),
             skipped: member_report.error.clone(),
         });
-        bundle_report.records += member_report.records;
-        bundle_report.new += member_report.new;
-        bundle_report.updated += member_report.updated;
-        bundle_report.unchanged += member_report.unchanged;
-        bundle_report.quarantined += member_report.quarantined;
-        bundle_report.report_rows += member_report.report_rows;
-        bundle_report.rate_rows += member_report.rate_rows;
+        // Values not normalized are listed, and counted, by each member.
+        bundle_report.counts += ImportCounts {
+            unnormalized: 0,
+            ..member_report.counts
+        };
         bundle_report.redacted_tokens += member_report.redacted_tokens;
         member_reports.push(member_report);
     }
@@ -892,32 +805,23 @@ fn import_bundle(
     drop(zip);
 
     if bundle_report.error.is_none() && archive.source(&stored.blake3)?.is_none() {
-        archive.place_file(&stored.tmp, &archive.source_path(&stored.blake3))?;
-        let txn = archive.db().begin_write()?;
-        insert_source(
-            &txn,
-            SourceEntry {
-                blake3: stored.blake3.clone(),
-                original_blake3: stored.original_blake3.clone(),
-                redacted_tokens: stored.redacted_tokens,
-                size: stored.size,
-                names: vec![public],
-                read_as: None,
-                format: ZIP_FORMAT.to_owned(),
-                importer_version: None,
-                imported_at: now(),
-                seq: 0,
-                records: bundle_report.records,
-                quarantined: bundle_report.quarantined,
-                report_rows: bundle_report.report_rows,
-                rate_rows: bundle_report.rate_rows,
-                unnormalized: 0,
-                members,
-            },
-        )?;
-        archive.commit(txn)?;
+        let writer = archive.begin_source(&stored.blake3, Some(&stored.tmp))?;
+        let entry = SourceEntry {
+            original_blake3: stored.original_blake3.clone(),
+            redacted_tokens: stored.redacted_tokens,
+            members,
+            ..SourceEntry::new(
+                &stored.blake3,
+                stored.size,
+                &public,
+                ZIP_FORMAT,
+                now(),
+                &bundle_report.counts,
+            )
+        };
+        writer.commit(entry, None)?;
     } else if let Some(entry) = archive.source(&stored.blake3)? {
-        add_name(archive, &entry, &public)?;
+        archive.add_source_name(&entry, &public)?;
     }
     report.push(bundle_report);
     for r in member_reports {

@@ -3,17 +3,17 @@
 //! The original export files are the ground truth: [`archive`] keeps each
 //! one verbatim by its blake3 hash, and derives normalized records, their
 //! versions and their provenance from them with the importers of
-//! [`adarchive_importers`]. [`ingest`] brings files in; [`check`] verifies
+//! [`adarchive_importers`]. [`ingest`] brings files in; [`archive::check`] verifies
 //! and rebuilds everything from the stored bytes.
 
 pub mod advertisers;
 pub mod api;
 pub mod archive;
-pub mod check;
 pub mod error;
 pub mod generate;
 pub mod index;
 pub mod ingest;
 pub mod search;
 
+pub use archive::check;
 pub use error::{Error, Result};

@@ -13,12 +13,12 @@ use adarchive_schema::{RecordHash, Timestamp};
 use redb::{ReadableTable, WriteTransaction};
 use serde::Serialize;
 
+use super::advertiser_facts::{gather, PlatformIdentity};
 use super::{
-    ad_key, codec, latest_value, observation_key, tempfile_in, Archive, Latest, QuarantineEntry,
-    Version, ADS, ADVERTISER_FACTS, OBSERVATIONS, RATE_ROWS, RECORDS, REPORT_ROWS, TAG_LATEST,
-    TAG_OBSERVATION, TAG_VERSION,
+    ad_key, codec, latest_value, observation_key, tempfile_in, Archive, ImportCounts, Latest,
+    QuarantineEntry, Version, ADS, ADVERTISER_FACTS, OBSERVATIONS, RATE_ROWS, RECORDS, REPORT_ROWS,
+    TAG_LATEST, TAG_OBSERVATION, TAG_VERSION,
 };
-use crate::advertisers::{collect, collect_ad, facts_of_report, PlatformIdentity};
 use crate::error::{IoContext, Result};
 use crate::index::Updates;
 
@@ -120,16 +120,7 @@ fn unnormalized(
 /// What deriving one source produced.
 #[derive(Debug, Default)]
 pub(crate) struct Derived {
-    pub records: u64,
-    pub new: u64,
-    pub updated: u64,
-    pub unchanged: u64,
-    pub quarantined: u64,
-    pub unnormalized: u64,
-    /// Rows of aggregate spend reports.
-    pub report_rows: u64,
-    /// Days of exchange rates.
-    pub rate_rows: u64,
+    pub counts: ImportCounts,
     pub problems: Vec<ProblemNote>,
     /// The first values that could not be normalized.
     pub unnormalized_values: Vec<UnnormalizedValue>,
@@ -140,7 +131,7 @@ pub(crate) struct Derived {
 
 impl Derived {
     fn note_unnormalized(&mut self, values: Unnormalized) {
-        self.unnormalized += values.count;
+        self.counts.unnormalized += values.count;
         let room = UNNORMALIZED_LISTED.saturating_sub(self.unnormalized_values.len());
         self.unnormalized_values
             .extend(values.listed.into_iter().take(room));
@@ -243,11 +234,7 @@ pub(crate) fn parse_source(
     let mut advertisers = HashMap::new();
     let mut listed = 0;
     let outcome = importer.read_named(name, reader, &mut |entry| {
-        match &entry {
-            Entry::Record(r) => collect_ad(&mut advertisers, &r.ad),
-            Entry::Report(r) => collect(&mut advertisers, facts_of_report(&r.row)),
-            _ => {}
-        }
+        gather(&mut advertisers, &entry);
         batch.push(prepare(entry, blake3, name, index, &mut listed));
         if batch.len() == BATCH {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
@@ -342,7 +329,9 @@ fn source_key(blake3: &str) -> Result<[u8; 32]> {
         .as_bytes())
 }
 
-fn prepare(
+/// Makes one entry read from a source ready for storage: the one
+/// derivation of what is stored, shared by import, rebuild and `verify`.
+pub(super) fn prepare(
     entry: Entry<'_>,
     blake3: &str,
     name: &str,
@@ -469,15 +458,15 @@ fn write_prepared(
                     let previous = super::latest_at(&ads, &key, &uid)?;
                     let next_seq = match previous {
                         Some(latest) if latest.hash == record_hash => {
-                            derived.unchanged += 1;
+                            derived.counts.unchanged += 1;
                             None
                         }
                         Some(latest) => {
-                            derived.updated += 1;
+                            derived.counts.updated += 1;
                             Some(latest.seq + 1)
                         }
                         None => {
-                            derived.new += 1;
+                            derived.counts.new += 1;
                             Some(0)
                         }
                     };
@@ -520,7 +509,7 @@ fn write_prepared(
                             updates.upsert(&uid, doc, previous.is_some())?;
                         }
                     }
-                    derived.records += 1;
+                    derived.counts.records += 1;
                     derived.note_unnormalized(unnormalized);
                     progress.advance(locator.byte_end);
                 }
@@ -533,10 +522,10 @@ fn write_prepared(
                     let key = observation_key(source_key, ordinal);
                     if rates {
                         rate_rows.insert(&key[..], &stored[..])?;
-                        derived.rate_rows += 1;
+                        derived.counts.rate_rows += 1;
                     } else {
                         report_rows.insert(&key[..], &stored[..])?;
-                        derived.report_rows += 1;
+                        derived.counts.report_rows += 1;
                     }
                     derived.note_unnormalized(unnormalized);
                     progress.advance(locator.byte_end);
@@ -569,7 +558,7 @@ fn write_prepared(
                             .and_then(|()| out.write_all(b"\n"))
                             .at(path.as_path())?;
                     }
-                    derived.quarantined += 1;
+                    derived.counts.quarantined += 1;
                     if derived.problems.len() < PROBLEMS_LISTED {
                         derived.problems.push(ProblemNote {
                             line: entry.line,
@@ -590,18 +579,6 @@ fn write_prepared(
         derived.quarantine_tmp = Some(path);
     }
     Ok(derived)
-}
-
-/// Puts a derived source's quarantine file in place (before commit).
-pub(crate) fn place_quarantine(
-    archive: &Archive,
-    blake3: &str,
-    derived: &mut Derived,
-) -> Result<()> {
-    if let Some(tmp) = derived.quarantine_tmp.take() {
-        archive.place_file(&tmp, &archive.quarantine_path(blake3))?;
-    }
-    Ok(())
 }
 
 pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {

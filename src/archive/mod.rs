@@ -14,13 +14,17 @@
 //! only after the source bytes are durably in place: a crash at any moment
 //! leaves either the whole source imported or none of it.
 
+mod advertiser_facts;
+pub mod check;
 mod codec;
 mod derive;
 mod index_sync;
 mod migrate;
 mod model;
 mod reports;
+mod source_rows;
 mod tables;
+mod writer;
 
 use std::fs::{self, File};
 use std::io::{self, BufReader};
@@ -31,21 +35,21 @@ use std::time::{Duration, Instant};
 use adarchive_schema::{Ad, RecordHash};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
+pub(crate) use advertiser_facts::plausible_id;
+pub use advertiser_facts::{collect, collect_ad, facts_of_ad, facts_of_report, PlatformIdentity};
 pub(crate) use codec::{decode_observation, decode_record, decode_report_row, decode_version};
-pub(crate) use derive::{
-    derive_parsed, derive_source, encode, parse_source, place_quarantine, Derived, Parsed,
-    SourceJob,
-};
+pub(crate) use derive::{parse_source, Derived, Parsed, SourceJob};
 pub use derive::{
     NoProgress, ProblemNote, Progress, UnnormalizedValue, PROBLEMS_LISTED, UNNORMALIZED_LISTED,
     UNNORMALIZED_VALUE_CHARS,
 };
 pub use index_sync::{catch_up_index, reindex_all};
 pub use model::{
-    public_name, MemberEntry, Observation, QuarantineEntry, SourceEntry, Version, ZIP_FORMAT,
+    public_name, ImportCounts, MemberEntry, Observation, QuarantineEntry, SourceEntry, Version,
+    ZIP_FORMAT,
 };
 pub use reports::{ArchivedReportRow, RateDay};
-pub(crate) use tables::*;
+use tables::*;
 
 use crate::error::{Error, IoContext, Result};
 use crate::index::SearchIndex;

@@ -8,6 +8,65 @@ use serde::{Deserialize, Serialize};
 /// The format name of a zip bundle in the manifest.
 pub const ZIP_FORMAT: &str = "zip";
 
+/// What importing a source did, counted: one type for a file, a bundle,
+/// a whole run and a re-derivation, added up with `+=`.
+///
+/// ```
+/// use adarchive::archive::ImportCounts;
+/// let mut total = ImportCounts::default();
+/// total += ImportCounts { records: 3, new: 2, unchanged: 1, ..Default::default() };
+/// total += ImportCounts { records: 1, updated: 1, quarantined: 4, ..Default::default() };
+/// assert_eq!((total.records, total.new, total.updated, total.quarantined), (4, 2, 1, 4));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ImportCounts {
+    /// Records read.
+    pub records: u64,
+    /// Ads not in the archive before.
+    pub new: u64,
+    /// Ads whose record changed: a new version.
+    pub updated: u64,
+    /// Ads whose record is the one already archived.
+    pub unchanged: u64,
+    /// Rows sent to quarantine.
+    pub quarantined: u64,
+    /// Rows of aggregate spend reports (not ads).
+    pub report_rows: u64,
+    /// Days of exchange rates.
+    pub rate_rows: u64,
+    /// Values kept verbatim because they could not be normalized.
+    pub unnormalized: u64,
+}
+
+impl std::ops::AddAssign for ImportCounts {
+    fn add_assign(&mut self, other: Self) {
+        self.records += other.records;
+        self.new += other.new;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+        self.quarantined += other.quarantined;
+        self.report_rows += other.report_rows;
+        self.rate_rows += other.rate_rows;
+        self.unnormalized += other.unnormalized;
+    }
+}
+
+impl ImportCounts {
+    /// What importing an archived source again does: every record is one
+    /// the archive holds.
+    pub fn again(entry: &SourceEntry) -> Self {
+        ImportCounts {
+            records: entry.records,
+            unchanged: entry.records,
+            quarantined: entry.quarantined,
+            report_rows: entry.report_rows,
+            rate_rows: entry.rate_rows,
+            unnormalized: entry.unnormalized,
+            ..Self::default()
+        }
+    }
+}
+
 /// One stored source file: the manifest entry.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SourceEntry {
@@ -55,6 +114,49 @@ pub struct SourceEntry {
 }
 
 impl SourceEntry {
+    /// The entry of a source imported for the first time, under `name`,
+    /// as `format`, having given `counts`; its sequence number is given
+    /// when it is committed.
+    pub fn new(
+        blake3: &str,
+        size: u64,
+        name: &str,
+        format: &str,
+        imported_at: Timestamp,
+        counts: &ImportCounts,
+    ) -> Self {
+        let mut entry = SourceEntry {
+            blake3: blake3.to_owned(),
+            original_blake3: None,
+            redacted_tokens: 0,
+            size,
+            names: vec![name.to_owned()],
+            read_as: None,
+            format: format.to_owned(),
+            importer_version: None,
+            imported_at,
+            seq: 0,
+            records: 0,
+            quarantined: 0,
+            report_rows: 0,
+            rate_rows: 0,
+            unnormalized: 0,
+            members: Vec::new(),
+        };
+        entry.set_counts(counts);
+        entry
+    }
+
+    /// Keeps in the manifest what stays true of the source whatever the
+    /// archive held before it: how many rows of each kind it gave.
+    pub fn set_counts(&mut self, counts: &ImportCounts) {
+        self.records = counts.records;
+        self.quarantined = counts.quarantined;
+        self.report_rows = counts.report_rows;
+        self.rate_rows = counts.rate_rows;
+        self.unnormalized = counts.unnormalized;
+    }
+
     /// The name its rows are derived under: the stated one, else the first
     /// it was imported as.
     pub fn reading_name(&self) -> &str {

@@ -109,7 +109,7 @@ impl Archive {
     /// let archive = adarchive::archive::Archive::open(dir.path()).unwrap();
     /// assert!(archive.advertiser_identities().unwrap().is_empty());
     /// ```
-    pub fn advertiser_identities(&self) -> Result<Vec<crate::advertisers::PlatformIdentity>> {
+    pub fn advertiser_identities(&self) -> Result<Vec<super::PlatformIdentity>> {
         let txn = self.db().begin_read()?;
         let table = txn.open_table(super::ADVERTISER_FACTS)?;
         let mut out = Vec::new();

@@ -6,53 +6,53 @@ use adarchive_schema::RecordHash;
 use redb::{TableDefinition, WriteTransaction};
 
 /// blake3 hex → [`super::SourceEntry`] JSON.
-pub(crate) const SOURCES: TableDefinition<&str, &[u8]> = TableDefinition::new("sources");
+pub(super) const SOURCES: TableDefinition<&str, &[u8]> = TableDefinition::new("sources");
 /// import sequence → blake3 hex.
-pub(crate) const SOURCE_ORDER: TableDefinition<u64, &str> = TableDefinition::new("source_order");
+pub(super) const SOURCE_ORDER: TableDefinition<u64, &str> = TableDefinition::new("source_order");
 /// record number → record hash (32 bytes) ++ LZ4-compressed canonical JSON.
 /// Records are numbered in the order they were first seen, so that these
 /// large values are appended rather than scattered by their hash. A record
 /// is found through the versions of its ad, which carry its number: a
 /// record names its ad, so no other ad can share it, and a table from hash
 /// to number would cost an import one insert at a random place per record.
-pub(crate) const RECORDS: TableDefinition<u64, &[u8]> = TableDefinition::new("records");
+pub(super) const RECORDS: TableDefinition<u64, &[u8]> = TableDefinition::new("records");
 /// record hash → record number: the layout before versions carried record
 /// numbers. Opening such an archive moves the numbers into the versions
 /// and drops this table.
-pub(crate) const LEGACY_RECORD_INDEX: TableDefinition<&[u8], u64> =
+pub(super) const LEGACY_RECORD_INDEX: TableDefinition<&[u8], u64> =
     TableDefinition::new("record_index");
 /// source hash (32 bytes) ++ ordinal (u64 BE) → observation (binary, see `codec`).
-pub(crate) const OBSERVATIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("observations");
+pub(super) const OBSERVATIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("observations");
 /// Everything kept per ad, under keys that start with `uid ++ 0x00` so
 /// that one ad's entries share leaf pages:
 /// - `… ++ 'l'` → latest version: seq (u32 BE) ++ record hash (32 bytes)
 ///   ++ record number (u64 BE);
 /// - `… ++ 'o' ++ observation key` → () (every observation of the ad);
 /// - `… ++ 'v' ++ seq (u32 BE)` → version (binary, see `codec`).
-pub(crate) const ADS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("ads");
+pub(super) const ADS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("ads");
 
 /// source hash (32 bytes) ++ ordinal (u64 BE) → report row: raw hash (32
 /// bytes) ++ line, byte start, byte end (u64 BE each) ++ row hash (32
 /// bytes) ++ LZ4-compressed canonical JSON. Rows of aggregate spend reports
 /// are not ads: they have no uid and no versions.
-pub(crate) const REPORT_ROWS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("report_rows");
+pub(super) const REPORT_ROWS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("report_rows");
 
 /// source hash ++ ordinal → a day of reference exchange rates, stored like
 /// a [`REPORT_ROWS`] value.
-pub(crate) const RATE_ROWS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("rate_rows");
+pub(super) const RATE_ROWS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("rate_rows");
 
 /// identity key (`google:AR…`) → what ads and report rows say of that
-/// advertiser (JSON of [`crate::advertisers::PlatformIdentity`]); the union
+/// advertiser (JSON of [`super::PlatformIdentity`]); the union
 /// over every observation, so importing a file again changes nothing.
-pub(crate) const ADVERTISER_FACTS: TableDefinition<&str, &[u8]> =
+pub(super) const ADVERTISER_FACTS: TableDefinition<&str, &[u8]> =
     TableDefinition::new("advertiser_facts");
 
 /// The kinds of entry in [`ADS`].
-pub(crate) const TAG_LATEST: u8 = b'l';
-pub(crate) const TAG_OBSERVATION: u8 = b'o';
-pub(crate) const TAG_VERSION: u8 = b'v';
+pub(super) const TAG_LATEST: u8 = b'l';
+pub(super) const TAG_OBSERVATION: u8 = b'o';
+pub(super) const TAG_VERSION: u8 = b'v';
 
-pub(crate) fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError> {
+pub(super) fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError> {
     txn.open_table(SOURCES)?;
     txn.open_table(SOURCE_ORDER)?;
     txn.open_table(RECORDS)?;
@@ -64,7 +64,7 @@ pub(crate) fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError>
     Ok(())
 }
 
-pub(crate) fn observation_key(source: &[u8; 32], ordinal: u64) -> [u8; 40] {
+pub(super) fn observation_key(source: &[u8; 32], ordinal: u64) -> [u8; 40] {
     let mut key = [0u8; 40];
     key[..32].copy_from_slice(source);
     key[32..].copy_from_slice(&ordinal.to_be_bytes());
@@ -72,7 +72,7 @@ pub(crate) fn observation_key(source: &[u8; 32], ordinal: u64) -> [u8; 40] {
 }
 
 /// The [`ADS`] key of one entry of `uid`.
-pub(crate) fn ad_key(uid: &str, tag: u8, rest: &[u8], key: &mut Vec<u8>) {
+pub(super) fn ad_key(uid: &str, tag: u8, rest: &[u8], key: &mut Vec<u8>) {
     key.clear();
     key.extend_from_slice(uid.as_bytes());
     key.push(0);
@@ -81,7 +81,7 @@ pub(crate) fn ad_key(uid: &str, tag: u8, rest: &[u8], key: &mut Vec<u8>) {
 }
 
 /// Splits an [`ADS`] key into uid, tag and the rest.
-pub(crate) fn split_ad_key(key: &[u8]) -> Option<(&str, u8, &[u8])> {
+pub(super) fn split_ad_key(key: &[u8]) -> Option<(&str, u8, &[u8])> {
     let zero = key.iter().position(|&b| b == 0)?;
     let uid = std::str::from_utf8(&key[..zero]).ok()?;
     let tag = *key.get(zero + 1)?;
@@ -89,7 +89,7 @@ pub(crate) fn split_ad_key(key: &[u8]) -> Option<(&str, u8, &[u8])> {
 }
 
 /// Key bounds of the entries of `uid` with `tag`.
-pub(crate) fn ad_bounds(uid: &str, tag: u8) -> (Vec<u8>, Vec<u8>) {
+pub(super) fn ad_bounds(uid: &str, tag: u8) -> (Vec<u8>, Vec<u8>) {
     let mut from = Vec::new();
     ad_key(uid, tag, &[], &mut from);
     let mut to = from.clone();
@@ -109,9 +109,9 @@ pub(crate) struct Latest {
 
 /// Length of a [`Latest`] value in the layout before it held the record
 /// number.
-pub(crate) const LEGACY_LATEST_LEN: usize = 36;
+pub(super) const LEGACY_LATEST_LEN: usize = 36;
 
-pub(crate) fn latest_value(latest: &Latest) -> [u8; 44] {
+pub(super) fn latest_value(latest: &Latest) -> [u8; 44] {
     let mut v = [0u8; 44];
     v[..4].copy_from_slice(&latest.seq.to_be_bytes());
     v[4..36].copy_from_slice(&latest.hash.0);
@@ -119,7 +119,7 @@ pub(crate) fn latest_value(latest: &Latest) -> [u8; 44] {
     v
 }
 
-pub(crate) fn split_latest(v: &[u8]) -> Option<Latest> {
+pub(super) fn split_latest(v: &[u8]) -> Option<Latest> {
     if v.len() != 44 {
         return None;
     }

@@ -142,20 +142,25 @@ pub(crate) fn print_import(archive: &Archive, report: &ImportReport) {
             continue;
         }
         let format = f.format.as_deref().unwrap_or("?");
-        if f.rate_rows > 0 && f.records == 0 {
+        if f.counts.rate_rows > 0 && f.counts.records == 0 {
             println!(
                 "{}: {format}, {} days of exchange rates, {} quarantined",
-                f.path, f.rate_rows, f.quarantined
+                f.path, f.counts.rate_rows, f.counts.quarantined
             );
-        } else if f.report_rows > 0 && f.records == 0 {
+        } else if f.counts.report_rows > 0 && f.counts.records == 0 {
             println!(
                 "{}: {format}, {} spend report rows, {} quarantined",
-                f.path, f.report_rows, f.quarantined
+                f.path, f.counts.report_rows, f.counts.quarantined
             );
         } else {
             println!(
                 "{}: {format}, {} records ({} new, {} updated, {} unchanged), {} quarantined",
-                f.path, f.records, f.new, f.updated, f.unchanged, f.quarantined
+                f.path,
+                f.counts.records,
+                f.counts.new,
+                f.counts.updated,
+                f.counts.unchanged,
+                f.counts.quarantined
             );
         }
         if f.redacted_tokens > 0 {
@@ -165,11 +170,15 @@ pub(crate) fn print_import(archive: &Archive, report: &ImportReport) {
                 f.original_blake3.as_deref().unwrap_or("?")
             );
         }
-        if f.unnormalized > 0 {
+        if f.counts.unnormalized > 0 {
             println!(
                 "  {} could not be normalized and {} kept verbatim in `unmapped`:",
-                counted(f.unnormalized, "value", "values"),
-                if f.unnormalized == 1 { "is" } else { "are" }
+                counted(f.counts.unnormalized, "value", "values"),
+                if f.counts.unnormalized == 1 {
+                    "is"
+                } else {
+                    "are"
+                }
             );
             for v in &f.unnormalized_values {
                 println!(
@@ -180,8 +189,8 @@ pub(crate) fn print_import(archive: &Archive, report: &ImportReport) {
                 );
             }
             let listed = f.unnormalized_values.len() as u64;
-            if f.unnormalized > listed {
-                println!("    … {} more", f.unnormalized - listed);
+            if f.counts.unnormalized > listed {
+                println!("    … {} more", f.counts.unnormalized - listed);
             }
         }
         for p in &f.problems {
@@ -190,10 +199,13 @@ pub(crate) fn print_import(archive: &Archive, report: &ImportReport) {
                 None => println!("  line {}: {}", p.line, p.reason),
             }
         }
-        if f.quarantined > f.problems.len() as u64 {
-            println!("  … {} more", f.quarantined - f.problems.len() as u64);
+        if f.counts.quarantined > f.problems.len() as u64 {
+            println!(
+                "  … {} more",
+                f.counts.quarantined - f.problems.len() as u64
+            );
         }
-        if f.quarantined > 0 {
+        if f.counts.quarantined > 0 {
             if let Some(hash) = &f.blake3 {
                 println!(
                     "  quarantined rows: {}",

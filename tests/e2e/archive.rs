@@ -40,7 +40,12 @@ fn a_changed_ad_in_a_newer_export_becomes_a_new_version() {
     let report = import(&archive, &[newer]);
     let file = &report.files[0];
     assert_eq!(
-        (file.records, file.new, file.updated, file.unchanged),
+        (
+            file.counts.records,
+            file.counts.new,
+            file.counts.updated,
+            file.counts.unchanged
+        ),
         (500, 0, 1, 499)
     );
 
@@ -229,7 +234,7 @@ fn access_tokens_are_never_stored_and_the_redaction_is_reproducible() {
     let archive = Archive::open(&dir.path().join("data")).unwrap();
     let report = import(&archive, std::slice::from_ref(&page));
     let file = &report.files[0];
-    assert_eq!(file.records, 16);
+    assert_eq!(file.counts.records, 16);
     assert_eq!(
         file.redacted_tokens, 17,
         "each snapshot URL and the paging link"

@@ -137,7 +137,7 @@ fn an_unknown_extra_column_is_kept_in_unmapped() {
     let archive = Archive::open(&dir.path().join("data")).unwrap();
     let report = import(&archive, &[path]);
     let file = &report.files[0];
-    assert_eq!((file.records, file.quarantined), (500, 0));
+    assert_eq!((file.counts.records, file.counts.quarantined), (500, 0));
     let observations = archive
         .observations_in(file.blake3.as_deref().unwrap())
         .unwrap();
@@ -164,7 +164,7 @@ fn a_truncated_last_row_is_quarantined_with_its_line() {
     let truncated = &original[..last_row_start + 90];
     let (hashes, quarantined, file) = import_one(&write(dir.path(), "truncated.csv", truncated));
     assert_eq!(hashes.len(), 499);
-    assert_eq!(file.records, 499);
+    assert_eq!(file.counts.records, 499);
     assert_eq!(quarantined.len(), 1);
     let q = &quarantined[0];
     assert_eq!(q.line, 501);
@@ -197,7 +197,7 @@ fn an_invalid_utf8_byte_quarantines_only_its_row_naming_the_field() {
     bytes[line_starts[3] + name_at + 2] = 0xFF;
     let (hashes, quarantined, file) = import_one(&write(dir.path(), "utf8.csv", &bytes));
     assert_eq!(hashes.len(), 502);
-    assert_eq!(file.quarantined, 1);
+    assert_eq!(file.counts.quarantined, 1);
     let q = &quarantined[0];
     assert_eq!(q.line, 4);
     assert_eq!(q.field.as_deref(), Some("Advertiser_Name"));

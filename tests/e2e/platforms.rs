@@ -74,14 +74,14 @@ fn fixtures_import_with_their_provenance_and_quarantine() {
     assert!(!refused.all_recognized());
     let error = refused.files[0].error.as_deref().unwrap_or_default();
     assert!(error.contains("access_token_invalid"), "{error}");
-    assert_eq!(by_path("elements_minimal.jsonl").quarantined, 1);
+    assert_eq!(by_path("elements_minimal.jsonl").counts.quarantined, 1);
     let member = by_path("political_ads.zip!/political_ads.csv");
     assert_eq!(member.format.as_deref(), Some("x-political-ads"));
-    assert_eq!((member.records, member.quarantined), (2, 1));
+    assert_eq!((member.counts.records, member.counts.quarantined), (2, 1));
 
     // The ad detail updates the ad first seen in a query page.
-    assert_eq!(by_path("tiktok/ad_detail.json").updated, 1);
-    assert_eq!(by_path("microsoft/ad_detail.json").updated, 1);
+    assert_eq!(by_path("tiktok/ad_detail.json").counts.updated, 1);
+    assert_eq!(by_path("microsoft/ad_detail.json").counts.updated, 1);
 
     let verified = verify(&archive).unwrap();
     assert!(verified.ok(), "{:?}", verified.mismatches);
@@ -135,7 +135,14 @@ fn generated_samples_show_every_platform_side_by_side() {
     let report = import(&archive, &paths);
     assert!(report.all_recognized());
     assert_eq!(report.totals.quarantined, 0);
-    assert_eq!(report.files.iter().map(|f| f.unnormalized).sum::<u64>(), 0);
+    assert_eq!(
+        report
+            .files
+            .iter()
+            .map(|f| f.counts.unnormalized)
+            .sum::<u64>(),
+        0
+    );
     assert_eq!(report.totals.records, 1_000);
     for platform in ["microsoft", "tiktok", "linkedin", "x", "google-atc"] {
         assert_eq!(count(&archive, platform), 20, "{platform}");

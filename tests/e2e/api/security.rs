@@ -148,7 +148,7 @@ async fn credentials_in_any_spelling_or_container_are_never_stored_or_served() {
         .unwrap();
         assert!(report.all_recognized(), "{:#?}", report.files);
         let page_report = &report.files[0];
-        assert_eq!(page_report.records, 6, "{page_report:#?}");
+        assert_eq!(page_report.counts.records, 6, "{page_report:#?}");
         // Seven spellings, and the three sample links left as published,
         // whose tokens were already the marker.
         assert_eq!(

@@ -5,24 +5,25 @@ use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::Path;
 
+use adarchive_importers as importers;
 use adarchive_importers::redact::{scan, scan_reader, CredentialScan, ScanReport};
-use adarchive_importers::{self as importers, Entry};
 use adarchive_schema::RecordHash;
 use redb::{ReadableDatabase, ReadableTable};
 use serde::Serialize;
 
 use std::collections::HashMap;
 
-use crate::advertisers::{collect, collect_ad, facts_of_report, PlatformIdentity};
+use super::advertiser_facts::{gather, PlatformIdentity};
+use super::derive::{prepare, Prepared};
+use super::ImportCounts;
 use crate::archive::SourceJob;
 use crate::archive::{
-    decode_observation, decode_record, decode_report_row, decode_version, derive_source,
-    observation_key, place_quarantine, reindex_all, split_ad_key, split_latest, Archive, Latest,
-    NoProgress, Progress, SourceEntry, Version, ADS, ADVERTISER_FACTS, DATABASE_FILE, OBSERVATIONS,
-    RATE_ROWS, RECORDS, REPORT_ROWS, TAG_LATEST, TAG_VERSION, ZIP_FORMAT,
+    decode_observation, decode_record, decode_report_row, decode_version, reindex_all,
+    split_ad_key, split_latest, Archive, Latest, NoProgress, Progress, SourceEntry, Version, ADS,
+    ADVERTISER_FACTS, DATABASE_FILE, OBSERVATIONS, RATE_ROWS, RECORDS, REPORT_ROWS, TAG_LATEST,
+    TAG_VERSION, ZIP_FORMAT,
 };
 use crate::error::{IoContext, Result};
-use crate::ingest::insert_source;
 
 /// What `verify` found.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -280,150 +281,134 @@ fn check_observations(
             importer.version()
         ));
     }
-    let Ok(key) = blake3::Hash::from_hex(source) else {
+    let Some(stored) = archive.source_rows(source)? else {
         report
             .mismatches
             .push(format!("source {source}: not a blake3 hash"));
         return Ok(());
     };
-    let source_key = *key.as_bytes();
-    let txn = archive.db().begin_read()?;
-    let observations = txn.open_table(OBSERVATIONS)?;
     let mut reader = match archive.open_source(source) {
         Ok(r) => r,
         Err(_) => return Ok(()), // already reported as missing
     };
-    let report_table = txn.open_table(REPORT_ROWS)?;
-    let rate_table = txn.open_table(RATE_ROWS)?;
     let mut ordinal = 0u64;
-    let (mut records, mut quarantined) = (0u64, 0u64);
-    let (mut report_rows, mut rate_rows) = (0u64, 0u64);
+    let mut counts = ImportCounts::default();
     let mut failure = None;
+    let mut listed = 0;
     let name = entry.reading_name();
     let outcome = importer.read_named(name, &mut reader, &mut |item| {
-        let key = observation_key(&source_key, ordinal);
-        match &item {
-            Entry::Record(r) => collect_ad(advertisers, &r.ad),
-            Entry::Report(r) => collect(advertisers, facts_of_report(&r.row)),
-            _ => {}
-        }
-        let row = match &item {
-            Entry::Report(r) => Some((
-                &report_table,
-                "report row",
-                r.locator,
-                r.raw,
-                r.row.canonical_json(),
-            )),
-            Entry::Rates(r) => Some((
-                &rate_table,
-                "day of rates",
-                r.locator,
-                r.raw,
-                r.row.canonical_json(),
-            )),
-            _ => None,
-        };
-        if let Some((table, what, locator, raw, canonical)) = row {
-            if matches!(item, Entry::Report(_)) {
-                report_rows += 1;
-            } else {
-                rate_rows += 1;
-            }
-            ordinal += 1;
-            let stored = match table.get(&key[..]) {
-                Ok(v) => v.map(|g| decode_report_row(g.value())),
-                Err(e) => {
-                    failure = Some(crate::Error::from(e));
-                    return Err("database read failed".into());
+        gather(advertisers, &item);
+        let at = |line: u64| format!("source {source} line {line}");
+        // Re-derived exactly as an import derives what it stores.
+        let checked = match prepare(item, source, name, None, &mut listed) {
+            Prepared::Row {
+                rates,
+                locator,
+                stored: derived,
+                ..
+            } => {
+                let what = if rates { "day of rates" } else { "report row" };
+                if rates {
+                    counts.rate_rows += 1;
+                } else {
+                    counts.report_rows += 1;
                 }
-            };
-            let at = format!("source {source} line {}", locator.line);
-            match stored {
-                None => report
-                    .mismatches
-                    .push(format!("{at}: the {what} is not in the archive")),
-                Some(None) => report
-                    .mismatches
-                    .push(format!("{at}: the stored {what} is damaged")),
-                Some(Some(s)) => {
-                    if s.locator != locator || s.raw_hash != *blake3::hash(raw).as_bytes() {
+                stored.row(rates, ordinal).map(|row| {
+                    let derived = decode_report_row(&derived);
+                    match (row, derived) {
+                        (None, _) => report
+                            .mismatches
+                            .push(format!("{}: the {what} is not in the archive", at(locator.line))),
+                        (Some(None), _) | (_, None) => report
+                            .mismatches
+                            .push(format!("{}: the stored {what} is damaged", at(locator.line))),
+                        (Some(Some(s)), Some(d)) => {
+                            if s.locator != d.locator || s.raw_hash != d.raw_hash {
+                                report.mismatches.push(format!(
+                                    "{}: the {what}'s raw bytes differ from the stored source",
+                                    at(locator.line)
+                                ));
+                            } else if s.row_hash != d.row_hash
+                                || RecordHash::of(&s.canonical) != s.row_hash
+                            {
+                                report.mismatches.push(format!(
+                                    "{}: the {what} hashes to {}, archive says {}",
+                                    at(locator.line),
+                                    d.row_hash,
+                                    s.row_hash
+                                ));
+                            }
+                        }
+                    }
+                })
+            }
+            Prepared::Record {
+                uid,
+                locator,
+                raw_hash,
+                record_hash,
+                ..
+            } => {
+                counts.records += 1;
+                report.observations += 1;
+                stored.observation(ordinal).map(|obs| match obs {
+                    Some(obs) if obs.uid != uid || obs.locator != locator => {
                         report.mismatches.push(format!(
-                            "{at}: the {what}'s raw bytes differ from the stored source"
-                        ));
-                    } else if s.row_hash != RecordHash::of(&canonical)
-                        || RecordHash::of(&s.canonical) != s.row_hash
-                    {
-                        report.mismatches.push(format!(
-                            "{at}: the {what} hashes to {}, archive says {}",
-                            RecordHash::of(&canonical),
-                            s.row_hash
+                            "{}: observation {ordinal} is {} at {:?}, re-reading gives {uid} at {locator:?}",
+                            at(locator.line),
+                            obs.uid,
+                            obs.locator,
                         ));
                     }
-                }
+                    Some(obs) if obs.raw_hash != raw_hash => {
+                        report.mismatches.push(format!(
+                            "{}: raw bytes of {} hash to {}, archive says {}",
+                            at(locator.line),
+                            obs.uid,
+                            hex(&raw_hash),
+                            hex(&obs.raw_hash)
+                        ));
+                    }
+                    Some(obs) if obs.record_hash != record_hash => {
+                        report.mismatches.push(format!(
+                            "{}: record of {} hashes to {record_hash}, archive says {}",
+                            at(locator.line),
+                            obs.uid,
+                            obs.record_hash
+                        ));
+                    }
+                    Some(_) => {}
+                    None => report.mismatches.push(format!(
+                        "{}: {uid} has no observation in the archive",
+                        at(locator.line)
+                    )),
+                })
             }
-            return Ok(());
-        }
-        let stored = match observations.get(&key[..]) {
-            Ok(v) => v.map(|g| codec_observation(g.value(), ordinal, entry)),
+            Prepared::Problem(problem) => {
+                counts.quarantined += 1;
+                report.observations += 1;
+                stored.observation(ordinal).map(|obs| {
+                    if obs.is_some() {
+                        report.mismatches.push(format!(
+                            "{}: the row is unreadable ({}) but the archive has an observation for it",
+                            at(problem.line),
+                            problem.reason
+                        ));
+                    }
+                })
+            }
+            Prepared::Advertisers(_) => Ok(()),
+        };
+        match checked {
+            Ok(()) => {}
+            Err(crate::Error::Damaged { what, reason }) => {
+                report.mismatches.push(format!("{what}: {reason}"));
+            }
             Err(e) => {
-                failure = Some(crate::Error::from(e));
+                failure = Some(e);
                 return Err("database read failed".into());
             }
-        };
-        let at = |line: u64| format!("source {source} line {line}");
-        match (item, stored) {
-            (Entry::Record(r), Some(Ok(obs))) => {
-                records += 1;
-                let raw_hash = blake3::hash(r.raw).to_hex().to_string();
-                let record_hash = r.ad.record_hash();
-                if obs.uid != r.ad.uid || obs.locator != r.locator {
-                    report.mismatches.push(format!(
-                        "{}: observation {ordinal} is {} at {:?}, re-reading gives {} at {:?}",
-                        at(r.locator.line),
-                        obs.uid,
-                        obs.locator,
-                        r.ad.uid,
-                        r.locator
-                    ));
-                } else if obs.raw_hash != raw_hash {
-                    report.mismatches.push(format!(
-                        "{}: raw bytes of {} hash to {raw_hash}, archive says {}",
-                        at(r.locator.line),
-                        obs.uid,
-                        obs.raw_hash
-                    ));
-                } else if obs.record_hash != record_hash {
-                    report.mismatches.push(format!(
-                        "{}: record of {} hashes to {record_hash}, archive says {}",
-                        at(r.locator.line),
-                        obs.uid,
-                        obs.record_hash
-                    ));
-                }
-            }
-            (Entry::Record(r), None) => {
-                records += 1;
-                report.mismatches.push(format!(
-                    "{}: {} has no observation in the archive",
-                    at(r.locator.line),
-                    r.ad.uid
-                ));
-            }
-            (Entry::Problem(_), None) => quarantined += 1,
-            (Entry::Problem(p), Some(_)) => {
-                quarantined += 1;
-                report.mismatches.push(format!(
-                    "{}: the row is unreadable ({}) but the archive has an observation for it",
-                    at(p.locator.line),
-                    p.reason
-                ));
-            }
-            (_, Some(Err(e))) => report.mismatches.push(e.to_string()),
-            // Handled above, before the observation lookup.
-            (Entry::Report(_) | Entry::Rates(_), _) => {}
         }
-        report.observations += 1;
         ordinal += 1;
         Ok(())
     });
@@ -435,33 +420,36 @@ fn check_observations(
             .mismatches
             .push(format!("source {source}: cannot be re-read: {e}"));
     }
-    let stored_count = observations
-        .range(&observation_key(&source_key, 0)[..]..=&observation_key(&source_key, u64::MAX)[..])?
-        .count() as u64;
-    let span = observation_key(&source_key, 0)..=observation_key(&source_key, u64::MAX);
-    let stored_reports = report_table
-        .range(&span.start()[..]..=&span.end()[..])?
-        .count() as u64;
-    let stored_rates = rate_table
-        .range(&span.start()[..]..=&span.end()[..])?
-        .count() as u64;
-    report.report_rows += report_rows + rate_rows;
-    if stored_reports != report_rows
-        || report_rows != entry.report_rows
-        || stored_rates != rate_rows
-        || rate_rows != entry.rate_rows
+    let archived = stored.counts()?;
+    report.report_rows += counts.report_rows + counts.rate_rows;
+    if archived.report_rows != counts.report_rows
+        || counts.report_rows != entry.report_rows
+        || archived.rate_rows != counts.rate_rows
+        || counts.rate_rows != entry.rate_rows
     {
         report.mismatches.push(format!(
-            "source {source}: re-reading gives {report_rows} report rows and {rate_rows} days of \
-             rates; the archive has {stored_reports} and {stored_rates}, the manifest says {} and {}",
-            entry.report_rows, entry.rate_rows
+            "source {source}: re-reading gives {} report rows and {} days of \
+             rates; the archive has {} and {}, the manifest says {} and {}",
+            counts.report_rows,
+            counts.rate_rows,
+            archived.report_rows,
+            archived.rate_rows,
+            entry.report_rows,
+            entry.rate_rows
         ));
     }
-    if stored_count != records || records != entry.records || quarantined != entry.quarantined {
+    if archived.observations != counts.records
+        || counts.records != entry.records
+        || counts.quarantined != entry.quarantined
+    {
         report.mismatches.push(format!(
-            "source {source}: re-reading gives {records} records and {quarantined} quarantined rows; \
-             the archive has {stored_count} observations and the manifest says {} and {}",
-            entry.records, entry.quarantined
+            "source {source}: re-reading gives {} records and {} quarantined rows; \
+             the archive has {} observations and the manifest says {} and {}",
+            counts.records,
+            counts.quarantined,
+            archived.observations,
+            entry.records,
+            entry.quarantined
         ));
     }
     Ok(())
@@ -589,25 +577,6 @@ fn check_records_and_versions(archive: &Archive, report: &mut VerifyReport) -> R
     Ok(())
 }
 
-fn codec_observation(value: &[u8], _ordinal: u64, entry: &SourceEntry) -> Result<ObservedAt> {
-    let o = decode_observation(value)
-        .ok_or_else(|| crate::archive::damaged(&entry.blake3, "unreadable observation"))?;
-    Ok(ObservedAt {
-        uid: o.uid.to_owned(),
-        locator: o.locator,
-        raw_hash: blake3::Hash::from_bytes(o.raw_hash).to_hex().to_string(),
-        record_hash: o.record_hash,
-    })
-}
-
-/// The parts of a stored observation that re-reading must reproduce.
-struct ObservedAt {
-    uid: String,
-    locator: adarchive_importers::Locator,
-    raw_hash: String,
-    record_hash: RecordHash,
-}
-
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -730,8 +699,9 @@ pub fn rebuild(root: &Path, progress: &dyn Progress) -> Result<RebuildReport> {
     {
         let new = Archive::open_database(root, &tmp_db)?;
         for entry in &entries {
-            let txn = new.db().begin_write()?;
+            let writer = new.begin_source(&entry.blake3, None)?;
             let mut rebuilt = entry.clone();
+            let mut quarantine = None;
             if entry.format != ZIP_FORMAT {
                 let Some(importer) = importers::by_name(&entry.format) else {
                     report.failures.push(format!(
@@ -748,7 +718,7 @@ pub fn rebuild(root: &Path, progress: &dyn Progress) -> Result<RebuildReport> {
                     importer,
                     observed_at: entry.imported_at,
                 };
-                let derived = derive_source(&new, &txn, &job, progress, None)?;
+                let derived = writer.derive(&job, progress, None)?;
                 progress.finish();
                 let mut derived = match derived {
                     Ok(d) => d,
@@ -757,17 +727,12 @@ pub fn rebuild(root: &Path, progress: &dyn Progress) -> Result<RebuildReport> {
                         continue;
                     }
                 };
-                rebuilt.records = derived.records;
-                rebuilt.quarantined = derived.quarantined;
-                rebuilt.report_rows = derived.report_rows;
-                rebuilt.rate_rows = derived.rate_rows;
-                rebuilt.unnormalized = derived.unnormalized;
+                rebuilt.set_counts(&derived.counts);
                 rebuilt.importer_version = Some(importer.version().to_owned());
-                report.observations += derived.records;
-                place_quarantine(&new, &entry.blake3, &mut derived)?;
+                report.observations += derived.counts.records;
+                quarantine = derived.quarantine_tmp.take();
             }
-            insert_source(&txn, rebuilt)?;
-            new.commit(txn)?;
+            writer.commit(rebuilt, quarantine)?;
             report.sources += 1;
         }
         new.checkpoint()?;
