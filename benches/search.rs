@@ -16,7 +16,8 @@ mod util;
 use util::{ads_arg, folder_size, generate, run, s};
 
 use adarchive::archive::Archive;
-use adarchive::search::{search, spend_audit, spend_totals, Filters, ReportQuery, SearchRequest};
+use adarchive::search::{search, Filters, SearchRequest};
+use adarchive::spend::{spend_audit, spend_totals, ReportQuery};
 
 const ROUNDS: usize = 300;
 

@@ -16,7 +16,8 @@ use std::path::Path;
 use adarchive::archive::{Archive, NoProgress};
 use adarchive::generate::{generate_samples, GenerateOptions};
 use adarchive::ingest::{import_paths, ImportOptions};
-use adarchive::search::{spend_audit, ReportQuery, SearchRequest};
+use adarchive::search::SearchRequest;
+use adarchive::spend::{spend_audit, ReportQuery};
 
 fn main() -> anyhow::Result<()> {
     let folder = tempfile::tempdir()?;

@@ -324,10 +324,10 @@ pub struct EntityDetail {
     #[serde(flatten)]
     pub entity: Entity,
     /// Ad-level sums per member, labelled by origin.
-    pub ads: IdentityTotals<crate::search::GroupTotal>,
+    pub ads: IdentityTotals<crate::spend::GroupTotal>,
     /// Report-level figures per member (advertiser reports), labelled by
     /// origin.
-    pub reports: IdentityTotals<crate::search::reports::ReportGroup>,
+    pub reports: IdentityTotals<crate::spend::reports::ReportGroup>,
 }
 
 /// Totals per platform identity, and overall per currency.
@@ -464,7 +464,7 @@ pub fn detail_of(
     parallel: bool,
 ) -> Result<EntityDetail, crate::search::SearchError> {
     let mut ads = IdentityTotals {
-        origin: crate::search::audit::ADS_ORIGIN.into(),
+        origin: crate::spend::audit::ADS_ORIGIN.into(),
         by_identity: Vec::new(),
         by_platform: Vec::new(),
         overall: Vec::new(),
@@ -500,7 +500,7 @@ pub fn detail_of(
         request.filters.platform = entity.platforms.clone();
     }
     if archive.index().is_some() && ids.as_ref().is_none_or(|ids| !ids.is_empty()) {
-        let totals = crate::search::spend_totals(archive, &request, "advertiser", 100_000)?;
+        let totals = crate::spend::spend_totals(archive, &request, "advertiser", 100_000)?;
         for g in totals.groups {
             let Some(platform) = platform_of.get(g.key.as_str()) else {
                 continue;
@@ -518,8 +518,8 @@ pub fn detail_of(
             ads.by_identity.push(g);
         }
     }
-    let query = crate::search::ReportQuery::default();
-    let totals = crate::search::report_totals(archive, &query, "advertiser", 100_000)?;
+    let query = crate::spend::ReportQuery::default();
+    let totals = crate::spend::report_totals(archive, &query, "advertiser", 100_000)?;
     for g in totals.groups {
         let Some(platform) = platform_of.get(g.key.as_str()) else {
             continue;

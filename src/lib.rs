@@ -14,6 +14,7 @@ pub mod generate;
 pub mod index;
 pub mod ingest;
 pub mod search;
+pub mod spend;
 
 pub use archive::check;
 pub use error::{Error, Result};

@@ -341,11 +341,11 @@ mod tests {
         };
         assert_eq!(
             names(GroupByName::schema()),
-            serde_json::json!(crate::search::GROUP_BY)
+            serde_json::json!(crate::spend::GROUP_BY)
         );
         assert_eq!(
             names(ReportKindName::schema()),
-            serde_json::json!(crate::search::reports::REPORT_KINDS)
+            serde_json::json!(crate::spend::reports::REPORT_KINDS)
         );
     }
 
@@ -374,7 +374,7 @@ mod tests {
         );
         assert_eq!(
             pattern(SpendParams::into_params(|| None), "period"),
-            list(crate::search::reports::PERIODS.to_vec())
+            list(crate::spend::reports::PERIODS.to_vec())
         );
         for params in [
             AdsParams::into_params(|| None),

@@ -7,7 +7,8 @@ use adarchive::archive::NoProgress;
 use adarchive::check;
 use adarchive::generate::GenerateOptions;
 use adarchive::ingest::{import_paths, ImportOptions};
-use adarchive::search::{spend_audit, ReportQuery, SearchRequest};
+use adarchive::search::SearchRequest;
+use adarchive::spend::{spend_audit, ReportQuery};
 use anyhow::{bail, Context};
 
 use super::args::*;
@@ -168,7 +169,7 @@ pub(crate) fn spend(data: &Path, args: SpendArgs) -> anyhow::Result<ExitCode> {
     } else if csv {
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
-        adarchive::search::audit::write_csv(&audit, &mut out)?;
+        adarchive::spend::audit::write_csv(&audit, &mut out)?;
     } else {
         print_audit(&audit);
     }

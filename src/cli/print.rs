@@ -61,7 +61,7 @@ pub(crate) fn print_entity(entity: &adarchive::advertisers::Entity) {
     }
 }
 
-pub(crate) fn print_audit(audit: &adarchive::search::SpendAudit) {
+pub(crate) fn print_audit(audit: &adarchive::spend::SpendAudit) {
     let name = |n: &Option<String>| n.as_deref().map(|n| format!(" ({n})")).unwrap_or_default();
     println!(
         "{} — {}, by {}, ordered by {}",

@@ -8,7 +8,8 @@ use adarchive::advertisers::{entity_detail, list_entities};
 use adarchive::archive::Archive;
 use adarchive::check::verify;
 use adarchive::generate::{generate_samples, GenerateOptions};
-use adarchive::search::{spend_totals, Filters, SearchRequest};
+use adarchive::search::{Filters, SearchRequest};
+use adarchive::spend::spend_totals;
 
 #[test]
 fn one_committee_on_google_meta_and_snap_is_one_advertiser() {

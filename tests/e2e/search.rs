@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, HashSet};
 use crate::util::*;
 use adarchive::archive::Archive;
 use adarchive::generate::{generate_samples, GenerateOptions};
-use adarchive::search::{search, spend_totals, Filters, SearchError, SearchRequest};
+use adarchive::search::{search, Filters, SearchError, SearchRequest};
+use adarchive::spend::spend_totals;
 use time::macros::format_description;
 use time::PrimitiveDateTime;
 
@@ -778,7 +779,7 @@ fn spend_totals_match_the_raw_files() {
     assert_eq!(groen.spend.len(), 1, "only the filtered currency");
     assert_eq!(groen.spend[0].lower, expected);
 
-    let months = adarchive::search::date_histogram(&archive, &request, "month").unwrap();
+    let months = adarchive::spend::date_histogram(&archive, &request, "month").unwrap();
     let sep2020 = months
         .iter()
         .find(|(m, _)| m == "2020-09")

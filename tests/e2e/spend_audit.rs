@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use crate::util::{import, sample};
 use adarchive::archive::Archive;
 use adarchive::check::verify;
-use adarchive::search::audit::{write_csv, CSV_COLUMNS};
-use adarchive::search::{report_totals, spend_audit, Filters, ReportQuery, SearchRequest};
+use adarchive::search::{Filters, SearchRequest};
+use adarchive::spend::audit::{write_csv, CSV_COLUMNS};
+use adarchive::spend::{report_totals, spend_audit, ReportQuery};
 
 const TH: &str = "meta/ad_library_report_TH_2022-11-18/FacebookAdLibraryReport_2022-11-18_TH_yesterday_advertisers.csv";
 const TH_LOCATIONS: &str = "meta/ad_library_report_TH_2022-11-18/FacebookAdLibraryReport_2022-11-18_TH_yesterday_locations.csv";

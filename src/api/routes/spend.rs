@@ -6,7 +6,8 @@ use super::{attachment, deadline, heavy, json_response, to_json};
 use crate::api::error::{ApiError, Problem};
 use crate::api::params::{bounded, list, SpendParams, DEFAULT_SPEND_GROUPS, MAX_SPEND_GROUPS};
 use crate::api::state::AppState;
-use crate::search::{spend_audit, ReportQuery, SearchRequest};
+use crate::search::SearchRequest;
+use crate::spend::{spend_audit, ReportQuery};
 
 /// Spend by group: ad-level sums and report-level figures side by side.
 #[utoipa::path(
@@ -81,7 +82,7 @@ pub async fn spend(
             )?;
             let mut body = Vec::new();
             if csv {
-                crate::search::audit::write_csv(&audit, &mut body)
+                crate::spend::audit::write_csv(&audit, &mut body)
                     .map_err(|e| ApiError::Internal(e.to_string()))?;
             } else {
                 body = to_json(&audit)?;

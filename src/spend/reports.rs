@@ -14,8 +14,8 @@ use std::collections::{BTreeMap, HashMap};
 use adarchive_schema::{ReportKind, ReportRow, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::{bad, SearchError};
 use crate::archive::{Archive, ArchivedReportRow};
+use crate::search::{bad, SearchError};
 
 /// Which report rows to total.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

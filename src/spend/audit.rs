@@ -347,7 +347,7 @@ pub const CSV_COLUMNS: &[&str] = &[
 /// start with `=`, `+`, `-` or `@` escaped against formula injection.
 ///
 /// ```
-/// use adarchive::search::audit::{write_csv, CSV_COLUMNS};
+/// use adarchive::spend::audit::{write_csv, CSV_COLUMNS};
 /// use adarchive::search::{Conversion, ReportTotals, SpendAudit};
 /// let audit = SpendAudit {
 ///     origin: "ads".into(),
@@ -418,7 +418,7 @@ pub fn write_csv(audit: &SpendAudit, out: &mut dyn std::io::Write) -> std::io::R
                 cu,
                 rd,
             ];
-            csv.write_record(record.iter().map(|c| super::export::defuse(c)))
+            csv.write_record(record.iter().map(|c| crate::search::export::defuse(c)))
                 .map_err(io)?;
         }
     }
@@ -461,7 +461,7 @@ pub fn write_csv(audit: &SpendAudit, out: &mut dyn std::io::Write) -> std::io::R
                 cu,
                 rd,
             ];
-            csv.write_record(record.iter().map(|c| super::export::defuse(c)))
+            csv.write_record(record.iter().map(|c| crate::search::export::defuse(c)))
                 .map_err(io)?;
         }
     }
