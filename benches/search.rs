@@ -17,7 +17,7 @@ use util::{ads_arg, folder_size, generate, run, s};
 
 use adarchive::archive::Archive;
 use adarchive::search::{search, Filters, SearchRequest};
-use adarchive::spend::{spend_audit, spend_totals, ReportQuery};
+use adarchive::spend::{spend_audit, spend_totals, Grouping, ReportQuery};
 
 const ROUNDS: usize = 300;
 
@@ -117,7 +117,7 @@ fn main() {
             },
             ..SearchRequest::default()
         };
-        spend_totals(&archive, &r, "advertiser", 100).map(|t| t.total_ads)
+        spend_totals(&archive, &r, Grouping::Advertiser, 100).map(|t| t.total_ads)
     });
     rows.push(("(d) spend totals by advertiser", spend));
     let audit = time_it(|i| {
@@ -129,7 +129,7 @@ fn main() {
             ..SearchRequest::default()
         };
         let report = ReportQuery::from_filters(&r.filters, None, Vec::new());
-        spend_audit(&archive, &r, &report, "advertiser", 100, None).map(|t| t.total_ads)
+        spend_audit(&archive, &r, &report, Grouping::Advertiser, 100, None).map(|t| t.total_ads)
     });
     rows.push((
         "(e) spend audit by advertiser (ad-level + report-level)",
@@ -144,7 +144,7 @@ fn main() {
     rows.push(("(f) one advertiser across platforms, with spend", detail));
     let newest = time_it(|i| {
         let r = SearchRequest {
-            sort: "first_shown".into(),
+            sort: Some("first_shown".parse().unwrap()),
             limit: 50,
             facets: vec![["platform", "country", "language"][i % 3].into()],
             ..SearchRequest::default()

@@ -17,7 +17,7 @@ use adarchive::archive::{Archive, NoProgress};
 use adarchive::generate::{generate_samples, GenerateOptions};
 use adarchive::ingest::{import_paths, ImportOptions};
 use adarchive::search::SearchRequest;
-use adarchive::spend::{spend_audit, ReportQuery};
+use adarchive::spend::{spend_audit, Grouping, ReportQuery};
 
 fn main() -> anyhow::Result<()> {
     let folder = tempfile::tempdir()?;
@@ -37,7 +37,14 @@ fn run(folder: &Path) -> anyhow::Result<()> {
     let request = SearchRequest::default();
     let reports =
         ReportQuery::from_filters(&request.filters, Some("advertiser".into()), Vec::new());
-    let audit = spend_audit(&archive, &request, &reports, "advertiser", 5, Some("EUR"))?;
+    let audit = spend_audit(
+        &archive,
+        &request,
+        &reports,
+        Grouping::Advertiser,
+        5,
+        Some("EUR"),
+    )?;
 
     println!(
         "{} ads by advertiser, ordered by {}",

@@ -500,7 +500,12 @@ pub fn detail_of(
         request.filters.platform = entity.platforms.clone();
     }
     if archive.index().is_some() && ids.as_ref().is_none_or(|ids| !ids.is_empty()) {
-        let totals = crate::spend::spend_totals(archive, &request, "advertiser", 100_000)?;
+        let totals = crate::spend::spend_totals(
+            archive,
+            &request,
+            crate::spend::Grouping::Advertiser,
+            100_000,
+        )?;
         for g in totals.groups {
             let Some(platform) = platform_of.get(g.key.as_str()) else {
                 continue;
@@ -519,7 +524,8 @@ pub fn detail_of(
         }
     }
     let query = crate::spend::ReportQuery::default();
-    let totals = crate::spend::report_totals(archive, &query, "advertiser", 100_000)?;
+    let totals =
+        crate::spend::report_totals(archive, &query, crate::spend::Grouping::Advertiser, 100_000)?;
     for g in totals.groups {
         let Some(platform) = platform_of.get(g.key.as_str()) else {
             continue;

@@ -27,6 +27,10 @@ pub enum Error {
         /// Why it could not be read.
         reason: String,
     },
+    /// The archive was opened without its search index (only `rebuild`
+    /// opens one so, for a database it is writing), and a search was asked.
+    #[error("the archive at {0} was opened without its search index")]
+    NoSearchIndex(PathBuf),
     /// The search index failed.
     #[error(transparent)]
     Index(#[from] crate::index::IndexError),

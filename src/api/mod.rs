@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod limit;
+pub mod links;
 pub mod params;
 pub mod routes;
 pub mod startup;

@@ -213,7 +213,7 @@ search_params! {
     /// Parameters of `/v1/spend`.
     pub struct SpendParams {
         /// What the groups are.
-        #[param(value_type = GroupByName, inline, required = true)]
+        #[param(value_type = crate::spend::Grouping, inline, required = true)]
         pub group_by: Option<String>,
         /// `json` (default) or `csv` (for spreadsheets: UTF-8 with a byte-order mark).
         #[param(value_type = Option<SpendFormatName>, inline)]
@@ -256,21 +256,6 @@ pub const MAX_SPEND_GROUPS: usize = 1_000;
 
 /// Groups `/v1/spend` lists unless told.
 pub const DEFAULT_SPEND_GROUPS: usize = 100;
-
-/// What `/v1/spend` groups by (documentation of the accepted values; the
-/// search core checks them).
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-#[allow(dead_code)]
-pub enum GroupByName {
-    Advertiser,
-    Funder,
-    Platform,
-    Country,
-    Region,
-    Week,
-    Month,
-}
 
 /// The kinds of spend report `/v1/spend` totals.
 #[derive(ToSchema)]
@@ -340,8 +325,8 @@ mod tests {
             serde_json::to_value(schema).unwrap()["enum"].clone()
         };
         assert_eq!(
-            names(GroupByName::schema()),
-            serde_json::json!(crate::spend::GROUP_BY)
+            names(crate::spend::Grouping::schema()),
+            serde_json::json!(crate::spend::Grouping::names())
         );
         assert_eq!(
             names(ReportKindName::schema()),

@@ -134,6 +134,14 @@ impl Archive {
         self.index.as_ref()
     }
 
+    /// The search index, for a search: an archive opened with
+    /// [`Archive::open`] or [`Archive::open_for_serving`] always has one.
+    pub fn search_index(&self) -> Result<&SearchIndex> {
+        self.index
+            .as_ref()
+            .ok_or_else(|| Error::NoSearchIndex(self.root.clone()))
+    }
+
     /// How many sources the manifest lists (the next import sequence number).
     pub fn source_count(&self) -> Result<u64> {
         let txn = self.db.begin_read()?;

@@ -306,13 +306,27 @@ impl FilterArgs {
             impressions_max: self.impressions_max,
         }
         .parse()
-        .map_err(|e| match e {
-            // Named as the flag the value was given with.
-            SearchError::BadParameter { param, message } => {
-                anyhow::anyhow!("--{}: {message}", param.replace('_', "-"))
-            }
-            other => other.into(),
-        })
+        .map_err(flag_error)
+    }
+}
+
+/// A value the core refused, named as the flag it was given with.
+pub(crate) fn flag_error(e: SearchError) -> anyhow::Error {
+    match e {
+        SearchError::BadParameter { param, message } => {
+            anyhow::anyhow!("--{}: {message}", param.replace('_', "-"))
+        }
+        other => other.into(),
+    }
+}
+
+impl SearchArgs {
+    /// `--sort`, typed; empty means the default order.
+    pub(crate) fn sort(&self) -> anyhow::Result<Option<adarchive::search::Sort>> {
+        let text = self.sort.trim();
+        (!text.is_empty())
+            .then(|| text.parse().map_err(flag_error))
+            .transpose()
     }
 }
 

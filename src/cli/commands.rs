@@ -8,7 +8,7 @@ use adarchive::check;
 use adarchive::generate::GenerateOptions;
 use adarchive::ingest::{import_paths, ImportOptions};
 use adarchive::search::SearchRequest;
-use adarchive::spend::{spend_audit, ReportQuery};
+use adarchive::spend::{spend_audit, Grouping, ReportQuery};
 use anyhow::{bail, Context};
 
 use super::args::*;
@@ -108,14 +108,15 @@ pub(crate) fn rebuild(data: &Path, args: RebuildArgs) -> anyhow::Result<ExitCode
 }
 
 pub(crate) fn search(data: &Path, args: SearchArgs) -> anyhow::Result<ExitCode> {
+    let sort = args.sort()?;
     let SearchArgs {
         json,
         limit,
         cursor,
-        sort,
         facets,
         filters,
         query,
+        ..
     } = args;
     let archive = open(data)?;
     let request = SearchRequest {
@@ -148,6 +149,7 @@ pub(crate) fn spend(data: &Path, args: SpendArgs) -> anyhow::Result<ExitCode> {
         filters,
         query,
     } = args;
+    let group_by: Grouping = group_by.parse().map_err(flag_error)?;
     let archive = open(data)?;
     let filters = filters.into_filters()?;
     let report = ReportQuery::from_filters(&filters, Some(report_kind), period);
@@ -156,14 +158,15 @@ pub(crate) fn spend(data: &Path, args: SpendArgs) -> anyhow::Result<ExitCode> {
         filters,
         ..SearchRequest::default()
     };
-    let audit = spend_audit(
+    let mut audit = spend_audit(
         &archive,
         &request,
         &report,
-        &group_by,
+        group_by,
         limit,
         convert_to.as_deref(),
     )?;
+    adarchive::api::links::link_audit(&mut audit, &request.query);
     if json {
         println!("{}", serde_json::to_string_pretty(&audit)?);
     } else if csv {
@@ -186,9 +189,10 @@ pub(crate) fn advertisers(data: &Path, args: AdvertisersArgs) -> anyhow::Result<
     } = args;
     let archive = open(data)?;
     if let Some(id) = id {
-        let Some(detail) = adarchive::advertisers::entity_detail(&archive, &id)? else {
+        let Some(mut detail) = adarchive::advertisers::entity_detail(&archive, &id)? else {
             anyhow::bail!("no advertiser `{id}`");
         };
+        adarchive::api::links::link_entity(&mut detail);
         if json {
             println!("{}", serde_json::to_string_pretty(&detail)?);
         } else {

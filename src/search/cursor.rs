@@ -1,57 +1,11 @@
-//! The order of results and the cursor that resumes it: a page ends at a
-//! position in one total order, `(sort key, uid)`, which the cursor
-//! carries with the sort it was made for.
+//! The cursor that resumes a search: a page ends at a position in one
+//! total order, `(sort key, uid)`, which the cursor carries with the sort
+//! it was made for.
 
 use serde::{Deserialize, Serialize};
 
-use super::collect::{SortBy, SortKey};
-use super::{bad, SearchError, SearchRequest};
-use crate::index::schema::currency_number;
-
-/// Parses `sort` into what to sort by and whether descending.
-pub(super) fn parse_sort(request: &SearchRequest) -> Result<(SortBy, bool, String), SearchError> {
-    let spec = if request.sort.trim().is_empty() {
-        if request.query.trim().is_empty() {
-            "first_shown".to_owned()
-        } else {
-            "relevance".to_owned()
-        }
-    } else {
-        request.sort.trim().to_owned()
-    };
-    let (name, order) = spec.split_once(':').unwrap_or((&spec, "desc"));
-    let descending = match order {
-        "desc" => true,
-        "asc" => false,
-        other => {
-            return Err(bad(
-                "sort",
-                format!("order `{other}` is not `asc` or `desc`"),
-            ))
-        }
-    };
-    let currency = || -> Result<u64, SearchError> {
-        let code = request.filters.single_currency("sort")?;
-        currency_number(&code)
-            .ok_or_else(|| bad("currency", format!("`{code}` is not an ISO 4217 code")))
-    };
-    let sort = match name {
-        "relevance" => SortBy::Relevance,
-        "spend_lower" => SortBy::SpendLower(currency()?),
-        "spend_upper" => SortBy::SpendUpper(currency()?),
-        "first_shown" => SortBy::FirstShown,
-        "last_shown" => SortBy::LastShown,
-        "impressions" => SortBy::Impressions,
-        other => {
-            return Err(bad(
-                "sort",
-                format!("`{other}` is not a sort; use relevance, spend_lower, spend_upper, first_shown, last_shown or impressions"),
-            ))
-        }
-    };
-    let normalized = format!("{name}:{}", if descending { "desc" } else { "asc" });
-    Ok((sort, descending, normalized))
-}
+use super::collect::SortKey;
+use super::{bad, SearchError};
 
 #[derive(Serialize, Deserialize)]
 struct Cursor {

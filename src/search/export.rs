@@ -157,9 +157,7 @@ pub fn export(
     page_size: usize,
     out: &mut dyn Write,
 ) -> Result<ExportSummary, SearchError> {
-    let index = archive
-        .index()
-        .ok_or_else(|| bad("q", "the archive has no search index"))?;
+    let index = archive.search_index()?;
     let searcher = index.searcher();
     let mut page_request = SearchRequest {
         limit: page_size.max(1),

@@ -14,7 +14,7 @@ use crate::index::schema::{currency_number, pack, Fields, AMOUNT_MAX};
 
 /// Filters on a search. Several values of one filter match any of them;
 /// different filters must all match.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Filters {
     /// Platforms (`google`, `meta`, `snap`, …).
     pub platform: Vec<String>,

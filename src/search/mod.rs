@@ -23,6 +23,7 @@ pub mod export;
 pub mod filters;
 pub mod query;
 mod snippets;
+mod sort;
 
 use std::collections::BTreeMap;
 
@@ -35,11 +36,12 @@ use tantivy::snippet::SnippetGenerator;
 pub use collect::SortBy;
 pub use deadline::{Deadline, DeadlineQuery};
 pub use filters::Filters;
+pub use sort::{Sort, SortField};
 
 use crate::archive::Archive;
 use crate::index::schema::TEXT_FIELDS;
 use collect::{FacetCounts, PrunedRelevancePage, SortedCollector, SortedPage};
-use cursor::{decode_cursor, encode_cursor, parse_sort};
+use cursor::{decode_cursor, encode_cursor};
 use snippets::snippets_of;
 
 /// Most results one page may hold.
@@ -71,10 +73,9 @@ pub struct SearchRequest {
     pub query: String,
     /// Filters.
     pub filters: Filters,
-    /// `relevance`, `spend_lower`, `spend_upper`, `first_shown`,
-    /// `last_shown` or `impressions`, optionally with `:asc` or `:desc`
-    /// (the default). Empty: relevance with a query, `first_shown` without.
-    pub sort: String,
+    /// The order of results. None: relevance with a query, first shown
+    /// without.
+    pub sort: Option<Sort>,
     /// Results per page, at most [`MAX_LIMIT`].
     pub limit: usize,
     /// Where the previous page ended.
@@ -102,7 +103,7 @@ impl Default for SearchRequest {
         SearchRequest {
             query: String::new(),
             filters: Filters::default(),
-            sort: String::new(),
+            sort: None,
             limit: DEFAULT_LIMIT,
             cursor: None,
             facets: Vec::new(),
@@ -221,9 +222,7 @@ pub(crate) fn full_query(
     archive: &Archive,
     request: &SearchRequest,
 ) -> Result<Queries, SearchError> {
-    let index = archive
-        .index()
-        .ok_or_else(|| bad("q", "the archive has no search index"))?;
+    let index = archive.search_index()?;
     let fields = index.fields();
     let text = query::build(fields, &request.query).map_err(|e| bad("q", e.0))?;
     let filters = request.filters.queries(fields)?;
@@ -289,9 +288,7 @@ pub fn search(archive: &Archive, request: &SearchRequest) -> Result<SearchRespon
             format!("`limit` must be between 1 and {MAX_LIMIT}"),
         ));
     }
-    let index = archive
-        .index()
-        .ok_or_else(|| bad("q", "the archive has no search index"))?;
+    let index = archive.search_index()?;
     search_in(archive, &index.searcher(), request)
 }
 
@@ -341,7 +338,8 @@ pub(crate) fn rank(
         facet_names.push(name.clone());
         facet_fields.push((*field).to_owned());
     }
-    let (sort, descending, sort_name) = parse_sort(request)?;
+    let (sort, order) = sort::resolve(request)?;
+    let (descending, sort_name) = (order.descending, order.to_string());
     let after = request
         .cursor
         .as_deref()
@@ -372,9 +370,7 @@ pub(crate) fn rank(
             (total, ranked, facet_counts)
         }
         Shortcut::Everything => {
-            let index = archive
-                .index()
-                .ok_or_else(|| bad("q", "the archive has no search index"))?;
+            let index = archive.search_index()?;
             let ranked = run(searcher, &*query, &SortedCollector(page), request)?;
             let facet_counts = facets.of_all(searcher, index.fields())?;
             (searcher.num_docs() as usize, ranked, facet_counts)
@@ -422,9 +418,7 @@ pub fn search_in(
         text_query,
         sort,
     } = rank(archive, searcher, request)?;
-    let index = archive
-        .index()
-        .ok_or_else(|| bad("q", "the archive has no search index"))?;
+    let index = archive.search_index()?;
 
     let generators: Vec<(String, SnippetGenerator)> =
         if request.query.trim().is_empty() || !request.snippets {

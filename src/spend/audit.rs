@@ -14,8 +14,9 @@ use adarchive_schema::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::reports::{report_totals, ReportQuery, ReportTotals};
-use super::{bad, spend_totals, GroupTotal, SearchError, SearchRequest};
+use super::{spend_totals, GroupTotal, Grouping};
 use crate::archive::{Archive, RateDay};
+use crate::search::{bad, SearchError, SearchRequest};
 
 /// Ad-level and report-level spend for one grouping.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -25,7 +26,7 @@ pub struct SpendAudit {
     /// Ads matching the query and filters.
     pub total_ads: u64,
     /// What the groups are.
-    pub group_by: String,
+    pub group_by: Grouping,
     /// How the ad-level groups are ordered (see
     /// [`super::SpendResponse::ordered_by`]).
     pub ordered_by: String,
@@ -113,7 +114,7 @@ pub fn spend_audit(
     archive: &Archive,
     request: &SearchRequest,
     report: &ReportQuery,
-    group_by: &str,
+    group_by: Grouping,
     limit: usize,
     convert_to: Option<&str>,
 ) -> Result<SpendAudit, SearchError> {
@@ -348,11 +349,11 @@ pub const CSV_COLUMNS: &[&str] = &[
 ///
 /// ```
 /// use adarchive::spend::audit::{write_csv, CSV_COLUMNS};
-/// use adarchive::search::{Conversion, ReportTotals, SpendAudit};
+/// use adarchive::spend::{Conversion, Grouping, ReportTotals, SpendAudit};
 /// let audit = SpendAudit {
 ///     origin: "ads".into(),
 ///     total_ads: 0,
-///     group_by: "country".into(),
+///     group_by: Grouping::Country,
 ///     ordered_by: "number of ads, most first".into(),
 ///     groups: vec![],
 ///     reports: ReportTotals {
@@ -404,7 +405,7 @@ pub fn write_csv(audit: &SpendAudit, out: &mut dyn std::io::Write) -> std::io::R
                 conversion_cells(converted(&audit.conversion.ads, &g.key, &s.currency));
             let record = [
                 "ads".to_owned(),
-                audit.group_by.clone(),
+                audit.group_by.to_string(),
                 g.key.clone(),
                 g.name.clone().unwrap_or_default(),
                 s.currency.clone(),
@@ -447,7 +448,7 @@ pub fn write_csv(audit: &SpendAudit, out: &mut dyn std::io::Write) -> std::io::R
                 conversion_cells(converted(&audit.conversion.reports, &g.key, &s.currency));
             let record = [
                 format!("reports:{}", audit.reports.kind),
-                audit.group_by.clone(),
+                audit.group_by.to_string(),
                 g.key.clone(),
                 g.name.clone().unwrap_or_default(),
                 s.currency.clone(),

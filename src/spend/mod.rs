@@ -46,11 +46,15 @@ pub struct GroupTotal {
     pub ads: u64,
     /// Spend per currency, never converted.
     pub spend: Vec<CurrencyTotal>,
-    /// The `/v1/export` query that lists exactly the ads summed here, each
-    /// with its provenance (absent for week and month groups and for
-    /// advertisers known only by name).
+    /// The address that lists exactly the ads summed here, each with its
+    /// provenance (absent for week and month groups and for advertisers
+    /// known only by name): written by the edge that serves the totals,
+    /// from [`GroupTotal::narrowed`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace: Option<String>,
+    /// The filters that find exactly the ads summed here.
+    #[serde(skip)]
+    pub narrowed: Option<Filters>,
 }
 
 /// Spend totals by group, for the ads matching a query and filters.
@@ -59,7 +63,7 @@ pub struct SpendResponse {
     /// Ads matching.
     pub total_ads: u64,
     /// What the groups are.
-    pub group_by: String,
+    pub group_by: Grouping,
     /// How the groups are ordered: by spend when all of it is in one
     /// currency, else by number of ads (sums in different currencies are
     /// not comparable), by period for weeks and months.
@@ -68,16 +72,116 @@ pub struct SpendResponse {
     pub groups: Vec<GroupTotal>,
 }
 
-/// Group names accepted by [`spend_totals`].
-pub const GROUP_BY: &[&str] = &[
-    "advertiser",
-    "funder",
-    "platform",
-    "country",
-    "region",
-    "week",
-    "month",
-];
+/// What spend is grouped by: the same names on the command line, in the
+/// API and on the web pages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Grouping {
+    /// The platform identity of the advertiser (`google:AR…`).
+    Advertiser,
+    /// The funder, as published.
+    Funder,
+    /// The platform.
+    Platform,
+    /// The country.
+    Country,
+    /// The region the platform lists.
+    Region,
+    /// The week (from Monday, UTC) of first shown.
+    Week,
+    /// The month (UTC) of first shown.
+    Month,
+}
+
+impl Grouping {
+    /// Every grouping, in the order the documentation lists them.
+    pub const ALL: [Grouping; 7] = [
+        Grouping::Advertiser,
+        Grouping::Funder,
+        Grouping::Platform,
+        Grouping::Country,
+        Grouping::Region,
+        Grouping::Week,
+        Grouping::Month,
+    ];
+
+    /// Its name in a query string or on the command line.
+    ///
+    /// ```
+    /// use adarchive::spend::Grouping;
+    /// assert_eq!("country".parse::<Grouping>().unwrap(), Grouping::Country);
+    /// assert_eq!(Grouping::Week.as_str(), "week");
+    /// assert!("colour".parse::<Grouping>().is_err());
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grouping::Advertiser => "advertiser",
+            Grouping::Funder => "funder",
+            Grouping::Platform => "platform",
+            Grouping::Country => "country",
+            Grouping::Region => "region",
+            Grouping::Week => "week",
+            Grouping::Month => "month",
+        }
+    }
+
+    /// Every name, for documentation and error messages.
+    pub fn names() -> Vec<&'static str> {
+        Self::ALL.iter().map(|g| g.as_str()).collect()
+    }
+
+    /// Every name, as a sentence lists them (`…, week or month`).
+    pub fn listed() -> String {
+        let names = Self::names();
+        match names.split_last() {
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => String::new(),
+        }
+    }
+
+    /// Whether groups are periods of time.
+    pub fn is_time(self) -> bool {
+        matches!(self, Grouping::Week | Grouping::Month)
+    }
+
+    /// How the spend collector groups the index's documents.
+    fn collector(self) -> GroupBy {
+        match self {
+            Grouping::Advertiser => GroupBy::Keyword("advertiser_key"),
+            Grouping::Funder => GroupBy::Keyword("funder_name"),
+            Grouping::Platform => GroupBy::Keyword("platform"),
+            Grouping::Country => GroupBy::Keyword("country"),
+            Grouping::Region => GroupBy::Keyword("region"),
+            Grouping::Week => GroupBy::Week,
+            Grouping::Month => GroupBy::Month,
+        }
+    }
+}
+
+impl std::str::FromStr for Grouping {
+    type Err = SearchError;
+
+    fn from_str(text: &str) -> Result<Self, SearchError> {
+        Self::ALL
+            .into_iter()
+            .find(|g| g.as_str() == text)
+            .ok_or_else(|| {
+                bad(
+                    "group_by",
+                    format!(
+                        "`{text}` is not a grouping; use {}",
+                        Self::names().join(", ")
+                    ),
+                )
+            })
+    }
+}
+
+impl std::fmt::Display for Grouping {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Sums the spend of the matching ads per group, as lower and upper bounds
 /// per currency. An ad listed under several values (two countries) counts in
@@ -85,31 +189,15 @@ pub const GROUP_BY: &[&str] = &[
 pub fn spend_totals(
     archive: &Archive,
     request: &SearchRequest,
-    group_by: &str,
+    group_by: Grouping,
     limit: usize,
 ) -> Result<SpendResponse, SearchError> {
-    let grouping = match group_by {
-        "advertiser" => GroupBy::Keyword("advertiser_key"),
-        "funder" => GroupBy::Keyword("funder_name"),
-        "platform" => GroupBy::Keyword("platform"),
-        "country" => GroupBy::Keyword("country"),
-        "region" => GroupBy::Keyword("region"),
-        "week" => GroupBy::Week,
-        "month" => GroupBy::Month,
-        other => {
-            return Err(bad(
-                "group_by",
-                format!("`{other}` is not a grouping; use {}", GROUP_BY.join(", ")),
-            ))
-        }
-    };
+    let grouping = group_by.collector();
     if limit == 0 || limit > 100_000 {
         return Err(bad("limit", "`limit` must be between 1 and 100000"));
     }
     let query = full_query(archive, request)?.full;
-    let index = archive
-        .index()
-        .ok_or_else(|| bad("q", "the archive has no search index"))?;
+    let index = archive.search_index()?;
     let searcher = index.searcher();
     let (total, sums) = run(
         &searcher,
@@ -146,7 +234,8 @@ pub fn spend_totals(
                 .collect();
             spend.sort_by(|a, b| a.currency.cmp(&b.currency));
             GroupTotal {
-                trace: trace(request, group_by, &key),
+                narrowed: narrowed(request, group_by, &key),
+                trace: None,
                 key,
                 name: g.name,
                 ads: g.ads,
@@ -154,7 +243,7 @@ pub fn spend_totals(
             }
         })
         .collect();
-    let time = matches!(grouping, GroupBy::Week | GroupBy::Month);
+    let time = group_by.is_time();
     let ordered_by = order_groups(
         &mut groups,
         time,
@@ -172,7 +261,7 @@ pub fn spend_totals(
     groups.truncate(limit);
     Ok(SpendResponse {
         total_ads: total as u64,
-        group_by: group_by.to_owned(),
+        group_by,
         ordered_by,
         groups,
     })
@@ -238,85 +327,38 @@ pub(crate) fn order_groups<G>(
     }
 }
 
-/// The `/v1/export` query string for the ads of group `key`: the request's
-/// query and filters, narrowed to the group.
-fn trace(request: &SearchRequest, group_by: &str, key: &str) -> Option<String> {
-    let f = &request.filters;
-    let mut params: Vec<(&str, String)> = Vec::new();
-    if !request.query.is_empty() {
-        params.push(("q", request.query.clone()));
-    }
-    let mut lists = vec![
-        ("platform", f.platform.clone()),
-        ("country", f.country.clone()),
-        ("region", f.region.clone()),
-        ("language", f.language.clone()),
-        ("currency", f.currency.clone()),
-        ("media_type", f.media_type.clone()),
-        ("advertiser_id", f.advertiser_id.clone()),
-        ("gender", f.gender.clone()),
-        ("age", f.age.clone()),
-    ];
-    let mut funder = f.funder.first().cloned();
-    let narrow = |lists: &mut Vec<(&str, Vec<String>)>, name: &str, value: &str| {
-        if let Some((_, values)) = lists.iter_mut().find(|(n, _)| *n == name) {
-            *values = vec![value.to_owned()];
-        }
-    };
+/// The filters that find exactly the ads of group `key`: the request's,
+/// narrowed to the group; `None` where no filter can (weeks and months,
+/// advertisers known only by name, a key holding a comma, which list
+/// filters would split).
+fn narrowed(request: &SearchRequest, group_by: Grouping, key: &str) -> Option<Filters> {
+    let mut filters = request.filters.clone();
     match group_by {
-        "advertiser" => {
+        Grouping::Advertiser => {
             let (platform, id) = key.split_once(':')?;
             if id.starts_with("name:") || id == "unknown" {
                 return None;
             }
-            narrow(&mut lists, "platform", platform);
-            narrow(&mut lists, "advertiser_id", id);
+            filters.platform = vec![platform.to_owned()];
+            filters.advertiser_id = vec![id.to_owned()];
         }
-        "funder" => funder = Some(key.to_owned()),
-        // List filters split at commas: a key holding one cannot be one value.
-        "platform" | "country" | "region" if !key.contains(',') => {
-            narrow(&mut lists, group_by, key)
-        }
-        _ => return None,
+        Grouping::Funder => filters.funder = vec![key.to_owned()],
+        _ if key.contains(',') => return None,
+        Grouping::Platform => filters.platform = vec![key.to_owned()],
+        Grouping::Country => filters.country = vec![key.to_owned()],
+        Grouping::Region => filters.region = vec![key.to_owned()],
+        Grouping::Week | Grouping::Month => return None,
     }
-    for (name, values) in lists {
-        if !values.is_empty() {
-            params.push((name, values.join(",")));
-        }
-    }
-    if let Some(funder) = funder {
-        params.push(("funder", funder));
-    }
-    if let Some(active) = f.active {
-        params.push(("active", active.to_string()));
-    }
-    for (name, value) in [("from", f.from), ("to", f.to)] {
-        if let Some(t) = value {
-            params.push((name, t.to_string()));
-        }
-    }
-    for (name, value) in [
-        ("spend_min", f.spend_min),
-        ("spend_max", f.spend_max),
-        ("impressions_min", f.impressions_min),
-        ("impressions_max", f.impressions_max),
-    ] {
-        if let Some(v) = value {
-            params.push((name, v.to_string()));
-        }
-    }
-    serde_urlencoded::to_string(&params)
-        .ok()
-        .map(|q| format!("/v1/export?{q}"))
+    Some(filters)
 }
 
 /// Ad counts per week or month of first shown, oldest first.
 pub fn date_histogram(
     archive: &Archive,
     request: &SearchRequest,
-    interval: &str,
+    interval: Grouping,
 ) -> Result<Vec<(String, u64)>, SearchError> {
-    if !matches!(interval, "week" | "month") {
+    if !interval.is_time() {
         return Err(bad(
             "interval",
             format!("`{interval}` is not `week` or `month`"),

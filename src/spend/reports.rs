@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use adarchive_schema::{ReportKind, ReportRow, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use super::Grouping;
 use crate::archive::{Archive, ArchivedReportRow};
 use crate::search::{bad, SearchError};
 
@@ -270,7 +271,7 @@ fn matches(query: &ReportQuery, row: &ReportRow) -> bool {
             .is_none_or(|f| row.funder.as_deref() == Some(f.as_str()))
 }
 
-fn group_key(group_by: &str, row: &ReportRow) -> Option<(String, Option<String>)> {
+fn group_key(group_by: Grouping, row: &ReportRow) -> Option<(String, Option<String>)> {
     // A period is filed under the week or month holding its middle, so
     // that Google's Sunday-to-Saturday weeks land on the Monday-based weeks
     // of the ad-level figures.
@@ -284,10 +285,10 @@ fn group_key(group_by: &str, row: &ReportRow) -> Option<(String, Option<String>)
         (a, b) => a.or(b).or(row.report_date),
     };
     Some(match group_by {
-        "advertiser" => (advertiser_key(row)?, row.advertiser.name.clone()),
-        "funder" => (row.funder.clone()?, None),
-        "platform" => (row.platform.as_str().to_owned(), None),
-        "country" => match (&row.country, row.countries.is_empty()) {
+        Grouping::Advertiser => (advertiser_key(row)?, row.advertiser.name.clone()),
+        Grouping::Funder => (row.funder.clone()?, None),
+        Grouping::Platform => (row.platform.as_str().to_owned(), None),
+        Grouping::Country => match (&row.country, row.countries.is_empty()) {
             (Some(c), _) => (c.clone(), None),
             // A total over several countries cannot be split among them.
             (None, false) => (
@@ -296,8 +297,8 @@ fn group_key(group_by: &str, row: &ReportRow) -> Option<(String, Option<String>)
             ),
             (None, true) => return None,
         },
-        "region" => (row.location.clone()?, None),
-        "week" => {
+        Grouping::Region => (row.location.clone()?, None),
+        Grouping::Week => {
             let d = time()?.as_offset_date_time().date();
             let monday = d - time::Duration::days(i64::from(d.weekday().number_days_from_monday()));
             (
@@ -310,11 +311,10 @@ fn group_key(group_by: &str, row: &ReportRow) -> Option<(String, Option<String>)
                 None,
             )
         }
-        "month" => {
+        Grouping::Month => {
             let d = time()?.as_offset_date_time().date();
             (format!("{:04}-{:02}", d.year(), u8::from(d.month())), None)
         }
-        _ => return None,
     })
 }
 
@@ -323,18 +323,9 @@ fn group_key(group_by: &str, row: &ReportRow) -> Option<(String, Option<String>)
 pub fn report_totals(
     archive: &Archive,
     query: &ReportQuery,
-    group_by: &str,
+    group_by: Grouping,
     limit: usize,
 ) -> Result<ReportTotals, SearchError> {
-    if !super::GROUP_BY.contains(&group_by) {
-        return Err(bad(
-            "group_by",
-            format!(
-                "`{group_by}` is not a grouping; use {}",
-                super::GROUP_BY.join(", ")
-            ),
-        ));
-    }
     let kind_name = query.kind.as_deref().unwrap_or("advertiser");
     let kind = kind_named(kind_name).ok_or_else(|| {
         bad(
@@ -363,7 +354,7 @@ fn total_rows(
     query: &ReportQuery,
     kind: ReportKind,
     kind_name: &str,
-    group_by: &str,
+    group_by: Grouping,
     limit: usize,
 ) -> ReportTotals {
     // Which reports count is decided over every row of the kind and period
@@ -526,7 +517,7 @@ fn total_rows(
         g.spend.sort_by(|a, b| a.currency.cmp(&b.currency));
         g.reports.sort();
     }
-    let time = matches!(group_by, "week" | "month");
+    let time = group_by.is_time();
     let ordered_by = super::order_groups(
         &mut groups,
         time,

@@ -9,7 +9,7 @@ use adarchive::archive::Archive;
 use adarchive::check::verify;
 use adarchive::generate::{generate_samples, GenerateOptions};
 use adarchive::search::{Filters, SearchRequest};
-use adarchive::spend::spend_totals;
+use adarchive::spend::{spend_totals, Grouping};
 
 #[test]
 fn one_committee_on_google_meta_and_snap_is_one_advertiser() {
@@ -86,7 +86,7 @@ fn one_committee_on_google_meta_and_snap_is_one_advertiser() {
             },
             ..SearchRequest::default()
         };
-        let all = spend_totals(&archive, &request, "advertiser", 100_000).unwrap();
+        let all = spend_totals(&archive, &request, Grouping::Advertiser, 100_000).unwrap();
         let independent = all.groups.iter().find(|g| g.key == member.key).unwrap();
         assert_eq!(mine.spend, independent.spend, "{}", member.key);
         for s in &mine.spend {

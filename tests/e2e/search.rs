@@ -8,7 +8,7 @@ use crate::util::*;
 use adarchive::archive::Archive;
 use adarchive::generate::{generate_samples, GenerateOptions};
 use adarchive::search::{search, Filters, SearchError, SearchRequest};
-use adarchive::spend::spend_totals;
+use adarchive::spend::{spend_totals, Grouping};
 use time::macros::format_description;
 use time::PrimitiveDateTime;
 
@@ -547,7 +547,7 @@ fn every_sort_pages_through_all_results_in_order() {
     for (sort, filters, expected, key) in cases {
         for order in ["desc", "asc"] {
             let request = SearchRequest {
-                sort: format!("{sort}:{order}"),
+                sort: Some(format!("{sort}:{order}").parse().unwrap()),
                 filters: filters.clone(),
                 limit: 97,
                 ..SearchRequest::default()
@@ -707,7 +707,7 @@ fn hostile_queries_get_errors_or_bounded_results() {
     let other_sort = search(
         &archive,
         &SearchRequest {
-            sort: "impressions".into(),
+            sort: Some("impressions".parse().unwrap()),
             cursor: Some(cursor),
             ..SearchRequest::default()
         },
@@ -723,7 +723,7 @@ fn spend_totals_match_the_raw_files() {
     let (_dir, archive) = sample_archive();
     let raw = raw_ads();
     let request = SearchRequest::default();
-    let totals = spend_totals(&archive, &request, "platform", 10).unwrap();
+    let totals = spend_totals(&archive, &request, Grouping::Platform, 10).unwrap();
     for group in &totals.groups {
         let ads: Vec<&RawAd> = raw.iter().filter(|a| a.platform == group.key).collect();
         assert_eq!(group.ads, ads.len() as u64);
@@ -761,7 +761,7 @@ fn spend_totals_match_the_raw_files() {
             },
             ..request.clone()
         },
-        "advertiser",
+        Grouping::Advertiser,
         1000,
     )
     .unwrap();
@@ -779,7 +779,9 @@ fn spend_totals_match_the_raw_files() {
     assert_eq!(groen.spend.len(), 1, "only the filtered currency");
     assert_eq!(groen.spend[0].lower, expected);
 
-    let months = adarchive::spend::date_histogram(&archive, &request, "month").unwrap();
+    let months =
+        adarchive::spend::date_histogram(&archive, &request, adarchive::spend::Grouping::Month)
+            .unwrap();
     let sep2020 = months
         .iter()
         .find(|(m, _)| m == "2020-09")
@@ -928,7 +930,7 @@ fn exports_have_resume_points_that_continue_exactly() {
     use adarchive::search::export::{export, ExportFormat};
     let (_dir, archive) = sample_archive();
     let request = SearchRequest {
-        sort: "impressions".into(),
+        sort: Some("impressions".parse().unwrap()),
         ..SearchRequest::default()
     };
     let mut out = Vec::new();
@@ -1116,7 +1118,7 @@ fn faster_paths_give_what_scoring_and_counting_every_match_gives() {
     // No query and no filters: the total and the facet counts of every ad.
     for sort in ["first_shown", "last_shown:asc", "impressions"] {
         let request = SearchRequest {
-            sort: sort.into(),
+            sort: Some(sort.parse().unwrap()),
             limit: 50,
             facets: facets.clone(),
             facet_limit: 1_000,

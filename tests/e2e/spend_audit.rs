@@ -9,7 +9,7 @@ use adarchive::archive::Archive;
 use adarchive::check::verify;
 use adarchive::search::{Filters, SearchRequest};
 use adarchive::spend::audit::{write_csv, CSV_COLUMNS};
-use adarchive::spend::{report_totals, spend_audit, ReportQuery};
+use adarchive::spend::{report_totals, spend_audit, Grouping, ReportQuery};
 
 const TH: &str = "meta/ad_library_report_TH_2022-11-18/FacebookAdLibraryReport_2022-11-18_TH_yesterday_advertisers.csv";
 const TH_LOCATIONS: &str = "meta/ad_library_report_TH_2022-11-18/FacebookAdLibraryReport_2022-11-18_TH_yesterday_locations.csv";
@@ -75,7 +75,7 @@ fn per_advertiser_and_per_location_totals_equal_the_raw_files() {
     let totals = report_totals(
         &archive,
         &query("meta", "TH", "advertiser"),
-        "advertiser",
+        Grouping::Advertiser,
         10_000,
     )
     .unwrap();
@@ -104,8 +104,13 @@ fn per_advertiser_and_per_location_totals_equal_the_raw_files() {
     assert_eq!((two.rows, two.lines.len()), (2, 2));
     assert_eq!((two.spend[0].lower, two.spend[0].upper), (0, 200));
 
-    let locations =
-        report_totals(&archive, &query("meta", "TH", "location"), "region", 10_000).unwrap();
+    let locations = report_totals(
+        &archive,
+        &query("meta", "TH", "location"),
+        Grouping::Region,
+        10_000,
+    )
+    .unwrap();
     let got: BTreeMap<String, (u128, u128)> = locations
         .groups
         .iter()
@@ -120,7 +125,7 @@ fn per_advertiser_and_per_location_totals_equal_the_raw_files() {
         let totals = report_totals(
             &archive,
             &query("meta", country, "advertiser"),
-            "advertiser",
+            Grouping::Advertiser,
             10_000,
         )
         .unwrap();
@@ -148,7 +153,7 @@ fn per_advertiser_and_per_location_totals_equal_the_raw_files() {
             currency: vec!["USD".into()],
             ..query("google", "", "advertiser")
         },
-        "advertiser",
+        Grouping::Advertiser,
         10_000,
     )
     .unwrap();
@@ -193,7 +198,15 @@ fn ad_level_and_report_level_side_by_side_with_conversion() {
         ..SearchRequest::default()
     };
     let report = ReportQuery::from_filters(&request.filters, None, vec![]);
-    let without = spend_audit(&archive, &request, &report, "country", 10, Some("EUR")).unwrap();
+    let without = spend_audit(
+        &archive,
+        &request,
+        &report,
+        Grouping::Country,
+        10,
+        Some("EUR"),
+    )
+    .unwrap();
     assert!(!without.conversion.available);
     assert!(
         without.conversion.note.contains("no exchange rates"),
@@ -202,7 +215,15 @@ fn ad_level_and_report_level_side_by_side_with_conversion() {
     );
 
     import(&archive, &[rates]);
-    let audit = spend_audit(&archive, &request, &report, "country", 10, Some("EUR")).unwrap();
+    let audit = spend_audit(
+        &archive,
+        &request,
+        &report,
+        Grouping::Country,
+        10,
+        Some("EUR"),
+    )
+    .unwrap();
     assert!(audit.origin.starts_with("ads:"));
     assert!(audit.reports.origin.starts_with("reports:"));
     let th = audit.reports.groups.iter().find(|g| g.key == "TH").unwrap();
@@ -232,7 +253,14 @@ fn ad_level_and_report_level_side_by_side_with_conversion() {
         .is_empty());
     assert!(c.note.contains("not converted"), "{}", c.note);
 
-    let bad = spend_audit(&archive, &request, &report, "country", 10, Some("euro"));
+    let bad = spend_audit(
+        &archive,
+        &request,
+        &report,
+        Grouping::Country,
+        10,
+        Some("euro"),
+    );
     assert!(bad.unwrap_err().to_string().contains("convert_to"));
 }
 
@@ -244,7 +272,7 @@ fn spreadsheet_csv_has_a_bom_quotes_and_no_formulas() {
     let (_dir, archive) = archive_with(&[TH]);
     let request = SearchRequest::default();
     let report = ReportQuery::from_filters(&request.filters, None, vec![]);
-    let audit = spend_audit(&archive, &request, &report, "funder", 1_000, None).unwrap();
+    let audit = spend_audit(&archive, &request, &report, Grouping::Funder, 1_000, None).unwrap();
     let mut out = Vec::new();
     write_csv(&audit, &mut out).unwrap();
     assert!(out.starts_with("\u{feff}".as_bytes()));
@@ -293,7 +321,7 @@ fn filters_that_reports_cannot_honour_are_named() {
         ..SearchRequest::default()
     };
     let report = ReportQuery::from_filters(&request.filters, None, vec![]);
-    let audit = spend_audit(&archive, &request, &report, "country", 10, None).unwrap();
+    let audit = spend_audit(&archive, &request, &report, Grouping::Country, 10, None).unwrap();
     assert_eq!(audit.reports.not_applied, ["q", "language"]);
     // The country filter does apply.
     assert_eq!(audit.reports.groups.len(), 1);
@@ -343,7 +371,7 @@ fn overlapping_reports_are_never_added_up() {
     assert!(import(&archive, &files).all_recognized());
     let q = query("meta", "NL", "advertiser");
     // By default the broadest period, and only its latest report.
-    let totals = report_totals(&archive, &q, "advertiser", 10).unwrap();
+    let totals = report_totals(&archive, &q, Grouping::Advertiser, 10).unwrap();
     let one = totals.groups.iter().find(|g| g.key == "meta:1").unwrap();
     assert_eq!((one.spend[0].lower, one.spend[0].upper), (1200, 1200));
     assert_eq!(
@@ -358,7 +386,7 @@ fn overlapping_reports_are_never_added_up() {
             period: vec!["yesterday".into()],
             ..q.clone()
         },
-        "advertiser",
+        Grouping::Advertiser,
         10,
     )
     .unwrap();
@@ -371,7 +399,7 @@ fn overlapping_reports_are_never_added_up() {
             advertiser_id: vec!["2".into()],
             ..q.clone()
         },
-        "advertiser",
+        Grouping::Advertiser,
         10,
     )
     .unwrap();
@@ -382,7 +410,7 @@ fn overlapping_reports_are_never_added_up() {
             period: vec!["last30days".into()],
             ..q
         },
-        "advertiser",
+        Grouping::Advertiser,
         10,
     );
     assert!(bad.unwrap_err().to_string().contains("period"));
@@ -398,7 +426,7 @@ fn google_weeks_and_countries_line_up() {
     let weeks = report_totals(
         &archive,
         &query("google", "", "advertiser_week"),
-        "week",
+        Grouping::Week,
         1000,
     )
     .unwrap();
@@ -424,7 +452,7 @@ fn google_weeks_and_countries_line_up() {
     let romania = report_totals(
         &archive,
         &query("google", "RO", "advertiser"),
-        "country",
+        Grouping::Country,
         1000,
     )
     .unwrap();
@@ -455,7 +483,15 @@ fn google_parts_in_several_currencies_add_up_once_converted() {
         ..SearchRequest::default()
     };
     let report = ReportQuery::from_filters(&request.filters, None, vec![]);
-    let audit = spend_audit(&archive, &request, &report, "advertiser", 10, Some("EUR")).unwrap();
+    let audit = spend_audit(
+        &archive,
+        &request,
+        &report,
+        Grouping::Advertiser,
+        10,
+        Some("EUR"),
+    )
+    .unwrap();
     let group = &audit.reports.groups[0];
     assert!(!group.currencies_are_alternatives);
     let converted = &audit.conversion.reports[0];
@@ -476,7 +512,13 @@ fn google_parts_in_several_currencies_add_up_once_converted() {
 
     // 2019 rows give one amount in every currency: never added.
     let (_d, old) = archive_with(&[GOOGLE_2019]);
-    let totals = report_totals(&old, &query("google", "", "advertiser"), "advertiser", 5).unwrap();
+    let totals = report_totals(
+        &old,
+        &query("google", "", "advertiser"),
+        Grouping::Advertiser,
+        5,
+    )
+    .unwrap();
     assert!(totals.groups[0].currencies_are_alternatives);
 }
 

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use actix_web::{route, web, HttpRequest, HttpResponse};
 
-use super::{deadline, heavy, json_response, not_modified, to_json};
+use super::{deadline, heavy, json_response, not_modified, sort_param, to_json};
 use crate::api::error::{ApiError, Problem};
 use crate::api::params::{facet_limit, list, page_limit, AdsParams};
 use crate::api::state::AppState;
@@ -34,7 +34,7 @@ pub async fn ads(
     let mut request = SearchRequest {
         query,
         filters,
-        sort: params.sort.unwrap_or_default(),
+        sort: sort_param(params.sort.as_deref())?,
         limit: page_limit(params.limit)?,
         cursor: params.cursor,
         facets: list(params.facets),

@@ -104,8 +104,9 @@ pub async fn advertiser(
             let Some(entity) = all.iter().find(|e| e.id == key) else {
                 return Ok(None);
             };
-            let detail =
+            let mut detail =
                 crate::advertisers::detail_of(&state.archive, entity.clone(), &deadline, parallel)?;
+            crate::api::links::link_entity(&mut detail);
             to_json(&detail).map(Some)
         },
     )

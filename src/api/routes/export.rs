@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use actix_web::{route, web, HttpRequest, HttpResponse};
 
-use super::{attachment, client_of, deadline, heavy};
+use super::{attachment, client_of, deadline, heavy, sort_param};
 use crate::api::error::{ApiError, Problem};
 use crate::api::params::ExportParams;
 use crate::api::state::AppState;
@@ -82,7 +82,7 @@ pub async fn export(
     let request = SearchRequest {
         query,
         filters,
-        sort: params.sort.unwrap_or_default(),
+        sort: sort_param(params.sort.as_deref())?,
         cursor: params.cursor,
         ..SearchRequest::default()
     };

@@ -115,3 +115,11 @@ pub(super) fn attachment(name: &str) -> actix_web::http::header::ContentDisposit
         parameters,
     }
 }
+
+/// The `sort` parameter, typed; empty means the default order.
+pub(super) fn sort_param(text: Option<&str>) -> Result<Option<crate::search::Sort>, ApiError> {
+    Ok(text
+        .filter(|t| !t.trim().is_empty())
+        .map(str::parse)
+        .transpose()?)
+}

@@ -4,10 +4,11 @@ use actix_web::{route, web, HttpRequest, HttpResponse};
 
 use super::{attachment, deadline, heavy, json_response, to_json};
 use crate::api::error::{ApiError, Problem};
+use crate::api::links::link_audit;
 use crate::api::params::{bounded, list, SpendParams, DEFAULT_SPEND_GROUPS, MAX_SPEND_GROUPS};
 use crate::api::state::AppState;
 use crate::search::SearchRequest;
-use crate::spend::{spend_audit, ReportQuery};
+use crate::spend::{spend_audit, Grouping, ReportQuery};
 
 /// Spend by group: ad-level sums and report-level figures side by side.
 #[utoipa::path(
@@ -28,12 +29,13 @@ pub async fn spend(
 ) -> Result<HttpResponse, ApiError> {
     let mut params = query.into_inner();
     let (query, filters) = params.take_filters()?;
-    let group_by = params.group_by.ok_or_else(|| ApiError::BadParameter {
-        param: "group_by".into(),
-        message:
-            "`group_by` is required: advertiser, funder, platform, country, region, week or month"
-                .into(),
-    })?;
+    let group_by: Grouping = params
+        .group_by
+        .ok_or_else(|| ApiError::BadParameter {
+            param: "group_by".into(),
+            message: format!("`group_by` is required: {}", Grouping::listed()),
+        })?
+        .parse()?;
     let csv = match params.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,
@@ -70,16 +72,17 @@ pub async fn spend(
     let (body, group_by) = heavy(
         &state,
         &req,
-        move |parallel| -> Result<(Vec<u8>, String), ApiError> {
+        move |parallel| -> Result<(Vec<u8>, Grouping), ApiError> {
             request.parallel = parallel;
-            let audit = spend_audit(
+            let mut audit = spend_audit(
                 &archive,
                 &request,
                 &report,
-                &group_by,
+                group_by,
                 limit,
                 convert_to.as_deref(),
             )?;
+            link_audit(&mut audit, &request.query);
             let mut body = Vec::new();
             if csv {
                 crate::spend::audit::write_csv(&audit, &mut body)
@@ -87,7 +90,7 @@ pub async fn spend(
             } else {
                 body = to_json(&audit)?;
             }
-            Ok((body, audit.group_by.clone()))
+            Ok((body, audit.group_by))
         },
     )
     .await?;

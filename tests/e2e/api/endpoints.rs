@@ -187,7 +187,7 @@ fn committed_openapi_json_is_current() {
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == generated,
-        "openapi/openapi.json is stale: run `ADARCHIVE_BLESS=1 cargo test --test api` and commit it"
+        "openapi/openapi.json is stale: run `ADARCHIVE_BLESS=1 cargo test --test e2e` and commit it"
     );
 }
 

@@ -359,7 +359,12 @@ fn a_search_whose_client_went_away_stops() {
         adarchive::search::search(&archive, &request),
         Err(adarchive::search::SearchError::DeadlineExceeded)
     ));
-    let spend = adarchive::spend::spend_totals(&archive, &request, "advertiser", 10);
+    let spend = adarchive::spend::spend_totals(
+        &archive,
+        &request,
+        adarchive::spend::Grouping::Advertiser,
+        10,
+    );
     assert!(matches!(
         spend,
         Err(adarchive::search::SearchError::DeadlineExceeded)
