@@ -13,50 +13,14 @@ use crate::advertisers::EntityDetail;
 use crate::search::Filters;
 use crate::spend::{GroupTotal, SpendAudit};
 
-/// The query-string pairs of a search, in the API's parameter names and in
-/// the order the documentation lists them; lists joined by commas, as the
-/// API splits them (one funder, whose name may hold commas).
+/// The query-string pairs of a search: `q`, then the filters (see
+/// [`Filters::pairs`]).
 pub fn search_pairs(query: &str, filters: &Filters) -> Vec<(&'static str, String)> {
-    let mut pairs: Vec<(&'static str, String)> = Vec::new();
+    let mut pairs = Vec::new();
     if !query.is_empty() {
         pairs.push(("q", query.to_owned()));
     }
-    for (name, values) in [
-        ("platform", &filters.platform),
-        ("country", &filters.country),
-        ("region", &filters.region),
-        ("language", &filters.language),
-        ("currency", &filters.currency),
-        ("media_type", &filters.media_type),
-        ("advertiser_id", &filters.advertiser_id),
-        ("gender", &filters.gender),
-        ("age", &filters.age),
-    ] {
-        if !values.is_empty() {
-            pairs.push((name, values.join(",")));
-        }
-    }
-    if let Some(funder) = filters.funder.first() {
-        pairs.push(("funder", funder.clone()));
-    }
-    if let Some(active) = filters.active {
-        pairs.push(("active", active.to_string()));
-    }
-    for (name, value) in [("from", filters.from), ("to", filters.to)] {
-        if let Some(t) = value {
-            pairs.push((name, t.to_string()));
-        }
-    }
-    for (name, value) in [
-        ("spend_min", filters.spend_min),
-        ("spend_max", filters.spend_max),
-        ("impressions_min", filters.impressions_min),
-        ("impressions_max", filters.impressions_max),
-    ] {
-        if let Some(v) = value {
-            pairs.push((name, v.to_string()));
-        }
-    }
+    pairs.extend(filters.pairs());
     pairs
 }
 

@@ -68,14 +68,28 @@ pub(crate) fn bounded(
     }
 }
 
-/// Declares the parameters of a search endpoint: `q` and every filter,
-/// then the endpoint's own fields. Unknown parameters are refused.
+/// Declares the parameters of a search endpoint: `q` and every filter
+/// (from [`crate::with_filters`]), then the endpoint's own fields.
+/// Unknown parameters are refused.
 macro_rules! search_params {
+    ( $($endpoint:tt)* ) => {
+        crate::with_filters!(search_params_with_filters { $($endpoint)* });
+    };
+}
+
+macro_rules! search_params_with_filters {
     (
-        $(#[$meta:meta])*
-        pub struct $name:ident {
-            $( $(#[$field_meta:meta])* pub $field:ident: $ty:ty, )*
+        {
+            $(#[$meta:meta])*
+            pub struct $name:ident {
+                $( $(#[$field_meta:meta])* pub $field:ident: $ty:ty, )*
+            }
         }
+        lists: [ $( $list:ident: $list_help:literal, )* ],
+        texts: [ $( $text:ident: $text_help:literal, )* ],
+        flags: [ $( $flag:ident: $flag_help:literal, )* ],
+        dates: [ $( $date:ident: $date_help:literal, )* ],
+        amounts: [ $( $amount:ident: $amount_help:literal, )* ],
     ) => {
         $(#[$meta])*
         #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -85,57 +99,31 @@ macro_rules! search_params {
             /// Query: words (all must match), "phrases", -excluded, OR, field:value.
             #[serde(default, deserialize_with = "empty_as_none")]
             pub q: Option<String>,
-            /// Platforms, e.g. `google,meta`.
-            #[serde(default, deserialize_with = "empty_as_none")]
-            pub platform: Option<String>,
-            /// Countries, ISO 3166-1 alpha-2, e.g. `NL,BE`.
-            #[serde(default, deserialize_with = "empty_as_none")]
-            pub country: Option<String>,
-            /// Regions the platform lists, e.g. `EU`.
-            #[serde(default, deserialize_with = "empty_as_none")]
-            pub region: Option<String>,
-            /// Languages, ISO 639-1.
-            #[serde(default, deserialize_with = "empty_as_none")]
-            pub language: Option<String>,
-            /// Currencies of published spend, ISO 4217.
-            #[serde(default, deserialize_with = "empty_as_none")]
-            pub currency: Option<String>,
-            /// `text`, `image`, `video`, `audio`, `carousel`.
-            #[serde(default, deserialize_with = "empty_as_none")]
-            pub media_type: Option<String>,
-            /// Platform advertiser ids.
-            #[serde(default, deserialize_with = "empty_as_none")]
-            pub advertiser_id: Option<String>,
-            /// One funder, exactly as published.
-            #[serde(default, deserialize_with = "empty_as_none")]
-            pub funder: Option<String>,
-            /// Targeted genders.
-            #[serde(default, deserialize_with = "empty_as_none")]
-            pub gender: Option<String>,
-            /// Targeted age brackets.
-            #[serde(default, deserialize_with = "empty_as_none")]
-            pub age: Option<String>,
-            /// `true`: still running; `false`: ended.
-            #[param(value_type = Option<bool>)]
-            pub active: Option<String>,
-            /// Shown on or after (YYYY-MM-DD or RFC 3339).
-            #[param(value_type = Option<String>, format = Date)]
-            pub from: Option<String>,
-            /// Shown on or before (YYYY-MM-DD or RFC 3339).
-            #[param(value_type = Option<String>, format = Date)]
-            pub to: Option<String>,
-            /// Spend lower bound at least this, in the one `currency`.
-            #[param(value_type = Option<u64>)]
-            pub spend_min: Option<String>,
-            /// Spend upper bound at most this, in the one `currency`.
-            #[param(value_type = Option<u64>)]
-            pub spend_max: Option<String>,
-            /// Impressions lower bound at least this.
-            #[param(value_type = Option<u64>)]
-            pub impressions_min: Option<String>,
-            /// Impressions upper bound at most this.
-            #[param(value_type = Option<u64>)]
-            pub impressions_max: Option<String>,
+            $(
+                #[doc = $list_help]
+                #[serde(default, deserialize_with = "empty_as_none")]
+                pub $list: Option<String>,
+            )*
+            $(
+                #[doc = $text_help]
+                #[serde(default, deserialize_with = "empty_as_none")]
+                pub $text: Option<String>,
+            )*
+            $(
+                #[doc = $flag_help]
+                #[param(value_type = Option<bool>)]
+                pub $flag: Option<String>,
+            )*
+            $(
+                #[doc = $date_help]
+                #[param(value_type = Option<String>, format = Date)]
+                pub $date: Option<String>,
+            )*
+            $(
+                #[doc = $amount_help]
+                #[param(value_type = Option<u64>)]
+                pub $amount: Option<String>,
+            )*
             $( $(#[$field_meta])* pub $field: $ty, )*
         }
 
@@ -143,24 +131,12 @@ macro_rules! search_params {
             /// The query and filters, taken out and checked.
             pub(crate) fn take_filters(&mut self) -> Result<(String, Filters), ApiError> {
                 let filters = FilterText {
-                    platform: list(self.platform.take()),
-                    country: list(self.country.take()),
-                    region: list(self.region.take()),
-                    language: list(self.language.take()),
-                    currency: list(self.currency.take()),
-                    media_type: list(self.media_type.take()),
-                    advertiser_id: list(self.advertiser_id.take()),
-                    // One funder: a funder's name may hold commas.
-                    funder: self.funder.take().into_iter().collect(),
-                    gender: list(self.gender.take()),
-                    age: list(self.age.take()),
-                    active: self.active.take(),
-                    from: self.from.take(),
-                    to: self.to.take(),
-                    spend_min: self.spend_min.take(),
-                    spend_max: self.spend_max.take(),
-                    impressions_min: self.impressions_min.take(),
-                    impressions_max: self.impressions_max.take(),
+                    $( $list: list(self.$list.take()), )*
+                    // Whole values: a funder's name may hold commas.
+                    $( $text: self.$text.take().into_iter().collect(), )*
+                    $( $flag: self.$flag.take(), )*
+                    $( $date: self.$date.take(), )*
+                    $( $amount: self.$amount.take(), )*
                 }
                 .parse()?;
                 Ok((self.q.take().unwrap_or_default(), filters))

@@ -228,87 +228,45 @@ pub(crate) struct GenerateSamplesArgs {
     pub(crate) seed: u64,
 }
 
-/// Filters shared by `search` and `spend`. Repeat a flag for several values.
-#[derive(clap::Args, Default)]
-pub(crate) struct FilterArgs {
-    /// Platform (google, meta, snap, …).
-    #[arg(long)]
-    platform: Vec<String>,
-    /// Country, ISO 3166-1 alpha-2.
-    #[arg(long)]
-    country: Vec<String>,
-    /// Region the platform lists (EU).
-    #[arg(long)]
-    region: Vec<String>,
-    /// Language, ISO 639-1.
-    #[arg(long)]
-    language: Vec<String>,
-    /// Currency of the published spend, ISO 4217.
-    #[arg(long)]
-    currency: Vec<String>,
-    /// text, image, video, audio or carousel.
-    #[arg(long)]
-    media_type: Vec<String>,
-    /// The platform's advertiser id.
-    #[arg(long)]
-    advertiser_id: Vec<String>,
-    /// Funder, exactly as published.
-    #[arg(long)]
-    funder: Vec<String>,
-    /// Targeted gender.
-    #[arg(long)]
-    gender: Vec<String>,
-    /// Targeted age bracket, as published.
-    #[arg(long)]
-    age: Vec<String>,
-    /// true: still running; false: ended.
-    #[arg(long)]
-    active: Option<bool>,
-    /// Shown on or after this date (YYYY-MM-DD or RFC 3339).
-    #[arg(long)]
-    from: Option<String>,
-    /// Shown on or before this date.
-    #[arg(long)]
-    to: Option<String>,
-    /// Spend lower bound at least this (needs one --currency).
-    #[arg(long)]
-    spend_min: Option<String>,
-    /// Spend upper bound at most this (needs one --currency).
-    #[arg(long)]
-    spend_max: Option<String>,
-    /// Impressions lower bound at least this.
-    #[arg(long)]
-    impressions_min: Option<String>,
-    /// Impressions upper bound at most this.
-    #[arg(long)]
-    impressions_max: Option<String>,
+/// Writes the filter flags shared by `search` and `spend` from the one
+/// declaration of the filters ([`adarchive::with_filters`]).
+macro_rules! filter_args {
+    (
+        {}
+        lists: [ $( $list:ident: $list_help:literal, )* ],
+        texts: [ $( $text:ident: $text_help:literal, )* ],
+        flags: [ $( $flag:ident: $flag_help:literal, )* ],
+        dates: [ $( $date:ident: $date_help:literal, )* ],
+        amounts: [ $( $amount:ident: $amount_help:literal, )* ],
+    ) => {
+        /// Filters shared by `search` and `spend`. Repeat a flag for several
+        /// values.
+        #[derive(clap::Args, Default)]
+        pub(crate) struct FilterArgs {
+            $( #[doc = $list_help] #[arg(long, value_delimiter = ',')] $list: Vec<String>, )*
+            $( #[doc = $text_help] #[arg(long)] $text: Vec<String>, )*
+            $( #[doc = $flag_help] #[arg(long)] $flag: Option<bool>, )*
+            $( #[doc = $date_help] #[arg(long)] $date: Option<String>, )*
+            $( #[doc = $amount_help] #[arg(long)] $amount: Option<String>, )*
+        }
+
+        impl FilterArgs {
+            pub(crate) fn into_filters(self) -> anyhow::Result<Filters> {
+                FilterText {
+                    $( $list: self.$list, )*
+                    $( $text: self.$text, )*
+                    $( $flag: self.$flag.map(|v| v.to_string()), )*
+                    $( $date: self.$date, )*
+                    $( $amount: self.$amount, )*
+                }
+                .parse()
+                .map_err(flag_error)
+            }
+        }
+    };
 }
 
-impl FilterArgs {
-    pub(crate) fn into_filters(self) -> anyhow::Result<Filters> {
-        FilterText {
-            platform: self.platform,
-            country: self.country,
-            region: self.region,
-            language: self.language,
-            currency: self.currency,
-            media_type: self.media_type,
-            advertiser_id: self.advertiser_id,
-            funder: self.funder,
-            gender: self.gender,
-            age: self.age,
-            active: self.active.map(|a| a.to_string()),
-            from: self.from,
-            to: self.to,
-            spend_min: self.spend_min,
-            spend_max: self.spend_max,
-            impressions_min: self.impressions_min,
-            impressions_max: self.impressions_max,
-        }
-        .parse()
-        .map_err(flag_error)
-    }
-}
+adarchive::with_filters!(filter_args {});
 
 /// A value the core refused, named as the flag it was given with.
 pub(crate) fn flag_error(e: SearchError) -> anyhow::Error {

@@ -12,133 +12,154 @@ use tantivy::Term;
 use super::SearchError;
 use crate::index::schema::{currency_number, pack, Fields, AMOUNT_MAX};
 
-/// Filters on a search. Several values of one filter match any of them;
-/// different filters must all match.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Filters {
-    /// Platforms (`google`, `meta`, `snap`, …).
-    pub platform: Vec<String>,
-    /// Countries, ISO 3166-1 alpha-2.
-    pub country: Vec<String>,
-    /// Regions listed by the platform (`EU`).
-    pub region: Vec<String>,
-    /// Languages, ISO 639-1.
-    pub language: Vec<String>,
-    /// Currencies the ad's spend is published in, ISO 4217.
-    pub currency: Vec<String>,
-    /// Media types (`text`, `image`, `video`, …).
-    pub media_type: Vec<String>,
-    /// Platform advertiser ids.
-    pub advertiser_id: Vec<String>,
-    /// Funders, exactly as published.
-    pub funder: Vec<String>,
-    /// Targeted genders (`female`, `male`, `unknown`).
-    pub gender: Vec<String>,
-    /// Targeted age brackets, as published (`18-24`, `65+`).
-    pub age: Vec<String>,
-    /// `true`: still running (no last-shown date); `false`: ended.
-    pub active: Option<bool>,
-    /// Shown on or after this time (the shown period overlaps `from`..`to`).
-    pub from: Option<Timestamp>,
-    /// Shown on or before this time.
-    pub to: Option<Timestamp>,
-    /// Spend certainly at least this much (lower bound ≥), in the one `currency`.
-    pub spend_min: Option<u64>,
-    /// Spend certainly at most this much (upper bound ≤), in the one `currency`.
-    pub spend_max: Option<u64>,
-    /// Impressions certainly at least this many (lower bound ≥).
-    pub impressions_min: Option<u64>,
-    /// Impressions certainly at most this many (upper bound ≤).
-    pub impressions_max: Option<u64>,
+/// Every filter a search takes, declared once: its name (the API's
+/// parameter, `--name` on the command line), what kind of value it takes,
+/// and its help text. `with_filters!(callback { … })` calls `callback!`
+/// with the tokens given, then the filters grouped by kind:
+///
+/// - `lists`: values joined by commas in a query string, repeated or
+///   joined by commas on the command line;
+/// - `texts`: whole values that may hold commas (a funder's name);
+/// - `flags`: `true` or `false`;
+/// - `dates`: YYYY-MM-DD or an RFC 3339 time;
+/// - `amounts`: whole numbers.
+///
+/// [`Filters`] and [`FilterText`], the API's parameters, the command
+/// line's flags and every link to a search are written from this list.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! with_filters {
+    ($callback:ident { $($pass:tt)* }) => {
+        $callback! {
+            { $($pass)* }
+            lists: [
+                platform: "Platforms, e.g. `google,meta`.",
+                country: "Countries, ISO 3166-1 alpha-2, e.g. `NL,BE`.",
+                region: "Regions the platform lists, e.g. `EU`.",
+                language: "Languages, ISO 639-1.",
+                currency: "Currencies of published spend, ISO 4217.",
+                media_type: "`text`, `image`, `video`, `audio`, `carousel`.",
+                advertiser_id: "Platform advertiser ids.",
+                gender: "Targeted genders (`female`, `male`, `unknown`).",
+                age: "Targeted age brackets, as published (`18-24`, `65+`).",
+            ],
+            texts: [
+                funder: "A funder, exactly as published.",
+            ],
+            flags: [
+                active: "`true`: still running; `false`: ended.",
+            ],
+            dates: [
+                from: "Shown on or after (YYYY-MM-DD or RFC 3339).",
+                to: "Shown on or before (YYYY-MM-DD or RFC 3339).",
+            ],
+            amounts: [
+                spend_min: "Spend lower bound at least this, in the one `currency`.",
+                spend_max: "Spend upper bound at most this, in the one `currency`.",
+                impressions_min: "Impressions lower bound at least this.",
+                impressions_max: "Impressions upper bound at most this.",
+            ],
+        }
+    };
 }
 
-/// The filters as people write them, on the command line or in a query
-/// string: lists already split into values, everything else as text. One
-/// [`FilterText::parse`] checks them for every edge, naming the parameter
-/// (`from`, `spend_min`) of a value that does not parse.
-#[derive(Clone, Debug, Default)]
-pub struct FilterText {
-    /// See [`Filters::platform`].
-    pub platform: Vec<String>,
-    /// See [`Filters::country`].
-    pub country: Vec<String>,
-    /// See [`Filters::region`].
-    pub region: Vec<String>,
-    /// See [`Filters::language`].
-    pub language: Vec<String>,
-    /// See [`Filters::currency`].
-    pub currency: Vec<String>,
-    /// See [`Filters::media_type`].
-    pub media_type: Vec<String>,
-    /// See [`Filters::advertiser_id`].
-    pub advertiser_id: Vec<String>,
-    /// See [`Filters::funder`].
-    pub funder: Vec<String>,
-    /// See [`Filters::gender`].
-    pub gender: Vec<String>,
-    /// See [`Filters::age`].
-    pub age: Vec<String>,
-    /// `true` or `false`.
-    pub active: Option<String>,
-    /// YYYY-MM-DD or RFC 3339.
-    pub from: Option<String>,
-    /// YYYY-MM-DD or RFC 3339.
-    pub to: Option<String>,
-    /// A whole number.
-    pub spend_min: Option<String>,
-    /// A whole number.
-    pub spend_max: Option<String>,
-    /// A whole number.
-    pub impressions_min: Option<String>,
-    /// A whole number.
-    pub impressions_max: Option<String>,
-}
+/// Writes [`Filters`], [`FilterText`] and the parse from one to the other.
+macro_rules! filter_types {
+    (
+        {}
+        lists: [ $( $list:ident: $list_help:literal, )* ],
+        texts: [ $( $text:ident: $text_help:literal, )* ],
+        flags: [ $( $flag:ident: $flag_help:literal, )* ],
+        dates: [ $( $date:ident: $date_help:literal, )* ],
+        amounts: [ $( $amount:ident: $amount_help:literal, )* ],
+    ) => {
+        /// Filters on a search. Several values of one filter match any of
+        /// them; different filters must all match. A spend range is certain:
+        /// `spend_min` matches ads whose lower bound is at least it.
+        #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+        pub struct Filters {
+            $( #[doc = $list_help] pub $list: Vec<String>, )*
+            $( #[doc = $text_help] pub $text: Vec<String>, )*
+            $( #[doc = $flag_help] pub $flag: Option<bool>, )*
+            $( #[doc = $date_help] pub $date: Option<Timestamp>, )*
+            $( #[doc = $amount_help] pub $amount: Option<u64>, )*
+        }
 
-impl FilterText {
-    /// The filters, each value checked.
-    ///
-    /// ```
-    /// use adarchive::search::filters::FilterText;
-    /// let text = FilterText {
-    ///     country: vec!["NL".into()],
-    ///     from: Some("2021-03-01".into()),
-    ///     spend_min: Some("100".into()),
-    ///     ..FilterText::default()
-    /// };
-    /// let filters = text.parse().unwrap();
-    /// assert_eq!(filters.spend_min, Some(100));
-    /// let wrong = FilterText { from: Some("5/27/2018".into()), ..FilterText::default() };
-    /// assert_eq!(wrong.parse().unwrap_err().to_string(),
-    ///     "from: `5/27/2018` is not a date (YYYY-MM-DD) or an RFC 3339 time");
-    /// ```
-    pub fn parse(self) -> Result<Filters, SearchError> {
-        Ok(Filters {
-            platform: self.platform,
-            country: self.country,
-            region: self.region,
-            language: self.language,
-            currency: self.currency,
-            media_type: self.media_type,
-            advertiser_id: self.advertiser_id,
-            funder: self.funder,
-            gender: self.gender,
-            age: self.age,
-            active: self
-                .active
-                .map(|v| match v.trim() {
-                    "true" => Ok(true),
-                    "false" => Ok(false),
-                    _ => Err(bad("active", format!("`{v}` is not `true` or `false`"))),
+        /// The filters as people write them, on the command line or in a
+        /// query string: lists already split into values, everything else
+        /// as text. One [`FilterText::parse`] checks them for every edge,
+        /// naming the parameter (`from`, `spend_min`) of a value that does
+        /// not parse.
+        #[derive(Clone, Debug, Default)]
+        pub struct FilterText {
+            $( #[doc = $list_help] pub $list: Vec<String>, )*
+            $( #[doc = $text_help] pub $text: Vec<String>, )*
+            $( #[doc = $flag_help] pub $flag: Option<String>, )*
+            $( #[doc = $date_help] pub $date: Option<String>, )*
+            $( #[doc = $amount_help] pub $amount: Option<String>, )*
+        }
+
+        impl FilterText {
+            /// The filters, each value checked.
+            ///
+            /// ```
+            /// use adarchive::search::filters::FilterText;
+            /// let text = FilterText {
+            ///     country: vec!["NL".into()],
+            ///     from: Some("2021-03-01".into()),
+            ///     spend_min: Some("100".into()),
+            ///     ..FilterText::default()
+            /// };
+            /// let filters = text.parse().unwrap();
+            /// assert_eq!(filters.spend_min, Some(100));
+            /// let wrong = FilterText { from: Some("5/27/2018".into()), ..FilterText::default() };
+            /// assert_eq!(wrong.parse().unwrap_err().to_string(),
+            ///     "from: `5/27/2018` is not a date (YYYY-MM-DD) or an RFC 3339 time");
+            /// ```
+            pub fn parse(self) -> Result<Filters, SearchError> {
+                Ok(Filters {
+                    $( $list: self.$list, )*
+                    $( $text: self.$text, )*
+                    $( $flag: flag(stringify!($flag), self.$flag)?, )*
+                    $( $date: date(stringify!($date), self.$date)?, )*
+                    $( $amount: amount(stringify!($amount), self.$amount)?, )*
                 })
-                .transpose()?,
-            from: date("from", self.from)?,
-            to: date("to", self.to)?,
-            spend_min: amount("spend_min", self.spend_min)?,
-            spend_max: amount("spend_max", self.spend_max)?,
-            impressions_min: amount("impressions_min", self.impressions_min)?,
-            impressions_max: amount("impressions_max", self.impressions_max)?,
-        })
-    }
+            }
+        }
+
+        impl Filters {
+            /// The filters as query-string pairs, by the API's parameter
+            /// names and in the order they are declared: lists joined by
+            /// commas, a text filter by its first value.
+            ///
+            /// ```
+            /// use adarchive::search::Filters;
+            /// let filters = Filters { country: vec!["NL".into(), "BE".into()], active: Some(true), ..Filters::default() };
+            /// assert_eq!(filters.pairs(), [("country", "NL,BE".to_owned()), ("active", "true".to_owned())]);
+            /// ```
+            pub fn pairs(&self) -> Vec<(&'static str, String)> {
+                let mut pairs = Vec::new();
+                $( if !self.$list.is_empty() { pairs.push((stringify!($list), self.$list.join(","))); } )*
+                $( if let Some(first) = self.$text.first() { pairs.push((stringify!($text), first.clone())); } )*
+                $( if let Some(v) = self.$flag { pairs.push((stringify!($flag), v.to_string())); } )*
+                $( if let Some(v) = self.$date { pairs.push((stringify!($date), v.to_string())); } )*
+                $( if let Some(v) = self.$amount { pairs.push((stringify!($amount), v.to_string())); } )*
+                pairs
+            }
+        }
+    };
+}
+
+crate::with_filters!(filter_types {});
+
+/// `true` or `false`.
+fn flag(param: &'static str, v: Option<String>) -> Result<Option<bool>, SearchError> {
+    v.map(|text| match text.trim() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(bad(param, format!("`{text}` is not `true` or `false`"))),
+    })
+    .transpose()
 }
 
 /// A date or time as a parameter, in the forms whose shape says how to
