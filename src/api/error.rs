@@ -40,9 +40,10 @@ pub enum ApiError {
     /// The request took longer than it is allowed.
     #[error("the request took longer than the {0} s a request is allowed; narrow it (fewer facets, a query or filters) or use /v1/export")]
     DeadlineExceeded(u64),
-    /// The archive failed; details go to the log, not the client.
+    /// The archive failed; the error it failed with goes to the log, not
+    /// the client.
     #[error("internal error")]
-    Internal(String),
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// The body of an error response.
@@ -122,7 +123,13 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let ApiError::Internal(detail) = self {
+        if let ApiError::Internal(source) = self {
+            let mut detail = source.to_string();
+            let mut cause = source.source();
+            while let Some(e) = cause {
+                detail.push_str(&format!(": {e}"));
+                cause = e.source();
+            }
             tracing::error!(%detail, "request failed");
         }
         let mut response = HttpResponse::build(self.status_code());
@@ -152,20 +159,20 @@ impl From<SearchError> for ApiError {
                 message,
             },
             SearchError::DeadlineExceeded => ApiError::DeadlineExceeded(REQUEST_SECONDS),
-            SearchError::Archive(e) => ApiError::Internal(e.to_string()),
+            SearchError::Archive(e) => ApiError::Internal(Box::new(e)),
         }
     }
 }
 
 impl From<crate::Error> for ApiError {
     fn from(e: crate::Error) -> Self {
-        ApiError::Internal(e.to_string())
+        ApiError::Internal(Box::new(e))
     }
 }
 
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(e: actix_web::error::BlockingError) -> Self {
-        ApiError::Internal(e.to_string())
+        ApiError::Internal(e.to_string().into())
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod error;
 pub mod limit;
 pub mod links;
+mod middleware;
 pub mod params;
 pub mod routes;
 pub mod startup;

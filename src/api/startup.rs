@@ -3,17 +3,19 @@
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use actix_web::dev::{Server, Service, ServiceResponse};
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::dev::Server;
+use actix_web::http::header;
 use actix_web::middleware::Compress;
-use actix_web::{web, App, HttpMessage, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpResponse, HttpServer};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::error::{query_error, ApiError};
-use super::limit::{ClientKey, ClientResolver, RateLimiter, Refusal};
+use super::limit::{ClientResolver, RateLimiter};
+use super::middleware;
+pub use super::middleware::Client;
 use super::routes::{self, AppState, ExportSlots};
 use super::state::WorkSlots;
 use super::ApiDoc;
@@ -63,49 +65,50 @@ impl Default for ApiConfig {
     }
 }
 
+/// Why a server could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The archive could not be opened for serving.
+    #[error("cannot serve the archive at {}", data.display())]
+    Archive {
+        /// The data folder.
+        data: PathBuf,
+        /// Why.
+        #[source]
+        source: crate::Error,
+    },
+    /// The address cannot be listened on.
+    #[error("cannot listen on {bind}")]
+    Listen {
+        /// The address asked for.
+        bind: String,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
 /// A bound, not yet running server.
 pub struct Application {
     port: u16,
     server: Server,
 }
 
-/// The client a request counts against, as the middleware found it.
-#[derive(Clone, Copy, Debug)]
-pub struct Client(pub ClientKey);
-
-/// Security headers every response carries. The API and its documents
-/// never need scripts, styles or frames from anywhere; the API reference
-/// (`/docs/`) runs its own scripts and styles and nothing else.
-fn security_headers(path: &str, headers: &mut header::HeaderMap) {
-    let policy = if path.starts_with("/docs") {
-        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
-         script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-    } else {
-        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-    };
-    let set = [
-        (header::CONTENT_SECURITY_POLICY, policy),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "no-referrer"),
-        (
-            header::HeaderName::from_static("cross-origin-resource-policy"),
-            "cross-origin",
-        ),
-    ];
-    for (name, value) in set {
-        if !headers.contains_key(&name) {
-            headers.insert(name, HeaderValue::from_static(value));
-        }
-    }
-}
-
 impl Application {
     /// Opens the archive and binds the listener.
-    pub fn build(config: &ApiConfig) -> anyhow::Result<Self> {
-        let archive = Arc::new(Archive::open_for_serving(&config.data)?);
-        let listener = TcpListener::bind(&config.bind)?;
-        let port = listener.local_addr()?.port();
+    pub fn build(config: &ApiConfig) -> Result<Self, StartupError> {
+        let archive = Arc::new(Archive::open_for_serving(&config.data).map_err(|source| {
+            StartupError::Archive {
+                data: config.data.clone(),
+                source,
+            }
+        })?);
+        let listen = |source| StartupError::Listen {
+            bind: config.bind.clone(),
+            source,
+        };
+        let listener = TcpListener::bind(&config.bind).map_err(listen)?;
+        let port = listener.local_addr().map_err(listen)?.port();
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let state = web::Data::new(AppState {
             archive,
@@ -133,103 +136,18 @@ impl Application {
             let resolver = resolver.clone();
             App::new()
                 .app_data(state.clone())
-                .app_data(web::QueryConfig::default().error_handler(|err, _| query_error(err).into()))
-                .app_data(web::PathConfig::default().error_handler(|err, _| {
-                    ApiError::NotFound(err.to_string()).into()
-                }))
+                .app_data(
+                    web::QueryConfig::default().error_handler(|err, _| query_error(err).into()),
+                )
+                .app_data(
+                    web::PathConfig::default()
+                        .error_handler(|err, _| ApiError::NotFound(err.to_string()).into()),
+                )
                 // Innermost: who the client is, its limits, the cost of
                 // its request and the request log.
-                .wrap_fn(move |req, srv| {
-                    let started = Instant::now();
-                    let peer = req.peer_addr().map(|a| a.ip());
-                    let client = peer.map(|peer| {
-                        let forwarded = req
-                            .headers()
-                            .get_all("x-forwarded-for")
-                            .filter_map(|v| v.to_str().ok());
-                        ClientKey::of(resolver.client(peer, forwarded))
-                    });
-                    if let Some(client) = client {
-                        req.extensions_mut().insert(Client(client));
-                    }
-                    let (method, path, query) = (
-                        req.method().clone(),
-                        req.path().to_owned(),
-                        req.query_string().to_owned(),
-                    );
-                    let admitted = match (&limiter, client) {
-                        (Some(limiter), Some(client)) => Some(limiter.admit(client)),
-                        _ => None,
-                    };
-                    // A refusal is answered after a pause (at most a second,
-                    // as nginx's limit_req delays): a client that ignores
-                    // Retry-After cannot spin the server on refusals.
-                    let outcome = match admitted {
-                        Some(Err(Refusal::Rate(wait))) => Err((
-                            req.error_response(ApiError::TooManyRequests(wait.as_secs() + 1)),
-                            wait.min(Duration::from_secs(1)),
-                        )),
-                        Some(Err(Refusal::Busy)) => Err((
-                            req.error_response(ApiError::TooManyAtOnce(
-                                "this client has as many requests in flight as it may; wait for one to finish".into(),
-                            )),
-                            Duration::from_millis(250),
-                        )),
-                        Some(Ok(admission)) => Ok((srv.call(req), Some(admission))),
-                        None => Ok((srv.call(req), None)),
-                    };
-                    async move {
-                        let (res, admission) = match outcome {
-                            Ok((fut, admission)) => (
-                                fut.await.map(ServiceResponse::map_into_boxed_body),
-                                admission,
-                            ),
-                            Err((refused, pause)) => {
-                                actix_web::rt::time::sleep(pause).await;
-                                (Ok(refused), None)
-                            }
-                        };
-                        let work = started.elapsed();
-                        let cost = super::limit::cost(work);
-                        if let Some(admission) = &admission {
-                            admission.charge(work);
-                        }
-                        let res = res.map(|mut res| {
-                            security_headers(&path, res.headers_mut());
-                            res
-                        });
-                        let status = res.as_ref().map(|r| r.status().as_u16()).unwrap_or(500);
-                        let client = client.map(|c| c.to_string()).unwrap_or_default();
-                        tracing::info!(
-                            %client,
-                            %method,
-                            %path,
-                            %query,
-                            status,
-                            elapsed_ms = work.as_millis() as u64,
-                            cost,
-                            "request"
-                        );
-                        res
-                    }
-                })
+                .wrap_fn(move |req, srv| middleware::clients(req, srv, limiter.as_ref(), &resolver))
                 .wrap(Compress::default())
-                // Public data: any origin may read it, refusals included, so
-                // that a browser can read `Retry-After`.
-                .wrap(
-                    actix_cors::Cors::default()
-                        .allow_any_origin()
-                        .allowed_methods(["GET", "HEAD"])
-                        .allowed_headers([
-                            header::IF_NONE_MATCH,
-                            header::ACCEPT,
-                            header::ACCEPT_LANGUAGE,
-                            header::CONTENT_LANGUAGE,
-                            header::RANGE,
-                        ])
-                        .expose_headers(["etag", "retry-after", "content-disposition"])
-                        .max_age(86_400),
-                )
+                .wrap(middleware::cors())
                 .service(routes::health::healthz)
                 .service(routes::ads::ads)
                 .service(routes::ads::ad)
@@ -244,7 +162,10 @@ impl Application {
                 .route(
                     "/openapi.json",
                     web::route()
-                        .guard(actix_web::guard::Any(actix_web::guard::Get()).or(actix_web::guard::Head()))
+                        .guard(
+                            actix_web::guard::Any(actix_web::guard::Get())
+                                .or(actix_web::guard::Head()),
+                        )
                         .to(|| async {
                             HttpResponse::Ok()
                                 .content_type("application/json")
@@ -259,7 +180,9 @@ impl Application {
                             .finish()
                     }),
                 )
-                .service(SwaggerUi::new("/docs/{_:.*}").url("/docs/openapi.json", ApiDoc::openapi()))
+                .service(
+                    SwaggerUi::new("/docs/{_:.*}").url("/docs/openapi.json", ApiDoc::openapi()),
+                )
                 .default_service(web::to(|req: actix_web::HttpRequest| async move {
                     let method = req.method();
                     if method == actix_web::http::Method::OPTIONS {
@@ -267,7 +190,9 @@ impl Application {
                             .insert_header((header::ALLOW, "GET, HEAD, OPTIONS"))
                             .finish());
                     }
-                    if method != actix_web::http::Method::GET && method != actix_web::http::Method::HEAD {
+                    if method != actix_web::http::Method::GET
+                        && method != actix_web::http::Method::HEAD
+                    {
                         return Err(ApiError::MethodNotAllowed);
                     }
                     Err::<HttpResponse, ApiError>(ApiError::NotFound(
@@ -279,7 +204,8 @@ impl Application {
         .client_request_timeout(Duration::from_secs(10))
         .client_disconnect_timeout(Duration::from_secs(5))
         .keep_alive(Duration::from_secs(30))
-        .listen(listener)?
+        .listen(listener)
+        .map_err(listen)?
         .run();
         Ok(Application { port, server })
     }

@@ -223,7 +223,7 @@ impl WorkSlots {
             .clone()
             .acquire_owned()
             .await
-            .map_err(|e| ApiError::Internal(format!("work slots: {e}")))?;
+            .map_err(|e| ApiError::Internal(format!("work slots: {e}").into()))?;
         // From here the slot gives the count back.
         entered.waiting = false;
         Ok(WorkSlot {

@@ -16,8 +16,8 @@ use serde::Serialize;
 
 use super::error::{ApiError, REQUEST_SECONDS};
 use super::limit::ClientKey;
+use super::middleware::Client;
 pub use super::params::{AdsParams, AdvertisersQuery, ExportParams, SpendParams, MAX_SPEND_GROUPS};
-use super::startup::Client;
 pub use super::state::{AdvertiserCache, AppState, ExportSlots};
 use crate::search::deadline::CancelOnDrop;
 use crate::search::Deadline;
@@ -53,7 +53,7 @@ pub(super) async fn heavy<T: Send + 'static>(
 /// A value as a JSON body: called inside the blocking work, so that large
 /// answers are serialized off the async workers.
 pub(super) fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
-    serde_json::to_vec(value).map_err(|e| ApiError::Internal(e.to_string()))
+    serde_json::to_vec(value).map_err(|e| ApiError::Internal(e.into()))
 }
 
 /// A `200` with a JSON body made by [`to_json`].

@@ -69,7 +69,7 @@ pub async fn source(
                 let at = path.clone();
                 let head = web::block(move || first_bytes(&at))
                     .await?
-                    .map_err(|e| ApiError::Internal(e.to_string()))?;
+                    .map_err(|e| ApiError::Internal(e.into()))?;
                 importer.media_type_of(&head)
             }
         },
@@ -81,7 +81,7 @@ pub async fn source(
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| hash.clone());
     let file = actix_files::NamedFile::open(path)
-        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(e.into()))?
         .set_content_type(
             media_type
                 .parse::<mime::Mime>()

@@ -86,7 +86,7 @@ pub async fn spend(
             let mut body = Vec::new();
             if csv {
                 crate::spend::audit::write_csv(&audit, &mut body)
-                    .map_err(|e| ApiError::Internal(e.to_string()))?;
+                    .map_err(|e| ApiError::Internal(e.into()))?;
             } else {
                 body = to_json(&audit)?;
             }
