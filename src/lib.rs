@@ -10,11 +10,11 @@ pub mod advertisers;
 pub mod api;
 pub mod archive;
 pub mod error;
-pub mod generate;
 pub mod index;
 pub mod ingest;
 pub mod search;
 pub mod spend;
 
+pub use adarchive_generate as generate;
 pub use archive::check;
 pub use error::{Error, Result};

@@ -25,6 +25,10 @@ fn is_rates_header(names: &[String]) -> bool {
 }
 
 impl Importer for EcbEuroRates {
+    fn platform(&self) -> Option<adarchive_schema::Platform> {
+        None
+    }
+
     fn name(&self) -> &'static str {
         NAME
     }

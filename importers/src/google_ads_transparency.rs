@@ -26,6 +26,10 @@ pub struct GoogleAdsTransparency;
 const NAME: &str = "google-ads-transparency";
 
 impl Importer for GoogleAdsTransparency {
+    fn platform(&self) -> Option<adarchive_schema::Platform> {
+        Some(adarchive_schema::Platform::GoogleAtc)
+    }
+
     fn name(&self) -> &'static str {
         NAME
     }

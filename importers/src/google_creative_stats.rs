@@ -24,6 +24,30 @@ const MIN_PREFIX: &str = "Spend_Range_Min_";
 const MAX_PREFIX: &str = "Spend_Range_Max_";
 const NOT_TARGETED: &str = "Not targeted";
 
+/// The columns of the bundle's `google-political-ads-creative-stats.csv`
+/// before its per-currency spend columns (`Spend_Range_Min_<CUR>`,
+/// `Spend_Range_Max_<CUR>`), in the order Google publishes them.
+pub const COLUMNS: &[&str] = &[
+    "Ad_ID",
+    "Ad_URL",
+    "Ad_Type",
+    "Regions",
+    "Advertiser_ID",
+    "Advertiser_Name",
+    "Ad_Campaigns_List",
+    "Date_Range_Start",
+    "Date_Range_End",
+    "Num_of_Days",
+    "Impressions",
+    "Spend_USD",
+    "First_Served_Timestamp",
+    "Last_Served_Timestamp",
+    "Age_Targeting",
+    "Gender_Targeting",
+    "Geo_Targeting_Included",
+    "Geo_Targeting_Excluded",
+];
+
 /// Columns this importer maps; every other column is kept in `unmapped`.
 const MAPPED: &[&str] = &[
     "Ad_ID",
@@ -42,6 +66,10 @@ const MAPPED: &[&str] = &[
 ];
 
 impl Importer for GoogleCreativeStats {
+    fn platform(&self) -> Option<adarchive_schema::Platform> {
+        Some(adarchive_schema::Platform::Google)
+    }
+
     fn name(&self) -> &'static str {
         NAME
     }

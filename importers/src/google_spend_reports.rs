@@ -127,6 +127,10 @@ pub fn public_ids(cell: &str) -> Vec<Identifier> {
 }
 
 impl Importer for GoogleSpendReports {
+    fn platform(&self) -> Option<adarchive_schema::Platform> {
+        Some(adarchive_schema::Platform::Google)
+    }
+
     fn name(&self) -> &'static str {
         NAME
     }

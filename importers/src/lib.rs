@@ -34,18 +34,7 @@ pub mod normalize;
 pub mod redact;
 mod sniff;
 
-pub mod ecb_euro_rates;
-pub mod google_ads_transparency;
-pub mod google_creative_stats;
-pub mod google_spend_reports;
 pub mod google_tables;
-pub mod linkedin_ad_library;
-pub mod meta_ad_library_report;
-pub mod meta_ads_archive;
-pub mod microsoft_ad_library;
-pub mod snap_political_ads;
-pub mod tiktok_commercial_content;
-pub mod x_political_ads;
 
 use std::io::Read;
 
@@ -158,6 +147,9 @@ pub type Sink<'s> = dyn FnMut(Entry<'_>) -> Result<(), SinkError> + 's;
 pub trait Importer: Send + Sync {
     /// Stable format name, used by `--format` and kept in the manifest.
     fn name(&self) -> &'static str;
+    /// The platform whose ads or spend reports the format holds (`None`
+    /// for data that belongs to no platform, such as exchange rates).
+    fn platform(&self) -> Option<adarchive_schema::Platform>;
     /// Version of the mapping; a change in output is a new version.
     fn version(&self) -> &'static str;
     /// One line for users: what file this is and where it comes from.
@@ -218,21 +210,43 @@ pub trait Importer: Send + Sync {
     }
 }
 
-/// Every importer, in detection order.
-pub fn all() -> &'static [&'static dyn Importer] {
-    &[
-        &google_creative_stats::GoogleCreativeStats,
-        &meta_ads_archive::MetaAdsArchive,
-        &snap_political_ads::SnapPoliticalAds,
-        &microsoft_ad_library::MicrosoftAdLibrary,
-        &tiktok_commercial_content::TikTokCommercialContent,
-        &linkedin_ad_library::LinkedInAdLibrary,
-        &x_political_ads::XPoliticalAds,
-        &google_ads_transparency::GoogleAdsTransparency,
-        &meta_ad_library_report::MetaAdLibraryReport,
-        &google_spend_reports::GoogleSpendReports,
-        &ecb_euro_rates::EcbEuroRates,
-    ]
+/// Registers the importers, one line each (module and type), in
+/// detection order: a new format is its module and one line here.
+macro_rules! importers {
+    ( $( $module:ident :: $importer:ident, )* ) => {
+        $( pub mod $module; )*
+
+        /// Every importer, in detection order.
+        pub fn all() -> &'static [&'static dyn Importer] {
+            &[ $( &$module::$importer, )* ]
+        }
+    };
+}
+
+importers! {
+    google_creative_stats::GoogleCreativeStats,
+    meta_ads_archive::MetaAdsArchive,
+    snap_political_ads::SnapPoliticalAds,
+    microsoft_ad_library::MicrosoftAdLibrary,
+    tiktok_commercial_content::TikTokCommercialContent,
+    linkedin_ad_library::LinkedInAdLibrary,
+    x_political_ads::XPoliticalAds,
+    google_ads_transparency::GoogleAdsTransparency,
+    meta_ad_library_report::MetaAdLibraryReport,
+    google_spend_reports::GoogleSpendReports,
+    ecb_euro_rates::EcbEuroRates,
+}
+
+/// The platforms some importer reads, in the schema's order.
+///
+/// ```
+/// assert_eq!(adarchive_importers::platforms(), adarchive_schema::Platform::ALL);
+/// ```
+pub fn platforms() -> Vec<adarchive_schema::Platform> {
+    adarchive_schema::Platform::ALL
+        .into_iter()
+        .filter(|p| all().iter().any(|i| i.platform() == Some(*p)))
+        .collect()
 }
 
 /// The importer whose format `head` is, if any.

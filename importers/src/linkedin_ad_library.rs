@@ -25,6 +25,10 @@ pub struct LinkedInAdLibrary;
 const NAME: &str = "linkedin-ad-library";
 
 impl Importer for LinkedInAdLibrary {
+    fn platform(&self) -> Option<adarchive_schema::Platform> {
+        Some(adarchive_schema::Platform::Linkedin)
+    }
+
     fn name(&self) -> &'static str {
         NAME
     }

@@ -165,6 +165,10 @@ fn is_amount_column(name: &str) -> bool {
 }
 
 impl Importer for MetaAdLibraryReport {
+    fn platform(&self) -> Option<adarchive_schema::Platform> {
+        Some(adarchive_schema::Platform::Meta)
+    }
+
     fn name(&self) -> &'static str {
         NAME
     }

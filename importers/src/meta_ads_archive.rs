@@ -39,6 +39,10 @@ const SIGNATURE_FIELDS: &[&[u8]] = &[
 ];
 
 impl Importer for MetaAdsArchive {
+    fn platform(&self) -> Option<adarchive_schema::Platform> {
+        Some(adarchive_schema::Platform::Meta)
+    }
+
     fn name(&self) -> &'static str {
         NAME
     }

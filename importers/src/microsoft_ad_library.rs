@@ -90,6 +90,10 @@ pub fn country(value: &str) -> Option<&'static str> {
 }
 
 impl Importer for MicrosoftAdLibrary {
+    fn platform(&self) -> Option<adarchive_schema::Platform> {
+        Some(adarchive_schema::Platform::Microsoft)
+    }
+
     fn name(&self) -> &'static str {
         NAME
     }

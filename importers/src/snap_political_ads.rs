@@ -53,6 +53,49 @@ const OTHER_TARGETING: &[(&str, &str)] = &[
     ("Targeting Carrier (ISP)", "carrier"),
 ];
 
+/// The columns of Snap's `PoliticalAds.csv` of 2020 onwards, in the order
+/// Snap publishes them (earlier years have fewer; the reading goes by name).
+pub const COLUMNS: &[&str] = &[
+    "ADID",
+    "CreativeUrl",
+    "Currency Code",
+    "Spend",
+    "Impressions",
+    "StartDate",
+    "EndDate",
+    "OrganizationName",
+    "BillingAddress",
+    "CandidateBallotInformation",
+    "PayingAdvertiserName",
+    "CommitteeName",
+    "CommitteeIdentificationNumber",
+    "DisclosureNameOfCommittee",
+    "AdvertisingJurisdiction",
+    "Gender",
+    "AgeBracket",
+    "CountryCode",
+    "Regions (Included)",
+    "Regions (Excluded)",
+    "Electoral Districts (Included)",
+    "Electoral Districts (Excluded)",
+    "Radius Targeting (Included)",
+    "Radius Targeting (Excluded)",
+    "Metros (Included)",
+    "Metros (Excluded)",
+    "Postal Codes (Included)",
+    "Postal Codes (Excluded)",
+    "Location Categories (Included)",
+    "Location Categories (Excluded)",
+    "Interests",
+    "OsType",
+    "Segments",
+    "Language",
+    "AdvancedDemographics",
+    "Targeting Connection Type",
+    "Targeting Carrier (ISP)",
+    "CreativeProperties",
+];
+
 /// Columns mapped to dedicated fields; every other column not in
 /// [`OTHER_TARGETING`] is kept in `unmapped`.
 const MAPPED: &[&str] = &[
@@ -76,6 +119,10 @@ const MAPPED: &[&str] = &[
 ];
 
 impl Importer for SnapPoliticalAds {
+    fn platform(&self) -> Option<adarchive_schema::Platform> {
+        Some(adarchive_schema::Platform::Snap)
+    }
+
     fn name(&self) -> &'static str {
         NAME
     }

@@ -32,6 +32,10 @@ pub struct TikTokCommercialContent;
 const NAME: &str = "tiktok-commercial-content";
 
 impl Importer for TikTokCommercialContent {
+    fn platform(&self) -> Option<adarchive_schema::Platform> {
+        Some(adarchive_schema::Platform::Tiktok)
+    }
+
     fn name(&self) -> &'static str {
         NAME
     }

@@ -43,6 +43,10 @@ pub const KNOWN_COLUMNS: &[&str] = &[
 ];
 
 impl Importer for XPoliticalAds {
+    fn platform(&self) -> Option<adarchive_schema::Platform> {
+        Some(adarchive_schema::Platform::X)
+    }
+
     fn name(&self) -> &'static str {
         NAME
     }

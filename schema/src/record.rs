@@ -9,57 +9,49 @@ use serde_json::Value;
 use crate::canonical::{to_canonical_json, RecordHash};
 use crate::timestamp::Timestamp;
 
-/// The platform whose ad library published an ad. Its name is the prefix of
-/// every uid: `google:CR524874621665673216`, `meta:1234567890`, `snap:0001…`.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum Platform {
-    /// Google political ads (transparency report bundle).
-    Google,
-    /// Meta (Facebook, Instagram) Ad Library.
-    Meta,
-    /// Snap Political Ads Library.
-    Snap,
-    /// Microsoft Advertising Ad Library.
-    Microsoft,
-    /// TikTok Commercial Content library.
-    Tiktok,
-    /// LinkedIn Ad Library.
-    Linkedin,
-    /// X (Twitter) political ads disclosure.
-    X,
-    /// Google Ads Transparency Center (DSA repository).
-    GoogleAtc,
+/// Declares the platforms, one line each: variant, uid prefix (also its
+/// name in the schema and in filters), display name, and what it is.
+macro_rules! platforms {
+    ( $( $variant:ident, $prefix:literal, $display:literal, $doc:literal; )* ) => {
+        /// The platform whose ad library published an ad. Its name is the prefix of
+        /// every uid: `google:CR524874621665673216`, `meta:1234567890`, `snap:0001…`.
+        #[derive(
+            Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+        )]
+        pub enum Platform {
+            $( #[doc = $doc] #[serde(rename = $prefix)] $variant, )*
+        }
+
+        impl Platform {
+            /// Every platform, in uid-prefix order of documentation.
+            pub const ALL: [Platform; [$( $prefix ),*].len()] = [ $( Platform::$variant, )* ];
+
+            /// The uid prefix, e.g. `google`.
+            pub fn as_str(&self) -> &'static str {
+                match self {
+                    $( Platform::$variant => $prefix, )*
+                }
+            }
+
+            /// The name people know it by, e.g. `Google Ads Transparency Center`.
+            pub fn display_name(&self) -> &'static str {
+                match self {
+                    $( Platform::$variant => $display, )*
+                }
+            }
+        }
+    };
 }
 
-impl Platform {
-    /// Every platform, in uid-prefix order of documentation.
-    pub const ALL: [Platform; 8] = [
-        Platform::Google,
-        Platform::Meta,
-        Platform::Snap,
-        Platform::Microsoft,
-        Platform::Tiktok,
-        Platform::Linkedin,
-        Platform::X,
-        Platform::GoogleAtc,
-    ];
-
-    /// The uid prefix, e.g. `google`.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Platform::Google => "google",
-            Platform::Meta => "meta",
-            Platform::Snap => "snap",
-            Platform::Microsoft => "microsoft",
-            Platform::Tiktok => "tiktok",
-            Platform::Linkedin => "linkedin",
-            Platform::X => "x",
-            Platform::GoogleAtc => "google-atc",
-        }
-    }
+platforms! {
+    Google, "google", "Google", "Google political ads (transparency report bundle).";
+    Meta, "meta", "Meta", "Meta (Facebook, Instagram) Ad Library.";
+    Snap, "snap", "Snap", "Snap Political Ads Library.";
+    Microsoft, "microsoft", "Microsoft", "Microsoft Advertising Ad Library.";
+    Tiktok, "tiktok", "TikTok", "TikTok Commercial Content library.";
+    Linkedin, "linkedin", "LinkedIn", "LinkedIn Ad Library.";
+    X, "x", "X", "X (Twitter) political ads disclosure.";
+    GoogleAtc, "google-atc", "Google Ads Transparency Center", "Google Ads Transparency Center (DSA repository).";
 }
 
 impl fmt::Display for Platform {

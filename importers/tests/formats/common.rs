@@ -16,6 +16,35 @@ pub fn claims(bytes: &[u8]) -> Vec<&'static str> {
         .collect()
 }
 
+/// Every fixture, as `platform/file`, with the platform whose folder holds
+/// it: a new format's fixtures are found here without being listed.
+pub fn fixture_files() -> Vec<(String, adarchive_schema::Platform)> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut out = Vec::new();
+    let mut dirs: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        let folder = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let platform: adarchive_schema::Platform = folder
+            .parse()
+            .unwrap_or_else(|e| panic!("fixtures/{folder}: {e}"));
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        out.extend(
+            files
+                .into_iter()
+                .map(|f| (format!("{folder}/{f}"), platform)),
+        );
+    }
+    out
+}
+
 pub fn samples() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples")
 }

@@ -4,31 +4,49 @@
 use crate::common;
 
 use adarchive_importers::{detect, format_names};
-use common::{claims, fixture, sample, samples};
+use common::{claims, fixture, fixture_files, sample, samples};
 
 #[test]
 fn every_fixture_is_its_own_format_only() {
-    let cases = [
-        ("microsoft/ads_page.json", "microsoft-ad-library"),
-        ("microsoft/ad_detail.json", "microsoft-ad-library"),
-        ("microsoft/ad_detail_minimal.json", "microsoft-ad-library"),
-        ("tiktok/query_page.json", "tiktok-commercial-content"),
-        ("tiktok/ad_detail.json", "tiktok-commercial-content"),
-        ("tiktok/error.json", "tiktok-commercial-content"),
-        (
-            "tiktok/query_page_minimal.json",
-            "tiktok-commercial-content",
-        ),
-        ("linkedin/ad_library_page.json", "linkedin-ad-library"),
-        ("linkedin/elements_minimal.jsonl", "linkedin-ad-library"),
-        ("x/political_ads.csv", "x-political-ads"),
-        ("google-atc/creative_stats.jsonl", "google-ads-transparency"),
-    ];
-    for (file, format) in cases {
-        assert_eq!(claims(&fixture(file)), [format], "{file}");
+    let fixtures = fixture_files();
+    for platform in adarchive_importers::platforms() {
+        let has_fixtures = fixtures.iter().any(|(_, p)| *p == platform);
+        let read_from_samples = matches!(
+            platform,
+            adarchive_schema::Platform::Google
+                | adarchive_schema::Platform::Meta
+                | adarchive_schema::Platform::Snap
+        );
+        assert!(
+            has_fixtures || read_from_samples,
+            "{platform} has no fixtures in importers/tests/fixtures/{platform}/"
+        );
     }
-    // Bare error replies from Microsoft and LinkedIn carry nothing that names
-    // the platform: no importer claims them (they import with `--format`).
+    for (file, platform) in fixtures {
+        let claimed = claims(&fixture(&file));
+        let own: Vec<&str> = adarchive_importers::all()
+            .iter()
+            .filter(|i| i.platform() == Some(platform))
+            .map(|i| i.name())
+            .collect();
+        match claimed.as_slice() {
+            [one] => assert!(own.contains(one), "{file} is claimed by {one}"),
+            // Bare error replies of some platforms carry nothing that names
+            // the platform: no importer claims them (they import with
+            // `--format`).
+            [] => assert!(
+                file.rsplit('/')
+                    .next()
+                    .is_some_and(|n| n.starts_with("error")),
+                "{file} is claimed by no importer"
+            ),
+            several => panic!("{file} is claimed by {several:?}"),
+        }
+    }
+    assert_eq!(
+        claims(&fixture("tiktok/error.json")),
+        ["tiktok-commercial-content"]
+    );
     for file in ["microsoft/error.json", "linkedin/error.json"] {
         assert!(claims(&fixture(file)).is_empty(), "{file}");
     }

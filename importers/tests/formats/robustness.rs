@@ -4,21 +4,10 @@
 use crate::common;
 
 use adarchive_importers::{all, Entry};
-use common::{fixture, sample};
+use common::{fixture, fixture_files, sample};
 
 fn inputs() -> Vec<Vec<u8>> {
-    let mut files: Vec<Vec<u8>> = [
-        "microsoft/ads_page.json",
-        "microsoft/ad_detail.json",
-        "tiktok/query_page.json",
-        "tiktok/ad_detail.json",
-        "linkedin/ad_library_page.json",
-        "x/political_ads.csv",
-        "google-atc/creative_stats.jsonl",
-    ]
-    .iter()
-    .map(|f| fixture(f))
-    .collect();
+    let mut files: Vec<Vec<u8>> = fixture_files().iter().map(|(f, _)| fixture(f)).collect();
     // The fixtures are damaged whatever happens; the real samples too when
     // they are there.
     let real: &[&str] = if common::skip_without_samples() {

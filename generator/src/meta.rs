@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use time::macros::format_description;
 
 use super::vocab::{self, ADVERTISERS};
-use crate::error::{IoContext, Result};
+use crate::{IoContext, Result};
 
 const SPEND: &[(u64, Option<u64>)] = &[
     (0, Some(99)),

@@ -12,28 +12,9 @@ use rand_chacha::ChaCha8Rng;
 use time::macros::format_description;
 
 use super::vocab::{self, ADVERTISERS};
-use crate::error::{IoContext, Result};
+use crate::{IoContext, Result};
 
-const HEADER: &[&str] = &[
-    "Ad_ID",
-    "Ad_URL",
-    "Ad_Type",
-    "Regions",
-    "Advertiser_ID",
-    "Advertiser_Name",
-    "Ad_Campaigns_List",
-    "Date_Range_Start",
-    "Date_Range_End",
-    "Num_of_Days",
-    "Impressions",
-    "Spend_USD",
-    "First_Served_Timestamp",
-    "Last_Served_Timestamp",
-    "Age_Targeting",
-    "Gender_Targeting",
-    "Geo_Targeting_Included",
-    "Geo_Targeting_Excluded",
-];
+const HEADER: &[&str] = adarchive_importers::google_creative_stats::COLUMNS;
 
 /// Currencies of the 2020 header, with each bucket bound's factor against
 /// USD in hundredths.

@@ -9,7 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use time::macros::format_description;
 
 use super::vocab::{self, ADVERTISERS};
-use crate::error::{IoContext, Result};
+use crate::{IoContext, Result};
 
 /// X's known columns, in the order the importer documents them.
 const HEADER: &[&str] = adarchive_importers::x_political_ads::KNOWN_COLUMNS;

@@ -11,7 +11,7 @@ use serde_json::json;
 use time::macros::format_description;
 
 use super::vocab::{self, ADVERTISERS};
-use crate::error::{IoContext, Result};
+use crate::{IoContext, Result};
 
 const PAGE: u64 = 50;
 const REACH: &[&str] = &["0-1K", "1K-10K", "11K", "10K-100K", "100K+"];

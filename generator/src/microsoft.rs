@@ -12,7 +12,7 @@ use serde_json::json;
 use time::macros::format_description;
 
 use super::vocab::{self, ADVERTISERS};
-use crate::error::{IoContext, Result};
+use crate::{IoContext, Result};
 
 /// Ranges as the Ad Library prints them.
 const IMPRESSIONS: &[&str] = &[

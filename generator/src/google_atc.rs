@@ -11,7 +11,7 @@ use serde_json::json;
 use time::macros::format_description;
 
 use super::vocab::{self, ADVERTISERS};
-use crate::error::{IoContext, Result};
+use crate::{IoContext, Result};
 
 const FORMATS: &[&str] = &["TEXT", "IMAGE", "VIDEO"];
 const REGIONS: &[&str] = &["DE", "FR", "NL", "ES", "PL", "BE", "AT"];

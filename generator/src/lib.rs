@@ -1,5 +1,5 @@
-//! `adarchive generate-samples`: realistic exports in the platforms' real
-//! formats, for tests, benchmarks and the demo.
+//! Realistic exports in the platforms' real formats, for the tests, the
+//! benchmarks and the demo of adarchive (`adarchive generate-samples`).
 //!
 //! The files use the exact headers and value spellings of the real exports
 //! (see `docs/formats.md`): a Google transparency bundle zip with
@@ -24,10 +24,36 @@ mod x;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use adarchive_schema::Platform;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::error::{IoContext, Result};
+/// A file that could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {source}")]
+pub struct Error {
+    /// The file.
+    pub path: PathBuf,
+    /// What the system said.
+    pub source: std::io::Error,
+}
+
+/// Result with the generator's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Attaches a path to an I/O error.
+trait IoContext<T> {
+    fn at(self, path: impl Into<PathBuf>) -> Result<T>;
+}
+
+impl<T> IoContext<T> for std::io::Result<T> {
+    fn at(self, path: impl Into<PathBuf>) -> Result<T> {
+        self.map_err(|source| Error {
+            path: path.into(),
+            source,
+        })
+    }
+}
 
 /// What to generate.
 #[derive(Clone, Debug)]
@@ -43,6 +69,8 @@ pub struct GenerateOptions {
 pub struct GeneratedFile {
     /// Where it is.
     pub path: PathBuf,
+    /// Whose format it is in.
+    pub platform: Platform,
     /// Ads in it.
     pub ads: u64,
 }
@@ -62,7 +90,7 @@ pub const META_PAGE_SIZE: u64 = 2_000;
 /// and the Google Ads Transparency Center.
 ///
 /// ```
-/// use adarchive::generate::{generate_samples, GenerateOptions};
+/// use adarchive_generate::{generate_samples, GenerateOptions};
 /// let dir = tempfile::tempdir().unwrap();
 /// let written = generate_samples(dir.path(), &GenerateOptions { ads: 20, seed: 7 }).unwrap();
 /// assert_eq!(written.files.iter().map(|f| f.ads).sum::<u64>(), 20);
@@ -80,6 +108,7 @@ pub fn generate_samples(out: &Path, options: &GenerateOptions) -> Result<Generat
     google::write_bundle(&path, google_ads, &mut rng)?;
     generated.files.push(GeneratedFile {
         path,
+        platform: Platform::Google,
         ads: google_ads,
     });
 
@@ -91,7 +120,11 @@ pub fn generate_samples(out: &Path, options: &GenerateOptions) -> Result<Generat
         let n = META_PAGE_SIZE.min(meta_ads - written);
         let path = meta_dir.join(format!("ads_archive_page_{page:04}.json"));
         meta::write_page(&path, n, page, &mut rng)?;
-        generated.files.push(GeneratedFile { path, ads: n });
+        generated.files.push(GeneratedFile {
+            path,
+            platform: Platform::Meta,
+            ads: n,
+        });
         written += n;
         page += 1;
     }
@@ -102,27 +135,45 @@ pub fn generate_samples(out: &Path, options: &GenerateOptions) -> Result<Generat
     snap::write_csv(&path, snap_ads, &mut rng)?;
     generated.files.push(GeneratedFile {
         path,
+        platform: Platform::Snap,
         ads: snap_ads,
     });
 
     type Writer = fn(&Path, u64, &mut ChaCha8Rng) -> Result<()>;
-    let others: [(&str, &str, Writer); 5] = [
-        ("microsoft", "ads_details.jsonl", microsoft::write_replies),
-        ("tiktok", "adlib_query_pages.jsonl", tiktok::write_pages),
-        ("linkedin", "ad_library_pages.jsonl", linkedin::write_pages),
-        ("x", "political_ads_disclosure.zip", x::write_zip),
-        ("google-atc", "creative_stats.jsonl", google_atc::write_rows),
+    let others: [(Platform, &str, Writer); 5] = [
+        (
+            Platform::Microsoft,
+            "ads_details.jsonl",
+            microsoft::write_replies,
+        ),
+        (
+            Platform::Tiktok,
+            "adlib_query_pages.jsonl",
+            tiktok::write_pages,
+        ),
+        (
+            Platform::Linkedin,
+            "ad_library_pages.jsonl",
+            linkedin::write_pages,
+        ),
+        (Platform::X, "political_ads_disclosure.zip", x::write_zip),
+        (
+            Platform::GoogleAtc,
+            "creative_stats.jsonl",
+            google_atc::write_rows,
+        ),
     ];
-    for (folder, name, write) in others {
+    for (platform, name, write) in others {
         if each_other == 0 {
             break;
         }
-        let dir = out.join(folder);
+        let dir = out.join(platform.as_str());
         fs::create_dir_all(&dir).at(&dir)?;
         let path = dir.join(name);
         write(&path, each_other, &mut rng)?;
         generated.files.push(GeneratedFile {
             path,
+            platform,
             ads: each_other,
         });
     }

@@ -9,48 +9,9 @@ use rand_chacha::ChaCha8Rng;
 use time::macros::format_description;
 
 use super::vocab::{self, ADVERTISERS};
-use crate::error::{IoContext, Result};
+use crate::{IoContext, Result};
 
-const HEADER: &[&str] = &[
-    "ADID",
-    "CreativeUrl",
-    "Currency Code",
-    "Spend",
-    "Impressions",
-    "StartDate",
-    "EndDate",
-    "OrganizationName",
-    "BillingAddress",
-    "CandidateBallotInformation",
-    "PayingAdvertiserName",
-    "CommitteeName",
-    "CommitteeIdentificationNumber",
-    "DisclosureNameOfCommittee",
-    "AdvertisingJurisdiction",
-    "Gender",
-    "AgeBracket",
-    "CountryCode",
-    "Regions (Included)",
-    "Regions (Excluded)",
-    "Electoral Districts (Included)",
-    "Electoral Districts (Excluded)",
-    "Radius Targeting (Included)",
-    "Radius Targeting (Excluded)",
-    "Metros (Included)",
-    "Metros (Excluded)",
-    "Postal Codes (Included)",
-    "Postal Codes (Excluded)",
-    "Location Categories (Included)",
-    "Location Categories (Excluded)",
-    "Interests",
-    "OsType",
-    "Segments",
-    "Language",
-    "AdvancedDemographics",
-    "Targeting Connection Type",
-    "Targeting Carrier (ISP)",
-    "CreativeProperties",
-];
+const HEADER: &[&str] = adarchive_importers::snap_political_ads::COLUMNS;
 
 const INTERESTS: &[&str] = &[
     "Advocates & Activists",
