@@ -27,7 +27,7 @@ mod tables;
 mod writer;
 
 use std::fs::{self, File};
-use std::io::{self, BufReader};
+use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -45,8 +45,8 @@ pub use derive::{
 };
 pub use index_sync::{catch_up_index, reindex_all};
 pub use model::{
-    public_name, ImportCounts, MemberEntry, Observation, QuarantineEntry, SourceEntry, Version,
-    ZIP_FORMAT,
+    public_name, ImportCounts, MemberEntry, Observation, Provenance, QuarantineEntry, SourceEntry,
+    Version, ZIP_FORMAT,
 };
 pub use reports::{ArchivedReportRow, RateDay};
 use tables::*;
@@ -414,6 +414,44 @@ impl Archive {
         }
         out.sort_by_key(|o: &Observation| o.observed_at);
         Ok(out)
+    }
+
+    /// The provenance trail of an ad: every observation of it and the
+    /// manifest entries of the sources they come from, in the order first
+    /// observed; `None` for an ad the archive does not know.
+    pub fn provenance(&self, uid: &str) -> Result<Option<Provenance>> {
+        let observations = self.observations_of(uid)?;
+        if observations.is_empty() {
+            return Ok(None);
+        }
+        let mut sources: Vec<SourceEntry> = Vec::new();
+        for o in &observations {
+            if !sources.iter().any(|s| s.blake3 == o.source_blake3) {
+                sources.extend(self.source(&o.source_blake3)?);
+            }
+        }
+        Ok(Some(Provenance {
+            uid: uid.to_owned(),
+            observations,
+            sources,
+        }))
+    }
+
+    /// The media type a stored source is served as: its format's, told by
+    /// its first bytes where a format is saved in several forms.
+    pub fn media_type_of(&self, entry: &SourceEntry) -> Result<&'static str> {
+        if entry.format == ZIP_FORMAT {
+            return Ok("application/zip");
+        }
+        let Some(importer) = adarchive_importers::by_name(&entry.format) else {
+            return Ok("application/octet-stream");
+        };
+        let path = self.source_path(&entry.blake3);
+        let mut head = Vec::with_capacity(256);
+        File::open(&path)
+            .and_then(|f| f.take(256).read_to_end(&mut head))
+            .at(&path)?;
+        Ok(importer.media_type_of(&head))
     }
 
     /// Every observation read from one source, in source order.

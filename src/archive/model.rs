@@ -207,6 +207,17 @@ pub struct Observation {
     pub observed_at: Timestamp,
 }
 
+/// The provenance trail of an ad: where every reading of it came from.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Provenance {
+    /// The ad.
+    pub uid: String,
+    /// Every observation, in import order of their sources.
+    pub observations: Vec<Observation>,
+    /// The manifest entries of the sources observed, in that order.
+    pub sources: Vec<SourceEntry>,
+}
+
 /// One version of an ad.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Version {

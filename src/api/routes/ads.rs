@@ -8,7 +8,7 @@ use super::{deadline, heavy, json_response, not_modified, sort_param, to_json};
 use crate::api::error::{ApiError, Problem};
 use crate::api::params::{facet_limit, list, page_limit, AdsParams};
 use crate::api::state::AppState;
-use crate::archive::{Archive, Observation, SourceEntry};
+use crate::archive::Archive;
 use crate::search::{search, SearchRequest};
 
 /// Search ads: the latest version of each, one page at a time.
@@ -139,14 +139,6 @@ pub async fn history(
     Ok(HttpResponse::Ok().json(versions))
 }
 
-/// The provenance trail of an ad.
-#[derive(Serialize)]
-struct Provenance {
-    uid: String,
-    observations: Vec<Observation>,
-    sources: Vec<SourceEntry>,
-}
-
 /// Every observation of an ad (source hash, line and byte range, raw and
 /// record hashes, importer and version) and the sources they come from.
 #[utoipa::path(
@@ -165,21 +157,7 @@ pub async fn provenance(
     uid: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let trail = read_ad(&state, uid.into_inner(), |archive, uid| {
-        let observations = archive.observations_of(uid)?;
-        if observations.is_empty() {
-            return Ok(None);
-        }
-        let mut entries: Vec<SourceEntry> = Vec::new();
-        for o in &observations {
-            if !entries.iter().any(|s| s.blake3 == o.source_blake3) {
-                entries.extend(archive.source(&o.source_blake3)?);
-            }
-        }
-        Ok(Some(Provenance {
-            uid: uid.to_owned(),
-            observations,
-            sources: entries,
-        }))
+        archive.provenance(uid)
     })
     .await?;
     Ok(HttpResponse::Ok().json(trail))

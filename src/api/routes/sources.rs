@@ -15,16 +15,6 @@ pub async fn sources(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
     Ok(json_response(entries))
 }
 
-/// The first bytes of a stored source, enough to tell JSON from CSV.
-fn first_bytes(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut head = Vec::with_capacity(256);
-    std::fs::File::open(path)?
-        .take(256)
-        .read_to_end(&mut head)?;
-    Ok(head)
-}
-
 /// The stored bytes of a source (credentials redacted), as published.
 #[utoipa::path(
     get,
@@ -61,19 +51,9 @@ pub async fn source(
             .finish());
     }
     let path = state.archive.source_path(&hash);
-    let media_type = match entry.format.as_str() {
-        "zip" => "application/zip",
-        format => match adarchive_importers::by_name(format) {
-            None => "application/octet-stream",
-            Some(importer) => {
-                let at = path.clone();
-                let head = web::block(move || first_bytes(&at))
-                    .await?
-                    .map_err(|e| ApiError::Internal(e.into()))?;
-                importer.media_type_of(&head)
-            }
-        },
-    };
+    let archive = state.archive.clone();
+    let described = entry.clone();
+    let media_type = web::block(move || archive.media_type_of(&described)).await??;
     let name = entry
         .names
         .first()
