@@ -148,6 +148,7 @@ impl Application {
                 .wrap_fn(move |req, srv| middleware::clients(req, srv, limiter.as_ref(), &resolver))
                 .wrap(Compress::default())
                 .wrap(middleware::cors())
+                .configure(crate::web::configure)
                 .service(routes::health::healthz)
                 .service(routes::ads::ads)
                 .service(routes::ads::ad)

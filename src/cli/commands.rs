@@ -274,6 +274,7 @@ pub(crate) fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     };
     let app = adarchive::api::startup::Application::build(&config)?;
     let base = format!("http://127.0.0.1:{}", app.port());
+    println!("search the ads: {base}/");
     println!("API reference:  {base}/docs/");
     println!("example query:  {base}/v1/ads?q=election&facets=platform,country&limit=5");
     println!("spend audit:    {base}/v1/spend?group_by=advertiser&currency=EUR");

@@ -13,4 +13,5 @@ mod platforms;
 mod samples;
 mod search;
 mod spend_audit;
+mod web;
 mod wild_files;

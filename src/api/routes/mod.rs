@@ -26,7 +26,7 @@ pub use export::EXPORT_WRITE_TIMEOUT;
 
 /// A deadline for one request's work, and the guard that cancels it when
 /// the client goes away (the handler's future is then dropped).
-pub(super) fn deadline() -> (Deadline, CancelOnDrop) {
+pub(crate) fn deadline() -> (Deadline, CancelOnDrop) {
     let deadline = Deadline::after(Duration::from_secs(REQUEST_SECONDS));
     let guard = deadline.cancel_on_drop();
     (deadline, guard)
@@ -36,7 +36,7 @@ pub(super) fn deadline() -> (Deadline, CancelOnDrop) {
 /// workers once one of the client's work slots is free, waiting for one
 /// for at most the time a request is allowed. `work` is told whether it
 /// may spread over every core: only when nothing else runs.
-pub(super) async fn heavy<T: Send + 'static>(
+pub(crate) async fn heavy<T: Send + 'static>(
     state: &AppState,
     req: &HttpRequest,
     work: impl FnOnce(bool) -> Result<T, ApiError> + Send + 'static,
@@ -117,7 +117,7 @@ pub(super) fn attachment(name: &str) -> actix_web::http::header::ContentDisposit
 }
 
 /// The `sort` parameter, typed; empty means the default order.
-pub(super) fn sort_param(text: Option<&str>) -> Result<Option<crate::search::Sort>, ApiError> {
+pub(crate) fn sort_param(text: Option<&str>) -> Result<Option<crate::search::Sort>, ApiError> {
     Ok(text
         .filter(|t| !t.trim().is_empty())
         .map(str::parse)

@@ -1,5 +1,5 @@
 //! The real HTTP server on a random port, called with a real HTTP client.
 
 mod endpoints;
-mod helpers;
+pub(crate) mod helpers;
 mod security;

@@ -1,0 +1,34 @@
+//! The web pages, served by the same binary as the API: server-rendered
+//! HTML (askama templates, escaped by default) over the same core and the
+//! same parameters as the JSON API, with no script and nothing loaded
+//! from another host. Every page is a permalink whose query string uses
+//! the API's parameter names, and links its JSON twin.
+//!
+//! - `/` searches, as `/v1/ads` does, with facets, a chart of ads per
+//!   month and the export links;
+//! - `/ads/{uid}` shows one ad: every field, versions and what changed,
+//!   and the provenance of every reading down to the bytes;
+//! - `/sources` lists every archived file and how to check it;
+//! - `/about` says what the data is and is not.
+
+pub mod format;
+mod pages;
+pub mod views;
+
+use actix_web::{guard, web};
+
+pub use pages::PAGE_POLICY;
+
+/// A route answering GET and HEAD.
+fn read() -> actix_web::Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+}
+
+/// Registers the pages and their stylesheet.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", read().to(pages::search_page))
+        .route("/ads/{uid}", read().to(pages::ad_page))
+        .route("/sources", read().to(pages::sources_page))
+        .route("/about", read().to(pages::about_page))
+        .route("/assets/style.css", read().to(pages::style));
+}
