@@ -121,14 +121,10 @@ struct Found {
     months: Vec<(String, u64)>,
 }
 
-fn sort_options(current: Option<Sort>, query: &str) -> Vec<SortOption> {
+fn sort_options(current: Option<Sort>) -> Vec<SortOption> {
     let current = current.map(|s| s.to_string());
-    let default = if query.trim().is_empty() {
-        "first_shown:desc"
-    } else {
-        "relevance:desc"
-    };
     [
+        ("", "Best match with words, else newest"),
         ("relevance:desc", "Best match"),
         ("first_shown:desc", "Newest first"),
         ("first_shown:asc", "Oldest first"),
@@ -140,7 +136,7 @@ fn sort_options(current: Option<Sort>, query: &str) -> Vec<SortOption> {
     .map(|(value, label)| SortOption {
         value,
         label,
-        selected: current.as_deref().unwrap_or(default) == value,
+        selected: current.as_deref().unwrap_or_default() == value,
     })
     .collect()
 }
@@ -181,7 +177,14 @@ fn hidden(filters: &Filters) -> Vec<(&'static str, String)> {
 
 /// `/`: the search page, for the same parameters as `/v1/ads`.
 pub async fn search_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let query_text = req.query_string().to_owned();
+    // A form sends its blank fields too: a blank field is no parameter.
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let given: Vec<(String, String)> = pairs
+        .into_iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .collect();
+    let query_text = serde_urlencoded::to_string(&given).unwrap_or_default();
     let mut params: AdsParams = match serde_urlencoded::from_str(&query_text) {
         Ok(p) => p,
         Err(e) => {
@@ -210,7 +213,7 @@ pub async fn search_page(req: HttpRequest, state: web::Data<AppState>) -> HttpRe
             || filters.spend_min.is_some()
             || filters.spend_max.is_some()
             || sort.is_some(),
-        sorts: sort_options(sort, &query),
+        sorts: sort_options(sort),
         hidden_filters: hidden(&filters),
         problem: None,
         total: String::new(),

@@ -7,6 +7,7 @@ mod util;
 mod advertisers;
 mod api;
 mod archive;
+mod browser;
 mod crash;
 mod damaged;
 mod platforms;

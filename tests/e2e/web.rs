@@ -16,7 +16,7 @@ const HOSTILE: &str = r#"{"data":[{"id":"990001","ad_snapshot_url":"javascript:a
 /// A Snap row whose links and names try the same.
 const HOSTILE_SNAP: &str = "ADID,CreativeUrl,Currency Code,Spend,OrganizationName,CreativeProperties\r\nzz99,javascript:alert(5),EUR,40,<b onmouseover=alert(6)>Org</b>,\"web_view_url:https://example.org/x?a=1&b=2,deep_link_uri:javascript:alert(7)\"\r\n";
 
-async fn spawn() -> TestApp {
+pub(crate) async fn spawn() -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     {

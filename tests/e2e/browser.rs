@@ -1,0 +1,363 @@
+//! The web pages in a real browser: Debian's Chromium driven through
+//! ChromeDriver (WebDriver) by fantoccini, against the real server on a
+//! random port. axe-core checks accessibility in that browser.
+//!
+//! Without `/usr/bin/chromedriver` these tests say they were skipped and
+//! why, unless `ADARCHIVE_REQUIRE_BROWSER` is set (as CI sets it): then its
+//! absence fails them. axe-core is read from `AXE_CORE_JS` (CI installs it
+//! with npm).
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+use crate::web::spawn;
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// A browser session and the driver process behind it.
+struct Browser {
+    client: Client,
+    driver: Child,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// Whether the browser tests are skipped here, after saying why.
+fn skip_without_browser() -> bool {
+    let missing = [CHROMEDRIVER, CHROMIUM]
+        .into_iter()
+        .find(|p| !std::path::Path::new(p).exists());
+    let Some(missing) = missing else {
+        return false;
+    };
+    assert!(
+        std::env::var_os("ADARCHIVE_REQUIRE_BROWSER").is_none(),
+        "{missing} is missing, and ADARCHIVE_REQUIRE_BROWSER asks for it (apt-get install chromium chromium-driver)"
+    );
+    eprintln!("skipped: {missing} is absent (Debian's chromium and chromium-driver); set ADARCHIVE_REQUIRE_BROWSER to make that a failure");
+    true
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts ChromeDriver and a headless Chromium `width` pixels wide, with
+/// or without JavaScript.
+async fn browser(width: u32, javascript: bool) -> Browser {
+    let port = free_port();
+    let driver = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let address = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while reqwest::get(format!("{address}/status")).await.is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "chromedriver did not answer"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let profile = tempfile::tempdir().unwrap().keep();
+    let mut options = json!({
+        "binary": CHROMIUM,
+        "args": [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+            format!("--user-data-dir={}", profile.display()),
+            format!("--window-size={width},1000"),
+        ],
+    });
+    if !javascript {
+        options["prefs"] = json!({"profile.managed_default_content_settings.javascript": 2});
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), json!("chrome"));
+    caps.insert("goog:chromeOptions".into(), options);
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&address)
+        .await
+        .expect("a browser session");
+    Browser { client, driver }
+}
+
+/// Waits until the address holds `needle`.
+async fn wait_for_url(client: &Client, needle: &str) -> String {
+    let started = Instant::now();
+    loop {
+        let url = client.current_url().await.unwrap().to_string();
+        if url.contains(needle) {
+            return url;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{url} never held {needle}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The text of the first element `css` finds, once the page shows one.
+async fn text_of(client: &Client, css: &str) -> String {
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Clicks the first element `css` finds, once the page shows one.
+async fn click(client: &Client, css: &str) {
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// The query string of the browser's address.
+async fn query_of(client: &Client) -> String {
+    client
+        .current_url()
+        .await
+        .unwrap()
+        .query()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn total_text(total: u64) -> String {
+    let words = if total == 1 { "ad" } else { "ads" };
+    format!("{} {words}", adarchive::web::format::thousands(total))
+}
+
+#[tokio::test]
+async fn a_search_typed_narrowed_and_paged_in_the_browser() {
+    if skip_without_browser() {
+        return;
+    }
+    let app = spawn().await;
+    let b = browser(1280, true).await;
+    let c = &b.client;
+    c.goto(&format!("{}/", app.address)).await.unwrap();
+    c.find(Locator::Id("q"))
+        .await
+        .unwrap()
+        .send_keys("vote")
+        .await
+        .unwrap();
+    click(c, "form.search button[type=submit]").await;
+    wait_for_url(c, "q=vote").await;
+    let api = app.json("/v1/ads?q=vote").await;
+    assert_eq!(
+        text_of(c, "#total").await,
+        total_text(api["total"].as_u64().unwrap())
+    );
+
+    // A facet narrows: the total and the address change together.
+    click(c, ".facets a[href*='platform=meta']").await;
+    wait_for_url(c, "platform=meta").await;
+    let narrowed = app.json("/v1/ads?q=vote&platform=meta").await;
+    assert_eq!(
+        text_of(c, "#total").await,
+        total_text(narrowed["total"].as_u64().unwrap())
+    );
+    assert!(narrowed["total"].as_u64() < api["total"].as_u64());
+
+    // The cursor pages on.
+    let first = text_of(c, ".card").await;
+    click(c, "a[rel=next]").await;
+    wait_for_url(c, "cursor=").await;
+    assert_ne!(text_of(c, ".card").await, first);
+
+    // An ad, its provenance, and its source downloaded and checked.
+    click(c, ".card .open a").await;
+    wait_for_url(c, "/ads/").await;
+    let link = c
+        .wait()
+        .for_element(Locator::Css(".observation a[download]"))
+        .await
+        .unwrap();
+    let href = link.attr("href").await.unwrap().unwrap();
+    let named = href.rsplit('/').next().unwrap().to_owned();
+    let bytes = app.get(&href).await.bytes().await.unwrap();
+    assert_eq!(blake3::hash(&bytes).to_hex().as_str(), named);
+    assert!(text_of(c, ".observation").await.contains(&named));
+}
+
+#[tokio::test]
+async fn one_search_with_the_keyboard_alone() {
+    if skip_without_browser() {
+        return;
+    }
+    let app = spawn().await;
+    let b = browser(1280, true).await;
+    let c = &b.client;
+    c.goto(&format!("{}/", app.address)).await.unwrap();
+    let body = c.find(Locator::Css("body")).await.unwrap();
+    body.send_keys(&fantoccini::key::Key::Tab.to_string())
+        .await
+        .unwrap();
+    let first = c.active_element().await.unwrap();
+    assert_eq!(first.text().await.unwrap(), "Skip to content");
+    let mut reached = false;
+    for _ in 0..20 {
+        let active = c.active_element().await.unwrap();
+        if active.attr("id").await.unwrap().as_deref() == Some("q") {
+            reached = true;
+            break;
+        }
+        active
+            .send_keys(&fantoccini::key::Key::Tab.to_string())
+            .await
+            .unwrap();
+    }
+    assert!(reached, "the search field cannot be reached with Tab");
+    let field = c.active_element().await.unwrap();
+    field
+        .send_keys(&format!("election{}", fantoccini::key::Key::Enter))
+        .await
+        .unwrap();
+    wait_for_url(c, "q=election").await;
+    let api = app.json("/v1/ads?q=election").await;
+    assert_eq!(
+        text_of(c, "#total").await,
+        total_text(api["total"].as_u64().unwrap())
+    );
+}
+
+#[tokio::test]
+async fn the_same_search_without_javascript() {
+    if skip_without_browser() {
+        return;
+    }
+    let app = spawn().await;
+    let b = browser(390, false).await;
+    let c = &b.client;
+    c.goto(&format!("{}/", app.address)).await.unwrap();
+    c.find(Locator::Id("q"))
+        .await
+        .unwrap()
+        .send_keys("vote")
+        .await
+        .unwrap();
+    click(c, "form.search button[type=submit]").await;
+    wait_for_url(c, "q=vote").await;
+    click(c, ".facets section a:not(.active)").await;
+    wait_for_url(c, "platform=").await;
+    let api = app.json(&format!("/v1/ads?{}", query_of(c).await)).await;
+    assert_eq!(
+        text_of(c, "#total").await,
+        total_text(api["total"].as_u64().unwrap())
+    );
+}
+
+/// axe-core's source, when it is installed.
+fn axe_source() -> Option<String> {
+    let path = std::env::var("AXE_CORE_JS").ok()?;
+    Some(std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
+}
+
+#[tokio::test]
+async fn every_page_type_is_accessible_loads_only_from_this_server_and_is_photographed() {
+    if skip_without_browser() {
+        return;
+    }
+    let axe = axe_source();
+    if axe.is_none() {
+        assert!(
+            std::env::var_os("ADARCHIVE_REQUIRE_BROWSER").is_none(),
+            "AXE_CORE_JS names no axe.min.js (npm install axe-core)"
+        );
+        eprintln!("axe-core skipped: AXE_CORE_JS is not set");
+    }
+    let app = spawn().await;
+    let uid = app.json("/v1/ads?platform=meta&limit=1&q=vote").await["results"][0]["uid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pages = [
+        ("search", "/?q=vote&platform=meta".to_owned()),
+        ("ad", format!("/ads/{uid}")),
+        ("hostile", "/ads/meta:990001".to_owned()),
+        ("sources", "/sources".to_owned()),
+        ("about", "/about".to_owned()),
+    ];
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    for width in [390, 1280] {
+        let b = browser(width, true).await;
+        let c = &b.client;
+        for (name, path) in &pages {
+            c.goto(&format!("{}{path}", app.address)).await.unwrap();
+            // Every request the page made went to this server.
+            let requests = c
+                .execute(
+                    "return performance.getEntriesByType('resource').map(e => e.name)",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            for r in requests.as_array().unwrap() {
+                let r = r.as_str().unwrap();
+                assert!(r.starts_with(&app.address), "{path} requested {r}");
+            }
+            // Nothing is wider than the window.
+            let overflow = c
+                .execute(
+                    "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert!(
+                overflow.as_i64().unwrap() <= 0,
+                "{path} at {width} px scrolls sideways by {overflow}"
+            );
+            let png = c.screenshot().await.unwrap();
+            std::fs::write(shots.join(format!("{name}-{width}.png")), png).unwrap();
+            if let Some(axe) = &axe {
+                c.execute(axe, vec![]).await.unwrap();
+                let found = c
+                    .execute_async(
+                        "const done = arguments[arguments.length - 1];
+                         axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}})
+                           .then(r => done(r.violations
+                             .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                             .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(', '))))
+                           .catch(e => done(['axe failed: ' + e]));",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(found, json!([]), "{path} at {width} px");
+            }
+        }
+    }
+}
