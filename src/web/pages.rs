@@ -651,6 +651,197 @@ pub async fn ad_page(state: web::Data<AppState>, uid: web::Path<String>) -> Http
     }
 }
 
+/// One row of a spend table.
+struct SpendRow {
+    label: String,
+    count: String,
+    spend: Vec<String>,
+    ads_href: Option<String>,
+    sources: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "spend.html")]
+struct SpendPage {
+    group_by: String,
+    groupings: Vec<(&'static str, bool)>,
+    query: String,
+    currency: String,
+    convert_to: String,
+    hidden_filters: Vec<(&'static str, String)>,
+    problem: Option<String>,
+    total: String,
+    csv_href: String,
+    json_href: String,
+    ads_origin: String,
+    ads_ordered_by: String,
+    ads: Vec<SpendRow>,
+    reports_origin: String,
+    not_applied: String,
+    reports: Vec<SpendRow>,
+    conversion: String,
+}
+
+/// A summed range: `lower – upper` in `currency`, or open.
+fn summed(currency: &str, lower: u128, upper: Option<u128>) -> String {
+    let n = |v: u128| thousands(u64::try_from(v).unwrap_or(u64::MAX));
+    match upper {
+        Some(upper) if upper == lower => format!("{} {currency}", n(lower)),
+        Some(upper) => format!("{} – {} {currency}", n(lower), n(upper)),
+        None => format!("{} {currency} or more", n(lower)),
+    }
+}
+
+/// `/spend`: the audit table, for the same parameters as `/v1/spend`.
+pub async fn spend_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let mut given: Vec<(String, String)> =
+        serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(_, v)| !v.trim().is_empty())
+            .collect();
+    if !given.iter().any(|(k, _)| k == "group_by") {
+        given.push(("group_by".into(), "advertiser".into()));
+    }
+    given.retain(|(k, _)| k != "format");
+    let query_text = serde_urlencoded::to_string(&given).unwrap_or_default();
+    let mut params: crate::api::params::SpendParams = match serde_urlencoded::from_str(&query_text)
+    {
+        Ok(p) => p,
+        Err(e) => {
+            return problem_page(&crate::api::error::query_error(
+                actix_web::error::QueryPayloadError::Deserialize(e),
+            ))
+        }
+    };
+    let (query, filters) = match params.take_filters() {
+        Ok(p) => p,
+        Err(e) => return problem_page(&e),
+    };
+    let group_by: Grouping = match params.group_by.as_deref().unwrap_or("advertiser").parse() {
+        Ok(g) => g,
+        Err(e) => return problem_page(&ApiError::from(e)),
+    };
+    let limit = crate::api::params::bounded("limit", params.limit.clone(), 1, 1000)
+        .ok()
+        .flatten()
+        .unwrap_or(100);
+    let mut page = SpendPage {
+        group_by: group_by.to_string(),
+        groupings: Grouping::ALL
+            .iter()
+            .map(|g| (g.as_str(), *g == group_by))
+            .collect(),
+        query: query.clone(),
+        currency: filters.currency.join(","),
+        convert_to: params.convert_to.clone().unwrap_or_default(),
+        hidden_filters: filters
+            .pairs()
+            .into_iter()
+            .filter(|(k, _)| *k != "currency")
+            .collect(),
+        problem: None,
+        total: String::new(),
+        csv_href: format!("/v1/spend?{query_text}&format=csv"),
+        json_href: format!("/v1/spend?{query_text}"),
+        ads_origin: String::new(),
+        ads_ordered_by: String::new(),
+        ads: Vec::new(),
+        reports_origin: String::new(),
+        not_applied: String::new(),
+        reports: Vec::new(),
+        conversion: String::new(),
+    };
+    let report = crate::spend::ReportQuery::from_filters(
+        &filters,
+        params.report_kind.clone(),
+        crate::api::params::list(params.period.clone()),
+    );
+    let (deadline, _cancel) = deadline();
+    let request = SearchRequest {
+        query: query.clone(),
+        filters: filters.clone(),
+        deadline,
+        ..SearchRequest::default()
+    };
+    let archive = state.archive.clone();
+    let convert_to = params.convert_to.clone();
+    let audit = heavy(&state, &req, move |parallel| {
+        let mut request = request;
+        request.parallel = parallel;
+        let mut audit = crate::spend::spend_audit(
+            &archive,
+            &request,
+            &report,
+            group_by,
+            limit,
+            convert_to.as_deref(),
+        )?;
+        crate::api::links::link_audit(&mut audit, &request.query);
+        Ok(audit)
+    })
+    .await;
+    let audit = match audit {
+        Ok(a) => a,
+        Err(ApiError::BadParameter { message, .. }) => {
+            page.problem = Some(message);
+            return render(StatusCode::BAD_REQUEST, &page);
+        }
+        Err(e) => return problem_page(&e),
+    };
+    page.total = counted(audit.total_ads, "ad", "ads");
+    page.ads_origin = audit.origin.clone();
+    page.ads_ordered_by = audit.ordered_by.clone();
+    page.ads = audit
+        .groups
+        .iter()
+        .map(|g| SpendRow {
+            label: match &g.name {
+                Some(name) => format!("{name} ({})", g.key),
+                None => g.key.clone(),
+            },
+            count: thousands(g.ads),
+            spend: g
+                .spend
+                .iter()
+                .map(|s| summed(&s.currency, s.lower, s.upper))
+                .collect(),
+            ads_href: g
+                .narrowed
+                .as_ref()
+                .map(|f| super::views::page_href(&query, f, None)),
+            sources: Vec::new(),
+        })
+        .collect();
+    page.reports_origin = audit.reports.origin.clone();
+    page.not_applied = audit.reports.not_applied.join(", ");
+    page.reports = audit
+        .reports
+        .groups
+        .iter()
+        .map(|g| SpendRow {
+            label: match &g.name {
+                Some(name) => format!("{name} ({})", g.key),
+                None => g.key.clone(),
+            },
+            count: thousands(g.rows),
+            spend: g
+                .spend
+                .iter()
+                .map(|s| summed(&s.currency, s.lower, Some(s.upper)))
+                .collect(),
+            ads_href: None,
+            sources: g
+                .reports
+                .iter()
+                .map(|r| (r.name.clone(), format!("/v1/sources/{}", r.source)))
+                .collect(),
+        })
+        .collect();
+    page.conversion = audit.conversion.note.clone();
+    render(StatusCode::OK, &page)
+}
+
 /// One archived file.
 struct SourceRow {
     name: String,

@@ -278,6 +278,70 @@ async fn the_same_search_without_javascript() {
     );
 }
 
+#[tokio::test]
+async fn a_spend_csv_from_the_page_has_the_figures_of_v1_spend() {
+    if skip_without_browser() {
+        return;
+    }
+    let app = spawn().await;
+    let b = browser(1280, true).await;
+    let c = &b.client;
+    c.goto(&format!("{}/spend", app.address)).await.unwrap();
+    click(c, "#group_by option[value=country]").await;
+    click(c, "form.search button[type=submit]").await;
+    wait_for_url(c, "group_by=country").await;
+    let link = c
+        .wait()
+        .for_element(Locator::LinkText("Download these figures as CSV"))
+        .await
+        .unwrap();
+    let href = link.attr("href").await.unwrap().unwrap();
+    let csv = app.get(&href).await.text().await.unwrap();
+    // The page's JSON twin is the same request of /v1/spend.
+    let twin = c
+        .find(Locator::Css("link[rel=alternate]"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(twin, "/v1/spend?group_by=country");
+    let audit = app.json(&twin).await;
+    assert_eq!(audit["group_by"], "country");
+    let mut rows = csv::Reader::from_reader(csv.trim_start_matches('\u{feff}').as_bytes());
+    let headers = rows.headers().unwrap().clone();
+    let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (origin, group, currency, lower) = (
+        column("origin"),
+        column("key"),
+        column("currency"),
+        column("lower"),
+    );
+    let mut compared = 0;
+    for row in rows.records() {
+        let row = row.unwrap();
+        if !row[origin].starts_with("ads") {
+            continue;
+        }
+        let g = audit["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["key"] == row[group])
+            .unwrap_or_else(|| panic!("{} is not a group of /v1/spend", &row[group]));
+        let s = g["spend"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["currency"] == row[currency])
+            .unwrap();
+        assert_eq!(s["lower"].as_u64().unwrap().to_string(), row[lower]);
+        compared += 1;
+    }
+    assert!(compared > 0);
+}
+
 /// axe-core's source, when it is installed.
 fn axe_source() -> Option<String> {
     let path = std::env::var("AXE_CORE_JS").ok()?;
@@ -306,6 +370,7 @@ async fn every_page_type_is_accessible_loads_only_from_this_server_and_is_photog
         ("search", "/?q=vote&platform=meta".to_owned()),
         ("ad", format!("/ads/{uid}")),
         ("hostile", "/ads/meta:990001".to_owned()),
+        ("spend", "/spend?group_by=country".to_owned()),
         ("sources", "/sources".to_owned()),
         ("about", "/about".to_owned()),
     ];

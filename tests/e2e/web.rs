@@ -264,3 +264,46 @@ async fn sources_about_and_assets_are_served_from_this_server_only() {
     let docs = app.get("/docs").await;
     assert_eq!(docs.status(), 200);
 }
+
+#[tokio::test]
+async fn the_spend_page_is_the_audit_of_v1_spend_with_its_csv() {
+    let app = spawn().await;
+    let (status, _, raw) = page(&app, "/spend?group_by=platform").await;
+    assert_eq!(status, 200);
+    let html = decoded(&raw);
+    let audit = app.json("/v1/spend?group_by=platform").await;
+    for g in audit["groups"].as_array().unwrap() {
+        let key = g["key"].as_str().unwrap();
+        let ads = adarchive::web::format::thousands(g["ads"].as_u64().unwrap());
+        assert!(
+            html.contains(&format!(
+                "<td dir=\"auto\">{key}</td><td class=\"num\">{ads}</td>"
+            )),
+            "{key}"
+        );
+    }
+    assert!(html.contains(r#"href="/v1/spend?group_by=platform&format=csv""#));
+    assert!(html.contains(
+        r#"<link rel="alternate" type="application/json" href="/v1/spend?group_by=platform">"#
+    ));
+    // The CSV the page links holds the same figures.
+    let csv = app
+        .get("/v1/spend?group_by=platform&format=csv")
+        .await
+        .text()
+        .await
+        .unwrap();
+    for g in audit["groups"].as_array().unwrap() {
+        for s in g["spend"].as_array().unwrap() {
+            let lower = s["lower"].as_u64().unwrap().to_string();
+            assert!(csv.contains(&lower), "{lower} not in the CSV");
+        }
+    }
+    // Without a grouping the page groups by advertiser; a bad one is named.
+    let (status, _, html) = page(&app, "/spend").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Spend by advertiser"));
+    let (status, _, html) = page(&app, "/spend?group_by=colour").await;
+    assert_eq!(status, 400);
+    assert!(html.contains("colour"));
+}
