@@ -280,6 +280,21 @@ pub(crate) fn run<C: tantivy::collector::Collector>(
     )
 }
 
+/// Ads per month of first shown and how many still run, among the ads the
+/// request matches, in one pass over two columns.
+pub fn timeline(
+    archive: &Archive,
+    request: &SearchRequest,
+) -> Result<collect::TimelineCounts, SearchError> {
+    let query = full_query(archive, request)?.full;
+    let searcher = archive.search_index()?.searcher();
+    let counts = run(&searcher, &*query, &collect::Timeline, request)?;
+    if request.deadline.passed() {
+        return Err(SearchError::DeadlineExceeded);
+    }
+    Ok(counts)
+}
+
 /// Runs a search.
 pub fn search(archive: &Archive, request: &SearchRequest) -> Result<SearchResponse, SearchError> {
     if request.limit > MAX_LIMIT {

@@ -15,8 +15,9 @@ use crate::api::links::{query_string, search_pairs};
 use crate::api::params::AdsParams;
 use crate::api::routes::{deadline, heavy, sort_param, AppState};
 use crate::archive::{Archive, Observation, SourceEntry};
+use crate::search::collect::TimelineCounts;
 use crate::search::{search, Filters, SearchRequest, Sort};
-use crate::spend::{date_histogram, Grouping};
+use crate::spend::Grouping;
 
 /// The pages run no script and load nothing from elsewhere: styles and
 /// images come from this server only, forms submit only to it.
@@ -242,25 +243,13 @@ pub async fn search_page(req: HttpRequest, state: web::Data<AppState>) -> HttpRe
         let mut request = request;
         request.parallel = parallel;
         let response = search(&archive, &request)?;
-        let count = |active: bool| -> Result<u64, ApiError> {
-            let mut filters = request.filters.clone();
-            filters.active = Some(active);
-            let counted = SearchRequest {
-                query: request.query.clone(),
-                filters,
-                limit: 1,
-                snippets: false,
-                cursor: None,
-                facets: Vec::new(),
-                sort: None,
-                deadline: request.deadline.clone(),
-                parallel,
-                ..SearchRequest::default()
-            };
-            Ok(search(&archive, &counted)?.total)
-        };
-        let (running, ended) = (count(true)?, count(false)?);
-        let months = date_histogram(&archive, &request, Grouping::Month)?;
+        let timeline = crate::search::timeline(&archive, &request)?;
+        let months = timeline
+            .months
+            .iter()
+            .map(|(month, n)| (TimelineCounts::label(*month), *n))
+            .collect();
+        let (running, ended) = (timeline.running, timeline.ended);
         Ok(Found {
             response,
             running,

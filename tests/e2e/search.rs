@@ -793,6 +793,25 @@ fn spend_totals_match_the_raw_files() {
         sep2020,
         count(&raw, |a| a.first.is_some_and(|s| s >= start && s < end))
     );
+
+    // The search page's one-pass timeline says the same, and splits the
+    // matches into running and ended as the `active` filter does.
+    let timeline = adarchive::search::timeline(&archive, &request).unwrap();
+    let labelled: Vec<(String, u64)> = timeline
+        .months
+        .iter()
+        .map(|(m, n)| (adarchive::search::collect::TimelineCounts::label(*m), *n))
+        .collect();
+    assert_eq!(labelled, months);
+    for (active, counted) in [(true, timeline.running), (false, timeline.ended)] {
+        let mut narrowed = request.clone();
+        narrowed.filters.active = Some(active);
+        assert_eq!(
+            search(&archive, &narrowed).unwrap().total,
+            counted,
+            "active={active}"
+        );
+    }
 }
 
 #[test]

@@ -1,11 +1,13 @@
 //! Collectors of the search: the sorted page after a cursor
 //! ([`SortedCollector`]), the same page by relevance with pruning
-//! ([`PrunedRelevancePage`]), and facet counts ([`FacetCounts`]). Each
+//! ([`PrunedRelevancePage`]), facet counts ([`FacetCounts`]) and ads per
+//! month with how many still run ([`Timeline`]). Each
 //! reads fast fields only.
 
 mod facets;
 mod relevance;
 mod sorted;
+mod timeline;
 
 use std::cmp::Ordering;
 
@@ -15,6 +17,7 @@ use tantivy::{DocAddress, Score};
 pub use facets::{FacetCounts, FacetSegment};
 pub use relevance::PrunedRelevancePage;
 pub use sorted::{SegmentPage, SortedCollector, SortedSegment};
+pub use timeline::{Timeline, TimelineCounts, TimelineSegment};
 
 /// What results are ordered by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
