@@ -8,6 +8,9 @@
 //!   month and the export links;
 //! - `/ads/{uid}` shows one ad: every field, versions and what changed,
 //!   and the provenance of every reading down to the bytes;
+//! - `/advertisers/{id}` shows one advertiser across platforms, the
+//!   evidence joining its identities and its spend as ads and reports
+//!   give it;
 //! - `/spend` sets ad-level sums beside the platforms' report figures, as
 //!   `/v1/spend` does, with its CSV;
 //! - `/sources` lists every archived file and how to check it;
@@ -30,6 +33,7 @@ fn read() -> actix_web::Route {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", read().to(pages::search_page))
         .route("/ads/{uid}", read().to(pages::ad_page))
+        .route("/advertisers/{id}", read().to(pages::advertiser_page))
         .route("/spend", read().to(pages::spend_page))
         .route("/sources", read().to(pages::sources_page))
         .route("/about", read().to(pages::about_page))

@@ -362,6 +362,7 @@ struct AdPage {
     versions: Vec<VersionRow>,
     observations: Vec<ObservationRow>,
     json_href: String,
+    advertiser_href: Option<String>,
 }
 
 /// A JSON value as one line of text.
@@ -623,15 +624,39 @@ fn ad_page_of(archive: &Archive, uid: &str) -> crate::Result<Option<AdPage>> {
         versions,
         observations,
         json_href: format!("/v1/ads/{}", ad_href(uid).trim_start_matches("/ads/")),
+        advertiser_href: None,
     }))
+}
+
+/// The page of the advertiser an ad's identity belongs to.
+fn advertiser_of(state: &AppState, uid: &str) -> crate::Result<Option<String>> {
+    let Some(ad) = state.archive.latest(uid)? else {
+        return Ok(None);
+    };
+    let Some(facts) = crate::advertisers::facts_of_ad(&ad) else {
+        return Ok(None);
+    };
+    let all = state.advertisers.get(&state.archive)?;
+    Ok(all
+        .iter()
+        .find(|e| e.members.iter().any(|m| m.key == facts.key))
+        .map(|e| format!("/advertisers/{}", e.id)))
 }
 
 /// `/ads/{uid}`: the latest version, its history and its provenance.
 pub async fn ad_page(state: web::Data<AppState>, uid: web::Path<String>) -> HttpResponse {
     let uid = uid.into_inner();
-    let archive = state.archive.clone();
+    let shared = state.into_inner();
     let key = uid.clone();
-    let page = web::block(move || ad_page_of(&archive, &key)).await;
+    let page = web::block(move || {
+        let page = ad_page_of(&shared.archive, &key)?;
+        page.map(|mut page| {
+            page.advertiser_href = advertiser_of(&shared, &key)?;
+            Ok::<AdPage, crate::Error>(page)
+        })
+        .transpose()
+    })
+    .await;
     match page {
         Ok(Ok(Some(page))) => render(StatusCode::OK, &page),
         Ok(Ok(None)) => problem_page(&ApiError::NotFound(format!("no ad with uid `{uid}`"))),
@@ -828,6 +853,191 @@ pub async fn spend_page(req: HttpRequest, state: web::Data<AppState>) -> HttpRes
         })
         .collect();
     page.conversion = audit.conversion.note.clone();
+    render(StatusCode::OK, &page)
+}
+
+/// One platform identity of an advertiser.
+struct MemberRow {
+    key: String,
+    names: String,
+    funders: String,
+    identifiers: String,
+    seen_in: String,
+    ads_href: Option<String>,
+}
+
+/// One link between two identities.
+struct LinkRow {
+    from: String,
+    to: String,
+    evidence: String,
+    value: String,
+}
+
+#[derive(Template)]
+#[template(path = "advertiser.html")]
+struct AdvertiserPage {
+    id: String,
+    name: String,
+    platforms: String,
+    name_only: bool,
+    ads_href: Option<String>,
+    members: Vec<MemberRow>,
+    links: Vec<LinkRow>,
+    ads_origin: String,
+    reports_origin: String,
+    /// Platform, ad-level figures, report-level figures.
+    by_platform: Vec<(String, Vec<String>, Vec<String>)>,
+    report_sources: Vec<(String, String)>,
+    json_href: String,
+}
+
+/// The filters that find an identity's ads, when it has an id.
+fn identity_filters(m: &crate::advertisers::PlatformIdentity) -> Option<Filters> {
+    let id = m.advertiser_id.clone()?;
+    Some(Filters {
+        platform: vec![m.platform.clone()],
+        advertiser_id: vec![id],
+        ..Filters::default()
+    })
+}
+
+/// `/advertisers/{id}`: one advertiser across platforms, the evidence that
+/// joins its identities, and its spend as ads and reports give it.
+pub async fn advertiser_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> HttpResponse {
+    let id = id.into_inner();
+    let key = id.clone();
+    let (deadline, _cancel) = deadline();
+    let shared = state.clone().into_inner();
+    let found = heavy(&state, &req, move |parallel| {
+        let all = shared.advertisers.get(&shared.archive)?;
+        let Some(entity) = all.iter().find(|e| e.id == key) else {
+            return Ok(None);
+        };
+        let detail =
+            crate::advertisers::detail_of(&shared.archive, entity.clone(), &deadline, parallel)?;
+        Ok(Some(detail))
+    })
+    .await;
+    let detail = match found {
+        Ok(Some(d)) => d,
+        Ok(None) => return problem_page(&ApiError::NotFound(format!("no advertiser `{id}`"))),
+        Err(e) => return problem_page(&e),
+    };
+    let entity = &detail.entity;
+    let join = |set: &std::collections::BTreeSet<String>| {
+        set.iter().cloned().collect::<Vec<_>>().join("; ")
+    };
+    let members: Vec<MemberRow> = entity
+        .members
+        .iter()
+        .map(|m| MemberRow {
+            key: m.key.clone(),
+            names: join(&m.names),
+            funders: join(&m.funders),
+            identifiers: m
+                .identifiers
+                .iter()
+                .map(|i| format!("{} {}", i.kind, i.value))
+                .collect::<Vec<_>>()
+                .join("; "),
+            seen_in: match (m.in_ads, m.in_reports) {
+                (true, true) => "ads and spend reports".into(),
+                (true, false) => "ads".into(),
+                (false, true) => "spend reports".into(),
+                (false, false) => "–".into(),
+            },
+            ads_href: identity_filters(m).map(|f| page_href("", &f, None)),
+        })
+        .collect();
+    // Every identity with an id on one platform can be searched at once.
+    let ads_href = match entity.members.as_slice() {
+        [only] => identity_filters(only).map(|f| page_href("", &f, None)),
+        _ => {
+            let platforms: std::collections::BTreeSet<&str> =
+                entity.members.iter().map(|m| m.platform.as_str()).collect();
+            let ids: Vec<String> = entity
+                .members
+                .iter()
+                .filter_map(|m| m.advertiser_id.clone())
+                .collect();
+            (platforms.len() == 1 && ids.len() == entity.members.len()).then(|| {
+                let f = Filters {
+                    platform: platforms.iter().map(|p| (*p).to_owned()).collect(),
+                    advertiser_id: ids,
+                    ..Filters::default()
+                };
+                page_href("", &f, None)
+            })
+        }
+    };
+    let evidence = |l: &crate::advertisers::Link| match l.evidence.as_str() {
+        "identifier" => "a shared official id".to_owned(),
+        "google_id_mapping" => "Google's mapping of old to new advertiser ids".to_owned(),
+        "name" => "the same name only (not proof)".to_owned(),
+        other => other.to_owned(),
+    };
+    let money = |currency: &str, lower: u128, upper: Option<u128>| summed(currency, lower, upper);
+    let mut platforms: Vec<String> = detail
+        .ads
+        .by_platform
+        .iter()
+        .chain(&detail.reports.by_platform)
+        .map(|p| p.platform.clone())
+        .collect();
+    platforms.sort();
+    platforms.dedup();
+    let by_platform = platforms
+        .into_iter()
+        .map(|p| {
+            let figures = |totals: &[crate::advertisers::PlatformTotal]| -> Vec<String> {
+                totals
+                    .iter()
+                    .filter(|t| t.platform == p)
+                    .map(|t| money(&t.currency, t.lower, t.upper))
+                    .collect()
+            };
+            let ads = figures(&detail.ads.by_platform);
+            let reports = figures(&detail.reports.by_platform);
+            (p, ads, reports)
+        })
+        .collect();
+    let mut report_sources: Vec<(String, String)> = detail
+        .reports
+        .by_identity
+        .iter()
+        .flat_map(|g| g.reports.iter())
+        .map(|r| (r.name.clone(), format!("/v1/sources/{}", r.source)))
+        .collect();
+    report_sources.sort();
+    report_sources.dedup();
+    let page = AdvertiserPage {
+        id: entity.id.clone(),
+        name: entity.name.clone(),
+        platforms: entity.platforms.join(", "),
+        name_only: entity.name_only_links,
+        ads_href,
+        members,
+        links: entity
+            .links
+            .iter()
+            .map(|l| LinkRow {
+                from: l.from.clone(),
+                to: l.to.clone(),
+                evidence: evidence(l),
+                value: l.value.clone(),
+            })
+            .collect(),
+        ads_origin: detail.ads.origin.clone(),
+        reports_origin: detail.reports.origin.clone(),
+        by_platform,
+        report_sources,
+        json_href: format!("/v1/advertisers/{}", entity.id),
+    };
     render(StatusCode::OK, &page)
 }
 

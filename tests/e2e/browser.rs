@@ -209,6 +209,13 @@ async fn a_search_typed_narrowed_and_paged_in_the_browser() {
     let bytes = app.get(&href).await.bytes().await.unwrap();
     assert_eq!(blake3::hash(&bytes).to_hex().as_str(), named);
     assert!(text_of(c, ".observation").await.contains(&named));
+
+    // Its advertiser, across platforms.
+    click(c, "a[href^='/advertisers/']").await;
+    let url = wait_for_url(c, "/advertisers/").await;
+    let id = url.rsplit('/').next().unwrap().to_owned();
+    let entity = app.json(&format!("/v1/advertisers/{id}")).await;
+    assert_eq!(text_of(c, "h1").await, entity["name"].as_str().unwrap());
 }
 
 #[tokio::test]
@@ -366,11 +373,20 @@ async fn every_page_type_is_accessible_loads_only_from_this_server_and_is_photog
         .as_str()
         .unwrap()
         .to_owned();
+    let listed = app.json("/v1/advertisers?limit=50").await;
+    let advertiser = listed["advertisers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["members"].as_array().is_some_and(|m| m.len() > 1))
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .unwrap();
     let pages = [
         ("search", "/?q=vote&platform=meta".to_owned()),
         ("ad", format!("/ads/{uid}")),
         ("hostile", "/ads/meta:990001".to_owned()),
         ("spend", "/spend?group_by=country".to_owned()),
+        ("advertiser", format!("/advertisers/{advertiser}")),
         ("sources", "/sources".to_owned()),
         ("about", "/about".to_owned()),
     ];

@@ -307,3 +307,60 @@ async fn the_spend_page_is_the_audit_of_v1_spend_with_its_csv() {
     assert_eq!(status, 400);
     assert!(html.contains("colour"));
 }
+
+#[tokio::test]
+async fn an_advertiser_across_platforms_with_its_evidence_and_spend() {
+    let app = spawn().await;
+    let listed = app.json("/v1/advertisers?limit=50").await;
+    let entity = listed["advertisers"]
+        .as_array()
+        .or_else(|| listed.as_array())
+        .unwrap()
+        .iter()
+        .find(|e| e["members"].as_array().is_some_and(|m| m.len() > 1))
+        .expect("an advertiser on several platforms")
+        .clone();
+    let id = entity["id"].as_str().unwrap();
+    let (status, _, raw) = page(&app, &format!("/advertisers/{id}")).await;
+    assert_eq!(status, 200);
+    let html = decoded(&raw);
+    assert!(html.contains(&format!(
+        r#"<link rel="alternate" type="application/json" href="/v1/advertisers/{id}">"#
+    )));
+    for m in entity["members"].as_array().unwrap() {
+        assert!(html.contains(m["key"].as_str().unwrap()));
+    }
+    for l in entity["links"].as_array().unwrap() {
+        let evidence = match l["evidence"].as_str().unwrap() {
+            "identifier" => "a shared official id",
+            "google_id_mapping" => "Google's mapping",
+            _ => "the same name only (not proof)",
+        };
+        assert!(html.contains(evidence), "{evidence}");
+    }
+    let detail = app.json(&format!("/v1/advertisers/{id}")).await;
+    for t in detail["ads"]["by_platform"].as_array().unwrap() {
+        let lower = adarchive::web::format::thousands(t["lower"].as_u64().unwrap());
+        assert!(html.contains(&format!("{lower} ")), "{lower}");
+    }
+    // An ad of one of its identities links here.
+    let member = &entity["members"][0];
+    if let (Some(platform), Some(advertiser)) = (
+        member["platform"].as_str(),
+        member["advertiser_id"].as_str(),
+    ) {
+        let ads = app
+            .json(&format!(
+                "/v1/ads?platform={platform}&advertiser_id={advertiser}&limit=1"
+            ))
+            .await;
+        let uid = ads["results"][0]["uid"].as_str().unwrap();
+        let (_, _, ad) = page(&app, &format!("/ads/{uid}")).await;
+        assert!(
+            ad.contains(&format!(r#"<a href="/advertisers/{id}">"#)),
+            "{uid}"
+        );
+    }
+    let (status, _, _) = page(&app, "/advertisers/adv-nobody").await;
+    assert_eq!(status, 404);
+}
