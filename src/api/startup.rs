@@ -117,6 +117,7 @@ impl Application {
                 config.max_exports_per_client,
             )),
             advertisers: Default::default(),
+            timeline_of_all: Default::default(),
             // Twice the cores: a request's reading of records and writing
             // of JSON overlaps another's search; half of them per client.
             work: Arc::new(WorkSlots::new(

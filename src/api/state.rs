@@ -19,6 +19,10 @@ pub struct AppState {
     pub advertisers: AdvertiserCache,
     /// Slots for searches and other heavy work.
     pub work: Arc<WorkSlots>,
+    /// The timeline of every ad (the search page without a query or
+    /// filters, its most asked), with the number of sources it reflects.
+    pub timeline_of_all:
+        Arc<std::sync::Mutex<Option<(u64, crate::search::collect::TimelineCounts)>>>,
 }
 
 /// Counts of running exports: a cap over all clients and one per client,

@@ -89,6 +89,11 @@ pub struct SearchRequest {
     /// When the work must stop (none by default).
     #[serde(skip)]
     pub deadline: Deadline,
+    /// Whether to count the matches per month of first shown and by
+    /// whether they still run ([`SearchResponse::timeline`]), in the same
+    /// pass as the rest.
+    #[serde(skip)]
+    pub timeline: bool,
     /// Whether the search may spread over every core (the default), or
     /// runs on the calling thread: a server running several searches at
     /// once keeps each on its own thread, so that the system shares the
@@ -109,6 +114,7 @@ impl Default for SearchRequest {
             facets: Vec::new(),
             facet_limit: 10,
             snippets: true,
+            timeline: false,
             deadline: Deadline::default(),
             parallel: true,
         }
@@ -159,6 +165,10 @@ pub struct SearchResponse {
     pub next_cursor: Option<String>,
     /// Requested facets, top values first.
     pub facets: BTreeMap<String, Vec<FacetValue>>,
+    /// The matches per month and by whether they run, when asked for
+    /// ([`SearchRequest::timeline`]).
+    #[serde(skip)]
+    pub timeline: Option<collect::TimelineCounts>,
 }
 
 /// A search that cannot be run, naming the parameter at fault.
@@ -288,7 +298,12 @@ pub fn timeline(
 ) -> Result<collect::TimelineCounts, SearchError> {
     let query = full_query(archive, request)?.full;
     let searcher = archive.search_index()?.searcher();
-    let counts = run(&searcher, &*query, &collect::Timeline, request)?;
+    let counts = run(
+        &searcher,
+        &*query,
+        &collect::Timeline { enabled: true },
+        request,
+    )?;
     if request.deadline.passed() {
         return Err(SearchError::DeadlineExceeded);
     }
@@ -318,6 +333,7 @@ pub(crate) struct Ranking {
     facet_counts: Vec<std::collections::HashMap<String, u64>>,
     text_query: Box<dyn Query>,
     sort: SortBy,
+    timeline: collect::TimelineCounts,
 }
 
 /// Validates a request and runs its collectors on `searcher`.
@@ -374,26 +390,34 @@ pub(crate) fn rank(
     let facets = FacetCounts {
         fields: facet_fields,
     };
-    let (total, mut ranked, facet_counts) = match shortcut {
+    let timeline = collect::Timeline {
+        enabled: request.timeline,
+    };
+    let (total, mut ranked, facet_counts, months) = match shortcut {
         Shortcut::TermUnion(union) if sort == SortBy::Relevance && descending => {
             let ranked = run(searcher, &*union, &PrunedRelevancePage(page), request)?;
-            let (total, facet_counts) = if facets.fields.is_empty() {
-                (union.count(searcher)?, Vec::new())
+            let (total, facet_counts, months) = if facets.fields.is_empty() && !request.timeline {
+                (union.count(searcher)?, Vec::new(), Default::default())
             } else {
-                run(searcher, &*union, &(Count, facets), request)?
+                run(searcher, &*union, &(Count, facets, timeline), request)?
             };
-            (total, ranked, facet_counts)
+            (total, ranked, facet_counts, months)
         }
         Shortcut::Everything => {
             let index = archive.search_index()?;
-            let ranked = run(searcher, &*query, &SortedCollector(page), request)?;
+            let (ranked, months) = run(
+                searcher,
+                &*query,
+                &(SortedCollector(page), timeline),
+                request,
+            )?;
             let facet_counts = facets.of_all(searcher, index.fields())?;
-            (searcher.num_docs() as usize, ranked, facet_counts)
+            (searcher.num_docs() as usize, ranked, facet_counts, months)
         }
         _ => run(
             searcher,
             &*query,
-            &(Count, SortedCollector(page), facets),
+            &(Count, SortedCollector(page), facets, timeline),
             request,
         )?,
     };
@@ -416,6 +440,7 @@ pub(crate) fn rank(
         facet_counts,
         text_query,
         sort,
+        timeline: months,
     })
 }
 
@@ -432,6 +457,7 @@ pub fn search_in(
         facet_counts,
         text_query,
         sort,
+        timeline,
     } = rank(archive, searcher, request)?;
     let index = archive.search_index()?;
 
@@ -489,5 +515,6 @@ pub fn search_in(
         results,
         next_cursor,
         facets,
+        timeline: request.timeline.then_some(timeline),
     })
 }

@@ -239,11 +239,33 @@ pub async fn search_page(req: HttpRequest, state: web::Data<AppState>) -> HttpRe
         ..SearchRequest::default()
     };
     let archive = state.archive.clone();
+    let cache = state.timeline_of_all.clone();
     let found = heavy(&state, &req, move |parallel| -> Result<Found, ApiError> {
         let mut request = request;
         request.parallel = parallel;
-        let response = search(&archive, &request)?;
-        let timeline = crate::search::timeline(&archive, &request)?;
+        // Every ad's timeline changes only with an import: it is kept.
+        let everything = request.query.trim().is_empty() && request.filters == Filters::default();
+        let generation = archive.source_count()?;
+        let kept = cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+            .filter(|(g, _)| everything && *g == generation);
+        request.timeline = kept.is_none();
+        let mut response = search(&archive, &request)?;
+        let timeline = match kept {
+            Some((_, timeline)) => timeline,
+            None => {
+                let timeline = response.timeline.take().unwrap_or_default();
+                if everything {
+                    *cache
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                        Some((generation, timeline.clone()));
+                }
+                timeline
+            }
+        };
         let months = timeline
             .months
             .iter()

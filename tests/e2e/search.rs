@@ -803,6 +803,23 @@ fn spend_totals_match_the_raw_files() {
         .map(|(m, n)| (adarchive::search::collect::TimelineCounts::label(*m), *n))
         .collect();
     assert_eq!(labelled, months);
+    // Counted in the search's own pass, it is the same.
+    let mut counted_along = request.clone();
+    counted_along.timeline = true;
+    assert_eq!(
+        search(&archive, &counted_along).unwrap().timeline,
+        Some(timeline.clone())
+    );
+    let mut everything = SearchRequest {
+        timeline: true,
+        ..SearchRequest::default()
+    };
+    let all = search(&archive, &everything).unwrap();
+    everything.timeline = false;
+    assert_eq!(
+        all.timeline,
+        Some(adarchive::search::timeline(&archive, &everything).unwrap())
+    );
     for (active, counted) in [(true, timeline.running), (false, timeline.ended)] {
         let mut narrowed = request.clone();
         narrowed.filters.active = Some(active);

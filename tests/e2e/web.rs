@@ -132,6 +132,20 @@ async fn the_search_page_shows_what_the_api_finds_with_facets_that_are_links() {
     }
     // Matches are marked.
     assert!(html.contains("<mark>"));
+    // The running and ended counts, counted along with a one-word search,
+    // are what the `active` filter finds.
+    let (_, _, raw) = page(&app, "/?q=vote").await;
+    let one_word = decoded(&raw);
+    for (active, label) in [(true, "still running"), (false, "ended")] {
+        let n = app.json(&format!("/v1/ads?q=vote&active={active}")).await["total"]
+            .as_u64()
+            .unwrap();
+        let shown = format!(
+            "{label} <span class=\"count\">{}</span>",
+            adarchive::web::format::thousands(n)
+        );
+        assert!(one_word.contains(&shown), "{shown}");
+    }
     // The next page goes on with the cursor.
     if let Some(cursor) = api["next_cursor"].as_str() {
         assert!(html.contains(&format!("cursor={cursor}")));

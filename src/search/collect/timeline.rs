@@ -8,8 +8,12 @@ use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
-/// Collects [`TimelineCounts`].
-pub struct Timeline;
+/// Collects [`TimelineCounts`] when `enabled`; otherwise reads nothing and
+/// counts nothing, so that a search can always carry it.
+pub struct Timeline {
+    /// Whether to count.
+    pub enabled: bool,
+}
 
 /// Counts per month of first shown (months since year 0) and by whether
 /// the ad still runs.
@@ -34,12 +38,20 @@ impl TimelineCounts {
     }
 }
 
+/// The widest span of days one segment counts in `days` (about 550
+/// years); days beyond it are counted one by one.
+const MAX_DAYS: usize = 200_000;
+
 pub struct TimelineSegment {
-    first_shown: Column<i64>,
-    active: Column<u64>,
-    /// By day since the epoch: a segment's ads start on few distinct days,
-    /// so each day is turned into its month once, at the end.
-    days: HashMap<i64, u64>,
+    /// First shown and active, when counting.
+    columns: Option<(Column<i64>, Column<u64>)>,
+    /// Ads per day since the epoch, from `first_day` on: a segment's ads
+    /// start within a few years, so a day is one index, and each day is
+    /// turned into its month once, at the end.
+    days: Vec<u64>,
+    first_day: i64,
+    /// Days too far from the others for `days`.
+    outliers: HashMap<i64, u64>,
     running: u64,
     ended: u64,
 }
@@ -54,10 +66,16 @@ impl Collector for Timeline {
         reader: &SegmentReader,
     ) -> tantivy::Result<TimelineSegment> {
         let fast = reader.fast_fields();
+        let columns = if self.enabled {
+            Some((fast.i64("first_shown")?, fast.u64("active")?))
+        } else {
+            None
+        };
         Ok(TimelineSegment {
-            first_shown: fast.i64("first_shown")?,
-            active: fast.u64("active")?,
-            days: HashMap::new(),
+            columns,
+            days: Vec::new(),
+            first_day: 0,
+            outliers: HashMap::new(),
             running: 0,
             ended: 0,
         })
@@ -84,14 +102,38 @@ impl SegmentCollector for TimelineSegment {
     type Fruit = TimelineCounts;
 
     fn collect(&mut self, doc: DocId, _: Score) {
-        if self.active.first(doc) == Some(1) {
+        let Some((first_shown, active)) = &self.columns else {
+            return;
+        };
+        if active.first(doc) == Some(1) {
             self.running += 1;
         } else {
             self.ended += 1;
         }
-        match self.first_shown.first(doc) {
+        match first_shown.first(doc) {
             Some(seconds) if seconds != i64::MIN => {
-                *self.days.entry(seconds.div_euclid(86_400)).or_insert(0) += 1;
+                let day = seconds.div_euclid(86_400);
+                if self.days.is_empty() {
+                    self.first_day = day;
+                }
+                if day < self.first_day {
+                    let earlier = usize::try_from(self.first_day - day).unwrap_or(usize::MAX);
+                    if earlier.saturating_add(self.days.len()) > MAX_DAYS {
+                        *self.outliers.entry(day).or_insert(0) += 1;
+                        return;
+                    }
+                    self.days.splice(0..0, std::iter::repeat_n(0, earlier));
+                    self.first_day = day;
+                }
+                let at = usize::try_from(day - self.first_day).unwrap_or(usize::MAX);
+                if at >= self.days.len() {
+                    if at > MAX_DAYS {
+                        *self.outliers.entry(day).or_insert(0) += 1;
+                        return;
+                    }
+                    self.days.resize(at + 1, 0);
+                }
+                self.days[at] += 1;
             }
             _ => {}
         }
@@ -99,7 +141,15 @@ impl SegmentCollector for TimelineSegment {
 
     fn harvest(self) -> TimelineCounts {
         let mut months = BTreeMap::new();
-        for (day, n) in self.days {
+        let first_day = self.first_day;
+        let days = self
+            .days
+            .into_iter()
+            .enumerate()
+            .filter(|(_, n)| *n > 0)
+            .map(|(i, n)| (first_day + i as i64, n))
+            .chain(self.outliers);
+        for (day, n) in days {
             let Ok(date) = time::OffsetDateTime::from_unix_timestamp(day * 86_400) else {
                 continue;
             };
