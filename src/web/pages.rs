@@ -911,7 +911,70 @@ struct AdvertiserPage {
     /// Platform, ad-level figures, report-level figures.
     by_platform: Vec<(String, Vec<String>, Vec<String>)>,
     report_sources: Vec<(String, String)>,
+    /// Per platform, its months.
+    over_time: Vec<(String, Vec<MonthRow>)>,
+    /// Identities known by name only, whose ads no filter can find.
+    unsearchable: usize,
     json_href: String,
+}
+
+/// One month of an advertiser's ad-level spend: month, ads, spend per
+/// currency.
+type MonthRow = (String, String, Vec<String>);
+
+/// The ad-level spend of an advertiser's identities per platform and
+/// month: one month-grouped sum per platform over its identities' ids.
+fn spend_over_time(
+    archive: &Archive,
+    entity: &crate::advertisers::Entity,
+    deadline: &crate::search::Deadline,
+    parallel: bool,
+) -> Result<Vec<(String, Vec<MonthRow>)>, crate::search::SearchError> {
+    let mut by_platform: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for m in &entity.members {
+        if let Some(id) = &m.advertiser_id {
+            by_platform
+                .entry(m.platform.as_str())
+                .or_default()
+                .push(id.clone());
+        }
+    }
+    let mut out = Vec::new();
+    for (platform, ids) in by_platform {
+        let request = SearchRequest {
+            filters: Filters {
+                platform: vec![platform.to_owned()],
+                advertiser_id: ids,
+                ..Filters::default()
+            },
+            deadline: deadline.clone(),
+            parallel,
+            ..SearchRequest::default()
+        };
+        let months = crate::spend::spend_totals(archive, &request, Grouping::Month, 1_000)?;
+        let rows = months
+            .groups
+            .iter()
+            .map(|g| {
+                (
+                    g.key.clone(),
+                    thousands(g.ads),
+                    g.spend
+                        .iter()
+                        .map(|s| summed(&s.currency, s.lower, s.upper))
+                        .collect(),
+                )
+            })
+            .collect::<Vec<_>>();
+        if !rows.is_empty() {
+            let name = platform
+                .parse::<adarchive_schema::Platform>()
+                .map(|p| p.display_name().to_owned())
+                .unwrap_or_else(|_| platform.to_owned());
+            out.push((name, rows));
+        }
+    }
+    Ok(out)
 }
 
 /// The filters that find an identity's ads, when it has an id.
@@ -942,10 +1005,11 @@ pub async fn advertiser_page(
         };
         let detail =
             crate::advertisers::detail_of(&shared.archive, entity.clone(), &deadline, parallel)?;
-        Ok(Some(detail))
+        let over_time = spend_over_time(&shared.archive, entity, &deadline, parallel)?;
+        Ok(Some((detail, over_time)))
     })
     .await;
-    let detail = match found {
+    let (detail, over_time) = match found {
         Ok(Some(d)) => d,
         Ok(None) => return problem_page(&ApiError::NotFound(format!("no advertiser `{id}`"))),
         Err(e) => return problem_page(&e),
@@ -1058,6 +1122,12 @@ pub async fn advertiser_page(
         reports_origin: detail.reports.origin.clone(),
         by_platform,
         report_sources,
+        over_time,
+        unsearchable: entity
+            .members
+            .iter()
+            .filter(|m| m.advertiser_id.is_none())
+            .count(),
         json_href: format!("/v1/advertisers/{}", entity.id),
     };
     render(StatusCode::OK, &page)

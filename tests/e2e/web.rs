@@ -357,6 +357,37 @@ async fn an_advertiser_across_platforms_with_its_evidence_and_spend() {
         let lower = adarchive::web::format::thousands(t["lower"].as_u64().unwrap());
         assert!(html.contains(&format!("{lower} ")), "{lower}");
     }
+    // Its ad-level spend per platform and month is what /v1/spend says for
+    // the same identities.
+    assert!(html.contains("Ad-level spend over time"));
+    let member = entity["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["advertiser_id"].is_string())
+        .unwrap();
+    let platform = member["platform"].as_str().unwrap();
+    let ids: Vec<&str> = entity["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["platform"] == platform)
+        .filter_map(|m| m["advertiser_id"].as_str())
+        .collect();
+    let months = app
+        .json(&format!(
+            "/v1/spend?group_by=month&platform={platform}&advertiser_id={}",
+            ids.join(",")
+        ))
+        .await;
+    for g in months["groups"].as_array().unwrap() {
+        let row = format!(
+            "<tr><td>{}</td><td class=\"num\">{}</td>",
+            g["key"].as_str().unwrap(),
+            adarchive::web::format::thousands(g["ads"].as_u64().unwrap())
+        );
+        assert!(html.contains(&row), "{row}");
+    }
     // An ad of one of its identities links here.
     let member = &entity["members"][0];
     if let (Some(platform), Some(advertiser)) = (
