@@ -178,13 +178,7 @@ fn hidden(filters: &Filters) -> Vec<(&'static str, String)> {
 
 /// `/`: the search page, for the same parameters as `/v1/ads`.
 pub async fn search_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    // A form sends its blank fields too: a blank field is no parameter.
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
-    let given: Vec<(String, String)> = pairs
-        .into_iter()
-        .filter(|(_, v)| !v.trim().is_empty())
-        .collect();
+    let given = given_query(&req);
     let query_text = serde_urlencoded::to_string(&given).unwrap_or_default();
     let mut params: AdsParams = match serde_urlencoded::from_str(&query_text) {
         Ok(p) => p,
@@ -718,6 +712,24 @@ struct SpendPage {
     conversion: String,
 }
 
+/// A group as people read it: its name with its key, or the key alone.
+fn group_label(name: Option<&str>, key: &str) -> String {
+    match name {
+        Some(name) => format!("{name} ({key})"),
+        None => key.to_owned(),
+    }
+}
+
+/// A page's query string without the blank fields a form sends: a blank
+/// field is no parameter.
+fn given_query(req: &HttpRequest) -> Vec<(String, String)> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .collect()
+}
+
 /// A summed range: `lower – upper` in `currency`, or open.
 fn summed(currency: &str, lower: u128, upper: Option<u128>) -> String {
     let n = |v: u128| thousands(u64::try_from(v).unwrap_or(u64::MAX));
@@ -758,10 +770,15 @@ pub async fn spend_page(req: HttpRequest, state: web::Data<AppState>) -> HttpRes
         Ok(g) => g,
         Err(e) => return problem_page(&ApiError::from(e)),
     };
-    let limit = crate::api::params::bounded("limit", params.limit.clone(), 1, 1000)
-        .ok()
-        .flatten()
-        .unwrap_or(100);
+    let limit = match crate::api::params::bounded(
+        "limit",
+        params.limit.clone(),
+        1,
+        crate::api::params::MAX_SPEND_GROUPS,
+    ) {
+        Ok(limit) => limit.unwrap_or(crate::api::params::DEFAULT_SPEND_GROUPS),
+        Err(e) => return problem_page(&e),
+    };
     let mut page = SpendPage {
         group_by: group_by.to_string(),
         groupings: Grouping::ALL
@@ -832,10 +849,7 @@ pub async fn spend_page(req: HttpRequest, state: web::Data<AppState>) -> HttpRes
         .groups
         .iter()
         .map(|g| SpendRow {
-            label: match &g.name {
-                Some(name) => format!("{name} ({})", g.key),
-                None => g.key.clone(),
-            },
+            label: group_label(g.name.as_deref(), &g.key),
             count: thousands(g.ads),
             spend: g
                 .spend
@@ -856,10 +870,7 @@ pub async fn spend_page(req: HttpRequest, state: web::Data<AppState>) -> HttpRes
         .groups
         .iter()
         .map(|g| SpendRow {
-            label: match &g.name {
-                Some(name) => format!("{name} ({})", g.key),
-                None => g.key.clone(),
-            },
+            label: group_label(g.name.as_deref(), &g.key),
             count: thousands(g.rows),
             spend: g
                 .spend

@@ -3,7 +3,7 @@
 
 use adarchive_schema::Ad;
 
-use super::format::{count_range, counted, cut, safe_url, shown, spend, thousands};
+use super::format::{count_range, counted, cut, shown, spend, thousands};
 use crate::api::links::{query_string, search_pairs};
 use crate::search::{Filters, Hit, SearchResponse, Snippet, Sort};
 
@@ -226,9 +226,4 @@ fn shown_value(facet: &str, value: &str) -> String {
 /// "2,702 ads".
 pub fn total(n: u64) -> String {
     counted(n, "ad", "ads")
-}
-
-/// A safe outbound link, when the text is one.
-pub fn outbound(text: &str) -> Option<String> {
-    safe_url(text)
 }
