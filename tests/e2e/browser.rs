@@ -7,6 +7,7 @@
 //! absence fails them. axe-core is read from `AXE_CORE_JS` (CI installs it
 //! with npm).
 
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -22,10 +23,35 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 struct Browser {
     client: Client,
     driver: Child,
+    width: u32,
+}
+
+impl Browser {
+    /// Opens `address` and checks the page is laid out at the width asked.
+    async fn open(&self, address: &str) {
+        self.client.goto(address).await.unwrap();
+        let shown = self
+            .client
+            .execute("return window.innerWidth", vec![])
+            .await
+            .unwrap();
+        assert_eq!(
+            shown,
+            json!(self.width),
+            "{address} is laid out {shown} px wide"
+        );
+    }
 }
 
 impl Drop for Browser {
+    /// Ends the driver and every browser process it started, which share
+    /// its process group, even when a test failed before closing them.
     fn drop(&mut self) {
+        if let Ok(group) = libc::pid_t::try_from(self.driver.id()) {
+            // SAFETY: kill(2) with a negative pid signals a process group;
+            // it touches no memory of this process.
+            unsafe { libc::kill(-group, libc::SIGKILL) };
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -55,12 +81,43 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Starts ChromeDriver and a headless Chromium `width` pixels wide, with
-/// or without JavaScript.
+/// A Chrome DevTools Protocol command sent through ChromeDriver's
+/// `goog/cdp/execute` endpoint.
+#[derive(Debug)]
+struct DevTools {
+    method: &'static str,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for DevTools {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({"cmd": self.method, "params": self.params});
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// The narrowest window headless Chromium opens on a desktop is 500 px;
+/// narrower layouts are emulated the way DevTools' device mode does it.
+const NARROWEST_WINDOW: u32 = 500;
+
+/// Starts ChromeDriver and a headless Chromium whose page is `width` CSS
+/// pixels wide, with or without JavaScript.
 async fn browser(width: u32, javascript: bool) -> Browser {
     let port = free_port();
     let driver = Command::new(CHROMEDRIVER)
         .arg(format!("--port={port}"))
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -96,7 +153,20 @@ async fn browser(width: u32, javascript: bool) -> Browser {
         .connect(&address)
         .await
         .expect("a browser session");
-    Browser { client, driver }
+    if width < NARROWEST_WINDOW {
+        client
+            .issue_cmd(DevTools {
+                method: "Emulation.setDeviceMetricsOverride",
+                params: json!({"width": width, "height": 844, "deviceScaleFactor": 1, "mobile": true}),
+            })
+            .await
+            .expect("device emulation");
+    }
+    Browser {
+        client,
+        driver,
+        width,
+    }
 }
 
 /// Waits until the address holds `needle`.
@@ -165,7 +235,7 @@ async fn a_search_typed_narrowed_and_paged_in_the_browser() {
     let app = spawn().await;
     let b = browser(1280, true).await;
     let c = &b.client;
-    c.goto(&format!("{}/", app.address)).await.unwrap();
+    b.open(&format!("{}/", app.address)).await;
     c.find(Locator::Id("q"))
         .await
         .unwrap()
@@ -226,7 +296,7 @@ async fn one_search_with_the_keyboard_alone() {
     let app = spawn().await;
     let b = browser(1280, true).await;
     let c = &b.client;
-    c.goto(&format!("{}/", app.address)).await.unwrap();
+    b.open(&format!("{}/", app.address)).await;
     let body = c.find(Locator::Css("body")).await.unwrap();
     body.send_keys(&fantoccini::key::Key::Tab.to_string())
         .await
@@ -267,7 +337,7 @@ async fn the_same_search_without_javascript() {
     let app = spawn().await;
     let b = browser(390, false).await;
     let c = &b.client;
-    c.goto(&format!("{}/", app.address)).await.unwrap();
+    b.open(&format!("{}/", app.address)).await;
     c.find(Locator::Id("q"))
         .await
         .unwrap()
@@ -293,7 +363,7 @@ async fn a_spend_csv_from_the_page_has_the_figures_of_v1_spend() {
     let app = spawn().await;
     let b = browser(1280, true).await;
     let c = &b.client;
-    c.goto(&format!("{}/spend", app.address)).await.unwrap();
+    b.open(&format!("{}/spend", app.address)).await;
     click(c, "#group_by option[value=country]").await;
     click(c, "form.search button[type=submit]").await;
     wait_for_url(c, "group_by=country").await;
@@ -396,7 +466,7 @@ async fn every_page_type_is_accessible_loads_only_from_this_server_and_is_photog
         let b = browser(width, true).await;
         let c = &b.client;
         for (name, path) in &pages {
-            c.goto(&format!("{}{path}", app.address)).await.unwrap();
+            b.open(&format!("{}{path}", app.address)).await;
             // Every request the page made went to this server.
             let requests = c
                 .execute(
