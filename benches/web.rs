@@ -17,7 +17,7 @@ mod util;
 use util::{ads_arg, generate, percentiles, run, s, Server};
 
 const PORT: u16 = 18_919;
-const ROUNDS: usize = 200;
+const ROUNDS: usize = 1_000;
 
 /// What the page counts for its sidebar, asked of the API too.
 const FACETS: &str = "facets=platform,country,language,media_type,currency&facet_limit=10";
