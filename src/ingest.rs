@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use adarchive_importers::redact::{redact_text, CredentialScanner, Redactor};
 use adarchive_importers::{self as importers, Importer, StatedFacts};
 use adarchive_schema::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::archive::catch_up_index;
 pub use crate::archive::public_name;
@@ -41,8 +41,98 @@ pub struct ImportOptions {
     pub facts: StatedFacts,
 }
 
+/// What an import is asked, by name, as the command line, the control
+/// socket and the ingest API carry it; [`ImportSettings::options`] checks
+/// it once for all of them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImportSettings {
+    /// A format name to read every file as, instead of detecting it.
+    pub format: Option<String>,
+    /// Leave the search index as it is (see [`ImportOptions::skip_index`]).
+    pub no_index: bool,
+    /// The country of a Meta Ad Library Report whose file name lost it
+    /// (ISO code or English name).
+    pub report_country: Option<String>,
+    /// The date of such a report (`YYYY-MM-DD`).
+    pub report_date: Option<String>,
+    /// The period of such a report, as the format names it.
+    pub report_period: Option<String>,
+}
+
+/// Why import settings cannot be used, naming the setting.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SettingError {
+    /// No importer has that name.
+    #[error("format: unknown format `{0}`; formats: {formats}", formats = importers::format_names().join(", "))]
+    UnknownFormat(String),
+    /// Not a country.
+    #[error("report_country: `{0}` is no country code or English country name")]
+    Country(String),
+    /// Not a date.
+    #[error("report_date: `{0}` is not a date written YYYY-MM-DD")]
+    Date(String),
+    /// Not a period of the format.
+    #[error("report_period: `{0}` is not one of {periods}", periods = importers::meta_ad_library_report::PERIODS.join(", "))]
+    Period(String),
+}
+
+impl ImportSettings {
+    /// The options these settings ask for, or the first that is wrong.
+    ///
+    /// ```
+    /// use adarchive::ingest::{ImportSettings, SettingError};
+    /// let settings = ImportSettings { report_country: Some("Netherlands".into()), ..Default::default() };
+    /// assert_eq!(settings.options().unwrap().facts.country, Some("NL"));
+    /// let wrong = ImportSettings { format: Some("fax".into()), ..Default::default() };
+    /// assert!(matches!(wrong.options(), Err(SettingError::UnknownFormat(_))));
+    /// ```
+    pub fn options(&self) -> std::result::Result<ImportOptions, SettingError> {
+        let format = match &self.format {
+            Some(name) => Some(
+                importers::by_name(name)
+                    .ok_or_else(|| SettingError::UnknownFormat(name.clone()))?,
+            ),
+            None => None,
+        };
+        let country = match &self.report_country {
+            Some(c) => Some(
+                importers::normalize::country_code(c)
+                    .ok_or_else(|| SettingError::Country(c.clone()))?,
+            ),
+            None => None,
+        };
+        let date = match &self.report_date {
+            Some(d) => Some(
+                time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]"))
+                    .map_err(|_| SettingError::Date(d.clone()))?,
+            ),
+            None => None,
+        };
+        let period = match &self.report_period {
+            Some(p) => Some(
+                importers::meta_ad_library_report::PERIODS
+                    .iter()
+                    .copied()
+                    .find(|known| known == p)
+                    .ok_or_else(|| SettingError::Period(p.clone()))?,
+            ),
+            None => None,
+        };
+        Ok(ImportOptions {
+            format,
+            skip_index: self.no_index,
+            facts: StatedFacts {
+                country,
+                date,
+                period,
+            },
+        })
+    }
+}
+
 /// A bundle member that was not imported.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Skipped {
     /// Path inside the bundle.
     pub name: String,
@@ -51,7 +141,8 @@ pub struct Skipped {
 }
 
 /// What importing one file (or one bundle member) did.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct FileReport {
     /// The path as given (bundle members as `bundle.zip!/member.csv`).
     pub path: String,
@@ -89,7 +180,8 @@ pub struct FileReport {
 }
 
 /// The report of one `import` run.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ImportReport {
     /// One entry per file and bundle member.
     pub files: Vec<FileReport>,

@@ -14,6 +14,7 @@ pub mod index;
 pub mod ingest;
 pub mod search;
 pub mod spend;
+pub mod tasks;
 pub mod web;
 
 pub use adarchive_generate as generate;

@@ -20,6 +20,8 @@ use super::routes::{self, AppState, ExportSlots};
 use super::state::WorkSlots;
 use super::ApiDoc;
 use crate::archive::Archive;
+use crate::tasks::handover::{self, Listening};
+use crate::tasks::Tasks;
 
 /// What `serve` needs.
 #[derive(Clone, Debug)]
@@ -77,6 +79,9 @@ pub enum StartupError {
         #[source]
         source: crate::Error,
     },
+    /// The thread that runs imports could not be started.
+    #[error("cannot start the task thread")]
+    Tasks(#[source] std::io::Error),
     /// The address cannot be listened on.
     #[error("cannot listen on {bind}")]
     Listen {
@@ -92,6 +97,19 @@ pub enum StartupError {
 pub struct Application {
     port: u16,
     server: Server,
+    tasks: StopWhenDropped,
+    /// The control socket, while the server runs.
+    control: Option<Listening>,
+}
+
+/// The task queue, told to stop when the server is dropped, whether it
+/// ran to its end or not.
+struct StopWhenDropped(Tasks);
+
+impl Drop for StopWhenDropped {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
 }
 
 impl Application {
@@ -103,6 +121,18 @@ impl Application {
                 source,
             }
         })?);
+        let tasks = Tasks::start(Arc::clone(&archive)).map_err(StartupError::Tasks)?;
+        // Commands that find the archive busy hand their work over here.
+        let control = match handover::listen(&config.data, tasks.clone()) {
+            Ok(listening) => Some(listening),
+            Err(e) => {
+                tracing::warn!(
+                    "cannot listen on {}: {e}; `adarchive import` cannot run while this server does",
+                    handover::socket_path(&config.data).display()
+                );
+                None
+            }
+        };
         let listen = |source| StartupError::Listen {
             bind: config.bind.clone(),
             source,
@@ -112,6 +142,7 @@ impl Application {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let state = web::Data::new(AppState {
             archive,
+            tasks: tasks.clone(),
             exports: Arc::new(ExportSlots::new(
                 config.max_exports,
                 config.max_exports_per_client,
@@ -209,7 +240,12 @@ impl Application {
         .listen(listener)
         .map_err(listen)?
         .run();
-        Ok(Application { port, server })
+        Ok(Application {
+            port,
+            server,
+            tasks: StopWhenDropped(tasks),
+            control,
+        })
     }
 
     /// The port the server listens on.
@@ -218,7 +254,12 @@ impl Application {
     }
 
     /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
+    /// The task queue takes nothing more; the import running ends on its
+    /// own or with the process (each source commits whole or not at all).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        drop(self.control);
+        drop(self.tasks);
+        served
     }
 }

@@ -13,6 +13,8 @@ use crate::archive::Archive;
 pub struct AppState {
     /// The archive, opened once.
     pub archive: Arc<Archive>,
+    /// The work that writes to it, done one task at a time.
+    pub tasks: crate::tasks::Tasks,
     /// Exports running, over all clients and per client.
     pub exports: Arc<ExportSlots>,
     /// Advertiser entities, computed once per archive generation.

@@ -38,7 +38,7 @@ pub struct NoProgress;
 impl Progress for NoProgress {}
 
 /// A row that could not be read, as shown in import reports.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ProblemNote {
     /// 1-based line.
     pub line: u64,
@@ -54,7 +54,7 @@ pub struct ProblemNote {
 pub const PROBLEMS_LISTED: usize = 20;
 
 /// A value kept verbatim in `unmapped` because it could not be normalized.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct UnnormalizedValue {
     /// 1-based line of its row.
     pub line: u64,

@@ -262,7 +262,7 @@ impl Archive {
 
     /// Where a source's quarantined rows are.
     pub fn quarantine_path(&self, blake3: &str) -> PathBuf {
-        self.root.join("quarantine").join(format!("{blake3}.jsonl"))
+        quarantine_path_in(&self.root, blake3)
     }
 
     pub(crate) fn tmp_dir(&self) -> PathBuf {
@@ -530,6 +530,11 @@ pub struct Stats {
 
 /// Where the latest version of `uid` is; an error when its entry is
 /// unreadable.
+/// Where the quarantined rows of a source are, in the data folder `root`.
+pub fn quarantine_path_in(root: &Path, blake3: &str) -> PathBuf {
+    root.join("quarantine").join(format!("{blake3}.jsonl"))
+}
+
 pub(crate) fn latest_of(
     ads: &impl ReadableTable<&'static [u8], &'static [u8]>,
     uid: &str,

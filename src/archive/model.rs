@@ -18,7 +18,8 @@ pub const ZIP_FORMAT: &str = "zip";
 /// total += ImportCounts { records: 1, updated: 1, quarantined: 4, ..Default::default() };
 /// assert_eq!((total.records, total.new, total.updated, total.quarantined), (4, 2, 1, 4));
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct ImportCounts {
     /// Records read.
     pub records: u64,

@@ -1,14 +1,18 @@
 //! One function per command.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
+use adarchive::archive::Archive;
 use adarchive::archive::NoProgress;
 use adarchive::check;
 use adarchive::generate::GenerateOptions;
-use adarchive::ingest::{import_paths, ImportOptions};
+use adarchive::ingest::{import_paths, ImportOptions, ImportSettings};
 use adarchive::search::SearchRequest;
 use adarchive::spend::{spend_audit, Grouping, ReportQuery};
+use adarchive::tasks::handover::{Handover, Request};
+use adarchive::tasks::{Task, TaskStatus};
 use anyhow::{bail, Context};
 
 use super::args::*;
@@ -26,44 +30,93 @@ pub(crate) fn import(data: &Path, args: ImportArgs) -> anyhow::Result<ExitCode> 
         report_period,
         paths,
     } = args;
-    let facts = adarchive_importers::StatedFacts {
-        country: report_country,
-        date: report_date,
-        period: report_period.as_deref().and_then(|p| {
-            adarchive_importers::meta_ad_library_report::PERIODS
-                .iter()
-                .copied()
-                .find(|known| *known == p)
-        }),
+    let settings = ImportSettings {
+        format,
+        no_index,
+        report_country: report_country.map(str::to_owned),
+        report_date: report_date.map(|d| d.to_string()),
+        report_period,
     };
-    let format = match format {
-        Some(name) => match adarchive_importers::by_name(&name) {
-            Some(importer) => Some(importer),
-            None => bail!(
-                "unknown format `{name}`; formats: {}",
-                adarchive_importers::format_names().join(", ")
-            ),
-        },
-        None => None,
-    };
-    let archive = open(data)?;
+    let options = settings.options()?;
     let progress = Bar::new();
-    let report = import_paths(
-        &archive,
-        &paths,
-        ImportOptions {
-            format,
-            skip_index: no_index,
-            facts,
-        },
-        progress.as_progress(),
-    )?;
+    let report = match open_for_writing(data)? {
+        Writer::Here(archive) => import_paths(&archive, &paths, options, progress.as_progress())?,
+        Writer::Server(server) => {
+            let absolute = paths
+                .iter()
+                .map(|p| std::path::absolute(p).with_context(|| format!("{}", p.display())))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let request = Request::Import {
+                paths: absolute,
+                shown: paths.iter().map(|p| p.display().to_string()).collect(),
+                settings,
+            };
+            let task = handed_over(server, &request, &progress)?;
+            task.report
+                .context("the server's task ended without a report")?
+        }
+    };
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print_import(&archive, &report);
+        print_import(data, &report);
     }
     Ok(status(report.all_recognized()))
+}
+
+/// Where a command that writes does its work.
+enum Writer {
+    /// In this process, which opened the archive.
+    Here(Box<Archive>),
+    /// In the server that holds the archive open.
+    Server(Handover),
+}
+
+fn open_for_writing(data: &Path) -> anyhow::Result<Writer> {
+    match Archive::open(data) {
+        Ok(archive) => Ok(Writer::Here(Box::new(archive))),
+        Err(adarchive::Error::Busy(_)) => match Handover::connect(data) {
+            Some(server) => Ok(Writer::Server(server)),
+            None => bail!(
+                "the archive at {} is in use by another adarchive command (an import, verify or rebuild); one writes at a time: run this again when it has ended",
+                data.display()
+            ),
+        },
+        Err(e) => Err(e).with_context(|| format!("opening the archive at {}", data.display())),
+    }
+}
+
+/// Runs `request` as a task of the server, showing its progress; gives the
+/// task once it has succeeded.
+fn handed_over(server: Handover, request: &Request, progress: &Bar) -> anyhow::Result<Task> {
+    let mut announced = false;
+    let mut file = String::new();
+    let task = server.run(request, |task| {
+        if !announced {
+            eprintln!(
+                "the archive is served by a running `adarchive serve`: this is its task {}",
+                task.id
+            );
+            announced = true;
+        }
+        if let Some(p) = &task.progress {
+            if p.file != file {
+                file.clone_from(&p.file);
+                progress.as_progress().start(&p.file, p.size);
+            }
+            progress.as_progress().advance(p.done);
+        }
+    })?;
+    if !file.is_empty() {
+        progress.as_progress().finish();
+    }
+    match task.status {
+        TaskStatus::Failed => bail!(
+            "{}",
+            task.error.as_deref().unwrap_or("the server's task failed")
+        ),
+        _ => Ok(task),
+    }
 }
 
 pub(crate) fn verify(data: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
@@ -80,12 +133,15 @@ pub(crate) fn verify(data: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> 
 
 pub(crate) fn reindex(data: &Path, args: ReindexArgs) -> anyhow::Result<ExitCode> {
     let ReindexArgs { all } = args;
-    let archive = open(data)?;
     let started = std::time::Instant::now();
-    let indexed = if all {
-        adarchive::archive::reindex_all(&archive)?
-    } else {
-        adarchive::archive::catch_up_index(&archive)?
+    let indexed = match open_for_writing(data)? {
+        Writer::Here(archive) if all => adarchive::archive::reindex_all(&archive)?,
+        Writer::Here(archive) => adarchive::archive::catch_up_index(&archive)?,
+        Writer::Server(server) => {
+            let task = handed_over(server, &Request::Reindex { all }, &Bar::new())?;
+            task.indexed
+                .context("the server's task ended without a count")?
+        }
     };
     println!(
         "indexed {indexed} ads in {:.1} s",
@@ -96,6 +152,12 @@ pub(crate) fn reindex(data: &Path, args: ReindexArgs) -> anyhow::Result<ExitCode
 
 pub(crate) fn rebuild(data: &Path, args: RebuildArgs) -> anyhow::Result<ExitCode> {
     let RebuildArgs { json } = args;
+    if Handover::connect(data).is_some() {
+        bail!(
+            "the archive at {} is served by a running `adarchive serve`: `rebuild` replaces the whole database, which the server holds open; stop the server, rebuild, and start it again",
+            data.display()
+        );
+    }
     let progress = Bar::new();
     let report = check::rebuild(data, progress.as_progress())
         .with_context(|| format!("rebuilding {}", data.display()))?;
@@ -226,12 +288,17 @@ pub(crate) fn serve(data: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_logs();
     let config = limits.config(data.to_path_buf(), bind);
     let app = adarchive::api::startup::Application::build(&config)?;
-    println!(
+    // A server outlives whoever started it: a closed stdout is no reason
+    // to stop.
+    let mut out = std::io::stdout();
+    let _ = writeln!(
+        out,
         "serving {} on http://{}",
         data.display(),
         config.bind.replace(":0", &format!(":{}", app.port()))
     );
-    println!("API reference: http://127.0.0.1:{}/docs/", app.port());
+    let _ = writeln!(out, "API reference: http://127.0.0.1:{}/docs/", app.port());
+    let _ = out.flush();
     actix_web::rt::System::new().block_on(app.run_until_stopped())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -79,6 +79,18 @@ pub(crate) fn status(ok: bool) -> ExitCode {
     }
 }
 
+/// Opens the archive for a command that only a process holding it may
+/// run: one beside a running server says so, and where to turn instead.
 pub(crate) fn open(data: &Path) -> anyhow::Result<Archive> {
-    Archive::open(data).with_context(|| format!("opening the archive at {}", data.display()))
+    match Archive::open(data) {
+        Err(adarchive::Error::Busy(_))
+            if adarchive::tasks::handover::Handover::connect(data).is_some() =>
+        {
+            anyhow::bail!(
+                "the archive at {} is served by a running `adarchive serve`, which holds it open: only `import` and `reindex` are handed to it; ask its API for searches, spend and advertisers, and stop it for `verify` or `rebuild` (which read or rewrite the whole database)",
+                data.display()
+            )
+        }
+        opened => opened.with_context(|| format!("opening the archive at {}", data.display())),
+    }
 }

@@ -1,6 +1,7 @@
 //! What the commands print for people (`--json` prints the reports as they are).
 
-use adarchive::archive::Archive;
+use std::path::Path;
+
 use adarchive::ingest::ImportReport;
 use adarchive::search::SearchResponse;
 
@@ -135,7 +136,7 @@ pub(crate) fn counted(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-pub(crate) fn print_import(archive: &Archive, report: &ImportReport) {
+pub(crate) fn print_import(data: &Path, report: &ImportReport) {
     for f in &report.files {
         if let Some(error) = &f.error {
             println!("{}: error: {error}", f.path);
@@ -209,7 +210,7 @@ pub(crate) fn print_import(archive: &Archive, report: &ImportReport) {
             if let Some(hash) = &f.blake3 {
                 println!(
                     "  quarantined rows: {}",
-                    archive.quarantine_path(hash).display()
+                    adarchive::archive::quarantine_path_in(data, hash).display()
                 );
             }
         }

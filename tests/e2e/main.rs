@@ -10,6 +10,7 @@ mod archive;
 mod browser;
 mod crash;
 mod damaged;
+mod live;
 mod platforms;
 mod samples;
 mod search;
