@@ -10,7 +10,7 @@
 //! and its stylesheet, as sent plain, gzip and brotli.
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 mod util;
 
@@ -45,12 +45,7 @@ fn main() {
     let runtime = util::client_runtime();
     runtime.block_on(async move {
         let client = reqwest::Client::new();
-        // Opening a large archive takes a while the first time.
-        let started = Instant::now();
-        while client.get(format!("{base}/healthz")).send().await.is_err() {
-            assert!(started.elapsed() < Duration::from_secs(300), "the server did not start");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        util::wait_until_serving(&client, &base, 300).await;
         let requests = [
             ("one word", "q=vote"),
             ("one word in Thai", "q=%E0%B9%80%E0%B8%A5%E0%B8%B7%E0%B8%AD%E0%B8%81%E0%B8%95%E0%B8%B1%E0%B9%89%E0%B8%87"),

@@ -44,7 +44,8 @@ pub struct ImportOptions {
 /// What an import is asked, by name, as the command line, the control
 /// socket and the ingest API carry it; [`ImportSettings::options`] checks
 /// it once for all of them.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default, deny_unknown_fields)]
 pub struct ImportSettings {
     /// A format name to read every file as, instead of detecting it.
@@ -75,6 +76,18 @@ pub enum SettingError {
     /// Not a period of the format.
     #[error("report_period: `{0}` is not one of {periods}", periods = importers::meta_ad_library_report::PERIODS.join(", "))]
     Period(String),
+}
+
+impl SettingError {
+    /// The setting at fault, by its name.
+    pub fn setting(&self) -> &'static str {
+        match self {
+            SettingError::UnknownFormat(_) => "format",
+            SettingError::Country(_) => "report_country",
+            SettingError::Date(_) => "report_date",
+            SettingError::Period(_) => "report_period",
+        }
+    }
 }
 
 impl ImportSettings {

@@ -12,6 +12,7 @@ pub mod archive;
 pub mod error;
 pub mod index;
 pub mod ingest;
+pub mod keys;
 pub mod search;
 pub mod spend;
 pub mod tasks;

@@ -173,3 +173,16 @@ pub fn client_runtime() -> tokio::runtime::Runtime {
         .build()
         .expect("runtime")
 }
+
+/// Waits until the server at `base` answers, for at most `seconds`
+/// (opening a large archive takes a while the first time).
+pub async fn wait_until_serving(client: &reqwest::Client, base: &str, seconds: u64) {
+    let started = Instant::now();
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(seconds),
+            "the server did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

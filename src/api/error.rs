@@ -34,6 +34,15 @@ pub enum ApiError {
     /// The server runs as many of this kind of request as it can.
     #[error("{0}")]
     Busy(String),
+    /// The ingest API needs a key in force, sent as `Authorization: Bearer`.
+    #[error("this needs a key in force, sent as `Authorization: Bearer KEY`")]
+    Unauthorized,
+    /// An upload larger than the server takes.
+    #[error("{0}")]
+    TooLarge(String),
+    /// An upload that stopped sending.
+    #[error("{0}")]
+    Stalled(String),
     /// Resources here are read with GET or HEAD only.
     #[error("every resource here is read with GET or HEAD")]
     MethodNotAllowed,
@@ -60,6 +69,7 @@ pub struct Problem {
     pub detail: String,
     /// Stable machine-readable code: `bad_parameter`, `not_found`,
     /// `rate_limited`, `too_many_at_once`, `busy`, `deadline_exceeded`,
+    /// `unauthorized`, `too_large`, `stalled`, `method_not_allowed`,
     /// `internal`.
     pub code: String,
     /// The parameter at fault, for `bad_parameter`.
@@ -76,6 +86,9 @@ impl ApiError {
             ApiError::TooManyAtOnce(_) => "too_many_at_once",
             ApiError::Busy(_) => "busy",
             ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::TooLarge(_) => "too_large",
+            ApiError::Stalled(_) => "stalled",
             ApiError::DeadlineExceeded(_) => "deadline_exceeded",
             ApiError::Internal(_) => "internal",
         }
@@ -93,6 +106,9 @@ impl ApiError {
                 ApiError::TooManyAtOnce(_) => "Too many requests at once",
                 ApiError::Busy(_) => "Busy",
                 ApiError::MethodNotAllowed => "Method not allowed",
+                ApiError::Unauthorized => "Unauthorized",
+                ApiError::TooLarge(_) => "Too large",
+                ApiError::Stalled(_) => "Upload stalled",
                 ApiError::DeadlineExceeded(_) => "Took too long",
                 ApiError::Internal(_) => "Internal error",
             }
@@ -118,6 +134,9 @@ impl ResponseError for ApiError {
             }
             ApiError::Busy(_) | ApiError::DeadlineExceeded(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Stalled(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -142,6 +161,9 @@ impl ResponseError for ApiError {
             }
             ApiError::MethodNotAllowed => {
                 response.insert_header(("allow", "GET, HEAD, OPTIONS"));
+            }
+            ApiError::Unauthorized => {
+                response.insert_header(("www-authenticate", "Bearer realm=\"adarchive admin\""));
             }
             _ => {}
         }

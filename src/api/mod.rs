@@ -31,11 +31,33 @@ use utoipa::OpenApi;
         routes::advertisers::advertiser,
         routes::export::export,
         routes::sources::sources,
-        routes::sources::source
+        routes::sources::source,
+        routes::admin::imports,
+        routes::admin::tasks,
+        routes::admin::task
     ),
-    components(schemas(error::Problem, routes::health::Health))
+    components(schemas(error::Problem, routes::health::Health)),
+    modifiers(&AdminKey)
 )]
 pub struct ApiDoc;
+
+/// The ingest API's key, as the document declares it.
+struct AdminKey;
+
+impl utoipa::Modify for AdminKey {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.description = Some(
+            "A key made with `adarchive keys create`; the admin endpoints exist only while one is in force."
+                .into(),
+        );
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme("key", SecurityScheme::Http(scheme));
+    }
+}
 
 /// The OpenAPI document as pretty JSON (committed as `openapi/openapi.json`).
 pub fn openapi_json() -> String {

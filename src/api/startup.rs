@@ -42,6 +42,10 @@ pub struct ApiConfig {
     pub max_exports_per_client: usize,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The largest upload the ingest API takes, in bytes.
+    pub max_upload_bytes: u64,
+    /// Uploads the ingest API receives at once.
+    pub max_uploads: usize,
 }
 
 /// Tokens per second per client, by default.
@@ -52,6 +56,11 @@ pub const DEFAULT_MAX_IN_FLIGHT: u32 = 4;
 pub const DEFAULT_MAX_EXPORTS: usize = 4;
 /// Exports at once per client, by default.
 pub const DEFAULT_MAX_EXPORTS_PER_CLIENT: usize = 1;
+/// The largest upload, by default: 4 GiB, room for the largest exports
+/// the platforms publish as one file.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 4 << 30;
+/// Uploads received at once, by default.
+pub const DEFAULT_MAX_UPLOADS: usize = 2;
 
 impl Default for ApiConfig {
     fn default() -> Self {
@@ -63,6 +72,8 @@ impl Default for ApiConfig {
             max_exports: DEFAULT_MAX_EXPORTS,
             max_exports_per_client: DEFAULT_MAX_EXPORTS_PER_CLIENT,
             trusted_proxies: Vec::new(),
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            max_uploads: DEFAULT_MAX_UPLOADS,
         }
     }
 }
@@ -140,9 +151,18 @@ impl Application {
         let listener = TcpListener::bind(&config.bind).map_err(listen)?;
         let port = listener.local_addr().map_err(listen)?.port();
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        // Uploads a stopped server left half-received.
+        let uploads = config.data.join(routes::admin::UPLOADS_DIR);
+        if let Err(e) = std::fs::remove_dir_all(&uploads) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!("cannot empty {}: {e}", uploads.display());
+            }
+        }
         let state = web::Data::new(AppState {
             archive,
             tasks: tasks.clone(),
+            uploads: routes::admin::UploadSlots::new(config.max_uploads),
+            uploads_max_bytes: config.max_upload_bytes,
             exports: Arc::new(ExportSlots::new(
                 config.max_exports,
                 config.max_exports_per_client,
@@ -192,6 +212,9 @@ impl Application {
                 .service(routes::export::export)
                 .service(routes::sources::sources)
                 .service(routes::sources::source)
+                .service(routes::admin::imports)
+                .service(routes::admin::tasks)
+                .service(routes::admin::task)
                 .route(
                     "/openapi.json",
                     web::route()

@@ -15,6 +15,10 @@ pub struct AppState {
     pub archive: Arc<Archive>,
     /// The work that writes to it, done one task at a time.
     pub tasks: crate::tasks::Tasks,
+    /// Uploads to the ingest API being received.
+    pub uploads: super::routes::admin::UploadSlots,
+    /// The largest upload taken, in bytes.
+    pub uploads_max_bytes: u64,
     /// Exports running, over all clients and per client.
     pub exports: Arc<ExportSlots>,
     /// Advertiser entities, computed once per archive generation.

@@ -56,6 +56,10 @@ pub(crate) enum Command {
     Serve(ServeArgs),
     /// Generate sample exports, import them into a fresh archive, and serve it.
     Demo(DemoArgs),
+    /// Keys for the ingest API (`/v1/admin/…`), which is off until one is
+    /// made. A key is shown once when made; only its hash is kept.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Write realistic exports in every supported format (Google, Meta, Snap,
     /// Microsoft, TikTok, LinkedIn, X, Google Ads Transparency Center).
     GenerateSamples(GenerateSamplesArgs),
@@ -204,6 +208,29 @@ pub(crate) struct ServeArgs {
     pub(crate) limits: ServeLimits,
 }
 
+/// What `keys` does.
+#[derive(Subcommand)]
+pub(crate) enum KeysCommand {
+    /// Make a key and print it, once.
+    Create {
+        /// What the key is for (letters, digits, `.`, `_`, `-`); tasks it
+        /// starts are marked with it.
+        #[arg(long)]
+        name: String,
+    },
+    /// List the keys made: names and dates, never a key.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key: it stops working at once.
+    Revoke {
+        /// The key's name.
+        name: String,
+    },
+}
+
 /// The arguments of `demo`.
 #[derive(clap::Args)]
 pub(crate) struct DemoArgs {
@@ -310,6 +337,13 @@ pub(crate) struct ServeLimits {
     /// Without one, the header is ignored.
     #[arg(long = "trusted-proxy", env = "ADARCHIVE_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
     trusted_proxies: Vec<ipnet::IpNet>,
+    /// The largest upload the ingest API takes, in bytes (all files of one
+    /// request together).
+    #[arg(long, env = "ADARCHIVE_MAX_UPLOAD_BYTES", default_value_t = startup::DEFAULT_MAX_UPLOAD_BYTES)]
+    max_upload_bytes: u64,
+    /// Uploads the ingest API receives at once.
+    #[arg(long, env = "ADARCHIVE_MAX_UPLOADS", default_value_t = startup::DEFAULT_MAX_UPLOADS)]
+    max_uploads: usize,
 }
 
 impl ServeLimits {
@@ -322,6 +356,8 @@ impl ServeLimits {
             max_exports: self.max_exports,
             max_exports_per_client: self.max_exports_per_client,
             trusted_proxies: self.trusted_proxies,
+            max_upload_bytes: self.max_upload_bytes,
+            max_uploads: self.max_uploads,
         }
     }
 }

@@ -364,3 +364,36 @@ pub(crate) fn generate_samples(args: GenerateSamplesArgs) -> anyhow::Result<Exit
     }
     Ok(ExitCode::SUCCESS)
 }
+
+pub(crate) fn keys(data: &Path, command: KeysCommand) -> anyhow::Result<ExitCode> {
+    let keys = adarchive::keys::Keys::of(data);
+    match command {
+        KeysCommand::Create { name } => {
+            let key = keys.create(&name)?;
+            eprintln!("the key `{name}`, shown this once (only its hash is kept); send it as `Authorization: Bearer KEY`:");
+            println!("{key}");
+        }
+        KeysCommand::List { json } => {
+            let listed = keys.list()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&listed)?);
+            } else if listed.is_empty() {
+                println!("no keys: the ingest API is off");
+            } else {
+                for key in listed {
+                    match key.revoked_at {
+                        Some(revoked) => {
+                            println!("{}\tmade {}\trevoked {revoked}", key.name, key.created_at)
+                        }
+                        None => println!("{}\tmade {}\tin force", key.name, key.created_at),
+                    }
+                }
+            }
+        }
+        KeysCommand::Revoke { name } => {
+            keys.revoke(&name)?;
+            println!("revoked `{name}`");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

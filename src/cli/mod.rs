@@ -44,6 +44,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => commands::serve(&cli.data, args),
         Command::Demo(args) => commands::demo(args),
         Command::GenerateSamples(args) => commands::generate_samples(args),
+        Command::Keys(command) => commands::keys(&cli.data, command),
     }
 }
 
@@ -67,6 +68,7 @@ pub(crate) fn init_logs() {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 }
 

@@ -12,7 +12,7 @@ use adarchive::archive::Archive;
 use adarchive::generate::{generate_samples, GenerateOptions};
 
 use crate::api::helpers::spawn_with;
-use crate::util::{adarchive, adarchive_json, path_str};
+use crate::util::{adarchive, adarchive_json, copy_dir, path_str};
 
 fn generated(dir: &Path, name: &str, ads: u64, seed: u64) -> PathBuf {
     let out = dir.join(name);
@@ -33,19 +33,6 @@ fn import_command(data: &Path, input: &Path) -> Command {
     .stdout(Stdio::piped())
     .stderr(Stdio::piped());
     cmd
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 fn total(archive_total: &serde_json::Value) -> u64 {
@@ -209,26 +196,25 @@ async fn an_import_beside_the_server_is_handed_to_it_and_every_request_is_answer
 }
 
 /// `adarchive serve` in a process of its own, killed when dropped.
-struct Served {
+pub(crate) struct Served {
     child: Child,
-    address: String,
+    pub(crate) address: String,
 }
 
 impl Served {
     fn start(data: &Path) -> Served {
+        Served::start_with(data, &["--rate-limit", "0"], Stdio::null())
+    }
+
+    /// Serves `data` with more arguments, its log going to `log`.
+    pub(crate) fn start_with(data: &Path, args: &[&str], log: impl Into<Stdio>) -> Served {
         let mut child = Command::new(env!("CARGO_BIN_EXE_adarchive"))
-            .args([
-                "serve",
-                "--data",
-                path_str(data),
-                "--bind",
-                "127.0.0.1:0",
-                "--rate-limit",
-                "0",
-            ])
+            .args(["serve", "--data", path_str(data), "--bind", "127.0.0.1:0"])
+            .args(args)
             .env_remove("ADARCHIVE_DATA")
+            .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(log)
             .spawn()
             .unwrap();
         let mut first = String::new();
@@ -243,7 +229,7 @@ impl Served {
         Served { child, address }
     }
 
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -10,6 +10,7 @@ mod archive;
 mod browser;
 mod crash;
 mod damaged;
+mod ingest;
 mod live;
 mod platforms;
 mod samples;

@@ -2,6 +2,7 @@
 //! (declared in [`super::params`]), runs one core call off the async
 //! workers, and maps the result.
 
+pub mod admin;
 pub mod ads;
 pub mod advertisers;
 pub mod export;
