@@ -22,6 +22,7 @@ use utoipa::OpenApi;
     ),
     paths(
         routes::health::healthz,
+        routes::health::metrics,
         routes::ads::ads,
         routes::ads::ad,
         routes::ads::history,

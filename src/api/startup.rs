@@ -46,6 +46,8 @@ pub struct ApiConfig {
     pub max_upload_bytes: u64,
     /// Uploads the ingest API receives at once.
     pub max_uploads: usize,
+    /// Bytes of answers kept for repeated requests; 0 keeps none.
+    pub cache_bytes: usize,
 }
 
 /// Tokens per second per client, by default.
@@ -61,6 +63,9 @@ pub const DEFAULT_MAX_EXPORTS_PER_CLIENT: usize = 1;
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 4 << 30;
 /// Uploads received at once, by default.
 pub const DEFAULT_MAX_UPLOADS: usize = 2;
+/// Bytes of kept answers, by default: 64 MiB, about a thousand pages of
+/// results with facets.
+pub const DEFAULT_CACHE_BYTES: usize = 64 << 20;
 
 impl Default for ApiConfig {
     fn default() -> Self {
@@ -74,6 +79,7 @@ impl Default for ApiConfig {
             trusted_proxies: Vec::new(),
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             max_uploads: DEFAULT_MAX_UPLOADS,
+            cache_bytes: DEFAULT_CACHE_BYTES,
         }
     }
 }
@@ -161,6 +167,7 @@ impl Application {
         let state = web::Data::new(AppState {
             archive,
             tasks: tasks.clone(),
+            results: crate::cache::ResultCache::new(config.cache_bytes),
             uploads: routes::admin::UploadSlots::new(config.max_uploads),
             uploads_max_bytes: config.max_upload_bytes,
             exports: Arc::new(ExportSlots::new(
@@ -202,6 +209,7 @@ impl Application {
                 .wrap(middleware::cors())
                 .configure(crate::web::configure)
                 .service(routes::health::healthz)
+                .service(routes::health::metrics)
                 .service(routes::ads::ads)
                 .service(routes::ads::ad)
                 .service(routes::ads::history)

@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use actix_web::http::header::{HeaderName, HeaderValue};
+
 use super::error::ApiError;
 use super::limit::ClientKey;
 use crate::advertisers::Entity;
@@ -15,6 +17,9 @@ pub struct AppState {
     pub archive: Arc<Archive>,
     /// The work that writes to it, done one task at a time.
     pub tasks: crate::tasks::Tasks,
+    /// Answers of searches, spend totals and the search page, kept until
+    /// the archive changes; with each its response headers.
+    pub results: crate::cache::ResultCache<Vec<(HeaderName, HeaderValue)>>,
     /// Uploads to the ingest API being received.
     pub uploads: super::routes::admin::UploadSlots,
     /// The largest upload taken, in bytes.

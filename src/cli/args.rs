@@ -344,6 +344,10 @@ pub(crate) struct ServeLimits {
     /// Uploads the ingest API receives at once.
     #[arg(long, env = "ADARCHIVE_MAX_UPLOADS", default_value_t = startup::DEFAULT_MAX_UPLOADS)]
     max_uploads: usize,
+    /// Bytes of answers (searches, spend totals, the search page) kept for
+    /// repeated requests until the archive changes; 0 keeps none.
+    #[arg(long, env = "ADARCHIVE_CACHE_BYTES", default_value_t = startup::DEFAULT_CACHE_BYTES)]
+    cache_bytes: usize,
 }
 
 impl ServeLimits {
@@ -358,6 +362,7 @@ impl ServeLimits {
             trusted_proxies: self.trusted_proxies,
             max_upload_bytes: self.max_upload_bytes,
             max_uploads: self.max_uploads,
+            cache_bytes: self.cache_bytes,
         }
     }
 }

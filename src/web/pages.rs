@@ -178,7 +178,14 @@ fn hidden(filters: &Filters) -> Vec<(&'static str, String)> {
 
 /// `/`: the search page, for the same parameters as `/v1/ads`.
 pub async fn search_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let given = given_query(&req);
+    let answer = async { Ok(searched_page(&req, &state).await) };
+    crate::api::routes::through_cache(&state, &req, answer)
+        .await
+        .unwrap_or_else(|e| problem_page(&e))
+}
+
+async fn searched_page(req: &HttpRequest, state: &AppState) -> HttpResponse {
+    let given = given_query(req);
     let query_text = serde_urlencoded::to_string(&given).unwrap_or_default();
     let mut params: AdsParams = match serde_urlencoded::from_str(&query_text) {
         Ok(p) => p,
@@ -234,7 +241,7 @@ pub async fn search_page(req: HttpRequest, state: web::Data<AppState>) -> HttpRe
     };
     let archive = state.archive.clone();
     let cache = state.timeline_of_all.clone();
-    let found = heavy(&state, &req, move |parallel| -> Result<Found, ApiError> {
+    let found = heavy(state, req, move |parallel| -> Result<Found, ApiError> {
         let mut request = request;
         request.parallel = parallel;
         // Every ad's timeline changes only with an import: it is kept.

@@ -152,7 +152,9 @@ async fn an_import_beside_the_server_is_handed_to_it_and_every_request_is_answer
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report, expected, "the same report as without a server");
 
-    // The new ads are found through the running server, at once.
+    // The new ads are found through the running server, at once: the
+    // answer to this same request, kept before the import, is not given
+    // again once the archive has changed.
     let found = loop {
         let now = total(&app.json("/v1/ads?limit=1").await);
         if now == total(&everything) || ended.elapsed() > Duration::from_secs(5) {

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use actix_web::{route, web, HttpRequest, HttpResponse};
 
-use super::{deadline, heavy, json_response, not_modified, sort_param, to_json};
+use super::{deadline, heavy, json_response, not_modified, sort_param, through_cache, to_json};
 use crate::api::error::{ApiError, Problem};
 use crate::api::params::{facet_limit, list, page_limit, AdsParams};
 use crate::api::state::AppState;
@@ -28,7 +28,14 @@ pub async fn ads(
     state: web::Data<AppState>,
     query: web::Query<AdsParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut params = query.into_inner();
+    through_cache(&state, &req, ads_searched(&req, &state, query.into_inner())).await
+}
+
+async fn ads_searched(
+    req: &HttpRequest,
+    state: &AppState,
+    mut params: AdsParams,
+) -> Result<HttpResponse, ApiError> {
     let (query, filters) = params.take_filters()?;
     let (deadline, _cancel) = deadline();
     let mut request = SearchRequest {
@@ -43,7 +50,7 @@ pub async fn ads(
         ..SearchRequest::default()
     };
     let archive = state.archive.clone();
-    let page = heavy(&state, &req, move |parallel| {
+    let page = heavy(state, req, move |parallel| {
         request.parallel = parallel;
         to_json(&search(&archive, &request)?)
     })

@@ -51,6 +51,59 @@ pub(crate) async fn heavy<T: Send + 'static>(
     web::block(move || work(slot.alone())).await?
 }
 
+/// What kept answers are valid for: the archive as it is now.
+fn generation(state: &AppState) -> Result<crate::cache::Generation, ApiError> {
+    Ok(crate::cache::Generation {
+        sources: state.archive.source_count()?,
+        searcher: state
+            .archive
+            .search_index()?
+            .searcher()
+            .generation()
+            .generation_id(),
+    })
+}
+
+/// Answers `req` as it was answered before, while the archive has not
+/// changed since; or with `answer`, keeping a `200` for the next time.
+pub(crate) async fn through_cache(
+    state: &AppState,
+    req: &HttpRequest,
+    answer: impl std::future::Future<Output = Result<HttpResponse, ApiError>>,
+) -> Result<HttpResponse, ApiError> {
+    let key = crate::cache::request_key(req.path(), req.query_string());
+    let generation = generation(state)?;
+    if let Some(kept) = state.results.get(generation, &key) {
+        let mut response = HttpResponse::Ok();
+        for (name, value) in &kept.meta {
+            response.insert_header((name.clone(), value.clone()));
+        }
+        return Ok(response.body(kept.body.clone()));
+    }
+    let response = answer.await?;
+    if response.status() != actix_web::http::StatusCode::OK {
+        return Ok(response);
+    }
+    let (head, body) = response.into_parts();
+    let bytes = actix_web::body::to_bytes(body)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string().into()))?;
+    let headers = head
+        .headers()
+        .iter()
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    state.results.put(
+        generation,
+        key,
+        crate::cache::Kept {
+            body: bytes.to_vec(),
+            meta: headers,
+        },
+    );
+    Ok(head.set_body(bytes).map_into_boxed_body())
+}
+
 /// A value as a JSON body: called inside the blocking work, so that large
 /// answers are serialized off the async workers.
 pub(super) fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {

@@ -27,7 +27,19 @@ pub async fn spend(
     state: web::Data<AppState>,
     query: web::Query<SpendParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut params = query.into_inner();
+    super::through_cache(
+        &state,
+        &req,
+        spend_totaled(&req, &state, query.into_inner()),
+    )
+    .await
+}
+
+async fn spend_totaled(
+    req: &HttpRequest,
+    state: &AppState,
+    mut params: SpendParams,
+) -> Result<HttpResponse, ApiError> {
     let (query, filters) = params.take_filters()?;
     let group_by: Grouping = params
         .group_by
@@ -70,8 +82,8 @@ pub async fn spend(
     // Built and serialized off the async workers: a response of a thousand
     // groups is large.
     let (body, group_by) = heavy(
-        &state,
-        &req,
+        state,
+        req,
         move |parallel| -> Result<(Vec<u8>, Grouping), ApiError> {
             request.parallel = parallel;
             let mut audit = spend_audit(

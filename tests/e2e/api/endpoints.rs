@@ -541,3 +541,49 @@ async fn a_google_table_saved_as_json_lines_is_served_as_json() {
     assert_eq!(response.headers()["content-type"], "application/json");
     assert_eq!(response.bytes().await.unwrap().as_ref(), &bytes[..]);
 }
+
+#[tokio::test]
+async fn repeated_requests_are_answered_from_the_cache() {
+    if crate::util::skip_without_samples() {
+        return;
+    }
+    let app = spawn_app().await;
+    let stats = |health: &serde_json::Value| {
+        (
+            health["cache"]["hits"].as_u64().unwrap(),
+            health["cache"]["misses"].as_u64().unwrap(),
+        )
+    };
+    let before = stats(&app.json("/healthz").await);
+    let first = app.get("/v1/ads?q=vote&platform=meta&facets=country").await;
+    let first_type = first.headers()["content-type"].clone();
+    let first = first.text().await.unwrap();
+    // The same question in another order is the same answer, kept.
+    let again = app.get("/v1/ads?facets=country&platform=meta&q=vote").await;
+    assert_eq!(again.headers()["content-type"], first_type);
+    assert_eq!(again.text().await.unwrap(), first);
+    let page = app.get("/?q=vote").await.text().await.unwrap();
+    assert_eq!(app.get("/?q=vote").await.text().await.unwrap(), page);
+    let csv = app.get("/v1/spend?group_by=country&format=csv").await;
+    let disposition = csv.headers()["content-disposition"].clone();
+    let kept = app.get("/v1/spend?group_by=country&format=csv").await;
+    assert_eq!(kept.headers()["content-disposition"], disposition);
+    let health = app.json("/healthz").await;
+    let after = stats(&health);
+    assert_eq!(after.0 - before.0, 3, "three answers came from the cache");
+    assert_eq!(after.1 - before.1, 3, "three were computed");
+    assert!(health["cache"]["bytes"].as_u64().unwrap() > first.len() as u64);
+    // Errors are never kept.
+    for _ in 0..2 {
+        assert_eq!(app.get("/v1/ads?sort=nonsense").await.status(), 400);
+    }
+    assert_eq!(stats(&app.json("/healthz").await).0, after.0);
+    let metrics = app.get("/metrics").await;
+    assert!(metrics.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
+    let metrics = metrics.text().await.unwrap();
+    assert!(metrics.contains(&format!("adarchive_cache_hits_total {}", after.0)));
+    assert!(metrics.contains("# TYPE adarchive_cache_misses_total counter"));
+}
