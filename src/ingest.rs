@@ -17,8 +17,9 @@ use serde::{Deserialize, Serialize};
 use crate::archive::catch_up_index;
 pub use crate::archive::public_name;
 use crate::archive::{
-    clear_staging, parse_source, tempfile_in, Archive, Derived, ImportCounts, MemberEntry, Parsed,
-    ProblemNote, Progress, SourceEntry, SourceJob, UnnormalizedValue, ZIP_FORMAT,
+    clear_staging, parse_source, tempfile_in, Archive, Derived, FetchedFrom, ImportCounts,
+    MemberEntry, Parsed, ProblemNote, Progress, SourceEntry, SourceJob, UnnormalizedValue,
+    ZIP_FORMAT,
 };
 use crate::error::{IoContext, Result};
 use crate::index::{IndexState, Updates};
@@ -28,7 +29,7 @@ const HEAD_LEN: usize = 64 * 1024;
 
 /// Options of an import.
 #[derive(Clone, Copy, Default)]
-pub struct ImportOptions {
+pub struct ImportOptions<'a> {
     /// Read every file given as this format instead of detecting it. Zip
     /// bundles are still opened, and their members detected by content.
     pub format: Option<&'static dyn Importer>,
@@ -39,6 +40,9 @@ pub struct ImportOptions {
     /// Facts a format keeps only in file names (Meta's spend reports),
     /// stated for files whose names lost them; recorded in the manifest.
     pub facts: StatedFacts,
+    /// The request a collector made for these files, kept in the manifest
+    /// of each source they give.
+    pub fetched: Option<&'a FetchedFrom>,
 }
 
 /// What an import is asked, by name, as the command line, the control
@@ -100,7 +104,7 @@ impl ImportSettings {
     /// let wrong = ImportSettings { format: Some("fax".into()), ..Default::default() };
     /// assert!(matches!(wrong.options(), Err(SettingError::UnknownFormat(_))));
     /// ```
-    pub fn options(&self) -> std::result::Result<ImportOptions, SettingError> {
+    pub fn options(&self) -> std::result::Result<ImportOptions<'static>, SettingError> {
         let format = match &self.format {
             Some(name) => Some(
                 importers::by_name(name)
@@ -140,6 +144,7 @@ impl ImportSettings {
                 date,
                 period,
             },
+            fetched: None,
         })
     }
 }
@@ -231,7 +236,7 @@ impl ImportReport {
 pub fn import_paths(
     archive: &Archive,
     paths: &[PathBuf],
-    options: ImportOptions,
+    options: ImportOptions<'_>,
     progress: &dyn Progress,
 ) -> Result<ImportReport> {
     clear_staging(&archive.tmp_dir())?;
@@ -246,6 +251,7 @@ pub fn import_paths(
         progress,
         index: updates.as_ref(),
         facts: options.facts,
+        fetched: options.fetched,
     };
     let mut report = ImportReport::default();
     let detect = match options.format {
@@ -369,6 +375,7 @@ struct Run<'a> {
     progress: &'a dyn Progress,
     index: Option<&'a Updates<'a>>,
     facts: StatedFacts,
+    fetched: Option<&'a FetchedFrom>,
 }
 
 /// Batches of one file a parsing thread may have ready before this thread
@@ -769,6 +776,7 @@ fn import_staged(
         redacted_tokens: tokens,
         read_as: read_as.clone(),
         importer_version: Some(importer.version().to_owned()),
+        fetched: run.fetched.cloned(),
         ..SourceEntry::new(
             &stored.blake3,
             stored.size,
@@ -915,6 +923,7 @@ fn import_bundle(
             original_blake3: stored.original_blake3.clone(),
             redacted_tokens: stored.redacted_tokens,
             members,
+            fetched: run.fetched.cloned(),
             ..SourceEntry::new(
                 &stored.blake3,
                 stored.size,

@@ -45,8 +45,8 @@ pub use derive::{
 };
 pub use index_sync::{catch_up_index, reindex_all};
 pub use model::{
-    public_name, ImportCounts, MemberEntry, Observation, Provenance, QuarantineEntry, SourceEntry,
-    Version, ZIP_FORMAT,
+    public_name, FetchedFrom, ImportCounts, MemberEntry, Observation, Provenance, QuarantineEntry,
+    SourceEntry, Version, ZIP_FORMAT,
 };
 pub use reports::{ArchivedReportRow, RateDay};
 use tables::*;

@@ -112,6 +112,19 @@ pub struct SourceEntry {
     /// For a bundle: its members.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<MemberEntry>,
+    /// For a file a collector fetched: the request it answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetched: Option<FetchedFrom>,
+}
+
+/// The request a collected file answered, as the manifest keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FetchedFrom {
+    /// The address with its parameters, credentials removed.
+    pub request: String,
+    /// When the answer arrived (UTC).
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
 }
 
 impl SourceEntry {
@@ -143,6 +156,7 @@ impl SourceEntry {
             rate_rows: 0,
             unnormalized: 0,
             members: Vec::new(),
+            fetched: None,
         };
         entry.set_counts(counts);
         entry

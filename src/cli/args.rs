@@ -56,6 +56,12 @@ pub(crate) enum Command {
     Serve(ServeArgs),
     /// Generate sample exports, import them into a fresh archive, and serve it.
     Demo(DemoArgs),
+    /// Fetch a platform's published library and import what it gives.
+    ///
+    /// Each answer is stored verbatim as a source, with the request it
+    /// answered (never a credential) and the time. A run stopped at any
+    /// moment resumes where it was; exits 1 when anything failed.
+    Collect(CollectArgs),
     /// Keys for the ingest API (`/v1/admin/…`), which is off until one is
     /// made. A key is shown once when made; only its hash is kept.
     #[command(subcommand)]
@@ -206,6 +212,60 @@ pub(crate) struct ServeArgs {
     pub(crate) bind: String,
     #[command(flatten)]
     pub(crate) limits: ServeLimits,
+}
+
+/// The arguments of `collect`.
+#[derive(clap::Args)]
+pub(crate) struct CollectArgs {
+    /// What to fetch: google-creative-stats (Google's bundle zip),
+    /// snap-political-ads (Snap's yearly zips), meta-ads-archive (Meta's
+    /// Graph API, with the token in META_ACCESS_TOKEN).
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(adarchive::collect::Collector::ALL.map(|(n, _)| n)))]
+    pub(crate) format: String,
+    /// Fetch from here instead of the published address (a mirror, a test
+    /// server): the bundle's address, Snap's base, or the Graph API's base.
+    #[arg(long, value_name = "URL")]
+    pub(crate) api_base: Option<String>,
+    /// snap-political-ads: a year to fetch (repeatable).
+    #[arg(long = "year")]
+    pub(crate) years: Vec<u16>,
+    /// meta-ads-archive: `ad_reached_countries`, ISO codes (repeatable or
+    /// comma-separated).
+    #[arg(long = "country", value_delimiter = ',')]
+    pub(crate) countries: Vec<String>,
+    /// meta-ads-archive: `search_terms`.
+    #[arg(long)]
+    pub(crate) search_terms: Option<String>,
+    /// meta-ads-archive: `search_page_ids` (repeatable or comma-separated).
+    #[arg(long = "search-page-id", value_delimiter = ',')]
+    pub(crate) search_page_ids: Vec<String>,
+    /// meta-ads-archive: `ad_type` (default POLITICAL_AND_ISSUE_ADS).
+    #[arg(long)]
+    pub(crate) ad_type: Option<String>,
+    /// meta-ads-archive: `ad_delivery_date_min` (YYYY-MM-DD).
+    #[arg(long)]
+    pub(crate) ad_delivery_date_min: Option<String>,
+    /// meta-ads-archive: `ad_delivery_date_max` (YYYY-MM-DD).
+    #[arg(long)]
+    pub(crate) ad_delivery_date_max: Option<String>,
+    /// meta-ads-archive: `fields` (default: every field adarchive reads).
+    #[arg(long)]
+    pub(crate) fields: Option<String>,
+    /// meta-ads-archive: `limit`, ads per page (default 250).
+    #[arg(long)]
+    pub(crate) limit: Option<u32>,
+    /// Attempts of one request, the first included.
+    #[arg(long, default_value_t = 5)]
+    pub(crate) attempts: u32,
+    /// Seconds one attempt may take, its body included.
+    #[arg(long, default_value_t = 300)]
+    pub(crate) timeout: u64,
+    /// Milliseconds to wait before the first retry (doubling after).
+    #[arg(long, default_value_t = 2000)]
+    pub(crate) backoff_ms: u64,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// What `keys` does.

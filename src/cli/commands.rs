@@ -50,6 +50,7 @@ pub(crate) fn import(data: &Path, args: ImportArgs) -> anyhow::Result<ExitCode> 
                 paths: absolute,
                 shown: paths.iter().map(|p| p.display().to_string()).collect(),
                 settings,
+                fetched: None,
             };
             let task = handed_over(server, &request, &progress)?;
             task.report
@@ -396,4 +397,124 @@ pub(crate) fn keys(data: &Path, command: KeysCommand) -> anyhow::Result<ExitCode
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn collect(data: &Path, args: CollectArgs) -> anyhow::Result<ExitCode> {
+    use adarchive::collect::{self, Collection, Collector, Fetcher, MetaQuery, Patience};
+    let collector = Collector::by_name(&args.format)
+        .with_context(|| format!("no collector `{}`", args.format))?;
+    let collection = Collection {
+        api_base: args.api_base,
+        years: args.years,
+        meta: MetaQuery {
+            ad_reached_countries: args.countries,
+            search_terms: args.search_terms,
+            search_page_ids: args.search_page_ids,
+            ad_type: args.ad_type,
+            ad_delivery_date_min: args.ad_delivery_date_min,
+            ad_delivery_date_max: args.ad_delivery_date_max,
+            fields: args.fields,
+            limit: args.limit,
+        },
+    };
+    let mut fetcher = Fetcher::new(Patience {
+        attempts: args.attempts,
+        backoff: std::time::Duration::from_millis(args.backoff_ms),
+        timeout: std::time::Duration::from_secs(args.timeout),
+    })?;
+    fetcher.on_retry = Box::new(|wait, why| {
+        eprintln!("{why}; trying again in {:.1} s", wait.as_secs_f64());
+    });
+    // Read from the environment, never from the command line, where every
+    // user of the machine could see it.
+    let token = std::env::var("META_ACCESS_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty());
+    let local = match open_for_writing(data)? {
+        Writer::Here(archive) => Some(archive),
+        Writer::Server(_) => None,
+    };
+    let mut imported = adarchive::archive::ImportCounts::default();
+    let mut failures = Vec::new();
+    let mut import = |fetched: &collect::Fetched| -> Result<(), String> {
+        let name = fetched
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let report = match &local {
+            Some(archive) => import_paths(
+                archive,
+                std::slice::from_ref(&fetched.path),
+                ImportOptions {
+                    fetched: Some(&fetched.from),
+                    ..ImportOptions::default()
+                },
+                &adarchive::archive::NoProgress,
+            )
+            .map_err(|e| e.to_string())?,
+            None => {
+                let server =
+                    Handover::connect(data).ok_or("the server holding the archive went away")?;
+                let request = Request::Import {
+                    paths: vec![fetched.path.clone()],
+                    shown: vec![name.clone()],
+                    settings: ImportSettings::default(),
+                    fetched: Some(fetched.from.clone()),
+                };
+                let task = server.run(&request, |_| {}).map_err(|e| e.to_string())?;
+                task.report
+                    .ok_or_else(|| task.error.unwrap_or_else(|| "the task failed".into()))?
+            }
+        };
+        for file in &report.files {
+            if let Some(error) = &file.error {
+                failures.push(format!("{name}: {error}"));
+            }
+        }
+        imported += report.totals;
+        eprintln!(
+            "{name}: {} records ({} new, {} updated, {} unchanged)",
+            report.totals.records,
+            report.totals.new,
+            report.totals.updated,
+            report.totals.unchanged
+        );
+        Ok(())
+    };
+    let mut summary = collect::collect(
+        collector,
+        &collection,
+        data,
+        &fetcher,
+        token.as_deref(),
+        &mut import,
+    );
+    summary.failures.extend(failures);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({"summary": summary, "imported": imported})
+            )?
+        );
+    } else {
+        println!(
+            "{}: {} answers imported ({} unchanged since the last run{}), {} records ({} new, {} updated, {} unchanged), {} retries, {} rate-limit waits",
+            collector.name(),
+            summary.pages,
+            summary.unchanged,
+            if summary.resumed { "; an unfinished run resumed" } else { "" },
+            imported.records,
+            imported.new,
+            imported.updated,
+            imported.unchanged,
+            summary.retries,
+            summary.rate_limited
+        );
+        for failure in &summary.failures {
+            println!("failed: {failure}");
+        }
+    }
+    Ok(status(summary.failures.is_empty()))
 }

@@ -23,6 +23,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{Task, TaskStatus, Tasks, Work};
+use crate::archive::FetchedFrom;
 use crate::ingest::ImportSettings;
 
 /// The socket's name in the data folder.
@@ -46,6 +47,9 @@ pub enum Request {
         shown: Vec<String>,
         /// The import's settings.
         settings: ImportSettings,
+        /// The request a collector made for the files.
+        #[serde(default)]
+        fetched: Option<FetchedFrom>,
     },
     /// Index what the search index lacks, or everything when `all`.
     Reindex {
@@ -195,11 +199,13 @@ fn answer(stream: UnixStream, tasks: &Tasks) {
             paths,
             shown,
             settings,
+            fetched,
         } => match settings.options() {
             Ok(options) => Work::Import {
                 paths,
                 shown,
                 options,
+                fetched,
                 remove_after: None,
             },
             Err(e) => {

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use adarchive_schema::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::archive::{catch_up_index, reindex_all, Archive, Progress};
+use crate::archive::{catch_up_index, reindex_all, Archive, FetchedFrom, Progress};
 use crate::ingest::{import_paths, ImportOptions, ImportReport};
 
 /// Tasks kept for reading after they end; older ones are forgotten.
@@ -112,7 +112,9 @@ pub enum Work {
         /// the path the user typed, or an uploaded file's name.
         shown: Vec<String>,
         /// The import's options, checked.
-        options: ImportOptions,
+        options: ImportOptions<'static>,
+        /// The request a collector made for the files.
+        fetched: Option<FetchedFrom>,
         /// A folder removed once the task ends (uploaded files).
         remove_after: Option<PathBuf>,
     },
@@ -404,13 +406,18 @@ fn run(shared: &Arc<Shared>, id: u64, archive: &Archive, work: &Work) -> Result<
             paths,
             shown,
             options,
+            fetched,
             ..
         } => {
             let progress = TaskProgress {
                 shared: Arc::clone(shared),
                 id,
             };
-            let mut report = import_paths(archive, paths, *options, &progress).map_err(error)?;
+            let options = ImportOptions {
+                fetched: fetched.as_ref(),
+                ..*options
+            };
+            let mut report = import_paths(archive, paths, options, &progress).map_err(error)?;
             name_as_shown(&mut report, paths, shown);
             Ok(Outcome::Imported(report))
         }

@@ -331,6 +331,7 @@ pub async fn imports(
         paths,
         shown,
         options,
+        fetched: None,
         remove_after: Some(folder.clone()),
     };
     let origin = format!("key {holder}");

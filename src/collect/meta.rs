@@ -1,0 +1,267 @@
+//! Meta's Ad Library API: `GET /ads_archive` with the documented
+//! parameters, following `paging.next`, waiting out rate limits, resuming
+//! an unfinished listing.
+
+use std::time::Duration;
+
+use adarchive_importers::redact::{redact_text, strip_access_token};
+use serde::Deserialize;
+
+use super::{CollectError, Collection, Fetcher, Import, Summary, Workspace};
+
+/// The Graph API, at the version whose fields adarchive reads.
+pub const META_GRAPH: &str = "https://graph.facebook.com/v21.0";
+/// Error codes with which Meta says to slow down: application, user and
+/// ads-archive request limits, and business-use-case limits.
+pub const RATE_LIMIT_CODES: [i64; 4] = [4, 17, 613, 80004];
+/// Rate-limit waits one page may take before the run gives up.
+const RATE_LIMIT_WAITS: u32 = 10;
+/// The longest wait for a rate limit the run accepts.
+const LONGEST_WAIT: Duration = Duration::from_secs(3600);
+
+/// The `ads_archive` query, by the API's parameter names.
+#[derive(Clone, Debug, Default)]
+pub struct MetaQuery {
+    /// `ad_reached_countries` (required by the API).
+    pub ad_reached_countries: Vec<String>,
+    /// `search_terms`.
+    pub search_terms: Option<String>,
+    /// `search_page_ids`.
+    pub search_page_ids: Vec<String>,
+    /// `ad_type` (default `POLITICAL_AND_ISSUE_ADS`).
+    pub ad_type: Option<String>,
+    /// `ad_delivery_date_min` (YYYY-MM-DD).
+    pub ad_delivery_date_min: Option<String>,
+    /// `ad_delivery_date_max` (YYYY-MM-DD).
+    pub ad_delivery_date_max: Option<String>,
+    /// `fields` (default: every field adarchive reads).
+    pub fields: Option<String>,
+    /// `limit`, ads per page.
+    pub limit: Option<u32>,
+}
+
+/// The fields asked for by default: those of the Graph API v21 that the
+/// meta-ads-archive importer reads.
+const FIELDS: &str = "id,ad_creation_time,ad_creative_bodies,ad_creative_link_captions,ad_creative_link_descriptions,ad_creative_link_titles,ad_delivery_start_time,ad_delivery_stop_time,ad_snapshot_url,age_country_gender_reach_breakdown,beneficiary_payers,br_total_reach,bylines,currency,delivery_by_region,demographic_distribution,estimated_audience_size,eu_total_reach,impressions,languages,page_id,page_name,publisher_platforms,spend,target_ages,target_gender,target_locations";
+
+impl MetaQuery {
+    /// The query's parameters, in a fixed order.
+    fn pairs(&self) -> Vec<(&'static str, String)> {
+        let list = |v: &[String]| {
+            format!(
+                "[{}]",
+                v.iter()
+                    .map(|s| format!("\"{s}\""))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )
+        };
+        let mut pairs = vec![
+            ("ad_reached_countries", list(&self.ad_reached_countries)),
+            (
+                "ad_type",
+                self.ad_type
+                    .clone()
+                    .unwrap_or_else(|| "POLITICAL_AND_ISSUE_ADS".into()),
+            ),
+        ];
+        if let Some(terms) = &self.search_terms {
+            pairs.push(("search_terms", terms.clone()));
+        }
+        if !self.search_page_ids.is_empty() {
+            pairs.push(("search_page_ids", self.search_page_ids.join(",")));
+        }
+        if let Some(min) = &self.ad_delivery_date_min {
+            pairs.push(("ad_delivery_date_min", min.clone()));
+        }
+        if let Some(max) = &self.ad_delivery_date_max {
+            pairs.push(("ad_delivery_date_max", max.clone()));
+        }
+        pairs.push((
+            "fields",
+            self.fields.clone().unwrap_or_else(|| FIELDS.into()),
+        ));
+        pairs.push(("limit", self.limit.unwrap_or(250).to_string()));
+        pairs
+    }
+}
+
+#[derive(Deserialize)]
+struct Page {
+    #[serde(default)]
+    paging: Option<Paging>,
+    #[serde(default)]
+    error: Option<GraphError>,
+}
+
+#[derive(Deserialize)]
+struct Paging {
+    #[serde(default)]
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct GraphError {
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    code: i64,
+}
+
+/// The wait Meta's `X-Business-Use-Case-Usage` header announces, the
+/// longest `estimated_time_to_regain_access` (minutes) in it.
+pub(crate) fn regain_access(header: Option<&str>) -> Option<Duration> {
+    let usage: serde_json::Value = serde_json::from_str(header?).ok()?;
+    let minutes = usage
+        .as_object()?
+        .values()
+        .filter_map(|v| v.as_array())
+        .flatten()
+        .filter_map(|u| u.get("estimated_time_to_regain_access")?.as_u64())
+        .max()?;
+    Some(Duration::from_secs(minutes * 60))
+}
+
+pub(super) fn collect(
+    collection: &Collection,
+    fetcher: &Fetcher,
+    workspace: &mut Workspace,
+    token: &str,
+    import: &mut Import<'_>,
+    summary: &mut Summary,
+) -> Result<(), CollectError> {
+    let query = &collection.meta;
+    if query.ad_reached_countries.is_empty() {
+        return Err(CollectError::Missing(
+            "meta-ads-archive needs ad_reached_countries: --country NL (repeatable)".into(),
+        ));
+    }
+    let base = collection.api_base.as_deref().unwrap_or(META_GRAPH);
+    let first = format!(
+        "{}/ads_archive?{}",
+        base.trim_end_matches('/'),
+        serde_urlencoded::to_string(query.pairs()).unwrap_or_default()
+    );
+    // A listing is known by its first address: the same query resumes.
+    let listing = blake3::hash(first.as_bytes()).to_hex()[..16].to_owned();
+    let mut next = match workspace.state.unfinished.get(&listing) {
+        Some(resume) => {
+            summary.resumed = true;
+            resume.clone()
+        }
+        None => first,
+    };
+    let authorization = format!("Bearer {token}");
+    let mut page_number = 0u64;
+    loop {
+        page_number += 1;
+        // Meta writes the caller's token into every `paging.next`; it is
+        // sent in a header instead, and never written down.
+        let address = strip_access_token(&next);
+        let name = format!("meta-ads-archive-{listing}-{page_number:05}.json");
+        let path = workspace.file(&name);
+        let mut waits = 0;
+        let page: Page = loop {
+            let answer = fetcher.get(&address, &[("authorization", &authorization)], &path)?;
+            summary.retries += u64::from(answer.retries);
+            let bytes = std::fs::read(&path).map_err(|e| CollectError::State {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+            let page: Page = match serde_json::from_slice(&bytes) {
+                Ok(p) => p,
+                Err(e) if answer.status == 200 => {
+                    return Err(CollectError::Refused(format!(
+                        "{}: the answer is not a page of ads: {e}",
+                        redact_text(&address)
+                    )))
+                }
+                Err(_) => Page {
+                    paging: None,
+                    error: Some(GraphError {
+                        message: format!("HTTP {}", answer.status),
+                        code: 0,
+                    }),
+                },
+            };
+            match &page.error {
+                None if answer.status == 200 => break page,
+                Some(error)
+                    if RATE_LIMIT_CODES.contains(&error.code) && waits < RATE_LIMIT_WAITS =>
+                {
+                    waits += 1;
+                    summary.rate_limited += 1;
+                    let announced = regain_access(answer.header("x-business-use-case-usage"));
+                    let backoff = fetcher.patience().backoff * 2u32.saturating_pow(waits.min(8));
+                    let wait = announced
+                        .unwrap_or(backoff)
+                        .max(fetcher.patience().backoff)
+                        .min(LONGEST_WAIT);
+                    (fetcher.on_retry)(wait, &format!("rate limited (code {})", error.code));
+                    std::thread::sleep(wait);
+                }
+                Some(error) => {
+                    let _ = std::fs::remove_file(&path);
+                    return Err(CollectError::Refused(format!(
+                        "Meta refused {}: {} (code {})",
+                        redact_text(&address),
+                        redact_text(&error.message),
+                        error.code
+                    )));
+                }
+                None => {
+                    let _ = std::fs::remove_file(&path);
+                    return Err(CollectError::Refused(format!(
+                        "{}: HTTP {}",
+                        redact_text(&address),
+                        answer.status
+                    )));
+                }
+            }
+        };
+        super::hand_in(path, &address, &name, import)?;
+        summary.pages += 1;
+        match page.paging.and_then(|p| p.next) {
+            Some(following) => {
+                next = strip_access_token(&following);
+                workspace
+                    .state
+                    .unfinished
+                    .insert(listing.clone(), next.clone());
+                workspace.save()?;
+            }
+            None => {
+                workspace.state.unfinished.remove(&listing);
+                workspace.save()?;
+                return Ok(());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_announced_wait_is_the_longest_in_the_header() {
+        let header = r#"{"1234":[{"type":"ads_archive","call_count":100,"total_cputime":20,"total_time":30,"estimated_time_to_regain_access":7},{"type":"ads_management","estimated_time_to_regain_access":2}]}"#;
+        assert_eq!(regain_access(Some(header)), Some(Duration::from_secs(420)));
+        assert_eq!(regain_access(Some("not json")), None);
+        assert_eq!(regain_access(None), None);
+    }
+
+    #[test]
+    fn parameters_are_the_documented_ones() {
+        let query = MetaQuery {
+            ad_reached_countries: vec!["NL".into(), "BE".into()],
+            search_terms: Some("*".into()),
+            limit: Some(50),
+            ..MetaQuery::default()
+        };
+        let encoded = serde_urlencoded::to_string(query.pairs()).unwrap();
+        assert!(encoded.starts_with("ad_reached_countries=%5B%22NL%22%2C%22BE%22%5D&ad_type=POLITICAL_AND_ISSUE_ADS&search_terms=*"));
+        assert!(encoded.ends_with("&limit=50"));
+        assert!(!encoded.contains("access_token"));
+    }
+}

@@ -1,0 +1,349 @@
+//! Collectors: fetching the platforms' published libraries and handing
+//! each answer, verbatim, to an import.
+//!
+//! One collector per published endpoint, same shape: build the requests,
+//! fetch each one patiently ([`fetch`]), write the answer to a file, and
+//! give it to the caller's import with the request it answered (address
+//! and parameters, never a credential) and the time. What a collector
+//! must remember between runs (an `ETag`, the next page of an unfinished
+//! listing) is kept in `<data>/collections/state.json`, written after each
+//! answer is imported: a run stopped at any moment resumes where it was.
+
+pub mod fetch;
+mod meta;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use adarchive_schema::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::archive::FetchedFrom;
+pub use fetch::{Fetcher, Patience};
+pub use meta::{MetaQuery, META_GRAPH, RATE_LIMIT_CODES};
+
+/// Google's political-ads transparency bundle, as its Transparency Report
+/// links it.
+pub const GOOGLE_BUNDLE: &str =
+    "https://storage.googleapis.com/political-csv/google-political-ads-transparency-bundle.zip";
+/// Where Snap's yearly `PoliticalAds.zip` files are, `<base>/<year>/PoliticalAds.zip`.
+pub const SNAP_DUMPS: &str =
+    "https://storage.googleapis.com/ad-manager-political-ads-dump/political";
+/// The folder of collections in the data folder.
+pub const COLLECTIONS_DIR: &str = "collections";
+
+/// The collectors, by the format of what they fetch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Collector {
+    /// Google's bundle zip (creative stats and spend reports).
+    GoogleCreativeStats,
+    /// Snap's yearly zips.
+    SnapPoliticalAds,
+    /// Meta's Graph API `ads_archive`.
+    MetaAdsArchive,
+}
+
+impl Collector {
+    /// Every collector, by name.
+    pub const ALL: [(&'static str, Collector); 3] = [
+        ("google-creative-stats", Collector::GoogleCreativeStats),
+        ("snap-political-ads", Collector::SnapPoliticalAds),
+        ("meta-ads-archive", Collector::MetaAdsArchive),
+    ];
+
+    /// Its name: the format name of what it fetches.
+    pub fn name(self) -> &'static str {
+        Collector::ALL
+            .iter()
+            .find(|(_, c)| *c == self)
+            .map_or("", |(n, _)| n)
+    }
+
+    /// The collector named `name`.
+    pub fn by_name(name: &str) -> Option<Collector> {
+        Collector::ALL
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, c)| *c)
+    }
+}
+
+/// What to collect.
+#[derive(Clone, Debug, Default)]
+pub struct Collection {
+    /// Where the endpoint is, instead of the published address (a mirror,
+    /// a test server).
+    pub api_base: Option<String>,
+    /// Snap: the years.
+    pub years: Vec<u16>,
+    /// Meta: the query.
+    pub meta: MetaQuery,
+}
+
+/// One answer on disk, ready to import.
+pub struct Fetched {
+    /// The file holding the answer's bytes as they arrived.
+    pub path: PathBuf,
+    /// The request it answered and when.
+    pub from: FetchedFrom,
+}
+
+/// What a run did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Summary {
+    /// Answers fetched and imported.
+    pub pages: u64,
+    /// Answers the server said had not changed since the last run.
+    pub unchanged: u64,
+    /// Attempts repeated after a failure.
+    pub retries: u64,
+    /// Waits for a rate limit.
+    pub rate_limited: u64,
+    /// Whether an unfinished listing was resumed.
+    pub resumed: bool,
+    /// What failed, and why.
+    pub failures: Vec<String>,
+}
+
+/// Why a run could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    /// A fetch failed after every attempt.
+    #[error(transparent)]
+    Fetch(#[from] fetch::FetchError),
+    /// The endpoint answered with an error that waiting does not cure.
+    #[error("{0}")]
+    Refused(String),
+    /// Something the collector needs is missing.
+    #[error("{0}")]
+    Missing(String),
+    /// The state of earlier runs could not be read or written.
+    #[error("{path}: {reason}")]
+    State {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The import of an answer failed.
+    #[error("importing {name}: {reason}")]
+    Import {
+        /// The answer's file name.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What runs remember: validators of fetched addresses and the next page
+/// of unfinished listings.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct State {
+    /// `ETag` by address.
+    #[serde(default)]
+    etags: BTreeMap<String, String>,
+    /// The next page (credentials removed) by listing.
+    #[serde(default)]
+    unfinished: BTreeMap<String, String>,
+}
+
+/// The state file and where fetched answers are written.
+pub(crate) struct Workspace {
+    dir: PathBuf,
+    state: State,
+}
+
+impl Workspace {
+    fn open(data: &Path) -> Result<Self, CollectError> {
+        let dir = data.join(COLLECTIONS_DIR);
+        std::fs::create_dir_all(&dir).map_err(|e| CollectError::State {
+            path: dir.clone(),
+            reason: e.to_string(),
+        })?;
+        let path = dir.join("state.json");
+        let state = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| CollectError::State {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => State::default(),
+            Err(e) => {
+                return Err(CollectError::State {
+                    path,
+                    reason: e.to_string(),
+                })
+            }
+        };
+        Ok(Workspace { dir, state })
+    }
+
+    /// Writes the state whole, replacing the file.
+    fn save(&self) -> Result<(), CollectError> {
+        let path = self.dir.join("state.json");
+        let fail = |e: String| CollectError::State {
+            path: path.clone(),
+            reason: e,
+        };
+        let json = serde_json::to_vec_pretty(&self.state).map_err(|e| fail(e.to_string()))?;
+        let tmp = self.dir.join("state.json.tmp");
+        std::fs::write(&tmp, json).map_err(|e| fail(e.to_string()))?;
+        std::fs::rename(&tmp, &path).map_err(|e| fail(e.to_string()))
+    }
+
+    /// A fresh file for an answer called `name`.
+    fn file(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+}
+
+/// Something that imports a fetched answer; an error stops the run.
+pub type Import<'a> = dyn FnMut(&Fetched) -> Result<(), String> + 'a;
+
+fn now() -> Timestamp {
+    Timestamp::from_offset_date_time(time::OffsetDateTime::now_utc())
+}
+
+/// Runs `collector` for `collection` into the data folder `data`: every
+/// answer goes to `import` as soon as it is whole. `token` is the
+/// credential Meta needs; it is sent in a header and kept nowhere. What
+/// failed is in the summary's `failures`, beside what was done before.
+pub fn collect(
+    collector: Collector,
+    collection: &Collection,
+    data: &Path,
+    fetcher: &Fetcher,
+    token: Option<&str>,
+    import: &mut Import<'_>,
+) -> Summary {
+    let mut summary = Summary::default();
+    if let Err(e) = run(
+        collector,
+        collection,
+        data,
+        fetcher,
+        token,
+        import,
+        &mut summary,
+    ) {
+        summary.failures.push(e.to_string());
+    }
+    summary
+}
+
+fn run(
+    collector: Collector,
+    collection: &Collection,
+    data: &Path,
+    fetcher: &Fetcher,
+    token: Option<&str>,
+    import: &mut Import<'_>,
+    summary: &mut Summary,
+) -> Result<(), CollectError> {
+    let mut workspace = Workspace::open(data)?;
+    match collector {
+        Collector::GoogleCreativeStats => {
+            let address = collection
+                .api_base
+                .clone()
+                .unwrap_or_else(|| GOOGLE_BUNDLE.to_owned());
+            whole_file(
+                fetcher,
+                &mut workspace,
+                &address,
+                "google-political-ads-transparency-bundle.zip",
+                import,
+                summary,
+            )?;
+        }
+        Collector::SnapPoliticalAds => {
+            if collection.years.is_empty() {
+                return Err(CollectError::Missing(
+                    "snap-political-ads needs the years to fetch: --year 2024 (repeatable)".into(),
+                ));
+            }
+            let base = collection.api_base.as_deref().unwrap_or(SNAP_DUMPS);
+            for year in &collection.years {
+                let address = format!("{}/{year}/PoliticalAds.zip", base.trim_end_matches('/'));
+                let name = format!("PoliticalAds-{year}.zip");
+                if let Err(e) =
+                    whole_file(fetcher, &mut workspace, &address, &name, import, summary)
+                {
+                    summary.failures.push(e.to_string());
+                }
+            }
+        }
+        Collector::MetaAdsArchive => {
+            let token = token.ok_or_else(|| {
+                CollectError::Missing(
+                    "meta-ads-archive needs an access token in META_ACCESS_TOKEN".into(),
+                )
+            })?;
+            meta::collect(collection, fetcher, &mut workspace, token, import, summary)?;
+        }
+    }
+    Ok(())
+}
+
+/// Gives the answer in `path` to `import`, with the request it answered,
+/// and removes the file.
+fn hand_in(
+    path: PathBuf,
+    address: &str,
+    name: &str,
+    import: &mut Import<'_>,
+) -> Result<(), CollectError> {
+    let fetched = Fetched {
+        path,
+        from: FetchedFrom {
+            request: adarchive_importers::redact::redact_text(address),
+            at: now(),
+        },
+    };
+    let imported = import(&fetched);
+    let _ = std::fs::remove_file(&fetched.path);
+    imported.map_err(|reason| CollectError::Import {
+        name: name.to_owned(),
+        reason,
+    })
+}
+
+/// Fetches one whole file (a zip) unless the server says it has not
+/// changed since the last run, and imports it.
+fn whole_file(
+    fetcher: &Fetcher,
+    workspace: &mut Workspace,
+    address: &str,
+    name: &str,
+    import: &mut Import<'_>,
+    summary: &mut Summary,
+) -> Result<(), CollectError> {
+    let known = workspace.state.etags.get(address).cloned();
+    let headers: Vec<(&str, &str)> = known
+        .as_deref()
+        .map(|etag| vec![("if-none-match", etag)])
+        .unwrap_or_default();
+    let path = workspace.file(name);
+    let answer = fetcher.get(address, &headers, &path)?;
+    summary.retries += u64::from(answer.retries);
+    if answer.status == 304 {
+        summary.unchanged += 1;
+        let _ = std::fs::remove_file(&path);
+        return Ok(());
+    }
+    if answer.status != 200 {
+        let _ = std::fs::remove_file(&path);
+        return Err(CollectError::Refused(format!(
+            "{}: HTTP {}",
+            adarchive_importers::redact::redact_text(address),
+            answer.status
+        )));
+    }
+    let etag = answer.header("etag").map(str::to_owned);
+    hand_in(path, address, name, import)?;
+    summary.pages += 1;
+    if let Some(etag) = etag {
+        workspace.state.etags.insert(address.to_owned(), etag);
+        workspace.save()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,455 @@
+//! Collectors against a local server that answers as the platforms'
+//! endpoints do (built from the real samples), and misbehaves as they do:
+//! paging, rate limits with their header, server errors, dropped
+//! connections, truncated bodies and slow answers.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::Output;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use adarchive::archive::Archive;
+use serde_json::{json, Value};
+
+use crate::util::{path_str, sample, skip_without_samples, GOOGLE, META_2019, SNAP};
+
+/// Shaped like a real token, so that a leak would also trip the archive's
+/// own scan for live credentials.
+const TOKEN: &str = "EAAGtestTOKENdoNotLeak0123456789abcdef";
+
+/// How the test server answers one request.
+enum Reply {
+    Full(u16, Vec<(String, String)>, Vec<u8>),
+    /// Declares the whole length, sends half, and closes.
+    Truncated(Vec<u8>),
+    /// Closes without a word.
+    Dropped,
+    /// Answers after a pause longer than the collector waits.
+    Slow(Vec<u8>),
+}
+
+type Script = dyn Fn(&str, usize) -> Reply + Send + Sync;
+
+/// A request as the server saw it.
+#[derive(Clone, Debug)]
+struct Seen {
+    target: String,
+    authorization: Option<String>,
+    if_none_match: Option<String>,
+}
+
+struct Platform {
+    address: String,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Platform {
+    /// Serves `script(target, times this target was asked before)`.
+    fn start(script: Arc<Script>) -> Platform {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::<Seen>::new()));
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (script, log) = (script.clone(), log.clone());
+                std::thread::spawn(move || answer(stream, &*script, &log));
+            }
+        });
+        Platform { address, seen }
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+fn answer(mut stream: TcpStream, script: &Script, log: &Mutex<Vec<Seen>>) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut line = String::new();
+    if reader.read_line(&mut line).is_err() {
+        return;
+    }
+    let target = line.split_whitespace().nth(1).unwrap_or("").to_owned();
+    let (mut authorization, mut if_none_match) = (None, None);
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            match name.trim().to_ascii_lowercase().as_str() {
+                "authorization" => authorization = Some(value.trim().to_owned()),
+                "if-none-match" => if_none_match = Some(value.trim().to_owned()),
+                _ => {}
+            }
+        }
+    }
+    let before = {
+        let mut log = log.lock().unwrap();
+        let before = log.iter().filter(|s| s.target == target).count();
+        log.push(Seen {
+            target: target.clone(),
+            authorization,
+            if_none_match,
+        });
+        before
+    };
+    let head = |status: u16, headers: &[(String, String)], length: usize| {
+        let mut head =
+            format!("HTTP/1.1 {status} X\r\ncontent-length: {length}\r\nconnection: close\r\n");
+        for (n, v) in headers {
+            head.push_str(&format!("{n}: {v}\r\n"));
+        }
+        head + "\r\n"
+    };
+    let _ = match script(&target, before) {
+        Reply::Full(status, headers, body) => stream
+            .write_all(head(status, &headers, body.len()).as_bytes())
+            .and_then(|_| stream.write_all(&body)),
+        Reply::Truncated(body) => stream
+            .write_all(head(200, &[], body.len()).as_bytes())
+            .and_then(|_| stream.write_all(&body[..body.len() / 2])),
+        Reply::Dropped => Ok(()),
+        Reply::Slow(body) => {
+            std::thread::sleep(Duration::from_secs(3));
+            stream
+                .write_all(head(200, &[], body.len()).as_bytes())
+                .and_then(|_| stream.write_all(&body))
+        }
+    };
+    let _ = stream.flush();
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+}
+
+fn zip_of(name: &str, bytes: &[u8]) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut zip = zip::ZipWriter::new(&mut out);
+    zip.start_file(name, zip::write::SimpleFileOptions::default())
+        .unwrap();
+    zip.write_all(bytes).unwrap();
+    zip.finish().unwrap();
+    out.into_inner()
+}
+
+fn collect(data: &Path, args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_adarchive"))
+        .args(["collect", "--data", path_str(data)])
+        .args([
+            "--attempts",
+            "4",
+            "--timeout",
+            "2",
+            "--backoff-ms",
+            "50",
+            "--json",
+        ])
+        .args(args)
+        .env_remove("ADARCHIVE_DATA")
+        .env("META_ACCESS_TOKEN", TOKEN)
+        .output()
+        .unwrap()
+}
+
+fn summary(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_under(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
+#[test]
+fn zips_are_fetched_through_errors_once_and_not_again_when_unchanged() {
+    if skip_without_samples() {
+        return;
+    }
+    let bundle = zip_of(
+        "google-political-ads-creative-stats.csv",
+        &std::fs::read(sample(GOOGLE)).unwrap(),
+    );
+    let snap = zip_of("PoliticalAds.csv", &std::fs::read(sample(SNAP[2])).unwrap());
+    let served = snap.clone();
+    let script: Arc<Script> = Arc::new(move |target: &str, before: usize| match target {
+        "/bundle.zip" => match before {
+            0 => Reply::Full(500, vec![], b"busy".to_vec()),
+            1 => Reply::Truncated(bundle.clone()),
+            2 => Reply::Full(200, vec![("etag".into(), "\"v1\"".into())], bundle.clone()),
+            // Asked again with its tag (checked below): not modified.
+            _ => Reply::Full(304, vec![], Vec::new()),
+        },
+        "/snap/2023/PoliticalAds.zip" => match before {
+            0 => Reply::Dropped,
+            1 => Reply::Slow(served.clone()),
+            _ => Reply::Full(200, vec![], served.clone()),
+        },
+        _ => Reply::Full(404, vec![], b"no".to_vec()),
+    });
+    let platform = Platform::start(script);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+
+    let bundle_at = format!("{}/bundle.zip", platform.address);
+    let out = collect(&data, &["google-creative-stats", "--api-base", &bundle_at]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let first = summary(&out);
+    assert_eq!(first["summary"]["pages"], 1);
+    assert_eq!(first["summary"]["retries"], 2, "a 500 and a truncated body");
+    let new = first["imported"]["new"].as_u64().unwrap();
+    assert!(new > 400, "{first}");
+    // Unchanged since: the server says so, and nothing is fetched.
+    let again = summary(&collect(
+        &data,
+        &["google-creative-stats", "--api-base", &bundle_at],
+    ));
+    assert_eq!(again["summary"]["unchanged"], 1);
+    assert_eq!(again["imported"]["records"], 0);
+    let asked = platform.seen();
+    assert_eq!(
+        asked.last().unwrap().if_none_match.as_deref(),
+        Some("\"v1\"")
+    );
+
+    let snap_base = format!("{}/snap", platform.address);
+    let out = collect(
+        &data,
+        &[
+            "snap-political-ads",
+            "--api-base",
+            &snap_base,
+            "--year",
+            "2023",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let snapped = summary(&out);
+    assert_eq!(
+        snapped["summary"]["retries"], 2,
+        "a dropped connection and a slow answer"
+    );
+    assert_eq!(snapped["imported"]["new"], 500);
+
+    // Stored verbatim, with the request each answered.
+    let archive = Archive::open(&data).unwrap();
+    let sources = archive.sources().unwrap();
+    let zips: Vec<_> = sources.iter().filter(|s| s.format == "zip").collect();
+    assert_eq!(zips.len(), 2);
+    assert_eq!(zips[0].fetched.as_ref().unwrap().request, bundle_at);
+    assert_eq!(
+        zips[1].fetched.as_ref().unwrap().request,
+        format!("{snap_base}/2023/PoliticalAds.zip")
+    );
+    assert_eq!(
+        std::fs::read(archive.source_path(&zips[1].blake3)).unwrap(),
+        snap,
+        "the bytes as they were served"
+    );
+    // A year that is not there fails the run, saying which.
+    drop(archive);
+    let out = collect(
+        &data,
+        &[
+            "snap-political-ads",
+            "--api-base",
+            &snap_base,
+            "--year",
+            "1999",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1999/PoliticalAds.zip: HTTP 404"));
+}
+
+/// Meta's pages of the 25-ad sample: 10, 10 and 5 ads, each pointing to
+/// the next with the caller's token in the address, as Meta does.
+fn meta_pages(address: &str) -> Vec<Vec<u8>> {
+    let ads: Vec<Value> =
+        serde_json::from_slice(&std::fs::read(sample(META_2019)).unwrap()).unwrap();
+    let chunks: Vec<&[Value]> = ads.chunks(10).collect();
+    chunks
+        .iter()
+        .enumerate()
+        .map(|(i, chunk)| {
+            let mut page = json!({"data": chunk});
+            if i + 1 < chunks.len() {
+                page["paging"] = json!({
+                    "cursors": {"after": format!("c{}", i + 1)},
+                    "next": format!("{address}/v21.0/ads_archive?after=c{}&access_token={TOKEN}&limit=10", i + 1),
+                });
+            }
+            serde_json::to_vec(&page).unwrap()
+        })
+        .collect()
+}
+
+fn page_of(target: &str) -> usize {
+    match target
+        .split("after=c")
+        .nth(1)
+        .and_then(|r| r.chars().next())
+    {
+        Some('1') => 1,
+        Some('2') => 2,
+        _ => 0,
+    }
+}
+
+#[test]
+fn meta_pages_are_followed_through_rate_limits_and_an_interrupted_run_resumes() {
+    if skip_without_samples() {
+        return;
+    }
+    let pages: Arc<Mutex<Vec<Vec<u8>>>> = Arc::new(Mutex::new(Vec::new()));
+    // The third page fails for good until the test says otherwise.
+    let broken = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let script: Arc<Script> = {
+        let (pages, broken) = (pages.clone(), broken.clone());
+        Arc::new(move |target: &str, before: usize| {
+            let pages = pages.lock().unwrap();
+            match page_of(target) {
+                1 if before == 0 => Reply::Full(
+                    400,
+                    vec![(
+                        "x-business-use-case-usage".into(),
+                        r#"{"1":[{"type":"ads_archive","call_count":100,"estimated_time_to_regain_access":0}]}"#.into(),
+                    )],
+                    br#"{"error":{"message":"(#613) Calls to this api have exceeded the rate limit.","type":"OAuthException","code":613}}"#.to_vec(),
+                ),
+                2 if broken.load(std::sync::atomic::Ordering::SeqCst) => {
+                    Reply::Full(500, vec![], b"{}".to_vec())
+                }
+                n => Reply::Full(200, vec![], pages[n].clone()),
+            }
+        })
+    };
+    let platform = Platform::start(script);
+    *pages.lock().unwrap() = meta_pages(&platform.address);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let base = format!("{}/v21.0", platform.address);
+    let args = [
+        "meta-ads-archive",
+        "--api-base",
+        &base,
+        "--country",
+        "NL,BE",
+        "--search-terms",
+        "europe",
+        "--limit",
+        "10",
+    ];
+
+    // Interrupted on the third page: what came before is kept.
+    let out = collect(&data, &args);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let first = summary(&out);
+    assert_eq!(first["summary"]["pages"], 2);
+    assert_eq!(first["summary"]["rate_limited"], 1);
+    assert_eq!(first["imported"]["new"], 20);
+    let failure = first["summary"]["failures"][0].as_str().unwrap();
+    assert!(failure.contains("HTTP 500"), "{failure}");
+
+    // Resumed: only the third page is asked for.
+    broken.store(false, std::sync::atomic::Ordering::SeqCst);
+    let asked_before = platform.seen().len();
+    let out = collect(&data, &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let resumed = summary(&out);
+    assert_eq!(resumed["summary"]["resumed"], true);
+    assert_eq!(resumed["summary"]["pages"], 1);
+    assert_eq!(resumed["imported"]["new"], 5);
+    let asked: Vec<Seen> = platform.seen()[asked_before..].to_vec();
+    assert!(asked.iter().all(|s| page_of(&s.target) == 2), "{asked:?}");
+
+    // Every ad once; a complete listing asked again brings nothing new.
+    let again = summary(&collect(&data, &args));
+    assert_eq!(again["summary"]["pages"], 3);
+    assert_eq!(again["imported"]["new"], 0);
+    assert_eq!(again["imported"]["unchanged"], 25);
+    let archive = Archive::open(&data).unwrap();
+    assert_eq!(archive.stats().unwrap().ads, 25);
+
+    // The documented parameters were sent; the token only in a header.
+    let seen = platform.seen();
+    let first_request = &seen[0].target;
+    for parameter in [
+        "ad_reached_countries=%5B%22NL%22%2C%22BE%22%5D",
+        "search_terms=europe",
+        "ad_type=POLITICAL_AND_ISSUE_ADS",
+        "limit=10",
+        "fields=",
+    ] {
+        assert!(first_request.contains(parameter), "{first_request}");
+    }
+    for s in &seen {
+        assert!(!s.target.contains(TOKEN), "{}", s.target);
+        assert_eq!(
+            s.authorization.as_deref(),
+            Some(format!("Bearer {TOKEN}").as_str())
+        );
+    }
+    let page = archive
+        .sources()
+        .unwrap()
+        .into_iter()
+        .find(|s| s.format == "meta-ads-archive")
+        .unwrap();
+    let request = page.fetched.unwrap().request;
+    assert!(
+        request.starts_with(&format!("{base}/ads_archive?")),
+        "{request}"
+    );
+    // No token anywhere in the data folder, or in what the runs printed.
+    drop(archive);
+    for file in files_under(&data) {
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        assert!(
+            !contains(&bytes, TOKEN),
+            "{} holds the token",
+            file.display()
+        );
+    }
+    for printed in [&out.stdout, &out.stderr] {
+        assert!(!contains(printed, TOKEN));
+    }
+}
