@@ -68,6 +68,7 @@ fn main() {
     let base = format!("http://{bind}");
     let runtime = util::client_runtime();
     runtime.block_on(async move {
+        util::install_tls();
         let polite_client = reqwest::Client::builder()
             .local_address(std::net::IpAddr::from([127, 0, 0, 1]))
             .build()

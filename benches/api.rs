@@ -77,6 +77,7 @@ fn main() {
     let base = format!("http://{bind}");
     let runtime = util::client_runtime();
     runtime.block_on(async move {
+        util::install_tls();
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(CONNECTIONS)
             .build()

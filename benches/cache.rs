@@ -145,7 +145,7 @@ fn ask_all(
     let sequence = Arc::new(sequence.to_vec());
     let runtime = util::client_runtime();
     let outcome = runtime.block_on(async move {
-        let client = reqwest::Client::new();
+        let client = util::http_client();
         util::wait_until_serving(&client, &base, 300).await;
         let next = Arc::new(AtomicUsize::new(0));
         let started = Instant::now();

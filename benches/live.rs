@@ -71,7 +71,7 @@ fn main() {
     let base = format!("http://{bind}");
     let runtime = util::client_runtime();
     runtime.block_on(async move {
-        let client = reqwest::Client::new();
+        let client = util::http_client();
         util::wait_until_serving(&client, &base, 120).await;
         let listed: serde_json::Value = client
             .get(format!("{base}/v1/ads?limit=1"))

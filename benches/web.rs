@@ -44,7 +44,7 @@ fn main() {
     let base = format!("http://{bind}");
     let runtime = util::client_runtime();
     runtime.block_on(async move {
-        let client = reqwest::Client::new();
+        let client = util::http_client();
         util::wait_until_serving(&client, &base, 300).await;
         let requests = [
             ("one word", "q=vote"),

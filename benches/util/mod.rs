@@ -186,3 +186,16 @@ pub async fn wait_until_serving(client: &reqwest::Client, base: &str, seconds: u
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// An HTTP client, the process's TLS cryptography chosen first (the
+/// collectors' choice, ring).
+pub fn http_client() -> reqwest::Client {
+    install_tls();
+    reqwest::Client::new()
+}
+
+/// Chooses the process's TLS cryptography, as the collectors do, before a
+/// client is built.
+pub fn install_tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

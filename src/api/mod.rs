@@ -35,7 +35,8 @@ use utoipa::OpenApi;
         routes::sources::source,
         routes::admin::imports,
         routes::admin::tasks,
-        routes::admin::task
+        routes::admin::task,
+        routes::admin::collections
     ),
     components(schemas(error::Problem, routes::health::Health)),
     modifiers(&AdminKey)

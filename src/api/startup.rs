@@ -48,6 +48,10 @@ pub struct ApiConfig {
     pub max_uploads: usize,
     /// Bytes of answers kept for repeated requests; 0 keeps none.
     pub cache_bytes: usize,
+    /// Collections run at start and every `collect_every`.
+    pub collect: Vec<crate::collect::schedule::Scheduled>,
+    /// The period of the scheduled collections.
+    pub collect_every: Duration,
 }
 
 /// Tokens per second per client, by default.
@@ -80,6 +84,8 @@ impl Default for ApiConfig {
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             max_uploads: DEFAULT_MAX_UPLOADS,
             cache_bytes: DEFAULT_CACHE_BYTES,
+            collect: Vec::new(),
+            collect_every: Duration::from_secs(86_400),
         }
     }
 }
@@ -157,6 +163,17 @@ impl Application {
         let listener = TcpListener::bind(&config.bind).map_err(listen)?;
         let port = listener.local_addr().map_err(listen)?.port();
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let collections = crate::collect::schedule::start(
+            config.collect.clone(),
+            config.collect_every,
+            crate::collect::Patience::default(),
+            config.data.clone(),
+            tasks.clone(),
+            std::env::var("META_ACCESS_TOKEN")
+                .ok()
+                .filter(|t| !t.is_empty()),
+        )
+        .map_err(StartupError::Tasks)?;
         // Uploads a stopped server left half-received.
         let uploads = config.data.join(routes::admin::UPLOADS_DIR);
         if let Err(e) = std::fs::remove_dir_all(&uploads) {
@@ -168,6 +185,7 @@ impl Application {
             archive,
             tasks: tasks.clone(),
             results: crate::cache::ResultCache::new(config.cache_bytes),
+            collections,
             uploads: routes::admin::UploadSlots::new(config.max_uploads),
             uploads_max_bytes: config.max_upload_bytes,
             exports: Arc::new(ExportSlots::new(
@@ -223,6 +241,7 @@ impl Application {
                 .service(routes::admin::imports)
                 .service(routes::admin::tasks)
                 .service(routes::admin::task)
+                .service(routes::admin::collections)
                 .route(
                     "/openapi.json",
                     web::route()

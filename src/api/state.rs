@@ -20,6 +20,8 @@ pub struct AppState {
     /// Answers of searches, spend totals and the search page, kept until
     /// the archive changes; with each its response headers.
     pub results: crate::cache::ResultCache<Vec<(HeaderName, HeaderValue)>>,
+    /// The scheduled collections' last runs.
+    pub collections: Arc<crate::collect::schedule::Collections>,
     /// Uploads to the ingest API being received.
     pub uploads: super::routes::admin::UploadSlots,
     /// The largest upload taken, in bytes.

@@ -404,6 +404,16 @@ pub(crate) struct ServeLimits {
     /// Uploads the ingest API receives at once.
     #[arg(long, env = "ADARCHIVE_MAX_UPLOADS", default_value_t = startup::DEFAULT_MAX_UPLOADS)]
     max_uploads: usize,
+    /// A collection to run at start and then every --every, its answers
+    /// imported as they come: `FORMAT[:name=value,…]`, e.g.
+    /// `meta-ads-archive:country=NL,search_terms=*` (the token in
+    /// META_ACCESS_TOKEN), `snap-political-ads:year=2026`,
+    /// `google-creative-stats`. Repeatable.
+    #[arg(long = "collect", value_name = "COLLECTION")]
+    collect: Vec<adarchive::collect::schedule::Scheduled>,
+    /// The period of the collections: 24h, 30m, 1d.
+    #[arg(long, default_value = "24h", value_parser = adarchive::collect::schedule::period)]
+    every: std::time::Duration,
     /// Bytes of answers (searches, spend totals, the search page) kept for
     /// repeated requests until the archive changes; 0 keeps none.
     #[arg(long, env = "ADARCHIVE_CACHE_BYTES", default_value_t = startup::DEFAULT_CACHE_BYTES)]
@@ -423,6 +433,8 @@ impl ServeLimits {
             max_upload_bytes: self.max_upload_bytes,
             max_uploads: self.max_uploads,
             cache_bytes: self.cache_bytes,
+            collect: self.collect,
+            collect_every: self.every,
         }
     }
 }

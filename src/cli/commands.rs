@@ -437,11 +437,7 @@ pub(crate) fn collect(data: &Path, args: CollectArgs) -> anyhow::Result<ExitCode
     let mut imported = adarchive::archive::ImportCounts::default();
     let mut failures = Vec::new();
     let mut import = |fetched: &collect::Fetched| -> Result<(), String> {
-        let name = fetched
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = fetched.name();
         let report = match &local {
             Some(archive) => import_paths(
                 archive,

@@ -11,6 +11,7 @@
 
 pub mod fetch;
 mod meta;
+pub mod schedule;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -86,6 +87,16 @@ pub struct Fetched {
     pub path: PathBuf,
     /// The request it answered and when.
     pub from: FetchedFrom,
+}
+
+impl Fetched {
+    /// The answer's file name, as it is imported.
+    pub fn name(&self) -> String {
+        self.path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
 }
 
 /// What a run did.

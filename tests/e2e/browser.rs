@@ -124,7 +124,13 @@ async fn browser(width: u32, javascript: bool) -> Browser {
         .expect("chromedriver starts");
     let address = format!("http://127.0.0.1:{port}");
     let started = Instant::now();
-    while reqwest::get(format!("{address}/status")).await.is_err() {
+    let client = crate::util::http_client();
+    while client
+        .get(format!("{address}/status"))
+        .send()
+        .await
+        .is_err()
+    {
         assert!(
             started.elapsed() < Duration::from_secs(20),
             "chromedriver did not answer"

@@ -13,7 +13,7 @@ use std::time::Duration;
 use adarchive::archive::Archive;
 use serde_json::{json, Value};
 
-use crate::util::{path_str, sample, skip_without_samples, GOOGLE, META_2019, SNAP};
+use crate::util::{json_with_key, path_str, sample, skip_without_samples, GOOGLE, META_2019, SNAP};
 
 /// Shaped like a real token, so that a leak would also trip the archive's
 /// own scan for live credentials.
@@ -452,4 +452,77 @@ fn meta_pages_are_followed_through_rate_limits_and_an_interrupted_run_resumes() 
     for printed in [&out.stdout, &out.stderr] {
         assert!(!contains(printed, TOKEN));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_collects_on_its_schedule_and_says_how_it_went() {
+    if skip_without_samples() {
+        return;
+    }
+    let bundle = zip_of(
+        "google-political-ads-creative-stats.csv",
+        &std::fs::read(sample(GOOGLE)).unwrap(),
+    );
+    let script: Arc<Script> = Arc::new(move |target: &str, _| match target {
+        "/bundle.zip" => Reply::Full(200, vec![], bundle.clone()),
+        _ => Reply::Full(404, vec![], Vec::new()),
+    });
+    let platform = Platform::start(script);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let key = adarchive::keys::Keys::of(&data).create("ops").unwrap();
+    let spec = format!(
+        "google-creative-stats:api_base={}/bundle.zip",
+        platform.address
+    );
+    let missing = format!(
+        "snap-political-ads:api_base={}/snap,year=1999",
+        platform.address
+    );
+    let config = adarchive::api::startup::ApiConfig {
+        data: data.clone(),
+        bind: "127.0.0.1:0".into(),
+        rate_limit: 0,
+        collect: vec![spec.parse().unwrap(), missing.parse().unwrap()],
+        collect_every: Duration::from_secs(3600),
+        ..Default::default()
+    };
+    let app = crate::api::helpers::spawn_config(config, tempfile::tempdir().unwrap()).await;
+    let started = std::time::Instant::now();
+    let runs = loop {
+        let listed: Value = json_with_key(
+            &app.client,
+            &format!("{}/v1/admin/collections", app.address),
+            &key,
+        )
+        .await;
+        let runs = listed["collections"].as_array().unwrap().clone();
+        if runs.iter().all(|r| !r["finished_at"].is_null()) {
+            break runs;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "{listed}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(runs[0]["spec"], spec.as_str());
+    assert_eq!(runs[0]["pages"], 1);
+    assert_eq!(runs[0]["every_seconds"], 3600);
+    assert!(runs[0]["imported"]["new"].as_u64().unwrap() > 400);
+    assert_eq!(runs[0]["failures"], json!([]));
+    let failure = runs[1]["failures"][0].as_str().unwrap();
+    assert!(
+        failure.contains("1999/PoliticalAds.zip: HTTP 404"),
+        "{failure}"
+    );
+    let found = app.json("/v1/ads?limit=1").await;
+    assert_eq!(found["total"], runs[0]["imported"]["new"]);
+    let tasks: Value = json_with_key(
+        &app.client,
+        &format!("{}/v1/admin/tasks", app.address),
+        &key,
+    )
+    .await;
+    assert_eq!(
+        tasks["tasks"][0]["origin"],
+        format!("collection {spec}").as_str()
+    );
 }

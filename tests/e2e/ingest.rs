@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::live::Served;
-use crate::util::{adarchive, copy_dir, path_str, sample, skip_without_samples, META_2019};
+use crate::util::{
+    adarchive, copy_dir, json_with_key, path_str, sample, skip_without_samples, META_2019,
+};
 
 const SNAP: &str = "snap/2023_PoliticalAds.sorted.first500.csv";
 
@@ -27,15 +29,7 @@ fn new_key(data: &Path, name: &str) -> String {
 async fn ended(client: &reqwest::Client, address: &str, key: &str, location: &str) -> Value {
     let started = Instant::now();
     loop {
-        let task: Value = client
-            .get(format!("{address}{location}"))
-            .bearer_auth(key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let task: Value = json_with_key(client, &format!("{address}{location}"), key).await;
         if task["status"] == "succeeded" || task["status"] == "failed" {
             return task;
         }
@@ -88,7 +82,7 @@ async fn uploads_become_tasks_with_the_command_lines_report_and_keys_stay_secret
     let log_path = dir.path().join("server.log");
     let log = std::fs::File::create(&log_path).unwrap();
     let server = Served::start_with(&data, &[], log);
-    let (address, client) = (server.address.clone(), reqwest::Client::new());
+    let (address, client) = (server.address.clone(), crate::util::http_client());
     let upload = |query: &str, body: Vec<u8>, key: Option<&str>| {
         let mut request = client
             .post(format!("{address}/v1/admin/imports{query}"))
@@ -208,15 +202,7 @@ async fn uploads_become_tasks_with_the_command_lines_report_and_keys_stay_secret
         "the same bytes are known already"
     );
     assert_eq!(other["status"], "succeeded", "{other}");
-    let listed: Value = client
-        .get(format!("{address}/v1/admin/tasks"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = json_with_key(&client, &format!("{address}/v1/admin/tasks"), &key).await;
     assert_eq!(listed["tasks"].as_array().unwrap().len(), 3);
 
     // Refusals name what is wrong.
@@ -292,7 +278,7 @@ async fn uploads_beyond_the_limits_are_refused_and_leave_nothing() {
         std::process::Stdio::null(),
     );
     let key = new_key(&data, "ops");
-    let (address, client) = (server.address.clone(), reqwest::Client::new());
+    let (address, client) = (server.address.clone(), crate::util::http_client());
     let snap = std::fs::read(sample(SNAP)).unwrap();
     assert!(snap.len() > 10_000);
 

@@ -63,7 +63,7 @@ async fn mixed_load(
     for worker in 0..4 {
         let (address, paths, done) = (address.clone(), paths.clone(), done.clone());
         workers.push(tokio::spawn(async move {
-            let client = reqwest::Client::new();
+            let client = crate::util::http_client();
             let (mut answered, mut failures) = (0, Vec::new());
             let mut i = worker;
             while !done.load(std::sync::atomic::Ordering::SeqCst) {
@@ -276,7 +276,7 @@ async fn killing_the_import_or_the_server_half_way_loses_nothing_committed() {
             .status
             .success()
     );
-    let client = reqwest::Client::new();
+    let client = crate::util::http_client();
     let mut server = Served::start(&data);
     let before = ads_total(&client, &server.address, "before").await;
 

@@ -105,3 +105,29 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// GETs `url` with a bearer `key` and gives its JSON.
+pub async fn json_with_key(client: &reqwest::Client, url: &str, key: &str) -> serde_json::Value {
+    client
+        .get(url)
+        .bearer_auth(key)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json body")
+}
+
+/// An HTTP client. The collectors choose the process's TLS cryptography
+/// (ring) when they first fetch; a client made earlier needs it chosen.
+pub fn http_client() -> reqwest::Client {
+    install_tls();
+    reqwest::Client::new()
+}
+
+/// Chooses the process's TLS cryptography, as the collectors do, before a
+/// client is built.
+pub fn install_tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -410,6 +410,37 @@ pub async fn task(
     Ok(HttpResponse::Ok().json(found))
 }
 
+/// The scheduled collections.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CollectionList {
+    /// Each scheduled collection's last run, in the order given to
+    /// `serve --collect`.
+    pub collections: Vec<crate::collect::schedule::CollectionRun>,
+}
+
+/// The collections the server runs on a schedule, with their last outcome.
+#[utoipa::path(
+    get,
+    tag = "admin",
+    path = "/v1/admin/collections",
+    responses(
+        (status = 200, description = "The collections", body = CollectionList),
+        (status = 401, description = "No key, or one not in force", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No key is in force: the ingest API is off", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("key" = []))
+)]
+#[get("/v1/admin/collections")]
+pub async fn collections(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    operator(&req, &state).await?;
+    Ok(HttpResponse::Ok().json(CollectionList {
+        collections: state.collections.list(),
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

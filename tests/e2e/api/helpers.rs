@@ -51,7 +51,7 @@ pub async fn spawn_config(config: ApiConfig, dir: tempfile::TempDir) -> TestApp 
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
-        client: reqwest::Client::new(),
+        client: crate::util::http_client(),
         _dir: dir,
     }
 }

@@ -481,6 +481,7 @@ async fn a_public_service_s_hygiene() {
             "{path}"
         );
     }
+    crate::util::install_tls();
     let docs = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
