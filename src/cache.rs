@@ -95,6 +95,7 @@ impl<M> ResultCache<M> {
     /// use adarchive::cache::{Generation, Kept, ResultCache};
     /// let cache = ResultCache::new(1 << 20);
     /// let now = Generation { sources: 3, searcher: 1 };
+    /// assert!(cache.get(now, "/v1/ads?q=vote").is_none());
     /// cache.put(now, "/v1/ads?q=vote".into(), Kept { body: b"{}".to_vec(), meta: () });
     /// assert!(cache.get(now, "/v1/ads?q=vote").is_some());
     /// let after_an_import = Generation { sources: 4, searcher: 2 };
@@ -122,9 +123,10 @@ impl<M> ResultCache<M> {
         found
     }
 
-    /// Keeps `kept` for `key`, computed in `generation`; an answer of an
-    /// older generation, or larger than an eighth of the budget, is not
-    /// kept. Forgets the least recently used answers to make room.
+    /// Keeps `kept` for `key`, computed in `generation`, the one the
+    /// request asked [`ResultCache::get`] in; an answer of another
+    /// generation than the cache's (the archive changed meanwhile), or
+    /// larger than an eighth of the budget, is not kept. Forgets the least recently used answers to make room.
     pub fn put(&self, generation: Generation, key: String, kept: Kept<M>) {
         let cost = weight(&key, &kept);
         if cost > self.budget / 8 {

@@ -169,9 +169,6 @@ impl Application {
             crate::collect::Patience::default(),
             config.data.clone(),
             tasks.clone(),
-            std::env::var("META_ACCESS_TOKEN")
-                .ok()
-                .filter(|t| !t.is_empty()),
         )
         .map_err(StartupError::Tasks)?;
         // Uploads a stopped server left half-received.

@@ -427,8 +427,9 @@ pub(crate) fn collect(data: &Path, args: CollectArgs) -> anyhow::Result<ExitCode
     });
     // Read from the environment, never from the command line, where every
     // user of the machine could see it.
-    let token = std::env::var("META_ACCESS_TOKEN")
-        .ok()
+    let token = collector
+        .token_variable()
+        .and_then(|name| std::env::var(name).ok())
         .filter(|t| !t.is_empty());
     let local = match open_for_writing(data)? {
         Writer::Here(archive) => Some(archive),

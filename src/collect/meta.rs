@@ -136,21 +136,14 @@ pub(super) fn collect(
             "meta-ads-archive needs ad_reached_countries: --country NL (repeatable)".into(),
         ));
     }
-    let base = collection.api_base.as_deref().unwrap_or(META_GRAPH);
     let first = format!(
         "{}/ads_archive?{}",
-        base.trim_end_matches('/'),
+        collection.base(META_GRAPH),
         serde_urlencoded::to_string(query.pairs()).unwrap_or_default()
     );
     // A listing is known by its first address: the same query resumes.
-    let listing = blake3::hash(first.as_bytes()).to_hex()[..16].to_owned();
-    let mut next = match workspace.state.unfinished.get(&listing) {
-        Some(resume) => {
-            summary.resumed = true;
-            resume.clone()
-        }
-        None => first,
-    };
+    let (listing, resume) = workspace.listing(&first, summary);
+    let mut next = resume.unwrap_or(first);
     let authorization = format!("Bearer {token}");
     let mut page_number = 0u64;
     loop {

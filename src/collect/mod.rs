@@ -11,6 +11,7 @@
 
 pub mod fetch;
 mod meta;
+mod paged;
 pub mod schedule;
 
 use std::collections::BTreeMap;
@@ -22,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::archive::FetchedFrom;
 pub use fetch::{Fetcher, Patience};
 pub use meta::{MetaQuery, META_GRAPH, RATE_LIMIT_CODES};
+pub use paged::{LINKEDIN_REST, LINKEDIN_VERSION, MICROSOFT_AD_LIBRARY};
 
 /// Google's political-ads transparency bundle, as its Transparency Report
 /// links it.
@@ -42,15 +44,30 @@ pub enum Collector {
     SnapPoliticalAds,
     /// Meta's Graph API `ads_archive`.
     MetaAdsArchive,
+    /// Microsoft's Ad Library API (`Ads`, public).
+    MicrosoftAdLibrary,
+    /// LinkedIn's Ad Library API (`adLibrary`).
+    LinkedinAdLibrary,
 }
 
 impl Collector {
     /// Every collector, by name.
-    pub const ALL: [(&'static str, Collector); 3] = [
+    pub const ALL: [(&'static str, Collector); 5] = [
         ("google-creative-stats", Collector::GoogleCreativeStats),
         ("snap-political-ads", Collector::SnapPoliticalAds),
         ("meta-ads-archive", Collector::MetaAdsArchive),
+        ("microsoft-ad-library", Collector::MicrosoftAdLibrary),
+        ("linkedin-ad-library", Collector::LinkedinAdLibrary),
     ];
+
+    /// The environment variable holding the credential it needs, if any.
+    pub fn token_variable(self) -> Option<&'static str> {
+        match self {
+            Collector::MetaAdsArchive => Some("META_ACCESS_TOKEN"),
+            Collector::LinkedinAdLibrary => Some("LINKEDIN_ACCESS_TOKEN"),
+            _ => None,
+        }
+    }
 
     /// Its name: the format name of what it fetches.
     pub fn name(self) -> &'static str {
@@ -79,6 +96,18 @@ pub struct Collection {
     pub years: Vec<u16>,
     /// Meta: the query.
     pub meta: MetaQuery,
+}
+
+impl Collection {
+    /// The endpoint's base: `api_base` when given, else `published`,
+    /// without a trailing `/`.
+    fn base(&self, published: &str) -> String {
+        self.api_base
+            .as_deref()
+            .unwrap_or(published)
+            .trim_end_matches('/')
+            .to_owned()
+    }
 }
 
 /// One answer on disk, ready to import.
@@ -201,6 +230,15 @@ impl Workspace {
         std::fs::rename(&tmp, &path).map_err(|e| fail(e.to_string()))
     }
 
+    /// The name of the listing that starts at `first`, and where an
+    /// unfinished run of it stopped, if one did.
+    fn listing(&self, first: &str, summary: &mut Summary) -> (String, Option<String>) {
+        let listing = blake3::hash(first.as_bytes()).to_hex()[..16].to_owned();
+        let resume = self.state.unfinished.get(&listing).cloned();
+        summary.resumed |= resume.is_some();
+        (listing, resume)
+    }
+
     /// A fresh file for an answer called `name`.
     fn file(&self, name: &str) -> PathBuf {
         self.dir.join(name)
@@ -216,7 +254,8 @@ fn now() -> Timestamp {
 
 /// Runs `collector` for `collection` into the data folder `data`: every
 /// answer goes to `import` as soon as it is whole. `token` is the
-/// credential Meta needs; it is sent in a header and kept nowhere. What
+/// credential the collector needs (see [`Collector::token_variable`]);
+/// it is sent in a header and kept nowhere. What
 /// failed is in the summary's `failures`, beside what was done before.
 pub fn collect(
     collector: Collector,
@@ -253,10 +292,7 @@ fn run(
     let mut workspace = Workspace::open(data)?;
     match collector {
         Collector::GoogleCreativeStats => {
-            let address = collection
-                .api_base
-                .clone()
-                .unwrap_or_else(|| GOOGLE_BUNDLE.to_owned());
+            let address = collection.base(GOOGLE_BUNDLE);
             whole_file(
                 fetcher,
                 &mut workspace,
@@ -272,9 +308,9 @@ fn run(
                     "snap-political-ads needs the years to fetch: --year 2024 (repeatable)".into(),
                 ));
             }
-            let base = collection.api_base.as_deref().unwrap_or(SNAP_DUMPS);
+            let base = collection.base(SNAP_DUMPS);
             for year in &collection.years {
-                let address = format!("{}/{year}/PoliticalAds.zip", base.trim_end_matches('/'));
+                let address = format!("{base}/{year}/PoliticalAds.zip");
                 let name = format!("PoliticalAds-{year}.zip");
                 if let Err(e) =
                     whole_file(fetcher, &mut workspace, &address, &name, import, summary)
@@ -290,6 +326,17 @@ fn run(
                 )
             })?;
             meta::collect(collection, fetcher, &mut workspace, token, import, summary)?;
+        }
+        Collector::MicrosoftAdLibrary => {
+            paged::microsoft(collection, fetcher, &mut workspace, import, summary)?;
+        }
+        Collector::LinkedinAdLibrary => {
+            let token = token.ok_or_else(|| {
+                CollectError::Missing(
+                    "linkedin-ad-library needs an access token in LINKEDIN_ACCESS_TOKEN".into(),
+                )
+            })?;
+            paged::linkedin(collection, fetcher, &mut workspace, token, import, summary)?;
         }
     }
     Ok(())

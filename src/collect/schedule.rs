@@ -165,14 +165,14 @@ impl Collections {
 }
 
 /// Starts the thread that runs `scheduled` now and every `every`, into the
-/// archive of `data` through `tasks`; `token` is Meta's.
+/// archive of `data` through `tasks`. Credentials are read from the
+/// environment (see [`Collector::token_variable`]) as each run starts.
 pub fn start(
     scheduled: Vec<Scheduled>,
     every: Duration,
     patience: Patience,
     data: PathBuf,
     tasks: Tasks,
-    token: Option<String>,
 ) -> std::io::Result<Arc<Collections>> {
     let collections = Arc::new(Collections(Mutex::new(
         scheduled
@@ -200,6 +200,11 @@ pub fn start(
         .name("collect".into())
         .spawn(move || loop {
             for s in &scheduled {
+                let token = s
+                    .collector
+                    .token_variable()
+                    .and_then(|name| std::env::var(name).ok())
+                    .filter(|t| !t.is_empty());
                 run_once(s, patience, &data, &tasks, token.as_deref(), &shared);
             }
             std::thread::sleep(every);

@@ -526,3 +526,157 @@ async fn a_server_collects_on_its_schedule_and_says_how_it_went() {
         format!("collection {spec}").as_str()
     );
 }
+
+/// A page of `n` Microsoft ads from `first`, as the OData API answers.
+fn microsoft_page(first: u64, n: u64, total: u64) -> Vec<u8> {
+    let ads: Vec<Value> = (first..first + n)
+        .map(|i| {
+            json!({
+                "AdId": 900_000 + i,
+                "AdvertiserName": format!("Advertiser {i}"),
+                "AdvertiserId": 77,
+                "Title": format!("Vote on election day {i}"),
+                "Description": "Every vote counts.",
+                "DisplayUrl": "example.org",
+                "DestinationUrl": "https://example.org/",
+                "AssetJson": "",
+            })
+        })
+        .collect();
+    serde_json::to_vec(&json!({"@odata.count": total, "value": ads})).unwrap()
+}
+
+#[test]
+fn offset_paged_libraries_are_followed_to_their_end() {
+    // Microsoft: 30 ads, 24 a page; the second page fails once.
+    let script: Arc<Script> = Arc::new(|target: &str, before: usize| {
+        let skip: u64 = target
+            .split("skip=")
+            .nth(1)
+            .and_then(|s| s.split('&').next())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        if target.starts_with("/ms/Ads?") {
+            return match skip {
+                0 => Reply::Full(200, vec![], microsoft_page(0, 24, 30)),
+                24 if before == 0 => Reply::Full(503, vec![], Vec::new()),
+                24 => Reply::Full(200, vec![], microsoft_page(24, 6, 30)),
+                _ => Reply::Full(200, vec![], microsoft_page(0, 0, 30)),
+            };
+        }
+        if target.starts_with("/li/adLibrary?") {
+            let start: u64 = target
+                .split("start=")
+                .nth(1)
+                .and_then(|s| s.split('&').next())
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            let elements: Vec<Value> = (start..(start + 25).min(40))
+                .map(|i| {
+                    json!({
+                        "adUrl": format!("https://www.linkedin.com/ad-library/detail/{}", 1_470_000_000 + i),
+                        "isRestricted": false,
+                        "details": {"type": "SPONSORED_UPDATE", "advertiser": {"advertiserName": format!("Org {i}"), "adPayer": "Org"}},
+                    })
+                })
+                .collect();
+            let page =
+                json!({"elements": elements, "paging": {"count": 25, "start": start, "total": 40}});
+            return Reply::Full(200, vec![], serde_json::to_vec(&page).unwrap());
+        }
+        Reply::Full(404, vec![], Vec::new())
+    });
+    let platform = Platform::start(script);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+
+    let ms = format!("{}/ms", platform.address);
+    let out = collect(
+        &data,
+        &[
+            "microsoft-ad-library",
+            "--api-base",
+            &ms,
+            "--search-terms",
+            "vote",
+            "--country",
+            "72",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ms_summary = summary(&out);
+    assert_eq!(ms_summary["summary"]["pages"], 2);
+    assert_eq!(ms_summary["summary"]["retries"], 1);
+    assert_eq!(ms_summary["imported"]["new"], 30);
+    let first = &platform.seen()[0].target;
+    assert!(
+        first.contains("searchText=vote")
+            && first.contains("countryCodes=72")
+            && first.contains("top=24&skip=0"),
+        "{first}"
+    );
+
+    // LinkedIn needs its token, sent in a header with the API's version.
+    let li = format!("{}/li", platform.address);
+    let without = std::process::Command::new(env!("CARGO_BIN_EXE_adarchive"))
+        .args([
+            "collect",
+            "--data",
+            path_str(&data),
+            "linkedin-ad-library",
+            "--api-base",
+            &li,
+        ])
+        .env_remove("LINKEDIN_ACCESS_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(without.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&without.stdout).contains("LINKEDIN_ACCESS_TOKEN"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_adarchive"))
+        .args([
+            "collect",
+            "--json",
+            "--data",
+            path_str(&data),
+            "linkedin-ad-library",
+            "--api-base",
+            &li,
+            "--search-terms",
+            "election",
+            "--country",
+            "DE",
+        ])
+        .env("LINKEDIN_ACCESS_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let li_summary = summary(&out);
+    assert_eq!(li_summary["summary"]["pages"], 2);
+    assert_eq!(li_summary["imported"]["new"], 40);
+    let asked: Vec<Seen> = platform
+        .seen()
+        .into_iter()
+        .filter(|s| s.target.starts_with("/li/"))
+        .collect();
+    assert_eq!(asked.len(), 2);
+    assert!(
+        asked[0].target.contains(
+            "q=criteria&keyword=election&countries=List(urn%3Ali%3Acountry%3Ade)&start=0&count=25"
+        ),
+        "{}",
+        asked[0].target
+    );
+    assert!(asked
+        .iter()
+        .all(|s| s.authorization.as_deref() == Some(format!("Bearer {TOKEN}").as_str())));
+    let archive = Archive::open(&data).unwrap();
+    assert_eq!(archive.stats().unwrap().ads, 70);
+}
