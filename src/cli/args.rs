@@ -219,7 +219,9 @@ pub(crate) struct ServeArgs {
 pub(crate) struct CollectArgs {
     /// What to fetch: google-creative-stats (Google's bundle zip),
     /// snap-political-ads (Snap's yearly zips), meta-ads-archive (Meta's
-    /// Graph API, with the token in META_ACCESS_TOKEN).
+    /// Graph API; token in META_ACCESS_TOKEN), microsoft-ad-library
+    /// (public), linkedin-ad-library (token in LINKEDIN_ACCESS_TOKEN),
+    /// tiktok-commercial-content (TIKTOK_CLIENT_KEY, TIKTOK_CLIENT_SECRET).
     #[arg(value_parser = clap::builder::PossibleValuesParser::new(adarchive::collect::Collector::ALL.map(|(n, _)| n)))]
     pub(crate) format: String,
     /// Fetch from here instead of the published address (a mirror, a test
@@ -229,29 +231,36 @@ pub(crate) struct CollectArgs {
     /// snap-political-ads: a year to fetch (repeatable).
     #[arg(long = "year")]
     pub(crate) years: Vec<u16>,
-    /// meta-ads-archive: `ad_reached_countries`, ISO codes (repeatable or
-    /// comma-separated).
+    /// Countries: Meta's `ad_reached_countries` (ISO codes), Microsoft's
+    /// `countryCodes` (its numeric codes), LinkedIn's `countries`, TikTok's
+    /// `country_code` (repeatable or comma-separated).
     #[arg(long = "country", value_delimiter = ',')]
     pub(crate) countries: Vec<String>,
-    /// meta-ads-archive: `search_terms`.
+    /// Words to look for: `search_terms` (Meta), `searchText` (Microsoft),
+    /// `keyword` (LinkedIn), `search_term` (TikTok).
     #[arg(long)]
     pub(crate) search_terms: Option<String>,
-    /// meta-ads-archive: `search_page_ids` (repeatable or comma-separated).
+    /// Advertisers: Meta's `search_page_ids`, Microsoft's `advertiserId`,
+    /// LinkedIn's `advertiser`, TikTok's `advertiser_business_ids`
+    /// (repeatable or comma-separated).
     #[arg(long = "search-page-id", value_delimiter = ',')]
     pub(crate) search_page_ids: Vec<String>,
     /// meta-ads-archive: `ad_type` (default POLITICAL_AND_ISSUE_ADS).
     #[arg(long)]
     pub(crate) ad_type: Option<String>,
-    /// meta-ads-archive: `ad_delivery_date_min` (YYYY-MM-DD).
+    /// The first day (YYYY-MM-DD): Meta's `ad_delivery_date_min`,
+    /// Microsoft's `startDate`, TikTok's published-date range.
     #[arg(long)]
     pub(crate) ad_delivery_date_min: Option<String>,
-    /// meta-ads-archive: `ad_delivery_date_max` (YYYY-MM-DD).
+    /// The last day (YYYY-MM-DD): Meta's `ad_delivery_date_max`,
+    /// Microsoft's `endDate`, TikTok's published-date range.
     #[arg(long)]
     pub(crate) ad_delivery_date_max: Option<String>,
     /// meta-ads-archive: `fields` (default: every field adarchive reads).
     #[arg(long)]
     pub(crate) fields: Option<String>,
-    /// meta-ads-archive: `limit`, ads per page (default 250).
+    /// Ads per page: Meta's `limit` (default 250), TikTok's `max_count`
+    /// (at most 50).
     #[arg(long)]
     pub(crate) limit: Option<u32>,
     /// Attempts of one request, the first included.

@@ -427,10 +427,7 @@ pub(crate) fn collect(data: &Path, args: CollectArgs) -> anyhow::Result<ExitCode
     });
     // Read from the environment, never from the command line, where every
     // user of the machine could see it.
-    let token = collector
-        .token_variable()
-        .and_then(|name| std::env::var(name).ok())
-        .filter(|t| !t.is_empty());
+    let secrets = |name: &str| std::env::var(name).ok().filter(|t| !t.is_empty());
     let local = match open_for_writing(data)? {
         Writer::Here(archive) => Some(archive),
         Writer::Server(_) => None,
@@ -484,7 +481,7 @@ pub(crate) fn collect(data: &Path, args: CollectArgs) -> anyhow::Result<ExitCode
         &collection,
         data,
         &fetcher,
-        token.as_deref(),
+        &secrets,
         &mut import,
     );
     summary.failures.extend(failures);

@@ -118,28 +118,87 @@ impl Fetcher {
         headers: &[(&str, &str)],
         out: &Path,
     ) -> Result<Answer, FetchError> {
-        let shown = redact_text(address);
+        self.to_file(reqwest::Method::GET, address, headers, None, out)
+    }
+
+    /// POSTs `body` (of `content_type`) to `address` like [`Fetcher::get`].
+    pub fn post(
+        &self,
+        address: &str,
+        headers: &[(&str, &str)],
+        body: (&str, &[u8]),
+        out: &Path,
+    ) -> Result<Answer, FetchError> {
+        self.to_file(reqwest::Method::POST, address, headers, Some(body), out)
+    }
+
+    fn to_file(
+        &self,
+        method: reqwest::Method,
+        address: &str,
+        headers: &[(&str, &str)],
+        body: Option<(&str, &[u8])>,
+        out: &Path,
+    ) -> Result<Answer, FetchError> {
+        let mut file = None;
+        self.patiently(address, |fetcher| {
+            let mut sink = Sink::File(out, &mut file);
+            fetcher.attempt(method.clone(), address, headers, body, &mut sink)
+        })
+    }
+
+    /// POSTs like [`Fetcher::post`], the answer (at most 1 MiB) kept in
+    /// memory only: for answers that hold a credential, which must never
+    /// touch the disk.
+    pub fn post_in_memory(
+        &self,
+        address: &str,
+        headers: &[(&str, &str)],
+        body: (&str, &[u8]),
+    ) -> Result<(Answer, Vec<u8>), FetchError> {
+        let mut kept = Vec::new();
+        let answer = self.patiently(address, |fetcher| {
+            kept.clear();
+            let mut sink = Sink::Memory(&mut kept);
+            fetcher.attempt(
+                reqwest::Method::POST,
+                address,
+                headers,
+                Some(body),
+                &mut sink,
+            )
+        })?;
+        Ok((answer, kept))
+    }
+
+    /// Runs `attempt` until it gives an answer that is not a passing
+    /// failure, waiting longer each time.
+    fn patiently(
+        &self,
+        address: &str,
+        mut attempt: impl FnMut(&Self) -> Result<Answer, String>,
+    ) -> Result<Answer, FetchError> {
         let mut wait = self.patience.backoff;
         let mut last = String::new();
-        for attempt in 0..self.patience.attempts.max(1) {
-            if attempt > 0 {
+        for tried in 0..self.patience.attempts.max(1) {
+            if tried > 0 {
                 (self.on_retry)(wait, &last);
                 std::thread::sleep(wait);
                 wait = wait.saturating_mul(2);
             }
-            match self.attempt(address, headers, out) {
-                Ok(answer) if transient(answer.status) && attempt + 1 < self.patience.attempts => {
+            match attempt(self) {
+                Ok(answer) if transient(answer.status) && tried + 1 < self.patience.attempts => {
                     last = format!("HTTP {}", answer.status);
                 }
                 Ok(mut answer) => {
-                    answer.retries = attempt;
+                    answer.retries = tried;
                     return Ok(answer);
                 }
                 Err(reason) => last = redact_text(&reason),
             }
         }
         Err(FetchError {
-            address: shown,
+            address: redact_text(address),
             reason: last,
             attempts: self.patience.attempts.max(1),
         })
@@ -147,13 +206,20 @@ impl Fetcher {
 
     fn attempt(
         &self,
+        method: reqwest::Method,
         address: &str,
         headers: &[(&str, &str)],
-        out: &Path,
+        body: Option<(&str, &[u8])>,
+        sink: &mut Sink<'_>,
     ) -> Result<Answer, String> {
-        let mut request = self.client.get(address);
+        let mut request = self.client.request(method, address);
         for (name, value) in headers {
             request = request.header(*name, *value);
+        }
+        if let Some((content_type, bytes)) = body {
+            request = request
+                .header("content-type", content_type)
+                .body(bytes.to_vec());
         }
         // The error of a request names its address, token and all: only
         // its kind is kept.
@@ -174,7 +240,7 @@ impl Fetcher {
             .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
             .collect();
         let declared = response.content_length();
-        let mut file = std::fs::File::create(out).map_err(|e| format!("{}: {e}", out.display()))?;
+        sink.begin()?;
         let mut buffer = vec![0u8; 64 * 1024];
         let mut size = 0u64;
         loop {
@@ -188,8 +254,7 @@ impl Fetcher {
                     ))
                 }
             };
-            file.write_all(&buffer[..n])
-                .map_err(|e| format!("{}: {e}", out.display()))?;
+            sink.write(&buffer[..n])?;
             size += n as u64;
         }
         if let Some(declared) = declared {
@@ -197,14 +262,64 @@ impl Fetcher {
                 return Err(format!("the body ended after {size} of {declared} bytes"));
             }
         }
-        file.sync_all()
-            .map_err(|e| format!("{}: {e}", out.display()))?;
+        sink.finish()?;
         Ok(Answer {
             status,
             headers,
             size,
             retries: 0,
         })
+    }
+}
+
+/// Where an answer's body goes.
+enum Sink<'a> {
+    /// A file, made anew for each attempt.
+    File(&'a Path, &'a mut Option<std::fs::File>),
+    /// Memory, for answers that must not touch the disk.
+    Memory(&'a mut Vec<u8>),
+}
+
+/// The most an answer kept in memory may hold.
+const IN_MEMORY: usize = 1 << 20;
+
+impl Sink<'_> {
+    fn begin(&mut self) -> Result<(), String> {
+        match self {
+            Sink::File(path, file) => {
+                let path: &Path = path;
+                **file = Some(
+                    std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?,
+                );
+            }
+            Sink::Memory(kept) => kept.clear(),
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<(), String> {
+        match self {
+            Sink::File(path, Some(file)) => file
+                .write_all(bytes)
+                .map_err(|e| format!("{}: {e}", path.display())),
+            Sink::File(path, None) => Err(format!("{}: not open", path.display())),
+            Sink::Memory(kept) if kept.len() + bytes.len() > IN_MEMORY => {
+                Err(format!("the answer is larger than {IN_MEMORY} bytes"))
+            }
+            Sink::Memory(kept) => {
+                kept.extend_from_slice(bytes);
+                Ok(())
+            }
+        }
+    }
+
+    fn finish(&mut self) -> Result<(), String> {
+        match self {
+            Sink::File(path, Some(file)) => file
+                .sync_all()
+                .map_err(|e| format!("{}: {e}", path.display())),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -13,6 +13,7 @@ pub mod fetch;
 mod meta;
 mod paged;
 pub mod schedule;
+mod tiktok;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ use crate::archive::FetchedFrom;
 pub use fetch::{Fetcher, Patience};
 pub use meta::{MetaQuery, META_GRAPH, RATE_LIMIT_CODES};
 pub use paged::{LINKEDIN_REST, LINKEDIN_VERSION, MICROSOFT_AD_LIBRARY};
+pub use tiktok::TIKTOK_API;
 
 /// Google's political-ads transparency bundle, as its Transparency Report
 /// links it.
@@ -48,24 +50,31 @@ pub enum Collector {
     MicrosoftAdLibrary,
     /// LinkedIn's Ad Library API (`adLibrary`).
     LinkedinAdLibrary,
+    /// TikTok's Commercial Content API (ad query and detail).
+    TiktokCommercialContent,
 }
 
 impl Collector {
     /// Every collector, by name.
-    pub const ALL: [(&'static str, Collector); 5] = [
+    pub const ALL: [(&'static str, Collector); 6] = [
         ("google-creative-stats", Collector::GoogleCreativeStats),
         ("snap-political-ads", Collector::SnapPoliticalAds),
         ("meta-ads-archive", Collector::MetaAdsArchive),
         ("microsoft-ad-library", Collector::MicrosoftAdLibrary),
         ("linkedin-ad-library", Collector::LinkedinAdLibrary),
+        (
+            "tiktok-commercial-content",
+            Collector::TiktokCommercialContent,
+        ),
     ];
 
-    /// The environment variable holding the credential it needs, if any.
-    pub fn token_variable(self) -> Option<&'static str> {
+    /// The environment variables holding the credentials it needs.
+    pub fn secret_variables(self) -> &'static [&'static str] {
         match self {
-            Collector::MetaAdsArchive => Some("META_ACCESS_TOKEN"),
-            Collector::LinkedinAdLibrary => Some("LINKEDIN_ACCESS_TOKEN"),
-            _ => None,
+            Collector::MetaAdsArchive => &["META_ACCESS_TOKEN"],
+            Collector::LinkedinAdLibrary => &["LINKEDIN_ACCESS_TOKEN"],
+            Collector::TiktokCommercialContent => &["TIKTOK_CLIENT_KEY", "TIKTOK_CLIENT_SECRET"],
+            _ => &[],
         }
     }
 
@@ -185,6 +194,9 @@ struct State {
     /// The next page (credentials removed) by listing.
     #[serde(default)]
     unfinished: BTreeMap<String, String>,
+    /// TikTok ads whose detail was fetched.
+    #[serde(default)]
+    detailed: std::collections::BTreeSet<u64>,
 }
 
 /// The state file and where fetched answers are written.
@@ -245,6 +257,10 @@ impl Workspace {
     }
 }
 
+/// The credentials of a run, by the name of their environment variable
+/// (see [`Collector::secret_variables`]).
+pub type Secrets<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
 /// Something that imports a fetched answer; an error stops the run.
 pub type Import<'a> = dyn FnMut(&Fetched) -> Result<(), String> + 'a;
 
@@ -254,15 +270,15 @@ fn now() -> Timestamp {
 
 /// Runs `collector` for `collection` into the data folder `data`: every
 /// answer goes to `import` as soon as it is whole. `token` is the
-/// credential the collector needs (see [`Collector::token_variable`]);
-/// it is sent in a header and kept nowhere. What
+/// credentials the collector needs, from `secrets`; they are sent in
+/// headers or a body and kept nowhere. What
 /// failed is in the summary's `failures`, beside what was done before.
 pub fn collect(
     collector: Collector,
     collection: &Collection,
     data: &Path,
     fetcher: &Fetcher,
-    token: Option<&str>,
+    secrets: &Secrets<'_>,
     import: &mut Import<'_>,
 ) -> Summary {
     let mut summary = Summary::default();
@@ -271,7 +287,7 @@ pub fn collect(
         collection,
         data,
         fetcher,
-        token,
+        secrets,
         import,
         &mut summary,
     ) {
@@ -285,11 +301,19 @@ fn run(
     collection: &Collection,
     data: &Path,
     fetcher: &Fetcher,
-    token: Option<&str>,
+    secrets: &Secrets<'_>,
     import: &mut Import<'_>,
     summary: &mut Summary,
 ) -> Result<(), CollectError> {
     let mut workspace = Workspace::open(data)?;
+    let secret = |name: &str| {
+        secrets(name).ok_or_else(|| {
+            CollectError::Missing(format!(
+                "{} needs {name} in the environment",
+                collector.name()
+            ))
+        })
+    };
     match collector {
         Collector::GoogleCreativeStats => {
             let address = collection.base(GOOGLE_BUNDLE);
@@ -320,23 +344,29 @@ fn run(
             }
         }
         Collector::MetaAdsArchive => {
-            let token = token.ok_or_else(|| {
-                CollectError::Missing(
-                    "meta-ads-archive needs an access token in META_ACCESS_TOKEN".into(),
-                )
-            })?;
-            meta::collect(collection, fetcher, &mut workspace, token, import, summary)?;
+            let token = secret("META_ACCESS_TOKEN")?;
+            meta::collect(collection, fetcher, &mut workspace, &token, import, summary)?;
         }
         Collector::MicrosoftAdLibrary => {
             paged::microsoft(collection, fetcher, &mut workspace, import, summary)?;
         }
         Collector::LinkedinAdLibrary => {
-            let token = token.ok_or_else(|| {
-                CollectError::Missing(
-                    "linkedin-ad-library needs an access token in LINKEDIN_ACCESS_TOKEN".into(),
-                )
-            })?;
-            paged::linkedin(collection, fetcher, &mut workspace, token, import, summary)?;
+            let token = secret("LINKEDIN_ACCESS_TOKEN")?;
+            paged::linkedin(collection, fetcher, &mut workspace, &token, import, summary)?;
+        }
+        Collector::TiktokCommercialContent => {
+            let (key, client_secret) = (
+                secret("TIKTOK_CLIENT_KEY")?,
+                secret("TIKTOK_CLIENT_SECRET")?,
+            );
+            tiktok::collect(
+                collection,
+                fetcher,
+                &mut workspace,
+                (&key, &client_secret),
+                import,
+                summary,
+            )?;
         }
     }
     Ok(())

@@ -166,7 +166,7 @@ impl Collections {
 
 /// Starts the thread that runs `scheduled` now and every `every`, into the
 /// archive of `data` through `tasks`. Credentials are read from the
-/// environment (see [`Collector::token_variable`]) as each run starts.
+/// environment (see [`Collector::secret_variables`]) as each run starts.
 pub fn start(
     scheduled: Vec<Scheduled>,
     every: Duration,
@@ -200,12 +200,7 @@ pub fn start(
         .name("collect".into())
         .spawn(move || loop {
             for s in &scheduled {
-                let token = s
-                    .collector
-                    .token_variable()
-                    .and_then(|name| std::env::var(name).ok())
-                    .filter(|t| !t.is_empty());
-                run_once(s, patience, &data, &tasks, token.as_deref(), &shared);
+                run_once(s, patience, &data, &tasks, &shared);
             }
             std::thread::sleep(every);
         })?;
@@ -217,9 +212,9 @@ fn run_once(
     patience: Patience,
     data: &std::path::Path,
     tasks: &Tasks,
-    token: Option<&str>,
     collections: &Collections,
 ) {
+    let secrets = |name: &str| std::env::var(name).ok().filter(|t| !t.is_empty());
     collections.update(&scheduled.spec, |r| {
         r.running = true;
         r.started_at = Some(now());
@@ -266,7 +261,7 @@ fn run_once(
                 &scheduled.collection,
                 data,
                 &fetcher,
-                token,
+                &secrets,
                 &mut import,
             )
         }

@@ -30,7 +30,7 @@ enum Reply {
     Slow(Vec<u8>),
 }
 
-type Script = dyn Fn(&str, usize) -> Reply + Send + Sync;
+type Script = dyn Fn(&str, usize, &str) -> Reply + Send + Sync;
 
 /// A request as the server saw it.
 #[derive(Clone, Debug)]
@@ -38,6 +38,7 @@ struct Seen {
     target: String,
     authorization: Option<String>,
     if_none_match: Option<String>,
+    body: String,
 }
 
 struct Platform {
@@ -73,7 +74,7 @@ fn answer(mut stream: TcpStream, script: &Script, log: &Mutex<Vec<Seen>>) {
         return;
     }
     let target = line.split_whitespace().nth(1).unwrap_or("").to_owned();
-    let (mut authorization, mut if_none_match) = (None, None);
+    let (mut authorization, mut if_none_match, mut length) = (None, None, 0usize);
     loop {
         let mut header = String::new();
         if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
@@ -83,10 +84,16 @@ fn answer(mut stream: TcpStream, script: &Script, log: &Mutex<Vec<Seen>>) {
             match name.trim().to_ascii_lowercase().as_str() {
                 "authorization" => authorization = Some(value.trim().to_owned()),
                 "if-none-match" => if_none_match = Some(value.trim().to_owned()),
+                "content-length" => length = value.trim().parse().unwrap_or(0),
                 _ => {}
             }
         }
     }
+    let mut body = vec![0u8; length];
+    if std::io::Read::read_exact(&mut reader, &mut body).is_err() {
+        return;
+    }
+    let body = String::from_utf8_lossy(&body).into_owned();
     let before = {
         let mut log = log.lock().unwrap();
         let before = log.iter().filter(|s| s.target == target).count();
@@ -94,6 +101,7 @@ fn answer(mut stream: TcpStream, script: &Script, log: &Mutex<Vec<Seen>>) {
             target: target.clone(),
             authorization,
             if_none_match,
+            body: body.clone(),
         });
         before
     };
@@ -105,7 +113,7 @@ fn answer(mut stream: TcpStream, script: &Script, log: &Mutex<Vec<Seen>>) {
         }
         head + "\r\n"
     };
-    let _ = match script(&target, before) {
+    let _ = match script(&target, before, &body) {
         Reply::Full(status, headers, body) => stream
             .write_all(head(status, &headers, body.len()).as_bytes())
             .and_then(|_| stream.write_all(&body)),
@@ -193,7 +201,7 @@ fn zips_are_fetched_through_errors_once_and_not_again_when_unchanged() {
     );
     let snap = zip_of("PoliticalAds.csv", &std::fs::read(sample(SNAP[2])).unwrap());
     let served = snap.clone();
-    let script: Arc<Script> = Arc::new(move |target: &str, before: usize| match target {
+    let script: Arc<Script> = Arc::new(move |target: &str, before: usize, _: &str| match target {
         "/bundle.zip" => match before {
             0 => Reply::Full(500, vec![], b"busy".to_vec()),
             1 => Reply::Truncated(bundle.clone()),
@@ -335,7 +343,7 @@ fn meta_pages_are_followed_through_rate_limits_and_an_interrupted_run_resumes() 
     let broken = Arc::new(std::sync::atomic::AtomicBool::new(true));
     let script: Arc<Script> = {
         let (pages, broken) = (pages.clone(), broken.clone());
-        Arc::new(move |target: &str, before: usize| {
+        Arc::new(move |target: &str, before: usize, _: &str| {
             let pages = pages.lock().unwrap();
             match page_of(target) {
                 1 if before == 0 => Reply::Full(
@@ -463,7 +471,7 @@ async fn a_server_collects_on_its_schedule_and_says_how_it_went() {
         "google-political-ads-creative-stats.csv",
         &std::fs::read(sample(GOOGLE)).unwrap(),
     );
-    let script: Arc<Script> = Arc::new(move |target: &str, _| match target {
+    let script: Arc<Script> = Arc::new(move |target: &str, _, _: &str| match target {
         "/bundle.zip" => Reply::Full(200, vec![], bundle.clone()),
         _ => Reply::Full(404, vec![], Vec::new()),
     });
@@ -549,7 +557,7 @@ fn microsoft_page(first: u64, n: u64, total: u64) -> Vec<u8> {
 #[test]
 fn offset_paged_libraries_are_followed_to_their_end() {
     // Microsoft: 30 ads, 24 a page; the second page fails once.
-    let script: Arc<Script> = Arc::new(|target: &str, before: usize| {
+    let script: Arc<Script> = Arc::new(|target: &str, before: usize, _: &str| {
         let skip: u64 = target
             .split("skip=")
             .nth(1)
@@ -679,4 +687,142 @@ fn offset_paged_libraries_are_followed_to_their_end() {
         .all(|s| s.authorization.as_deref() == Some(format!("Bearer {TOKEN}").as_str())));
     let archive = Archive::open(&data).unwrap();
     assert_eq!(archive.stats().unwrap().ads, 70);
+}
+
+#[test]
+fn tiktok_ads_are_queried_page_by_page_and_detailed_once() {
+    const KEY: &str = "aw-client-key";
+    const SECRET: &str = "client-secret-doNotLeak-4242";
+    const ACCESS: &str = "clt.accessTOKENdoNotLeak0123456789";
+    let item = |id: u64| {
+        json!({
+            "ad": {"id": id, "first_shown_date": 20240105, "last_shown_date": 20240110, "status": "active", "reach": {"unique_users_seen": "11K"}},
+            "advertiser": {"business_id": 7_000 + id, "business_name": format!("Party {id}"), "paid_for_by": "Party"}
+        })
+    };
+    let script: Arc<Script> = Arc::new(move |target: &str, _, body: &str| {
+        if target == "/tt/oauth/token/" {
+            let form: Vec<(String, String)> = serde_urlencoded::from_str(body).unwrap_or_default();
+            let good = form.contains(&("client_key".into(), KEY.into()))
+                && form.contains(&("client_secret".into(), SECRET.into()))
+                && form.contains(&("grant_type".into(), "client_credentials".into()));
+            return if good {
+                Reply::Full(200, vec![], serde_json::to_vec(&json!({"access_token": ACCESS, "expires_in": 7200, "token_type": "Bearer"})).unwrap())
+            } else {
+                Reply::Full(
+                    401,
+                    vec![],
+                    br#"{"error":"invalid_client","error_description":"bad key"}"#.to_vec(),
+                )
+            };
+        }
+        let asked: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+        if target.starts_with("/tt/research/adlib/ad/query/?fields=") {
+            let (ads, more) = match asked["search_id"].as_str() {
+                None => (vec![item(1), item(2)], true),
+                Some("s-1") => (vec![item(2), item(3)], false),
+                Some(_) => (vec![], false),
+            };
+            let page = json!({"data": {"ads": ads, "has_more": more, "search_id": "s-1"}, "error": {"code": "ok", "message": "", "log_id": "x"}});
+            return Reply::Full(200, vec![], serde_json::to_vec(&page).unwrap());
+        }
+        if target.starts_with("/tt/research/adlib/ad/detail/?fields=") {
+            let id = asked["ad_id"].as_u64().unwrap_or(0);
+            let mut detail = item(id);
+            detail["ad"]["title"] = json!(format!("Vote {id}"));
+            detail["advertiser"]["country_code"] = json!("FR");
+            let reply =
+                json!({"data": detail, "error": {"code": "ok", "message": "", "log_id": "y"}});
+            return Reply::Full(200, vec![], serde_json::to_vec(&reply).unwrap());
+        }
+        Reply::Full(404, vec![], Vec::new())
+    });
+    let platform = Platform::start(script);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let base = format!("{}/tt", platform.address);
+    let run = |secret: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_adarchive"))
+            .args([
+                "collect",
+                "--json",
+                "--data",
+                path_str(&data),
+                "tiktok-commercial-content",
+                "--api-base",
+                &base,
+            ])
+            .args([
+                "--country",
+                "FR",
+                "--search-terms",
+                "vote",
+                "--ad-delivery-date-min",
+                "2024-01-01",
+                "--ad-delivery-date-max",
+                "2024-01-31",
+            ])
+            .env("TIKTOK_CLIENT_KEY", KEY)
+            .env("TIKTOK_CLIENT_SECRET", secret)
+            .output()
+            .unwrap()
+    };
+    let refused = run("wrong");
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stdout).contains("no access token"));
+
+    let out = run(SECRET);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let first = summary(&out);
+    // Two query pages and three details: ad 2 came twice, detailed once.
+    assert_eq!(first["summary"]["pages"], 5, "{first}");
+    assert_eq!(first["imported"]["new"], 3, "{first}");
+    let seen = platform.seen();
+    let queries: Vec<&Seen> = seen
+        .iter()
+        .filter(|s| s.target.contains("/ad/query/"))
+        .collect();
+    let sent: Value = serde_json::from_str(&queries[0].body).unwrap();
+    assert_eq!(
+        sent["filters"]["ad_published_date_range"],
+        json!({"min": "20240101", "max": "20240131"})
+    );
+    assert_eq!(sent["filters"]["country_code"], "FR");
+    assert_eq!(sent["search_term"], "vote");
+    assert_eq!(
+        serde_json::from_str::<Value>(&queries[1].body).unwrap()["search_id"],
+        "s-1"
+    );
+    let details: Vec<&Seen> = seen
+        .iter()
+        .filter(|s| s.target.contains("/ad/detail/"))
+        .collect();
+    assert_eq!(details.len(), 3);
+    assert!(seen
+        .iter()
+        .filter(|s| !s.target.contains("/oauth/"))
+        .all(|s| s.authorization.as_deref() == Some(format!("Bearer {ACCESS}").as_str())));
+
+    // Asked again, nothing is detailed twice.
+    let again = summary(&run(SECRET));
+    assert_eq!(again["summary"]["pages"], 2);
+    assert_eq!(again["imported"]["new"], 0);
+    let archive = Archive::open(&data).unwrap();
+    let detailed = archive.latest("tiktok:3").unwrap().unwrap();
+    assert_eq!(detailed.uid, "tiktok:3");
+    drop(archive);
+    for file in files_under(&data) {
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        for secret in [SECRET, ACCESS] {
+            assert!(
+                !contains(&bytes, secret),
+                "{} holds a credential",
+                file.display()
+            );
+        }
+    }
 }
