@@ -43,9 +43,9 @@ pub enum ApiError {
     /// An upload that stopped sending.
     #[error("{0}")]
     Stalled(String),
-    /// Resources here are read with GET or HEAD only.
-    #[error("every resource here is read with GET or HEAD")]
-    MethodNotAllowed,
+    /// The resource does not answer this method; it answers these.
+    #[error("this resource answers {0} only")]
+    MethodNotAllowed(&'static str),
     /// The request took longer than it is allowed.
     #[error("the request took longer than the {0} s a request is allowed; narrow it (fewer facets, a query or filters) or use /v1/export")]
     DeadlineExceeded(u64),
@@ -85,7 +85,7 @@ impl ApiError {
             ApiError::TooManyRequests(_) => "rate_limited",
             ApiError::TooManyAtOnce(_) => "too_many_at_once",
             ApiError::Busy(_) => "busy",
-            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::Unauthorized => "unauthorized",
             ApiError::TooLarge(_) => "too_large",
             ApiError::Stalled(_) => "stalled",
@@ -105,7 +105,7 @@ impl ApiError {
                 ApiError::TooManyRequests(_) => "Too many requests",
                 ApiError::TooManyAtOnce(_) => "Too many requests at once",
                 ApiError::Busy(_) => "Busy",
-                ApiError::MethodNotAllowed => "Method not allowed",
+                ApiError::MethodNotAllowed(_) => "Method not allowed",
                 ApiError::Unauthorized => "Unauthorized",
                 ApiError::TooLarge(_) => "Too large",
                 ApiError::Stalled(_) => "Upload stalled",
@@ -133,7 +133,7 @@ impl ResponseError for ApiError {
                 StatusCode::TOO_MANY_REQUESTS
             }
             ApiError::Busy(_) | ApiError::DeadlineExceeded(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Stalled(_) => StatusCode::REQUEST_TIMEOUT,
@@ -159,8 +159,8 @@ impl ResponseError for ApiError {
             ApiError::TooManyAtOnce(_) | ApiError::Busy(_) => {
                 response.insert_header(("retry-after", "1"));
             }
-            ApiError::MethodNotAllowed => {
-                response.insert_header(("allow", "GET, HEAD, OPTIONS"));
+            ApiError::MethodNotAllowed(allowed) => {
+                response.insert_header(("allow", *allowed));
             }
             ApiError::Unauthorized => {
                 response.insert_header(("www-authenticate", "Bearer realm=\"adarchive admin\""));

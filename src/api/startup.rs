@@ -264,16 +264,23 @@ impl Application {
                     SwaggerUi::new("/docs/{_:.*}").url("/docs/openapi.json", ApiDoc::openapi()),
                 )
                 .default_service(web::to(|req: actix_web::HttpRequest| async move {
+                    use actix_web::http::Method;
                     let method = req.method();
-                    if method == actix_web::http::Method::OPTIONS {
+                    // Uploads are the one resource written to; every other
+                    // is read.
+                    let (allowed, answered): (&'static str, &[Method]) =
+                        if req.path() == "/v1/admin/imports" {
+                            ("POST, OPTIONS", &[Method::POST])
+                        } else {
+                            ("GET, HEAD, OPTIONS", &[Method::GET, Method::HEAD])
+                        };
+                    if method == Method::OPTIONS {
                         return Ok(HttpResponse::NoContent()
-                            .insert_header((header::ALLOW, "GET, HEAD, OPTIONS"))
+                            .insert_header((header::ALLOW, allowed))
                             .finish());
                     }
-                    if method != actix_web::http::Method::GET
-                        && method != actix_web::http::Method::HEAD
-                    {
-                        return Err(ApiError::MethodNotAllowed);
+                    if !answered.contains(method) {
+                        return Err(ApiError::MethodNotAllowed(allowed));
                     }
                     Err::<HttpResponse, ApiError>(ApiError::NotFound(
                         "no such endpoint; see /docs".into(),

@@ -506,6 +506,9 @@ pub(crate) fn collect(data: &Path, args: CollectArgs) -> anyhow::Result<ExitCode
             summary.retries,
             summary.rate_limited
         );
+        if let Some(since) = &summary.since {
+            println!("  only ads delivered since {since}, the day before the last complete run (pass --ad-delivery-date-min to ask for more)");
+        }
         for failure in &summary.failures {
             println!("failed: {failure}");
         }

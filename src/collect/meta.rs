@@ -40,6 +40,10 @@ pub struct MetaQuery {
     pub limit: Option<u32>,
 }
 
+/// Days as the API writes them.
+const DAY: &[time::format_description::FormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]");
+
 /// The fields asked for by default: those of the Graph API v21 that the
 /// meta-ads-archive importer reads.
 const FIELDS: &str = "id,ad_creation_time,ad_creative_bodies,ad_creative_link_captions,ad_creative_link_descriptions,ad_creative_link_titles,ad_delivery_start_time,ad_delivery_stop_time,ad_snapshot_url,age_country_gender_reach_breakdown,beneficiary_payers,br_total_reach,bylines,currency,delivery_by_region,demographic_distribution,estimated_audience_size,eu_total_reach,impressions,languages,page_id,page_name,publisher_platforms,spend,target_ages,target_gender,target_locations";
@@ -130,11 +134,30 @@ pub(super) fn collect(
     import: &mut Import<'_>,
     summary: &mut Summary,
 ) -> Result<(), CollectError> {
-    let query = &collection.meta;
+    let mut query = collection.meta.clone();
     if query.ad_reached_countries.is_empty() {
         return Err(CollectError::Missing(
             "meta-ads-archive needs ad_reached_countries: --country NL (repeatable)".into(),
         ));
+    }
+    // After a complete run, the next asks only for the ads delivered since
+    // the day before it: ads still running are among them, with what
+    // changed; an ad that stopped before then no longer changes.
+    let query_key = format!(
+        "{}/ads_archive?{}",
+        collection.base(META_GRAPH),
+        serde_urlencoded::to_string(query.pairs()).unwrap_or_default()
+    );
+    let today = time::OffsetDateTime::now_utc().date();
+    if query.ad_delivery_date_min.is_none() {
+        if let Some(last) = workspace.state.completed.get(&query_key) {
+            let since = time::Date::parse(last, DAY)
+                .ok()
+                .and_then(|d| d.previous_day())
+                .and_then(|d| d.format(DAY).ok());
+            summary.since.clone_from(&since);
+            query.ad_delivery_date_min = since;
+        }
     }
     let first = format!(
         "{}/ads_archive?{}",
@@ -225,6 +248,9 @@ pub(super) fn collect(
             }
             None => {
                 workspace.state.unfinished.remove(&listing);
+                if let Ok(day) = today.format(DAY) {
+                    workspace.state.completed.insert(query_key, day);
+                }
                 workspace.save()?;
                 return Ok(());
             }

@@ -150,6 +150,10 @@ pub struct Summary {
     pub rate_limited: u64,
     /// Whether an unfinished listing was resumed.
     pub resumed: bool,
+    /// The first delivery day asked for when a run asked only for what
+    /// was delivered since the last complete one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
     /// What failed, and why.
     pub failures: Vec<String>,
 }
@@ -197,6 +201,9 @@ struct State {
     /// TikTok ads whose detail was fetched.
     #[serde(default)]
     detailed: std::collections::BTreeSet<u64>,
+    /// The day each Meta query last ran to its end, by the query.
+    #[serde(default)]
+    completed: BTreeMap<String, String>,
 }
 
 /// The state file and where fetched answers are written.

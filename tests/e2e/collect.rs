@@ -409,8 +409,22 @@ fn meta_pages_are_followed_through_rate_limits_and_an_interrupted_run_resumes() 
     let asked: Vec<Seen> = platform.seen()[asked_before..].to_vec();
     assert!(asked.iter().all(|s| page_of(&s.target) == 2), "{asked:?}");
 
-    // Every ad once; a complete listing asked again brings nothing new.
+    // Every ad once; a complete listing asked again asks only for the ads
+    // delivered since the day before it ended, and brings nothing new.
+    let asked_before = platform.seen().len();
     let again = summary(&collect(&data, &args));
+    let yesterday = time::OffsetDateTime::now_utc()
+        .date()
+        .previous_day()
+        .unwrap()
+        .format(time::macros::format_description!("[year]-[month]-[day]"))
+        .unwrap();
+    assert_eq!(again["summary"]["since"], yesterday.as_str());
+    let next_first = &platform.seen()[asked_before].target;
+    assert!(
+        next_first.contains(&format!("ad_delivery_date_min={yesterday}")),
+        "{next_first}"
+    );
     assert_eq!(again["summary"]["pages"], 3);
     assert_eq!(again["imported"]["new"], 0);
     assert_eq!(again["imported"]["unchanged"], 25);
