@@ -422,9 +422,15 @@ pub(crate) fn collect(data: &Path, args: CollectArgs) -> anyhow::Result<ExitCode
         backoff: std::time::Duration::from_millis(args.backoff_ms),
         timeout: std::time::Duration::from_secs(args.timeout),
     })?;
-    fetcher.on_retry = Box::new(|wait, why| {
-        eprintln!("{why}; trying again in {:.1} s", wait.as_secs_f64());
+    let progress = std::sync::Arc::new(super::progress::Collecting::new(collector.name()));
+    let told = std::sync::Arc::clone(&progress);
+    fetcher.on_retry = Box::new(move |wait, why| {
+        told.line(&format!(
+            "{why}; trying again in {:.1} s",
+            wait.as_secs_f64()
+        ));
     });
+    let mut answers = 0u64;
     // Read from the environment, never from the command line, where every
     // user of the machine could see it.
     let secrets = |name: &str| std::env::var(name).ok().filter(|t| !t.is_empty());
@@ -467,13 +473,15 @@ pub(crate) fn collect(data: &Path, args: CollectArgs) -> anyhow::Result<ExitCode
             }
         }
         imported += report.totals;
-        eprintln!(
+        answers += 1;
+        progress.line(&format!(
             "{name}: {} records ({} new, {} updated, {} unchanged)",
             report.totals.records,
             report.totals.new,
             report.totals.updated,
             report.totals.unchanged
-        );
+        ));
+        progress.totals(answers, imported.new, imported.updated);
         Ok(())
     };
     let mut summary = collect::collect(
@@ -484,6 +492,7 @@ pub(crate) fn collect(data: &Path, args: CollectArgs) -> anyhow::Result<ExitCode
         &secrets,
         &mut import,
     );
+    progress.finish();
     summary.failures.extend(failures);
     if args.json {
         println!(

@@ -52,3 +52,47 @@ impl Progress for Bar {
         }
     }
 }
+
+/// A collection's progress: on a terminal a spinner with the answers and
+/// ads so far, lines above it for each answer and retry; elsewhere the
+/// lines alone, on stderr.
+pub(crate) struct Collecting(Option<ProgressBar>);
+
+impl Collecting {
+    pub(crate) fn new(collector: &str) -> Self {
+        Collecting(std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {prefix}: {msg} ({elapsed})")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.set_prefix(collector.to_owned());
+            bar.set_message("asking");
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        }))
+    }
+
+    /// Tells a line: above the spinner, or on stderr.
+    pub(crate) fn line(&self, text: &str) {
+        match &self.0 {
+            Some(bar) => bar.println(text),
+            None => eprintln!("{text}"),
+        }
+    }
+
+    /// The totals so far, on the spinner.
+    pub(crate) fn totals(&self, answers: u64, new: u64, updated: u64) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(format!(
+                "{answers} answers, {new} new ads, {updated} updated"
+            ));
+        }
+    }
+
+    pub(crate) fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
