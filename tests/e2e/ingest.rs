@@ -324,21 +324,33 @@ async fn uploads_beyond_the_limits_are_refused_and_leave_nothing() {
     tx.send(Ok(b"ADID,Currency Code,Spend\r\n".to_vec()))
         .await
         .unwrap();
+    // Once the server is receiving the first upload, a second is refused.
     let started = Instant::now();
-    let second = loop {
-        let r = client
-            .post(format!("{address}/v1/admin/imports?name=other.csv"))
-            .bearer_auth(&key)
-            .body("ADID,Currency Code,Spend\r\nx1,EUR,4\r\n")
+    loop {
+        let metrics = client
+            .get(format!("{address}/metrics"))
             .send()
             .await
+            .unwrap()
+            .text()
+            .await
             .unwrap();
-        // The first upload may not have reached the server yet.
-        if r.status() != 202 || started.elapsed() > Duration::from_secs(10) {
-            break r;
+        if metrics.contains("adarchive_uploads_receiving 1") {
+            break;
         }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the first upload never arrived: {metrics}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    }
+    let second = client
+        .post(format!("{address}/v1/admin/imports?name=other.csv"))
+        .bearer_auth(&key)
+        .body("ADID,Currency Code,Spend\r\nx1,EUR,4\r\n")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(second.status(), 503);
     assert!(second.text().await.unwrap().contains("upload"));
     tx.send(Ok(b"ab12,EUR,40\r\n".to_vec())).await.unwrap();

@@ -46,6 +46,11 @@ impl UploadSlots {
         }
     }
 
+    /// Uploads being received now.
+    pub fn receiving(&self) -> usize {
+        self.busy.load(Ordering::SeqCst).min(self.max)
+    }
+
     fn take(&self) -> Result<UploadSlot<'_>, ApiError> {
         if self.busy.fetch_add(1, Ordering::SeqCst) >= self.max {
             self.busy.fetch_sub(1, Ordering::SeqCst);

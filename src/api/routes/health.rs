@@ -83,6 +83,12 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
             "Imports and reindexing waiting for their turn.",
             waiting as u64,
         ),
+        (
+            "adarchive_uploads_receiving",
+            "gauge",
+            "Uploads to the ingest API being received.",
+            state.uploads.receiving() as u64,
+        ),
     ];
     let mut text = String::new();
     for (name, kind, help, value) in gauges {
