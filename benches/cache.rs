@@ -11,14 +11,13 @@
 //! one without again (the first run warms the system's page cache). Prints
 //! requests per second, p50 and p99, and the cache's hit rate and size.
 
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod util;
 
-use util::{ads_arg, generate, percentiles, run, s, status_kib, Server};
+use util::{percentiles, status_kib, Server};
 
 const PORT: u16 = 18_923;
 const DISTINCT: usize = 400;
@@ -203,20 +202,7 @@ fn ask_all(
 fn main() {
     let binary = env!("CARGO_BIN_EXE_adarchive");
     let work = tempfile::tempdir().expect("temporary folder");
-    let args: Vec<String> = std::env::args().collect();
-    let given = args
-        .iter()
-        .position(|a| a == "--data")
-        .and_then(|i| args.get(i + 1))
-        .map(std::path::PathBuf::from);
-    let data = given.clone().unwrap_or_else(|| work.path().join("data"));
-    if given.is_none() {
-        let ads = ads_arg(&[1_000_000])[0];
-        let input = work.path().join("exports");
-        generate(binary, &input, ads, 3);
-        run(binary, &["import", "--data", s(&data), s(&input)]);
-        let _ = Command::new("sync").status();
-    }
+    let data = util::given_or_generated(binary, work.path());
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let distinct = questions(&mut rng);
     let sequence: Vec<String> = draws(&mut rng)

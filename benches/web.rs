@@ -9,12 +9,11 @@
 //! alternating, and prints p50 and p99 of each. Then it weighs the page
 //! and its stylesheet, as sent plain, gzip and brotli.
 
-use std::process::Command;
 use std::time::Instant;
 
 mod util;
 
-use util::{ads_arg, generate, percentiles, run, s, Server};
+use util::{percentiles, Server};
 
 const PORT: u16 = 18_919;
 const ROUNDS: usize = 1_000;
@@ -25,20 +24,7 @@ const FACETS: &str = "facets=platform,country,language,media_type,currency&facet
 fn main() {
     let binary = env!("CARGO_BIN_EXE_adarchive");
     let work = tempfile::tempdir().expect("temporary folder");
-    let args: Vec<String> = std::env::args().collect();
-    let given = args
-        .iter()
-        .position(|a| a == "--data")
-        .and_then(|i| args.get(i + 1))
-        .map(std::path::PathBuf::from);
-    let data = given.clone().unwrap_or_else(|| work.path().join("data"));
-    if given.is_none() {
-        let ads = ads_arg(&[1_000_000])[0];
-        let input = work.path().join("exports");
-        generate(binary, &input, ads, 3);
-        run(binary, &["import", "--data", s(&data), s(&input)]);
-        let _ = Command::new("sync").status();
-    }
+    let data = util::given_or_generated(binary, work.path());
     let bind = format!("127.0.0.1:{PORT}");
     let _server = Server::start(binary, &data, &bind, &["--rate-limit", "0"]);
     let base = format!("http://{bind}");

@@ -199,3 +199,23 @@ pub fn http_client() -> reqwest::Client {
 pub fn install_tls() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
+
+/// The archive to measure: the one named by `--data DIR`, or one of
+/// `--ads N` generated ads (1,000,000 by default) imported into `work`.
+pub fn given_or_generated(binary: &str, work: &Path) -> std::path::PathBuf {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(given) = args
+        .iter()
+        .position(|a| a == "--data")
+        .and_then(|i| args.get(i + 1))
+    {
+        return std::path::PathBuf::from(given);
+    }
+    let data = work.join("data");
+    let ads = ads_arg(&[1_000_000])[0];
+    let input = work.join("exports");
+    generate(binary, &input, ads, 3);
+    run(binary, &["import", "--data", s(&data), s(&input)]);
+    let _ = Command::new("sync").status();
+    data
+}

@@ -225,7 +225,8 @@ pub(crate) struct CollectArgs {
     #[arg(value_parser = clap::builder::PossibleValuesParser::new(adarchive::collect::Collector::ALL.map(|(n, _)| n)))]
     pub(crate) format: String,
     /// Fetch from here instead of the published address (a mirror, a test
-    /// server): the bundle's address, Snap's base, or the Graph API's base.
+    /// server): the bundle's address, Snap's base, or the base of Meta's,
+    /// Microsoft's, LinkedIn's or TikTok's API.
     #[arg(long, value_name = "URL")]
     pub(crate) api_base: Option<String>,
     /// snap-political-ads: a year to fetch (repeatable).
