@@ -24,7 +24,14 @@ fn run(folder: &Path) -> anyhow::Result<()> {
     // 1. Exports as the platforms publish them: Google's bundle CSVs, Meta's
     //    API pages, Snap's yearly CSV, and the others.
     let exports = folder.join("exports");
-    generate_samples(&exports, &GenerateOptions { ads: 500, seed: 7 })?;
+    generate_samples(
+        &exports,
+        &GenerateOptions {
+            ads: 500,
+            seed: 7,
+            ..Default::default()
+        },
+    )?;
 
     // 2. An archive is a data folder. Importing detects each file's format,
     //    stores its exact bytes, and derives one record per row, each with

@@ -28,7 +28,14 @@ fn run(folder: &Path) -> anyhow::Result<()> {
     // Generated exports include Meta's and Google's spend reports and the
     // ECB's rates, as the real downloads would.
     let exports = folder.join("exports");
-    generate_samples(&exports, &GenerateOptions { ads: 500, seed: 11 })?;
+    generate_samples(
+        &exports,
+        &GenerateOptions {
+            ads: 500,
+            seed: 11,
+            ..Default::default()
+        },
+    )?;
     let archive = Archive::open(&folder.join("data"))?;
     import_paths(&archive, &[exports], ImportOptions::default(), &NoProgress)?;
 

@@ -12,7 +12,7 @@ use rand_chacha::ChaCha8Rng;
 use time::macros::format_description;
 
 use super::vocab::{self, ADVERTISERS};
-use crate::{IoContext, Result};
+use crate::{AdvertiserShape, Branch, IoContext, Result};
 
 const HEADER: &[&str] = adarchive_importers::google_creative_stats::COLUMNS;
 
@@ -49,7 +49,12 @@ const AGES: &str = "18-24, 25-34, 35-44, 45-54, 55-64, ≥65, Unknown age";
 const README: &str = "Google political ads transparency bundle (generated sample).\n\
 See google-political-ads-creative-stats.csv for one row per ad.\n";
 
-pub(super) fn write_bundle(path: &Path, ads: u64, rng: &mut ChaCha8Rng) -> Result<()> {
+pub(super) fn write_bundle(
+    path: &Path,
+    ads: u64,
+    shape: AdvertiserShape,
+    rng: &mut ChaCha8Rng,
+) -> Result<()> {
     let file = File::create(path).at(path)?;
     let mut zip = zip::ZipWriter::new(BufWriter::new(file));
     let options = zip::write::SimpleFileOptions::default()
@@ -59,7 +64,7 @@ pub(super) fn write_bundle(path: &Path, ads: u64, rng: &mut ChaCha8Rng) -> Resul
     zip.start_file("google-political-ads-creative-stats.csv", options)
         .map_err(zip_err)
         .at(path)?;
-    let advertisers = write_creative_stats(&mut zip, ads, rng).at(path)?;
+    let advertisers = write_creative_stats(&mut zip, ads, shape, rng).at(path)?;
     zip.start_file("google-political-ads-advertiser-stats.csv", options)
         .map_err(zip_err)
         .at(path)?;
@@ -75,6 +80,11 @@ pub(super) fn write_bundle(path: &Path, ads: u64, rng: &mut ChaCha8Rng) -> Resul
 /// What the creative stats say of one advertiser, for its stats row.
 struct AdvertiserTotals {
     id: String,
+    /// The vocabulary's advertiser it is, or is a branch of.
+    base: usize,
+    name: String,
+    /// Whether it is the vocabulary's own (a branch has no public ids).
+    own: bool,
     creatives: u64,
     /// Per currency of [`CURRENCIES`]: summed lower bounds.
     spend: Vec<u64>,
@@ -95,15 +105,16 @@ fn write_advertiser_stats(out: &mut dyn Write, totals: &[AdvertiserTotals]) -> s
     .collect();
     header.extend(CURRENCIES.iter().map(|(cur, _)| format!("Spend_{cur}")));
     csv.write_record(&header)?;
-    for (i, t) in totals.iter().enumerate() {
+    for t in totals {
         if t.creatives == 0 {
             continue;
         }
-        let a = &ADVERTISERS[i];
+        let a = &ADVERTISERS[t.base];
         let mut row = vec![
             t.id.clone(),
-            a.name.to_uppercase(),
-            vocab::fec_id(i)
+            t.name.to_uppercase(),
+            vocab::fec_id(t.base)
+                .filter(|_| t.own)
                 .map(|id| format!("FEC ID {id}"))
                 .unwrap_or_default(),
             a.country.to_owned(),
@@ -123,6 +134,7 @@ fn write_advertiser_stats(out: &mut dyn Write, totals: &[AdvertiserTotals]) -> s
 fn write_creative_stats(
     out: &mut dyn Write,
     ads: u64,
+    shape: AdvertiserShape,
     rng: &mut ChaCha8Rng,
 ) -> std::io::Result<Vec<AdvertiserTotals>> {
     let mut csv = csv::Writer::from_writer(out);
@@ -138,8 +150,12 @@ fn write_creative_stats(
         .collect();
     let mut totals: Vec<AdvertiserTotals> = advertiser_ids
         .iter()
-        .map(|id| AdvertiserTotals {
+        .enumerate()
+        .map(|(base, id)| AdvertiserTotals {
             id: id.clone(),
+            base,
+            name: ADVERTISERS[base].name.to_owned(),
+            own: true,
             creatives: 0,
             spend: vec![0; CURRENCIES.len()],
         })
@@ -150,10 +166,24 @@ fn write_creative_stats(
         t.format(f).unwrap_or_default()
     };
     let mut row: Vec<String> = Vec::with_capacity(header.len());
-    for _ in 0..ads {
+    for serial in 0..ads {
         row.clear();
-        let a = rng.random_range(0..ADVERTISERS.len());
-        let advertiser = &ADVERTISERS[a];
+        let branch = Branch::pick(rng, shape, serial);
+        let advertiser = &ADVERTISERS[branch.base];
+        let a = match branch.serial {
+            None => branch.base,
+            Some(_) => {
+                totals.push(AdvertiserTotals {
+                    id: format!("AR{}", vocab::digits(rng, 20)),
+                    base: branch.base,
+                    name: branch.name(),
+                    own: false,
+                    creatives: 0,
+                    spend: vec![0; CURRENCIES.len()],
+                });
+                totals.len() - 1
+            }
+        };
         let ad_id = format!("CR{}", vocab::digits(rng, 20));
         let first = vocab::start_time(rng);
         let last = first + rng.random_range(3_600..60 * 86_400i64);
@@ -167,12 +197,12 @@ fn write_creative_stats(
         row.push(ad_id.clone());
         row.push(format!(
             "https://transparencyreport.google.com/political-ads/library/advertiser/{}/creative/{ad_id}",
-            advertiser_ids[a]
+            totals[a].id
         ));
         row.push(kind.to_owned());
         row.push(regions);
-        row.push(advertiser_ids[a].clone());
-        row.push(advertiser.name.to_owned());
+        row.push(totals[a].id.clone());
+        row.push(totals[a].name.clone());
         row.push(String::new());
         row.push(fmt(first_t, date));
         row.push(fmt(last_t, date));

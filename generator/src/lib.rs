@@ -62,6 +62,79 @@ pub struct GenerateOptions {
     pub ads: u64,
     /// The same seed writes the same bytes.
     pub seed: u64,
+    /// How many advertisers the ads come from.
+    pub advertisers: AdvertiserShape,
+}
+
+impl Default for GenerateOptions {
+    fn default() -> Self {
+        GenerateOptions {
+            ads: 1_000,
+            seed: 1,
+            advertisers: AdvertiserShape::Realistic,
+        }
+    }
+}
+
+/// How many advertisers the ads come from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AdvertiserShape {
+    /// A few dozen advertisers, each with many ads, as in one election.
+    #[default]
+    Realistic,
+    /// Every Google, Meta and Snap ad from an advertiser of its own, as
+    /// Meta's page ids give when every candidate, branch and supporter
+    /// runs a page: the high-cardinality case for grouping by advertiser.
+    OnePerAd,
+}
+
+impl AdvertiserShape {
+    /// Its name on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdvertiserShape::Realistic => "realistic",
+            AdvertiserShape::OnePerAd => "one-per-ad",
+        }
+    }
+}
+
+impl std::str::FromStr for AdvertiserShape {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<Self, String> {
+        [AdvertiserShape::Realistic, AdvertiserShape::OnePerAd]
+            .into_iter()
+            .find(|shape| shape.as_str() == text)
+            .ok_or_else(|| format!("`{text}` is not `realistic` or `one-per-ad`"))
+    }
+}
+
+/// The advertiser of the `serial`th ad of a platform: the vocabulary's
+/// `base`, itself or (one advertiser per ad) a numbered branch of it.
+pub(crate) struct Branch {
+    /// The vocabulary's advertiser it is modelled on.
+    pub base: usize,
+    /// `None` for the vocabulary's own advertiser.
+    pub serial: Option<u64>,
+}
+
+impl Branch {
+    pub(crate) fn pick(rng: &mut ChaCha8Rng, shape: AdvertiserShape, serial: u64) -> Branch {
+        use rand::RngExt;
+        Branch {
+            base: rng.random_range(0..vocab::ADVERTISERS.len()),
+            serial: (shape == AdvertiserShape::OnePerAd).then_some(serial),
+        }
+    }
+
+    /// Its display name.
+    pub(crate) fn name(&self) -> String {
+        let name = vocab::ADVERTISERS[self.base].name;
+        match self.serial {
+            Some(n) => format!("{name} {}", n + 1),
+            None => name.to_owned(),
+        }
+    }
 }
 
 /// One written file.
@@ -92,7 +165,7 @@ pub const META_PAGE_SIZE: u64 = 2_000;
 /// ```
 /// use adarchive_generate::{generate_samples, GenerateOptions};
 /// let dir = tempfile::tempdir().unwrap();
-/// let written = generate_samples(dir.path(), &GenerateOptions { ads: 20, seed: 7 }).unwrap();
+/// let written = generate_samples(dir.path(), &GenerateOptions { ads: 20, seed: 7, ..Default::default() }).unwrap();
 /// assert_eq!(written.files.iter().map(|f| f.ads).sum::<u64>(), 20);
 /// ```
 pub fn generate_samples(out: &Path, options: &GenerateOptions) -> Result<Generated> {
@@ -105,7 +178,7 @@ pub fn generate_samples(out: &Path, options: &GenerateOptions) -> Result<Generat
     let mut generated = Generated::default();
 
     let path = out.join("google-political-ads-transparency-bundle.zip");
-    google::write_bundle(&path, google_ads, &mut rng)?;
+    google::write_bundle(&path, google_ads, options.advertisers, &mut rng)?;
     generated.files.push(GeneratedFile {
         path,
         platform: Platform::Google,
@@ -119,7 +192,7 @@ pub fn generate_samples(out: &Path, options: &GenerateOptions) -> Result<Generat
     while written < meta_ads {
         let n = META_PAGE_SIZE.min(meta_ads - written);
         let path = meta_dir.join(format!("ads_archive_page_{page:04}.json"));
-        meta::write_page(&path, n, page, &mut rng)?;
+        meta::write_page(&path, n, page, options.advertisers, &mut rng)?;
         generated.files.push(GeneratedFile {
             path,
             platform: Platform::Meta,
@@ -132,7 +205,7 @@ pub fn generate_samples(out: &Path, options: &GenerateOptions) -> Result<Generat
     let snap_dir = out.join("snap");
     fs::create_dir_all(&snap_dir).at(&snap_dir)?;
     let path = snap_dir.join("PoliticalAds.csv");
-    snap::write_csv(&path, snap_ads, &mut rng)?;
+    snap::write_csv(&path, snap_ads, options.advertisers, &mut rng)?;
     generated.files.push(GeneratedFile {
         path,
         platform: Platform::Snap,

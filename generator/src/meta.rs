@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use time::macros::format_description;
 
 use super::vocab::{self, ADVERTISERS};
-use crate::{IoContext, Result};
+use crate::{AdvertiserShape, Branch, IoContext, Result};
 
 const SPEND: &[(u64, Option<u64>)] = &[
     (0, Some(99)),
@@ -41,14 +41,26 @@ fn bound(range: (u64, Option<u64>)) -> Value {
 
 /// Writes one page `{"data":[…],"paging":{…}}` of `ads` ads. The snapshot
 /// and paging URLs carry a made-up access token, as real downloads do.
-pub(super) fn write_page(path: &Path, ads: u64, page: u64, rng: &mut ChaCha8Rng) -> Result<()> {
+pub(super) fn write_page(
+    path: &Path,
+    ads: u64,
+    page: u64,
+    shape: AdvertiserShape,
+    rng: &mut ChaCha8Rng,
+) -> Result<()> {
     let mut out = BufWriter::with_capacity(256 * 1024, File::create(path).at(path)?);
     let token = format!("EAAG{}", vocab::hex(rng, 48));
     let date = format_description!("[year]-[month]-[day]");
     let stamp = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]+0000");
     out.write_all(b"{\"data\":[\n").at(path)?;
     for i in 0..ads {
-        let a = &ADVERTISERS[rng.random_range(0..ADVERTISERS.len())];
+        let branch = Branch::pick(rng, shape, (page - 1) * crate::META_PAGE_SIZE + i);
+        let a = &ADVERTISERS[branch.base];
+        // A branch's page id is past every vocabulary page's.
+        let page_id = match branch.serial {
+            None => 100_000_000 + branch.base as u64 * 7919,
+            Some(n) => 900_000_000 + n,
+        };
         let id = vocab::digits(rng, 16);
         let start = vocab::start_time(rng);
         let running = rng.random_bool(0.2);
@@ -83,8 +95,8 @@ pub(super) fn write_page(path: &Path, ads: u64, page: u64, rng: &mut ChaCha8Rng)
             "estimated_audience_size": {"lower_bound": "10000", "upper_bound": "50000"},
             "impressions": bound(impressions),
             "languages": [a.language.get(..2).unwrap_or("en")],
-            "page_id": format!("{}", 100_000_000 + ADVERTISERS.iter().position(|x| x.name == a.name).unwrap_or(0) * 7919),
-            "page_name": a.name,
+            "page_id": page_id.to_string(),
+            "page_name": branch.name(),
             "publisher_platforms": ["facebook", "instagram"],
             "spend": bound(spend),
             "target_ages": ["18", "65+"],

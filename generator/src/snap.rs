@@ -9,7 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use time::macros::format_description;
 
 use super::vocab::{self, ADVERTISERS};
-use crate::{IoContext, Result};
+use crate::{AdvertiserShape, Branch, IoContext, Result};
 
 const HEADER: &[&str] = adarchive_importers::snap_political_ads::COLUMNS;
 
@@ -29,7 +29,12 @@ const DEMOGRAPHICS: &[&str] = &[
 ];
 const AGES: &[&str] = &["18+", "18-34", "25+", "18-24", "35+"];
 
-pub(super) fn write_csv(path: &Path, ads: u64, rng: &mut ChaCha8Rng) -> Result<()> {
+pub(super) fn write_csv(
+    path: &Path,
+    ads: u64,
+    shape: AdvertiserShape,
+    rng: &mut ChaCha8Rng,
+) -> Result<()> {
     let file = BufWriter::with_capacity(256 * 1024, File::create(path).at(path)?);
     let mut csv = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
@@ -38,11 +43,12 @@ pub(super) fn write_csv(path: &Path, ads: u64, rng: &mut ChaCha8Rng) -> Result<(
     csv.write_record(HEADER).map_err(io).at(path)?;
     let stamp = format_description!("[year]/[month]/[day] [hour]:[minute]:[second]Z");
     let mut row: Vec<String> = vec![String::new(); HEADER.len()];
-    for _ in 0..ads {
+    for serial in 0..ads {
         for cell in row.iter_mut() {
             cell.clear();
         }
-        let index = rng.random_range(0..ADVERTISERS.len());
+        let branch = Branch::pick(rng, shape, serial);
+        let index = branch.base;
         let a = &ADVERTISERS[index];
         let start = vocab::start_time(rng);
         row[0] = vocab::hex(rng, 64);
@@ -60,10 +66,10 @@ pub(super) fn write_csv(path: &Path, ads: u64, rng: &mut ChaCha8Rng) -> Result<(
             let end = start + rng.random_range(86_400..30 * 86_400i64);
             row[6] = vocab::datetime(end).format(stamp).unwrap_or_default();
         }
-        row[7] = a.name.to_owned();
+        row[7] = branch.name();
         row[8] = a.country.to_owned();
         row[10] = a.funder.to_owned();
-        if a.country == "US" && rng.random_bool(0.5) {
+        if a.country == "US" && rng.random_bool(0.5) && branch.serial.is_none() {
             row[11] = a.funder.to_owned();
             row[12] = vocab::fec_id(index).unwrap_or_default();
             row[13] = a.funder.to_owned();

@@ -595,7 +595,15 @@ mod tests {
     /// A generated Snap `PoliticalAds.csv` of about 200 ads.
     fn snap_export(dir: &std::path::Path, seed: u64) -> PathBuf {
         let out = dir.join(format!("exports-{seed}"));
-        generate_samples(&out, &GenerateOptions { ads: 1000, seed }).unwrap();
+        generate_samples(
+            &out,
+            &GenerateOptions {
+                ads: 1000,
+                seed,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         out.join("snap").join("PoliticalAds.csv")
     }
 

@@ -130,7 +130,7 @@ mod tests {
     /// first.
     fn archive_with_versions(dir: &Path) -> PathBuf {
         let exports = dir.join("exports");
-        generate_samples(&exports, &GenerateOptions { ads: 1000, seed: 1 }).unwrap();
+        generate_samples(&exports, &GenerateOptions::default()).unwrap();
         let first = exports.join("snap").join("PoliticalAds.csv");
         let bytes = std::fs::read(&first).unwrap();
         let changed = dir.join("PoliticalAds-changed.csv");

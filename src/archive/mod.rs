@@ -86,6 +86,8 @@ pub struct Archive {
     unsynced: Mutex<Vec<PathBuf>>,
     /// The search index, in `<root>/index`.
     index: Option<SearchIndex>,
+    /// The report rows decoded, with the number of sources they are of.
+    report_rows_memo: Mutex<Option<(u64, std::sync::Arc<Vec<ArchivedReportRow>>)>>,
 }
 
 impl Archive {
@@ -175,6 +177,7 @@ impl Archive {
             last_durable: Mutex::new(Instant::now()),
             unsynced: Mutex::new(Vec::new()),
             index: None,
+            report_rows_memo: Mutex::new(None),
         })
     }
 
@@ -680,7 +683,7 @@ mod tests {
 
     fn snap_archive(dir: &Path) -> Archive {
         let exports = dir.join("exports");
-        generate_samples(&exports, &GenerateOptions { ads: 1000, seed: 1 }).unwrap();
+        generate_samples(&exports, &GenerateOptions::default()).unwrap();
         let archive = Archive::open(&dir.join("data")).unwrap();
         crate::ingest::import_paths(
             &archive,

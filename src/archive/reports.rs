@@ -71,6 +71,25 @@ impl Archive {
         Ok(out)
     }
 
+    /// Every archived report row, as [`Archive::report_rows`], decoded
+    /// once per set of sources: spend requests read them all, and decoding
+    /// them each time would cost more than the totals.
+    pub fn report_rows_shared(&self) -> Result<std::sync::Arc<Vec<ArchivedReportRow>>> {
+        let sources = self.source_count()?;
+        let mut memo = self
+            .report_rows_memo
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((count, rows)) = memo.as_ref() {
+            if *count == sources {
+                return Ok(std::sync::Arc::clone(rows));
+            }
+        }
+        let rows = std::sync::Arc::new(self.report_rows()?);
+        *memo = Some((sources, std::sync::Arc::clone(&rows)));
+        Ok(rows)
+    }
+
     /// Every archived day of exchange rates, by date; when two imports hold
     /// the same day, the later one's rates win, currency by currency.
     ///

@@ -323,6 +323,11 @@ pub(crate) struct GenerateSamplesArgs {
     /// Seed; the same seed gives the same files.
     #[arg(long, default_value_t = 1)]
     pub(crate) seed: u64,
+    /// How many advertisers: `realistic` (a few dozen, each with many
+    /// ads) or `one-per-ad` (every Google, Meta and Snap ad its own, as
+    /// Meta's page ids give).
+    #[arg(long, default_value = "realistic")]
+    pub(crate) advertisers: adarchive::generate::AdvertiserShape,
 }
 
 /// Writes the filter flags shared by `search` and `spend` from the one

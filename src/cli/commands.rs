@@ -324,7 +324,14 @@ pub(crate) fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         "generating {ads} ads in every supported format under {}",
         exports.display()
     );
-    adarchive::generate::generate_samples(&exports, &GenerateOptions { ads, seed: 1 })?;
+    adarchive::generate::generate_samples(
+        &exports,
+        &GenerateOptions {
+            ads,
+            seed: 1,
+            ..Default::default()
+        },
+    )?;
     let archive = open(&data)?;
     let report = import_paths(&archive, &[exports], ImportOptions::default(), &NoProgress)?;
     println!(
@@ -353,8 +360,18 @@ pub(crate) fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub(crate) fn generate_samples(args: GenerateSamplesArgs) -> anyhow::Result<ExitCode> {
-    let GenerateSamplesArgs { out, ads, seed } = args;
-    let written = adarchive::generate::generate_samples(&out, &GenerateOptions { ads, seed })
+    let GenerateSamplesArgs {
+        out,
+        ads,
+        seed,
+        advertisers,
+    } = args;
+    let options = GenerateOptions {
+        ads,
+        seed,
+        advertisers,
+    };
+    let written = adarchive::generate::generate_samples(&out, &options)
         .with_context(|| format!("writing samples to {}", out.display()))?;
     for file in &written.files {
         println!(

@@ -9,6 +9,7 @@
 //! it, and `rebuild` recreates it.
 
 pub mod deletion;
+pub mod ordinals;
 pub mod schema;
 pub mod tokenizer;
 
@@ -62,6 +63,7 @@ pub struct SearchIndex {
     reader: IndexReader,
     writer: Arc<Mutex<Option<IndexWriter>>>,
     recreated: bool,
+    ordinals: ordinals::OrdinalsCache,
 }
 
 impl SearchIndex {
@@ -102,6 +104,7 @@ impl SearchIndex {
             reader,
             writer: Arc::new(Mutex::new(None)),
             recreated: outdated,
+            ordinals: ordinals::OrdinalsCache::default(),
         })
     }
 
@@ -119,6 +122,16 @@ impl SearchIndex {
     /// The tantivy index.
     pub fn index(&self) -> &Index {
         &self.index
+    }
+
+    /// The global ordinals of keyword column `field` for `searcher`, kept
+    /// while its segments stay the same.
+    pub fn global_ordinals(
+        &self,
+        searcher: &tantivy::Searcher,
+        field: &str,
+    ) -> tantivy::Result<Arc<ordinals::GlobalOrdinals>> {
+        self.ordinals.get(searcher, field)
     }
 
     /// A searcher over the last commit.

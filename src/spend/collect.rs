@@ -1,14 +1,14 @@
-//! Spend totals (and ad counts) per group among the matches, from fast
-//! fields alone.
+//! Spend totals (and ad counts) per period among the matches, from fast
+//! fields alone, and the pieces the keyword groupings ([`super::groups`])
+//! share with it.
 
 use std::collections::HashMap;
 
 use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::{Column, StrColumn};
+use tantivy::columnar::Column;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
 use crate::index::schema::{unpack, AMOUNT_MAX};
-use crate::search::collect::sorted_ords_to_strings;
 
 /// How spend totals and histograms are grouped.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,7 +46,7 @@ pub struct GroupSums {
 }
 
 impl GroupSums {
-    fn currency(&mut self, cur: u64) -> &mut CurrencySums {
+    pub(super) fn currency(&mut self, cur: u64) -> &mut CurrencySums {
         let i = match self.currencies.iter().position(|(c, _)| *c == cur) {
             Some(i) => i,
             None => {
@@ -58,28 +58,19 @@ impl GroupSums {
     }
 }
 
-/// Spend totals (and ad counts) per group among the matches.
-pub struct SpendTotals {
+/// Spend totals (and ad counts) per week or month among the matches.
+pub struct PeriodSpend {
     pub group_by: GroupBy,
 }
 
-pub struct SpendSegment {
+pub struct PeriodSegment {
     group_by: GroupBy,
-    keys: Option<StrColumn>,
-    names: Option<StrColumn>,
     first_shown: Column<i64>,
     lower: Column<u64>,
     upper: Column<u64>,
-    /// By keyword ordinal (dense) or by time bucket.
-    by_ord: Vec<Option<GroupSums>>,
-    /// Per keyword ordinal, the ordinal of its display name: the names are
-    /// read once, in order, when the segment is done.
-    name_ords: Vec<Option<u64>>,
     by_time: HashMap<u64, GroupSums>,
-    buckets: Vec<u64>,
     spend: Vec<(u64, u64, Option<u64>)>,
     /// One block of matches' columns, read a column at a time.
-    key_block: ColumnBlock,
     lower_block: ColumnBlock,
     upper_block: ColumnBlock,
     times: Vec<Option<i64>>,
@@ -88,7 +79,7 @@ pub struct SpendSegment {
 /// The values a column holds for a block of documents, read in one call
 /// per column rather than one per value.
 #[derive(Default)]
-struct ColumnBlock {
+pub(super) struct ColumnBlock {
     docs: Vec<DocId>,
     rows: Vec<u32>,
     values: Vec<u64>,
@@ -97,7 +88,7 @@ struct ColumnBlock {
 }
 
 impl ColumnBlock {
-    fn read(&mut self, column: &Column<u64>, docs: &[DocId]) {
+    pub(super) fn read(&mut self, column: &Column<u64>, docs: &[DocId]) {
         self.docs.clear();
         self.rows.clear();
         self.at = 0;
@@ -108,7 +99,7 @@ impl ColumnBlock {
     }
 
     /// The values of `doc`; documents are taken in the block's order.
-    fn take(&mut self, doc: DocId) -> &[u64] {
+    pub(super) fn take(&mut self, doc: DocId) -> &[u64] {
         let start = self.at;
         while self.docs.get(self.at) == Some(&doc) {
             self.at += 1;
@@ -119,7 +110,7 @@ impl ColumnBlock {
 
 /// The spend entries of one ad from its packed lower and upper bounds:
 /// (currency, lower, upper unless open-ended).
-fn spend_entries(lower: &[u64], upper: &[u64], into: &mut Vec<(u64, u64, Option<u64>)>) {
+pub(super) fn spend_entries(lower: &[u64], upper: &[u64], into: &mut Vec<(u64, u64, Option<u64>)>) {
     into.clear();
     for (cur, low) in lower.iter().copied().map(unpack) {
         let high = upper
@@ -164,40 +155,23 @@ pub fn bucket_label(group_by: &GroupBy, bucket: u64) -> String {
     }
 }
 
-impl Collector for SpendTotals {
+impl Collector for PeriodSpend {
     type Fruit = HashMap<String, GroupSums>;
-    type Child = SpendSegment;
+    type Child = PeriodSegment;
 
     fn for_segment(
         &self,
         _: SegmentOrdinal,
         reader: &SegmentReader,
-    ) -> tantivy::Result<SpendSegment> {
+    ) -> tantivy::Result<PeriodSegment> {
         let fast = reader.fast_fields();
-        let (keys, names) = match &self.group_by {
-            GroupBy::Keyword(field) => {
-                let names = if *field == "advertiser_key" {
-                    fast.str("advertiser_name")?
-                } else {
-                    None
-                };
-                (fast.str(field)?, names)
-            }
-            _ => (None, None),
-        };
-        Ok(SpendSegment {
+        Ok(PeriodSegment {
             group_by: self.group_by.clone(),
-            keys,
-            names,
             first_shown: fast.i64("first_shown")?,
             lower: fast.u64("spend_lower")?,
             upper: fast.u64("spend_upper")?,
-            by_ord: Vec::new(),
-            name_ords: Vec::new(),
             by_time: HashMap::new(),
-            buckets: Vec::new(),
             spend: Vec::new(),
-            key_block: ColumnBlock::default(),
             lower_block: ColumnBlock::default(),
             upper_block: ColumnBlock::default(),
             times: Vec::new(),
@@ -212,25 +186,46 @@ impl Collector for SpendTotals {
         let mut merged: HashMap<String, GroupSums> = HashMap::new();
         for fruit in fruits {
             for (key, sums) in fruit {
-                let into = merged.entry(key).or_default();
-                into.ads += sums.ads;
-                if into.name.is_none() {
-                    into.name = sums.name;
-                }
-                for (cur, c) in sums.currencies {
-                    let t = into.currency(cur);
-                    t.ads += c.ads;
-                    t.lower += c.lower;
-                    t.upper += c.upper;
-                    t.open_ended += c.open_ended;
-                }
+                merged.entry(key).or_default().add(sums);
             }
         }
         Ok(merged)
     }
 }
 
-impl SegmentCollector for SpendSegment {
+impl GroupSums {
+    /// Adds another part of the same group (from another segment).
+    pub(super) fn add(&mut self, other: GroupSums) {
+        self.ads += other.ads;
+        if self.name.is_none() {
+            self.name = other.name;
+        }
+        for (cur, c) in other.currencies {
+            let t = self.currency(cur);
+            t.ads += c.ads;
+            t.lower += c.lower;
+            t.upper += c.upper;
+            t.open_ended += c.open_ended;
+        }
+    }
+
+    /// Adds one ad with spend entries `spend` (currency, lower, upper
+    /// unless open-ended).
+    pub(super) fn add_ad(&mut self, spend: &[(u64, u64, Option<u64>)]) {
+        self.ads += 1;
+        for (cur, lower, upper) in spend {
+            let sums = self.currency(*cur);
+            sums.ads += 1;
+            sums.lower += u128::from(*lower);
+            match upper {
+                Some(u) => sums.upper += u128::from(*u),
+                None => sums.open_ended += 1,
+            }
+        }
+    }
+}
+
+impl SegmentCollector for PeriodSegment {
     type Fruit = HashMap<String, GroupSums>;
 
     fn collect(&mut self, doc: DocId, _: Score) {
@@ -238,101 +233,26 @@ impl SegmentCollector for SpendSegment {
     }
 
     fn collect_block(&mut self, docs: &[DocId]) {
-        match &self.keys {
-            Some(keys) => self.key_block.read(keys.ords(), docs),
-            None => {
-                self.times.clear();
-                self.times.resize(docs.len(), None);
-                self.first_shown.first_vals(docs, &mut self.times);
-            }
-        }
+        self.times.clear();
+        self.times.resize(docs.len(), None);
+        self.first_shown.first_vals(docs, &mut self.times);
         self.lower_block.read(&self.lower, docs);
         self.upper_block.read(&self.upper, docs);
         for (i, &doc) in docs.iter().enumerate() {
-            self.buckets.clear();
-            match &self.keys {
-                Some(_) => self.buckets.extend_from_slice(self.key_block.take(doc)),
-                None => self
-                    .buckets
-                    .extend(self.times[i].and_then(|s| time_bucket(&self.group_by, s))),
-            }
             let lower = self.lower_block.take(doc);
             let upper = self.upper_block.take(doc);
-            if self.buckets.is_empty() {
+            let Some(bucket) = self.times[i].and_then(|s| time_bucket(&self.group_by, s)) else {
                 continue;
-            }
+            };
             spend_entries(lower, upper, &mut self.spend);
-            self.add(doc);
+            self.by_time.entry(bucket).or_default().add_ad(&self.spend);
         }
     }
 
     fn harvest(self) -> Self::Fruit {
-        let mut out = HashMap::new();
-        if let Some(keys) = &self.keys {
-            let mut groups: Vec<(u64, GroupSums)> = self
-                .by_ord
-                .into_iter()
-                .enumerate()
-                .filter_map(|(ord, sums)| Some((ord as u64, sums?)))
-                .collect();
-            if let Some(names) = &self.names {
-                let mut named: Vec<(u64, usize)> = groups
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, (ord, _))| Some((self.name_ords[*ord as usize]?, i)))
-                    .collect();
-                named.sort_unstable();
-                let name_ords: Vec<u64> = named.iter().map(|&(ord, _)| ord).collect();
-                let read = sorted_ords_to_strings(names, &name_ords);
-                for ((_, i), name) in named.into_iter().zip(read) {
-                    groups[i].1.name = Some(name);
-                }
-            }
-            let ords: Vec<u64> = groups.iter().map(|(ord, _)| *ord).collect();
-            let read = sorted_ords_to_strings(keys, &ords);
-            for ((_, sums), key) in groups.into_iter().zip(read) {
-                out.insert(key, sums);
-            }
-        } else {
-            for (bucket, sums) in self.by_time {
-                out.insert(bucket_label(&self.group_by, bucket), sums);
-            }
-        }
-        out
-    }
-}
-
-impl SpendSegment {
-    /// Adds the ad `doc`, whose groups are in `buckets` and spend in
-    /// `spend`, to its groups' sums.
-    fn add(&mut self, doc: DocId) {
-        for i in 0..self.buckets.len() {
-            let bucket = self.buckets[i];
-            let group = if self.keys.is_some() {
-                let ord = bucket as usize;
-                if self.by_ord.len() <= ord {
-                    self.by_ord.resize_with(ord + 1, || None);
-                    self.name_ords.resize(ord + 1, None);
-                }
-                if self.name_ords[ord].is_none() {
-                    if let Some(names) = &self.names {
-                        self.name_ords[ord] = names.term_ords(doc).next();
-                    }
-                }
-                self.by_ord[ord].get_or_insert_with(GroupSums::default)
-            } else {
-                self.by_time.entry(bucket).or_default()
-            };
-            group.ads += 1;
-            for (cur, lower, upper) in &self.spend {
-                let sums = group.currency(*cur);
-                sums.ads += 1;
-                sums.lower += u128::from(*lower);
-                match upper {
-                    Some(u) => sums.upper += u128::from(*u),
-                    None => sums.open_ended += 1,
-                }
-            }
-        }
+        self.by_time
+            .into_iter()
+            .map(|(bucket, sums)| (bucket_label(&self.group_by, bucket), sums))
+            .collect()
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod collect;
+pub mod groups;
 pub mod reports;
 
 use serde::{Deserialize, Serialize};
@@ -17,7 +18,8 @@ pub use reports::{report_totals, ReportQuery, ReportTotals};
 use crate::archive::Archive;
 use crate::index::schema::{currency_code, currency_number};
 use crate::search::{bad, full_query, run, Filters, SearchError, SearchRequest};
-use collect::SpendTotals;
+use collect::{GroupSums, PeriodSpend};
+use groups::{ChosenSpend, GroupRanking};
 
 /// Spend in one currency summed over a group of ads.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -199,25 +201,60 @@ pub fn spend_totals(
     let query = full_query(archive, request)?.full;
     let index = archive.search_index()?;
     let searcher = index.searcher();
-    let (total, sums) = run(
-        &searcher,
-        &*query,
-        &(
-            Count,
-            SpendTotals {
-                group_by: grouping.clone(),
-            },
-        ),
-        request,
-    )?;
-    if request.deadline.passed() {
-        return Err(SearchError::DeadlineExceeded);
-    }
     let only: Option<u64> = match request.filters.currency.as_slice() {
         [one] => currency_number(&one.to_uppercase()),
         _ => None,
     };
-    let mut groups: Vec<GroupTotal> = sums
+    let (total, ordered_by, found): (usize, String, Vec<(String, GroupSums)>) = match grouping {
+        GroupBy::Keyword(field) if index.global_ordinals(&searcher, field)?.count() <= limit => {
+            // Every group is returned: one pass sums them all, then they
+            // are ordered.
+            let ordinals = index.global_ordinals(&searcher, field)?;
+            let every: Vec<u32> = (0..ordinals.count() as u32).collect();
+            let names = (field == "advertiser_key").then_some("advertiser_name");
+            let spend = ChosenSpend::new(field, names, ordinals, &every);
+            let (total, found) = run(&searcher, &*query, &(Count, spend), request)?;
+            let mut found: Vec<(String, GroupSums)> = found.into_iter().flatten().collect();
+            let ordered_by = groups::order_summed(&mut found, only);
+            (total, ordered_by, found)
+        }
+        GroupBy::Keyword(field) => {
+            let ordinals = index.global_ordinals(&searcher, field)?;
+            let ranking = GroupRanking {
+                field,
+                ordinals: std::sync::Arc::clone(&ordinals),
+                only,
+            };
+            let (total, ranking) = run(&searcher, &*query, &(Count, ranking), request)?;
+            if request.deadline.passed() {
+                return Err(SearchError::DeadlineExceeded);
+            }
+            let chosen = ranking.top(limit);
+            let names = (field == "advertiser_key").then_some("advertiser_name");
+            let spend = ChosenSpend::new(field, names, ordinals, &chosen);
+            let found = run(&searcher, &*query, &spend, request)?;
+            (
+                total,
+                ranking.ordered_by(),
+                found.into_iter().flatten().collect(),
+            )
+        }
+        period => {
+            let (total, by_period) = run(
+                &searcher,
+                &*query,
+                &(Count, PeriodSpend { group_by: period }),
+                request,
+            )?;
+            let mut found: Vec<(String, GroupSums)> = by_period.into_iter().collect();
+            found.sort_by(|a, b| a.0.cmp(&b.0));
+            (total, "period, earliest first".to_owned(), found)
+        }
+    };
+    if request.deadline.passed() {
+        return Err(SearchError::DeadlineExceeded);
+    }
+    let mut groups: Vec<GroupTotal> = found
         .into_iter()
         .map(|(key, g)| {
             let mut spend: Vec<CurrencyTotal> = g
@@ -243,21 +280,6 @@ pub fn spend_totals(
             }
         })
         .collect();
-    let time = group_by.is_time();
-    let ordered_by = order_groups(
-        &mut groups,
-        time,
-        "ads",
-        |g| g.ads,
-        |g| {
-            g.spend
-                .iter()
-                .filter(|s| s.lower > 0 || s.upper.is_none_or(|u| u > 0))
-                .map(|s| (s.currency.as_str(), s.lower))
-                .collect()
-        },
-        |g| g.key.as_str(),
-    );
     groups.truncate(limit);
     Ok(SpendResponse {
         total_ads: total as u64,
@@ -267,63 +289,21 @@ pub fn spend_totals(
     })
 }
 
-/// Orders spend groups by something that means the same in every group,
-/// and says what: by key for weeks and months; by spend when every group's
-/// spend is in one currency; otherwise by how many `counted` (ads, rows)
-/// each holds, since sums in different currencies cannot be compared
-/// without converting them (a larger number of forints is not more money
-/// than a smaller number of dollars).
-pub(crate) fn order_groups<G>(
-    groups: &mut [G],
-    time: bool,
-    counted: &str,
-    count: fn(&G) -> u64,
-    spend: fn(&G) -> Vec<(&str, u128)>,
-    key: fn(&G) -> &str,
-) -> String {
-    if time {
-        groups.sort_by(|a, b| key(a).cmp(key(b)));
-        return "period, earliest first".into();
-    }
-    let mut currencies: Vec<String> = Vec::new();
-    for g in groups.iter() {
-        for (currency, _) in spend(g) {
-            if !currencies.iter().any(|c| c == currency) {
-                currencies.push(currency.to_owned());
-            }
-        }
-    }
-    currencies.sort();
-    match currencies.as_slice() {
-        [one] => {
-            // Each group's figure is found once, not once per comparison.
-            let lower = |g: &G| {
-                spend(g)
-                    .into_iter()
-                    .find(|(c, _)| c == one)
-                    .map_or(0, |(_, l)| l)
-            };
-            groups.sort_by_cached_key(|g| {
-                (
-                    std::cmp::Reverse(lower(g)),
-                    std::cmp::Reverse(count(g)),
-                    key(g).to_owned(),
-                )
-            });
-            format!("spend in {one} (lower bound), largest first")
-        }
-        several => {
-            groups.sort_by(|a, b| count(b).cmp(&count(a)).then_with(|| key(a).cmp(key(b))));
-            if several.is_empty() {
-                format!("number of {counted}, most first")
-            } else {
-                format!(
-                    "number of {counted}, most first: the spend is in {} currencies ({}), which are not compared without a conversion",
-                    several.len(),
-                    several.join(", ")
-                )
-            }
-        }
+/// What groups are ordered by, given the currencies (sorted) their spend
+/// is in: by spend when all of it is in one currency; otherwise by how
+/// many `counted` (ads, rows) each holds, since sums in different
+/// currencies cannot be compared without converting them (a larger number
+/// of forints is not more money than a smaller number of dollars). Ties go
+/// by key.
+pub(crate) fn ordered_by(counted: &str, currencies: &[String]) -> String {
+    match currencies {
+        [one] => format!("spend in {one} (lower bound), largest first"),
+        [] => format!("number of {counted}, most first"),
+        several => format!(
+            "number of {counted}, most first: the spend is in {} currencies ({}), which are not compared without a conversion",
+            several.len(),
+            several.join(", ")
+        ),
     }
 }
 

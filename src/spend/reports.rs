@@ -9,13 +9,14 @@
 //! rows that left out. Rows of different kinds (advertiser totals, location
 //! totals, …) always overlap, so one kind is summed at a time.
 
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap as HashMap;
 
 use adarchive_schema::{ReportKind, ReportRow, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::Grouping;
 use crate::archive::{Archive, ArchivedReportRow};
+use crate::index::schema::{currency_code, currency_number};
 use crate::search::{bad, SearchError};
 
 /// Which report rows to total.
@@ -219,10 +220,9 @@ fn overlapping(period: &str) -> bool {
 
 /// Where a report applies: its platform, kind and, for Meta, the country
 /// and region file it was downloaded for.
-fn report_scope(row: &ReportRow) -> String {
+fn report_scope(row: &ReportRow) -> Scope<'_> {
     let meta = matches!(row.platform, adarchive_schema::Platform::Meta);
-    format!(
-        "{}|{:?}|{:?}|{:?}",
+    (
         row.platform,
         row.kind,
         if meta { row.country.as_deref() } else { None },
@@ -233,6 +233,15 @@ fn report_scope(row: &ReportRow) -> String {
         },
     )
 }
+
+/// Platform, kind, and for Meta the country and for regional advertiser
+/// reports the region: rows of one scope are versions of the same figures.
+type Scope<'a> = (
+    adarchive_schema::Platform,
+    ReportKind,
+    Option<&'a str>,
+    Option<&'a str>,
+);
 
 fn preference(period: &str) -> usize {
     PERIODS
@@ -345,12 +354,12 @@ pub fn report_totals(
             ),
         ));
     }
-    let rows = archive.report_rows().map_err(SearchError::Archive)?;
-    Ok(total_rows(rows, query, kind, kind_name, group_by, limit))
+    let rows = archive.report_rows_shared().map_err(SearchError::Archive)?;
+    Ok(total_rows(&rows, query, kind, kind_name, group_by, limit))
 }
 
 fn total_rows(
-    rows: Vec<ArchivedReportRow>,
+    rows: &[ArchivedReportRow],
     query: &ReportQuery,
     kind: ReportKind,
     kind_name: &str,
@@ -360,47 +369,71 @@ fn total_rows(
     // Which reports count is decided over every row of the kind and period
     // asked for, before the advertiser, place and currency filters, so that
     // one advertiser's figures agree with the whole table.
-    let candidates: Vec<ArchivedReportRow> = rows
-        .into_iter()
+    let candidates: Vec<&ArchivedReportRow> = rows
+        .iter()
         .filter(|r| r.row.kind == kind && in_period(query, &r.row))
         .collect();
-    let mut period_of: HashMap<String, String> = HashMap::new();
-    for r in &candidates {
-        let chosen = period_of
-            .entry(report_scope(&r.row))
-            .or_insert_with(|| r.row.period.clone());
-        if preference(&r.row.period) < preference(chosen) {
-            chosen.clone_from(&r.row.period);
+    // Each row's scope, period preference and kind of period are found
+    // once: these loops run over every row of every archived report.
+    let mut scope_ids: HashMap<Scope<'_>, u32> = HashMap::default();
+    struct Facts {
+        scope: u32,
+        overlapping: bool,
+        preference: usize,
+    }
+    let facts: Vec<Facts> = candidates
+        .iter()
+        .map(|r| {
+            let next = scope_ids.len() as u32;
+            Facts {
+                scope: *scope_ids.entry(report_scope(&r.row)).or_insert(next),
+                overlapping: overlapping(&r.row.period),
+                preference: preference(&r.row.period),
+            }
+        })
+        .collect();
+    // Per scope: the preferred period, with its preference.
+    let mut period_of: Vec<Option<(usize, &str)>> = vec![None; scope_ids.len()];
+    for (r, f) in candidates.iter().zip(&facts) {
+        let chosen = &mut period_of[f.scope as usize];
+        match chosen {
+            Some((preference, _)) if f.preference >= *preference => {}
+            _ => *chosen = Some((f.preference, &r.row.period)),
         }
     }
+    // A known period is told by its preference alone.
+    let is_chosen = |r: &ArchivedReportRow, f: &Facts| {
+        period_of[f.scope as usize].is_some_and(|(preference, period)| {
+            preference == f.preference && (preference < PERIODS.len() || period == r.row.period)
+        })
+    };
     // The latest report per scope (overlapping periods) or per scope and
     // date (disjoint periods), by report date and then import order.
-    let snapshot = |row: &ReportRow| {
-        if overlapping(&row.period) {
-            report_scope(row)
+    type Snapshot = (u32, Option<Timestamp>, Option<Timestamp>);
+    let snapshot = |r: &ArchivedReportRow, f: &Facts| -> Snapshot {
+        if f.overlapping {
+            (f.scope, None, None)
         } else {
-            format!(
-                "{}|{:?}|{:?}",
-                report_scope(row),
-                row.report_date,
-                row.period_start
-            )
+            (f.scope, r.row.report_date, r.row.period_start)
         }
     };
-    let mut latest: HashMap<String, (Option<adarchive_schema::Timestamp>, u64)> = HashMap::new();
-    for r in &candidates {
-        if period_of.get(&report_scope(&r.row)) != Some(&r.row.period) {
-            continue;
-        }
-        let version = (
-            if overlapping(&r.row.period) {
+    let version = |r: &ArchivedReportRow, f: &Facts| {
+        (
+            if f.overlapping {
                 r.row.report_date
             } else {
                 None
             },
             r.source_seq,
-        );
-        let best = latest.entry(snapshot(&r.row)).or_insert(version);
+        )
+    };
+    let mut latest: HashMap<Snapshot, (Option<Timestamp>, u64)> = HashMap::default();
+    for (r, f) in candidates.iter().zip(&facts) {
+        if !is_chosen(r, f) {
+            continue;
+        }
+        let version = version(r, f);
+        let best = latest.entry(snapshot(r, f)).or_insert(version);
         if version > *best {
             *best = version;
         }
@@ -408,79 +441,177 @@ fn total_rows(
     let mut used: Vec<String> = Vec::new();
     let mut selected = Vec::new();
     let mut superseded = 0u64;
-    for r in candidates {
-        let chosen = period_of.get(&report_scope(&r.row)) == Some(&r.row.period);
-        let version = (
-            if overlapping(&r.row.period) {
-                r.row.report_date
-            } else {
-                None
-            },
-            r.source_seq,
-        );
-        if !chosen || latest.get(&snapshot(&r.row)) != Some(&version) {
+    // What the last label was written for: rows of one report follow
+    // each other.
+    let mut labelled: Option<(u64, Option<&str>, &str)> = None;
+    for (r, f) in candidates.iter().zip(&facts) {
+        if !is_chosen(r, f) || latest.get(&snapshot(r, f)) != Some(&version(r, f)) {
             if matches(query, &r.row) {
                 superseded += 1;
             }
             continue;
         }
         if matches(query, &r.row) {
-            let label = format!(
-                "{} {}{}: {}{}",
-                r.row.platform,
-                kind_name,
-                r.row
-                    .country
-                    .as_ref()
-                    .filter(|_| matches!(r.row.platform, adarchive_schema::Platform::Meta))
-                    .map(|c| format!(" {c}"))
-                    .unwrap_or_default(),
-                r.row.period,
-                r.row
-                    .report_date
-                    .map(|d| format!(" of {}", d.as_offset_date_time().date()))
-                    .unwrap_or_default()
+            let report = (
+                r.source_seq,
+                r.row.country.as_deref(),
+                r.row.period.as_str(),
             );
-            if !used.contains(&label) {
-                used.push(label);
+            if labelled != Some(report) {
+                labelled = Some(report);
+                let label = format!(
+                    "{} {}{}: {}{}",
+                    r.row.platform,
+                    kind_name,
+                    r.row
+                        .country
+                        .as_ref()
+                        .filter(|_| matches!(r.row.platform, adarchive_schema::Platform::Meta))
+                        .map(|c| format!(" {c}"))
+                        .unwrap_or_default(),
+                    r.row.period,
+                    r.row
+                        .report_date
+                        .map(|d| format!(" of {}", d.as_offset_date_time().date()))
+                        .unwrap_or_default()
+                );
+                if !used.contains(&label) {
+                    used.push(label);
+                }
             }
-            selected.push(r);
+            selected.push(*r);
         }
     }
     used.sort();
-    let mut groups: BTreeMap<String, ReportGroup> = BTreeMap::new();
+    let wanted = |currency: &str| {
+        query.currency.is_empty()
+            || query
+                .currency
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(currency))
+    };
+    // First pass: each group's rows and ranking figure, without building
+    // the group: only the groups returned are built.
+    let mut index: HashMap<String, u32> = HashMap::default();
+    let mut keys: Vec<String> = Vec::new();
+    let mut rows_of: Vec<u64> = Vec::new();
+    // Lower bounds in the first currency seen, which rank the groups
+    // while it is the only one.
+    let mut lower_of: Vec<u128> = Vec::new();
+    // Currencies as numbers (compared far faster than strings), and any
+    // that is not an ISO code as text.
+    let mut codes: Vec<u64> = Vec::new();
+    let mut odd: Vec<&str> = Vec::new();
+    let mut first: Option<Result<u64, &str>> = None;
+    let mut group_of: Vec<Option<u32>> = Vec::with_capacity(selected.len());
     let mut counted = 0u64;
-    for r in selected {
-        let Some((key, name)) = group_key(group_by, &r.row) else {
+    for r in &selected {
+        let Some((key, _)) = group_key(group_by, &r.row) else {
+            group_of.push(None);
             continue;
         };
         counted += 1;
-        let group = groups.entry(key.clone()).or_insert_with(|| ReportGroup {
-            key,
+        let g = match index.get(&key) {
+            Some(&g) => g,
+            None => {
+                let g = keys.len() as u32;
+                index.insert(key.clone(), g);
+                keys.push(key);
+                rows_of.push(0);
+                lower_of.push(0);
+                g
+            }
+        };
+        rows_of[g as usize] += 1;
+        for s in r.row.spend.iter().filter(|s| wanted(&s.currency)) {
+            if s.lower == 0 && s.upper.unwrap_or(s.lower) == 0 {
+                continue;
+            }
+            let currency = currency_number(&s.currency).ok_or(s.currency.as_str());
+            match currency {
+                Ok(code) if !codes.contains(&code) => codes.push(code),
+                Err(text) if !odd.contains(&text) => odd.push(text),
+                _ => {}
+            }
+            if *first.get_or_insert(currency) == currency {
+                lower_of[g as usize] += u128::from(s.lower);
+            }
+        }
+        group_of.push(Some(g));
+    }
+    let time = group_by.is_time();
+    let one_currency = codes.len() + odd.len() == 1;
+    let order = |a: &u32, b: &u32| {
+        let (a, b) = (*a as usize, *b as usize);
+        let by_key = keys[a].cmp(&keys[b]);
+        if time {
+            by_key
+        } else if one_currency {
+            lower_of[b]
+                .cmp(&lower_of[a])
+                .then_with(|| rows_of[b].cmp(&rows_of[a]))
+                .then(by_key)
+        } else {
+            rows_of[b].cmp(&rows_of[a]).then(by_key)
+        }
+    };
+    let mut chosen: Vec<u32> = (0..keys.len() as u32).collect();
+    if chosen.len() > limit {
+        if limit > 0 {
+            chosen.select_nth_unstable_by(limit - 1, order);
+        }
+        chosen.truncate(limit);
+    }
+    chosen.sort_unstable_by(order);
+    let ordered_by = if time {
+        "period, earliest first".to_owned()
+    } else {
+        let mut named: Vec<String> = codes.iter().map(|c| currency_code(*c)).collect();
+        named.extend(odd.iter().map(|c| (*c).to_owned()));
+        named.sort();
+        super::ordered_by("rows", &named)
+    };
+    let mut place_of: Vec<Option<usize>> = vec![None; keys.len()];
+    for (place, &g) in chosen.iter().enumerate() {
+        place_of[g as usize] = Some(place);
+    }
+    // The currencies of each built group's figures as numbers, compared
+    // faster than their codes as strings.
+    let mut figure_keys: Vec<Vec<u64>> = vec![Vec::new(); chosen.len()];
+    let mut built: Vec<ReportGroup> = chosen
+        .iter()
+        .map(|&g| ReportGroup {
+            key: keys[g as usize].clone(),
             name: None,
             rows: 0,
             spend: Vec::new(),
             reports: Vec::new(),
             lines: Vec::new(),
             currencies_are_alternatives: false,
-        });
-        group.currencies_are_alternatives |= r.row.spend_alternatives;
+        })
+        .collect();
+    // Second pass: the chosen groups, built from their rows.
+    for (r, g) in selected.iter().zip(&group_of) {
+        let Some(place) = g.and_then(|g| place_of[g as usize]) else {
+            continue;
+        };
+        let group = &mut built[place];
         if group.name.is_none() {
-            group.name = name;
+            group.name = group_key(group_by, &r.row).and_then(|(_, name)| name);
         }
+        group.currencies_are_alternatives |= r.row.spend_alternatives;
         group.rows += 1;
-        for s in &r.row.spend {
-            if !query.currency.is_empty()
-                && !query
-                    .currency
-                    .iter()
-                    .any(|c| c.eq_ignore_ascii_case(&s.currency))
-            {
-                continue;
-            }
-            let at = match group.spend.iter().position(|f| f.currency == s.currency) {
+        let keys = &mut figure_keys[place];
+        for s in r.row.spend.iter().filter(|s| wanted(&s.currency)) {
+            let key = currency_number(&s.currency).unwrap_or(u64::MAX);
+            let found = keys
+                .iter()
+                .zip(&group.spend)
+                .position(|(k, f)| *k == key && (key != u64::MAX || f.currency == s.currency));
+            let at = match found {
                 Some(at) => at,
                 None => {
+                    keys.push(key);
                     group.spend.push(ReportFigure {
                         currency: s.currency.clone(),
                         lower: 0,
@@ -496,43 +627,33 @@ fn total_rows(
             figure.upper += u128::from(s.upper.unwrap_or(s.lower));
             figure.rows += 1;
         }
-        let reference = ReportRef {
-            source: r.source_blake3.clone(),
-            name: r.source_name.clone(),
-            period: r.row.period.clone(),
-            report_date: r.row.report_date,
-        };
-        if !group.reports.contains(&reference) {
-            group.reports.push(reference);
+        // Compared before it is copied: most rows name a report already listed.
+        let listed = group.reports.iter().any(|x| {
+            x.report_date == r.row.report_date
+                && x.period == r.row.period
+                && x.source == r.source_blake3
+                && x.name == r.source_name
+        });
+        if !listed {
+            group.reports.push(ReportRef {
+                source: r.source_blake3.clone(),
+                name: r.source_name.clone(),
+                period: r.row.period.clone(),
+                report_date: r.row.report_date,
+            });
         }
         if group.lines.len() < ROWS_LISTED {
             group.lines.push(RowRef {
-                source: r.source_blake3,
+                source: r.source_blake3.clone(),
                 line: r.line,
             });
         }
     }
-    let mut groups: Vec<ReportGroup> = groups.into_values().collect();
-    for g in &mut groups {
+    for g in &mut built {
         g.spend.sort_by(|a, b| a.currency.cmp(&b.currency));
         g.reports.sort();
     }
-    let time = group_by.is_time();
-    let ordered_by = super::order_groups(
-        &mut groups,
-        time,
-        "rows",
-        |g| g.rows,
-        |g| {
-            g.spend
-                .iter()
-                .filter(|s| s.lower > 0 || s.upper > 0)
-                .map(|s| (s.currency.as_str(), s.lower))
-                .collect()
-        },
-        |g| g.key.as_str(),
-    );
-    groups.truncate(limit);
+    let groups = built;
     ReportTotals {
         origin: "reports: figures printed in the platforms' aggregate spend reports".into(),
         kind: kind_name.to_owned(),

@@ -20,6 +20,7 @@ fn one_committee_on_google_meta_and_snap_is_one_advertiser() {
         &GenerateOptions {
             ads: 3_000,
             seed: 21,
+            ..Default::default()
         },
     )
     .unwrap();

@@ -221,7 +221,15 @@ fn zip_bundle_members_are_sources_and_unknown_members_are_listed() {
 fn access_tokens_are_never_stored_and_the_redaction_is_reproducible() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("samples");
-    generate_samples(&out, &GenerateOptions { ads: 50, seed: 3 }).unwrap();
+    generate_samples(
+        &out,
+        &GenerateOptions {
+            ads: 50,
+            seed: 3,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let page = out.join("meta/ads_archive_page_0001.json");
     let original = std::fs::read(&page).unwrap();
     let token = {
@@ -276,6 +284,7 @@ fn generated_samples_are_deterministic_realistic_and_importable() {
     let options = GenerateOptions {
         ads: 3_000,
         seed: 11,
+        ..Default::default()
     };
     let a = generate_samples(&dir.path().join("a"), &options).unwrap();
     let b = generate_samples(&dir.path().join("b"), &options).unwrap();

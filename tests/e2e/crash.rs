@@ -39,6 +39,7 @@ fn killed_imports_verify_and_complete_on_rerun() {
         &GenerateOptions {
             ads: 20_000,
             seed: 5,
+            ..Default::default()
         },
     )
     .unwrap();

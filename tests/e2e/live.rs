@@ -16,7 +16,15 @@ use crate::util::{adarchive, adarchive_json, copy_dir, path_str};
 
 fn generated(dir: &Path, name: &str, ads: u64, seed: u64) -> PathBuf {
     let out = dir.join(name);
-    generate_samples(&out, &GenerateOptions { ads, seed }).unwrap();
+    generate_samples(
+        &out,
+        &GenerateOptions {
+            ads,
+            seed,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     out
 }
 

@@ -127,6 +127,7 @@ fn generated_samples_show_every_platform_side_by_side() {
         &GenerateOptions {
             ads: 1_000,
             seed: 11,
+            ..Default::default()
         },
     )
     .unwrap();

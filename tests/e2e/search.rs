@@ -839,6 +839,7 @@ fn every_script_is_searchable_in_generated_exports() {
         &GenerateOptions {
             ads: 2_000,
             seed: 9,
+            ..Default::default()
         },
     )
     .unwrap();
@@ -1175,4 +1176,140 @@ fn faster_paths_give_what_scoring_and_counting_every_match_gives() {
         };
         assert_eq!(uids(&fast), uids(&slow), "{sort}");
     }
+}
+
+/// Spend by advertiser and by platform, over an index of several segments
+/// with tens of thousands of advertisers, equals the sums of every ad's
+/// published ranges; the order is the one `ordered_by` names, and a
+/// smaller `limit` gives a prefix of it.
+#[test]
+fn spend_groups_over_many_segments_equal_the_sums_of_every_ad() {
+    use adarchive::generate::AdvertiserShape;
+    use std::collections::HashMap;
+    let dir = tempfile::tempdir().unwrap();
+    let archive = Archive::open(&dir.path().join("data")).unwrap();
+    for (seed, advertisers) in [
+        (31, AdvertiserShape::Realistic),
+        (32, AdvertiserShape::OnePerAd),
+        (33, AdvertiserShape::OnePerAd),
+    ] {
+        let exports = dir.path().join(format!("exports-{seed}"));
+        let options = GenerateOptions {
+            ads: 1_500,
+            seed,
+            advertisers,
+        };
+        generate_samples(&exports, &options).unwrap();
+        import(&archive, &[exports]);
+    }
+    let segments = archive
+        .search_index()
+        .unwrap()
+        .searcher()
+        .segment_readers()
+        .len();
+    assert!(segments >= 2, "the index has {segments} segment");
+
+    // (ads, per currency: ads, lower, upper of bounded, open-ended)
+    type Sums = (u64, BTreeMap<String, (u64, u128, u128, u64)>);
+    let ads = walk(&archive, &SearchRequest::default());
+    assert_eq!(ads.len(), 4_500);
+    for (grouping, key_of) in [
+        (
+            Grouping::Advertiser,
+            adarchive::index::schema::advertiser_key as fn(&adarchive_schema::Ad) -> String,
+        ),
+        (Grouping::Platform, |ad: &adarchive_schema::Ad| {
+            ad.platform.to_string()
+        }),
+    ] {
+        let mut expected: HashMap<String, Sums> = HashMap::new();
+        for ad in &ads {
+            let group = expected.entry(key_of(ad)).or_default();
+            group.0 += 1;
+            for s in &ad.spend {
+                let c = group.1.entry(s.currency.clone()).or_default();
+                c.0 += 1;
+                c.1 += u128::from(s.lower);
+                match s.upper {
+                    Some(u) => c.2 += u128::from(u),
+                    None => c.3 += 1,
+                }
+            }
+        }
+        let all = spend_totals(&archive, &SearchRequest::default(), grouping, 100_000).unwrap();
+        assert_eq!(all.groups.len(), expected.len(), "{grouping}");
+        if grouping == Grouping::Advertiser {
+            // Nine ads in ten of the last two imports have their own.
+            assert!(all.groups.len() > 2_500, "{} advertisers", all.groups.len());
+        }
+        for g in &all.groups {
+            let (ads, currencies) = &expected[&g.key];
+            assert_eq!(g.ads, *ads, "{grouping} {}", g.key);
+            let got: BTreeMap<String, (u64, u128, u128, u64)> = g
+                .spend
+                .iter()
+                .map(|s| {
+                    (
+                        s.currency.clone(),
+                        (s.ads, s.lower, s.upper.unwrap_or(0), s.open_ended_ads),
+                    )
+                })
+                .collect();
+            let want: BTreeMap<String, (u64, u128, u128, u64)> = currencies
+                .iter()
+                .map(|(c, &(n, l, u, open))| {
+                    (c.clone(), (n, l, if open > 0 { 0 } else { u }, open))
+                })
+                .collect();
+            assert_eq!(got, want, "{grouping} {}", g.key);
+        }
+        // Several currencies: by ads, most first, then by key.
+        assert!(
+            all.ordered_by.starts_with("number of ads"),
+            "{}",
+            all.ordered_by
+        );
+        for pair in all.groups.windows(2) {
+            assert!(
+                (std::cmp::Reverse(pair[0].ads), &pair[0].key)
+                    < (std::cmp::Reverse(pair[1].ads), &pair[1].key),
+                "{grouping}: {} before {}",
+                pair[0].key,
+                pair[1].key
+            );
+        }
+        let top = spend_totals(&archive, &SearchRequest::default(), grouping, 7).unwrap();
+        assert_eq!(top.groups, all.groups[..7.min(all.groups.len())]);
+    }
+
+    // In one currency the order is by its lower bound.
+    let eur = SearchRequest {
+        filters: Filters {
+            currency: vec!["EUR".into()],
+            ..Filters::default()
+        },
+        ..SearchRequest::default()
+    };
+    let by_eur = spend_totals(&archive, &eur, Grouping::Advertiser, 100_000).unwrap();
+    assert_eq!(
+        by_eur.ordered_by,
+        "spend in EUR (lower bound), largest first"
+    );
+    let lower = |g: &adarchive::spend::GroupTotal| g.spend.first().map_or(0, |s| s.lower);
+    for pair in by_eur.groups.windows(2) {
+        assert!(
+            (
+                std::cmp::Reverse(lower(&pair[0])),
+                std::cmp::Reverse(pair[0].ads),
+                &pair[0].key
+            ) < (
+                std::cmp::Reverse(lower(&pair[1])),
+                std::cmp::Reverse(pair[1].ads),
+                &pair[1].key
+            )
+        );
+    }
+    let top = spend_totals(&archive, &eur, Grouping::Advertiser, 5).unwrap();
+    assert_eq!(top.groups, by_eur.groups[..5]);
 }

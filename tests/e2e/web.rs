@@ -26,6 +26,7 @@ pub(crate) async fn spawn() -> TestApp {
             &GenerateOptions {
                 ads: 2_000,
                 seed: 5,
+                ..Default::default()
             },
         )
         .unwrap();
