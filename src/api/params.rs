@@ -176,10 +176,11 @@ search_params! {
         #[serde(default, deserialize_with = "empty_as_none")]
         pub sort: Option<String>,
         /// A `next_cursor` line (NDJSON) or `resume_cursor` cell (CSV) of an
-        /// earlier export of the same query, to resume after it.
+        /// earlier export of the same query, to resume after it (a Parquet
+        /// export starts from it too).
         #[serde(default, deserialize_with = "empty_as_none")]
         pub cursor: Option<String>,
-        /// `ndjson` (default) or `csv`.
+        /// `ndjson` (default), `csv` or `parquet`.
         #[param(value_type = Option<ExportFormatName>, inline)]
         pub format: Option<String>,
     }
@@ -252,6 +253,7 @@ pub enum ReportKindName {
 pub enum ExportFormatName {
     Ndjson,
     Csv,
+    Parquet,
 }
 
 /// What `/v1/spend` writes.

@@ -145,6 +145,10 @@ impl Application {
             }
         })?);
         let tasks = Tasks::start(Arc::clone(&archive)).map_err(StartupError::Tasks)?;
+        let warming = Arc::clone(&archive);
+        let _ = std::thread::Builder::new()
+            .name("warm".into())
+            .spawn(move || warming.warm());
         // Commands that find the archive busy hand their work over here.
         let control = match handover::listen(&config.data, tasks.clone()) {
             Ok(listening) => Some(listening),

@@ -90,6 +90,21 @@ impl Archive {
         Ok(rows)
     }
 
+    /// Prepares what spend requests read once per state of the archive (the
+    /// decoded report rows, the global ordinals of advertisers and
+    /// funders), so that no client waits for it after a start or an
+    /// import. A failure is left for the request that needs the data to
+    /// report.
+    pub fn warm(&self) {
+        let _ = self.report_rows_shared();
+        if let Ok(index) = self.search_index() {
+            let searcher = index.searcher();
+            for field in ["advertiser_key", "funder_name"] {
+                let _ = index.global_ordinals(&searcher, field);
+            }
+        }
+    }
+
     /// Every archived day of exchange rates, by date; when two imports hold
     /// the same day, the later one's rates win, currency by currency.
     ///

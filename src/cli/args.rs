@@ -49,6 +49,11 @@ pub(crate) enum Command {
     /// Spend totals of the matching ads, grouped, as summed lower and upper
     /// bounds per currency.
     Spend(SpendArgs),
+    /// Write every matching ad out: NDJSON or CSV to a file (or standard
+    /// output), or Apache Parquet into a folder partitioned by platform and
+    /// year (`platform=meta/year=2024/part-00000.parquet`), which DuckDB,
+    /// Polars, pyarrow and Spark read as one table.
+    Export(ExportArgs),
     /// Advertisers across platforms: identities joined by shared official
     /// identifiers, Google id mappings, or (marked as such) names alone.
     Advertisers(AdvertisersArgs),
@@ -146,6 +151,28 @@ pub(crate) struct SearchArgs {
     /// media_type,advertiser,advertiser_id,funder,region,gender,age).
     #[arg(long, value_delimiter = ',')]
     pub(crate) facets: Vec<String>,
+    #[command(flatten)]
+    pub(crate) filters: FilterArgs,
+    /// The query.
+    pub(crate) query: Vec<String>,
+}
+
+/// The arguments of `export`.
+#[derive(clap::Args)]
+pub(crate) struct ExportArgs {
+    /// ndjson, csv or parquet.
+    #[arg(long, default_value = "ndjson")]
+    pub(crate) format: String,
+    /// The file to write (NDJSON, CSV; standard output without it), or
+    /// the folder to create (Parquet: it must be new or empty). It appears
+    /// whole once the export has ended, never half-written.
+    #[arg(long)]
+    pub(crate) out: Option<std::path::PathBuf>,
+    /// relevance, spend_lower, spend_upper, first_shown, last_shown or
+    /// impressions, optionally with :asc or :desc (NDJSON and CSV; a
+    /// Parquet folder is written oldest first within each partition).
+    #[arg(long, default_value = "")]
+    pub(crate) sort: String,
     #[command(flatten)]
     pub(crate) filters: FilterArgs,
     /// The query.
@@ -383,11 +410,16 @@ pub(crate) fn flag_error(e: SearchError) -> anyhow::Error {
 impl SearchArgs {
     /// `--sort`, typed; empty means the default order.
     pub(crate) fn sort(&self) -> anyhow::Result<Option<adarchive::search::Sort>> {
-        let text = self.sort.trim();
-        (!text.is_empty())
-            .then(|| text.parse().map_err(flag_error))
-            .transpose()
+        sort_flag(&self.sort)
     }
+}
+
+/// A `--sort` flag, typed; empty means the default order.
+pub(crate) fn sort_flag(text: &str) -> anyhow::Result<Option<adarchive::search::Sort>> {
+    let text = text.trim();
+    (!text.is_empty())
+        .then(|| text.parse().map_err(flag_error))
+        .transpose()
 }
 
 /// What a public server allows each client and all of them.

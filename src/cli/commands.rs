@@ -200,6 +200,97 @@ pub(crate) fn search(data: &Path, args: SearchArgs) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
+pub(crate) fn export(data: &Path, args: ExportArgs) -> anyhow::Result<ExitCode> {
+    use adarchive::search::export::{export, ExportFormat, EXPORT_PAGE};
+    let format = ExportFormat::parse(&args.format).map_err(flag_error)?;
+    let request = SearchRequest {
+        query: args.query.join(" "),
+        filters: args.filters.into_filters()?,
+        sort: sort_flag(&args.sort)?,
+        ..SearchRequest::default()
+    };
+    let archive = open(data)?;
+    match (format, args.out) {
+        (ExportFormat::Parquet, Some(folder)) => {
+            let written =
+                adarchive::search::parquet::export_partitioned(&archive, &request, &folder)?;
+            eprintln!(
+                "{} in {} under {}",
+                counted(written.ads, "ad", "ads"),
+                counted(written.files.len() as u64, "file", "files"),
+                folder.display()
+            );
+        }
+        (ExportFormat::Parquet, None) => {
+            bail!("--format parquet writes a folder partitioned by platform and year: name it with --out FOLDER")
+        }
+        (format, Some(file)) => {
+            let parent = match file.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => std::path::PathBuf::from("."),
+            };
+            let mut staged = tempfile::NamedTempFile::new_in(&parent)
+                .with_context(|| format!("writing beside {}", file.display()))?;
+            let summary = {
+                // The export takes a refused write for a reader gone away
+                // and stops; a file must say why instead.
+                let mut out = KeepsError {
+                    inner: std::io::BufWriter::new(staged.as_file_mut()),
+                    error: None,
+                };
+                let summary = export(&archive, &request, format, EXPORT_PAGE, &mut out)?;
+                if let Some(e) = out.error.take() {
+                    return Err(e).with_context(|| format!("writing {}", file.display()));
+                }
+                out.inner
+                    .flush()
+                    .with_context(|| format!("writing {}", file.display()))?;
+                summary
+            };
+            staged
+                .as_file()
+                .sync_all()
+                .with_context(|| format!("writing {}", file.display()))?;
+            staged
+                .persist(&file)
+                .with_context(|| format!("writing {}", file.display()))?;
+            eprintln!(
+                "{} in {}",
+                counted(summary.ads, "ad", "ads"),
+                file.display()
+            );
+        }
+        (format, None) => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            export(&archive, &request, format, EXPORT_PAGE, &mut out)?;
+            // A closed standard output (`| head`) is not an error.
+            let _ = out.flush();
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A writer that keeps its first error.
+struct KeepsError<W: Write> {
+    inner: W,
+    error: Option<std::io::Error>,
+}
+
+impl<W: Write> Write for KeepsError<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.inner.write(buf).inspect_err(|e| {
+            if self.error.is_none() {
+                self.error = Some(std::io::Error::new(e.kind(), e.to_string()));
+            }
+        })
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 pub(crate) fn spend(data: &Path, args: SpendArgs) -> anyhow::Result<ExitCode> {
     let SpendArgs {
         group_by,

@@ -40,6 +40,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rebuild(args) => commands::rebuild(&cli.data, args),
         Command::Search(args) => commands::search(&cli.data, args),
         Command::Spend(args) => commands::spend(&cli.data, args),
+        Command::Export(args) => commands::export(&cli.data, args),
         Command::Advertisers(args) => commands::advertisers(&cli.data, args),
         Command::Serve(args) => commands::serve(&cli.data, args),
         Command::Demo(args) => commands::demo(args),
@@ -84,8 +85,11 @@ pub(crate) fn status(ok: bool) -> ExitCode {
 
 /// Opens the archive for a command that only a process holding it may
 /// run: one beside a running server says so, and where to turn instead.
+/// Opens the archive for a command that reads it (search, spend,
+/// advertisers, export): with the small page cache of a server, since
+/// these read few records or stream through all of them once.
 pub(crate) fn open(data: &Path) -> anyhow::Result<Archive> {
-    match Archive::open(data) {
+    match Archive::open_for_serving(data) {
         Err(adarchive::Error::Busy(_))
             if adarchive::tasks::handover::Handover::connect(data).is_some() =>
         {

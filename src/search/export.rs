@@ -25,15 +25,21 @@ pub enum ExportFormat {
     /// One row per ad with the columns of [`CSV_COLUMNS`]; the last row of
     /// every page carries the cursor to resume from in `resume_cursor`.
     Csv,
+    /// One Apache Parquet file (see [`super::parquet`]); no resume points.
+    Parquet,
 }
 
 impl ExportFormat {
-    /// Parses `ndjson` or `csv`.
+    /// Parses `ndjson`, `csv` or `parquet`.
     pub fn parse(name: &str) -> Result<Self, SearchError> {
         match name {
             "ndjson" => Ok(ExportFormat::Ndjson),
             "csv" => Ok(ExportFormat::Csv),
-            other => Err(bad("format", format!("`{other}` is not `ndjson` or `csv`"))),
+            "parquet" => Ok(ExportFormat::Parquet),
+            other => Err(bad(
+                "format",
+                format!("`{other}` is not `ndjson`, `csv` or `parquet`"),
+            )),
         }
     }
 
@@ -42,6 +48,7 @@ impl ExportFormat {
         match self {
             ExportFormat::Ndjson => "application/x-ndjson",
             ExportFormat::Csv => "text/csv; charset=utf-8",
+            ExportFormat::Parquet => "application/vnd.apache.parquet",
         }
     }
 }
@@ -157,6 +164,15 @@ pub fn export(
     page_size: usize,
     out: &mut dyn Write,
 ) -> Result<ExportSummary, SearchError> {
+    if format == ExportFormat::Parquet {
+        return super::parquet::write_parquet(archive, request, out).map_err(|e| match e {
+            super::parquet::ParquetExportError::Search(e) => e,
+            other => SearchError::Archive(crate::Error::Io {
+                path: std::path::PathBuf::from("Parquet export"),
+                source: std::io::Error::other(other.to_string()),
+            }),
+        });
+    }
     let index = archive.search_index()?;
     let searcher = index.searcher();
     let mut page_request = SearchRequest {
@@ -180,6 +196,7 @@ pub fn export(
                 );
                 (page.results.len(), page.next_cursor)
             }
+            ExportFormat::Parquet => (0, None),
             ExportFormat::Ndjson => {
                 // Records are written as stored: canonical JSON is the record's JSON.
                 let ranking = rank(archive, &searcher, &page_request)?;

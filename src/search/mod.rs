@@ -21,6 +21,7 @@ mod cursor;
 pub mod deadline;
 pub mod export;
 pub mod filters;
+pub mod parquet;
 pub mod query;
 mod snippets;
 mod sort;

@@ -381,6 +381,15 @@ fn work_through(shared: &Arc<Shared>, archive: &Archive) {
                 }
             }
         });
+        let idle = shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .waiting
+            .is_empty();
+        if idle {
+            archive.warm();
+        }
     }
 }
 

@@ -11,6 +11,7 @@ mod browser;
 mod collect;
 mod crash;
 mod damaged;
+mod export;
 mod ingest;
 mod live;
 mod platforms;

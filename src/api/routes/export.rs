@@ -58,15 +58,15 @@ impl std::io::Write for ChannelWriter {
     }
 }
 
-/// Every matching ad, streamed as NDJSON or CSV from one snapshot of the
-/// index, with no page limit.
+/// Every matching ad, streamed as NDJSON, CSV or Parquet from one snapshot
+/// of the index, with no page limit.
 #[utoipa::path(
     get,
     tag = "export",
     path = "/v1/export",
     params(ExportParams),
     responses(
-        (status = 200, description = "NDJSON: one ad per line, and after every 10,000 ads a `{\"next_cursor\":…}` line to resume from (pass it as `cursor`). CSV: the columns of docs/api.md, lists and objects as JSON cells, formula-like cells prefixed with `'`, and `resume_cursor` on the last row of every 10,000"),
+        (status = 200, description = "NDJSON: one ad per line, and after every 10,000 ads a `{\"next_cursor\":…}` line to resume from (pass it as `cursor`). CSV: the columns of docs/api.md, lists and objects as JSON cells, formula-like cells prefixed with `'`, and `resume_cursor` on the last row of every 10,000. Parquet: one Apache Parquet file with the Arrow schema of docs/api.md (lists and structs, no JSON text but in `unmapped`), written row group by row group, without resume points"),
         (status = 400, description = "A parameter is unknown or not allowed", body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -130,6 +130,7 @@ pub async fn export(
     let name = match format {
         ExportFormat::Ndjson => "adarchive-export.ndjson",
         ExportFormat::Csv => "adarchive-export.csv",
+        ExportFormat::Parquet => "adarchive-export.parquet",
     };
     let http10 = req.version() == actix_web::http::Version::HTTP_10;
     let mut response = HttpResponse::Ok();
