@@ -16,7 +16,11 @@
 //!   currency: ads and the sums of lower and upper bounds, top 100 by
 //!   ads), timed in DuckDB alone.
 //!
-//! Prints p50 and p99 in milliseconds.
+//! - `adarchive export --format parquet --out DIR` of the whole archive:
+//!   time, CPU, the peak of its heap (sampled every 20 ms) and of its
+//!   resident memory, and the folder's size.
+//!
+//! Prints p50 and p99 in milliseconds, then the export's table.
 
 use std::path::Path;
 use std::process::Command;
@@ -27,7 +31,7 @@ mod util;
 use adarchive::archive::Archive;
 use adarchive::search::SearchRequest;
 use adarchive::spend::{spend_totals, Grouping};
-use util::{ads_arg, percentiles, run, s, Server};
+use util::{ads_arg, folder_size, percentiles, run, run_sampling_heap, s, Server};
 
 const PORT: u16 = 18_931;
 const ROUNDS: usize = 20;
@@ -78,15 +82,16 @@ fn main() {
     let work = tempfile::tempdir().expect("temporary folder");
     println!("| ads | request | p50 | p99 |");
     println!("|---:|---|---:|---:|");
+    let mut exports = Vec::new();
     for ads in ads_arg(&[100_000, 1_000_000]) {
-        let exports = work.path().join(format!("exports-{ads}"));
+        let generated = work.path().join(format!("exports-{ads}"));
         let data = work.path().join(format!("data-{ads}"));
         let count = ads.to_string();
         run(
             binary,
             &[
                 "generate-samples",
-                s(&exports),
+                s(&generated),
                 "--ads",
                 &count,
                 "--seed",
@@ -95,8 +100,8 @@ fn main() {
                 "one-per-ad",
             ],
         );
-        run(binary, &["import", "--data", s(&data), s(&exports)]);
-        let _ = std::fs::remove_dir_all(&exports);
+        run(binary, &["import", "--data", s(&data), s(&generated)]);
+        let _ = std::fs::remove_dir_all(&generated);
         let _ = Command::new("sync").status();
 
         {
@@ -159,9 +164,41 @@ fn main() {
             duckdb(&ndjson, ads);
             let _ = std::fs::remove_file(&ndjson);
         } else {
+            drop(server);
             println!("| {ads} | DuckDB | not installed (pip install duckdb) | |");
         }
+        let parquet = work.path().join(format!("parquet-{ads}"));
+        let (export, heap_kib) = run_sampling_heap(
+            binary,
+            &[
+                "export",
+                "--data",
+                s(&data),
+                "--format",
+                "parquet",
+                "--out",
+                s(&parquet),
+            ],
+        );
+        exports.push(format!(
+            "| {ads} | {:.1} s | {:.0} | {} | {} MiB | {} MiB | {:.0} MB |",
+            export.wall.as_secs_f64(),
+            ads as f64 / export.wall.as_secs_f64(),
+            export.cpu(),
+            heap_kib / 1024,
+            export.peak_kib / 1024,
+            folder_size(&parquet) as f64 / 1e6,
+        ));
+        let _ = std::fs::remove_dir_all(&parquet);
         let _ = std::fs::remove_dir_all(&data);
+    }
+    println!();
+    println!(
+        "| ads | `adarchive export --format parquet` | ads/s | CPU | peak heap (RssAnon) | peak resident (with mapped index files) | size |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    for line in exports {
+        println!("{line}");
     }
 }
 

@@ -36,14 +36,25 @@ impl Run {
 
 /// Runs the binary; returns its wall time, CPU time and peak memory.
 pub fn run(binary: &str, args: &[&str]) -> Run {
+    let (child, started) = spawn(binary, args);
+    wait(child, started, args)
+}
+
+/// Starts the binary, its output discarded; [`wait`] reaps it.
+fn spawn(binary: &str, args: &[&str]) -> (std::process::Child, Instant) {
     let started = Instant::now();
-    // Reaped by wait4 below, which also reports the peak memory.
+    // Reaped by wait4 in `wait`, which also reports the peak memory.
     #[allow(clippy::zombie_processes)]
     let child = Command::new(binary)
         .args(args)
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("start adarchive");
+    (child, started)
+}
+
+/// Waits for `child`, started at `started`, and reads its resource usage.
+fn wait(child: std::process::Child, started: Instant, args: &[&str]) -> Run {
     let mut status = 0;
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
     // SAFETY: wait4 writes a rusage for the child we just started.
@@ -64,6 +75,36 @@ pub fn run(binary: &str, args: &[&str]) -> Run {
         kernel: time(usage.ru_stime),
         peak_kib: usage.ru_maxrss,
     }
+}
+
+/// Runs the binary like [`run`], and also samples its anonymous memory
+/// (`RssAnon`: the heap, not the index files it maps) every 20 ms; returns
+/// the run and that peak in KiB.
+pub fn run_sampling_heap(binary: &str, args: &[&str]) -> (Run, u64) {
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    use std::sync::Arc;
+    let pid = Arc::new(AtomicU32::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (pid, done) = (pid.clone(), done.clone());
+        std::thread::spawn(move || {
+            let mut peak = 0;
+            while !done.load(Ordering::Relaxed) {
+                let pid = pid.load(Ordering::Relaxed);
+                if pid != 0 {
+                    peak = peak.max(status_kib(pid, "RssAnon"));
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            peak
+        })
+    };
+    let (child, started) = spawn(binary, args);
+    pid.store(child.id(), Ordering::Relaxed);
+    let run = wait(child, started, args);
+    done.store(true, Ordering::Relaxed);
+    let peak = sampler.join().expect("sampler");
+    (run, peak)
 }
 
 pub fn folder_size(path: &Path) -> u64 {

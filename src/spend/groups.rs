@@ -257,7 +257,8 @@ impl SegmentCollector for RankingSegment {
 }
 
 impl Ranking {
-    /// How the groups are ordered (see [`super::ordered_by`]).
+    /// How the groups are ordered: by the lower bound when all spend is in
+    /// one currency, else by ads.
     pub fn ordered_by(&self) -> String {
         super::ordered_by("ads", &self.currencies.codes())
     }
