@@ -77,6 +77,19 @@ pub(super) fn write_bundle(
     inner.flush().at(path)
 }
 
+/// Writes the creative stats alone, as one plain CSV file (the bundle's
+/// largest member, as people keep it unzipped or export it from BigQuery).
+pub(super) fn write_creative_stats_file(
+    path: &Path,
+    ads: u64,
+    shape: AdvertiserShape,
+    rng: &mut ChaCha8Rng,
+) -> Result<()> {
+    let mut out = BufWriter::with_capacity(256 * 1024, File::create(path).at(path)?);
+    write_creative_stats(&mut out, ads, shape, rng).at(path)?;
+    out.flush().at(path)
+}
+
 /// What the creative stats say of one advertiser, for its stats row.
 struct AdvertiserTotals {
     id: String,

@@ -64,6 +64,41 @@ pub struct GenerateOptions {
     pub seed: u64,
     /// How many advertisers the ads come from.
     pub advertisers: AdvertiserShape,
+    /// How the ads of each platform are split into files.
+    pub files: FileShape,
+}
+
+/// How the ads of Google, Meta and Snap are split into files.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FileShape {
+    /// As the platforms hand them out: Google's bundle zip, Meta's API
+    /// pages of 2,000 ads, Snap's yearly CSV.
+    #[default]
+    Many,
+    /// One large file per platform: Google's creative stats as a plain
+    /// CSV, every Meta ad in one JSON Lines file, Snap's CSV.
+    OnePerPlatform,
+}
+
+impl FileShape {
+    /// Its name on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileShape::Many => "many",
+            FileShape::OnePerPlatform => "one-per-platform",
+        }
+    }
+}
+
+impl std::str::FromStr for FileShape {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<Self, String> {
+        [FileShape::Many, FileShape::OnePerPlatform]
+            .into_iter()
+            .find(|shape| shape.as_str() == text)
+            .ok_or_else(|| format!("`{text}` is not `many` or `one-per-platform`"))
+    }
 }
 
 impl Default for GenerateOptions {
@@ -72,6 +107,7 @@ impl Default for GenerateOptions {
             ads: 1_000,
             seed: 1,
             advertisers: AdvertiserShape::Realistic,
+            files: FileShape::Many,
         }
     }
 }
@@ -177,8 +213,16 @@ pub fn generate_samples(out: &Path, options: &GenerateOptions) -> Result<Generat
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
     let mut generated = Generated::default();
 
-    let path = out.join("google-political-ads-transparency-bundle.zip");
-    google::write_bundle(&path, google_ads, options.advertisers, &mut rng)?;
+    let one_per_platform = options.files == FileShape::OnePerPlatform;
+    let path = if one_per_platform {
+        let path = out.join("google-political-ads-creative-stats.csv");
+        google::write_creative_stats_file(&path, google_ads, options.advertisers, &mut rng)?;
+        path
+    } else {
+        let path = out.join("google-political-ads-transparency-bundle.zip");
+        google::write_bundle(&path, google_ads, options.advertisers, &mut rng)?;
+        path
+    };
     generated.files.push(GeneratedFile {
         path,
         platform: Platform::Google,
@@ -187,7 +231,16 @@ pub fn generate_samples(out: &Path, options: &GenerateOptions) -> Result<Generat
 
     let meta_dir = out.join("meta");
     fs::create_dir_all(&meta_dir).at(&meta_dir)?;
-    let mut written = 0;
+    if one_per_platform {
+        let path = meta_dir.join("ads_archive.jsonl");
+        meta::write_lines(&path, meta_ads, options.advertisers, &mut rng)?;
+        generated.files.push(GeneratedFile {
+            path,
+            platform: Platform::Meta,
+            ads: meta_ads,
+        });
+    }
+    let mut written = if one_per_platform { meta_ads } else { 0 };
     let mut page = 1;
     while written < meta_ads {
         let n = META_PAGE_SIZE.min(meta_ads - written);

@@ -355,6 +355,12 @@ pub(crate) struct GenerateSamplesArgs {
     /// Meta's page ids give).
     #[arg(long, default_value = "realistic")]
     pub(crate) advertisers: adarchive::generate::AdvertiserShape,
+    /// How each platform's ads are split into files: `many` (Google's
+    /// bundle, Meta's API pages of 2,000 ads, Snap's CSV) or
+    /// `one-per-platform` (one large file each: Google's creative stats as
+    /// CSV, Meta's ads as one JSON Lines file, Snap's CSV).
+    #[arg(long, default_value = "many")]
+    pub(crate) files: adarchive::generate::FileShape,
 }
 
 /// Writes the filter flags shared by `search` and `spend` from the one

@@ -456,11 +456,13 @@ pub(crate) fn generate_samples(args: GenerateSamplesArgs) -> anyhow::Result<Exit
         ads,
         seed,
         advertisers,
+        files,
     } = args;
     let options = GenerateOptions {
         ads,
         seed,
         advertisers,
+        files,
     };
     let written = adarchive::generate::generate_samples(&out, &options)
         .with_context(|| format!("writing samples to {}", out.display()))?;

@@ -278,6 +278,49 @@ fn access_tokens_are_never_stored_and_the_redaction_is_reproducible() {
     assert!(verify(&archive).unwrap().ok());
 }
 
+/// The one-large-file shape holds the same number of ads in one file per
+/// platform, and they import as the many-file shape's do.
+#[test]
+fn generated_samples_in_one_file_per_platform_import_whole() {
+    use adarchive::generate::FileShape;
+    let dir = tempfile::tempdir().unwrap();
+    let options = GenerateOptions {
+        ads: 5_000,
+        seed: 12,
+        files: FileShape::OnePerPlatform,
+        ..Default::default()
+    };
+    let written = generate_samples(&dir.path().join("a"), &options).unwrap();
+    let names: Vec<String> = written
+        .files
+        .iter()
+        .take(3)
+        .map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "google-political-ads-creative-stats.csv",
+            "ads_archive.jsonl",
+            "PoliticalAds.csv"
+        ]
+    );
+    assert_eq!(written.files[1].ads, 1_600, "every Meta ad in one file");
+    let archive = Archive::open(&dir.path().join("data")).unwrap();
+    let report = import(&archive, &[dir.path().join("a")]);
+    assert!(report.all_recognized());
+    assert_eq!(report.totals.records, 5_000);
+    assert_eq!(report.totals.quarantined, 0);
+    let meta = report
+        .files
+        .iter()
+        .find(|f| f.path.ends_with("ads_archive.jsonl"))
+        .unwrap();
+    assert_eq!(meta.format.as_deref(), Some("meta-ads-archive"));
+    assert_eq!(meta.counts.records, 1_600);
+    assert!(meta.redacted_tokens >= 1_600, "every snapshot URL's token");
+}
+
 #[test]
 fn generated_samples_are_deterministic_realistic_and_importable() {
     let dir = tempfile::tempdir().unwrap();

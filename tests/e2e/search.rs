@@ -1179,7 +1179,7 @@ fn faster_paths_give_what_scoring_and_counting_every_match_gives() {
 }
 
 /// Spend by advertiser and by platform, over an index of several segments
-/// with tens of thousands of advertisers, equals the sums of every ad's
+/// with thousands of advertisers, equals the sums of every ad's
 /// published ranges; the order is the one `ordered_by` names, and a
 /// smaller `limit` gives a prefix of it.
 #[test]
@@ -1198,6 +1198,7 @@ fn spend_groups_over_many_segments_equal_the_sums_of_every_ad() {
             ads: 1_500,
             seed,
             advertisers,
+            ..Default::default()
         };
         generate_samples(&exports, &options).unwrap();
         import(&archive, &[exports]);
@@ -1240,8 +1241,9 @@ fn spend_groups_over_many_segments_equal_the_sums_of_every_ad() {
         let all = spend_totals(&archive, &SearchRequest::default(), grouping, 100_000).unwrap();
         assert_eq!(all.groups.len(), expected.len(), "{grouping}");
         if grouping == Grouping::Advertiser {
-            // Nine ads in ten of the last two imports have their own.
-            assert!(all.groups.len() > 2_500, "{} advertisers", all.groups.len());
+            // Nine ads in ten of a one-per-ad corpus have their own; the
+            // two such corpora number theirs alike, so they share them.
+            assert!(all.groups.len() > 2_000, "{} advertisers", all.groups.len());
         }
         for g in &all.groups {
             let (ads, currencies) = &expected[&g.key];
