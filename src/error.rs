@@ -34,6 +34,9 @@ pub enum Error {
     /// The search index failed.
     #[error(transparent)]
     Index(#[from] crate::index::IndexError),
+    /// The transparency log failed.
+    #[error(transparent)]
+    Log(#[from] crate::tlog::LogError),
     /// A zip bundle could not be opened.
     #[error("{path}: not a readable zip bundle: {reason}")]
     Zip {

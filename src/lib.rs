@@ -18,6 +18,7 @@ pub mod keys;
 pub mod search;
 pub mod spend;
 pub mod tasks;
+pub mod tlog;
 pub mod web;
 
 pub use adarchive_generate as generate;

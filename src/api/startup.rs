@@ -52,6 +52,8 @@ pub struct ApiConfig {
     pub collect: Vec<crate::collect::schedule::Scheduled>,
     /// The period of the scheduled collections.
     pub collect_every: Duration,
+    /// The transparency log's origin, when its key is still to be made.
+    pub log_origin: Option<String>,
 }
 
 /// Tokens per second per client, by default.
@@ -86,6 +88,7 @@ impl Default for ApiConfig {
             cache_bytes: DEFAULT_CACHE_BYTES,
             collect: Vec::new(),
             collect_every: Duration::from_secs(86_400),
+            log_origin: None,
         }
     }
 }
@@ -138,11 +141,13 @@ impl Drop for StopWhenDropped {
 impl Application {
     /// Opens the archive and binds the listener.
     pub fn build(config: &ApiConfig) -> Result<Self, StartupError> {
-        let archive = Arc::new(Archive::open_for_serving(&config.data).map_err(|source| {
-            StartupError::Archive {
-                data: config.data.clone(),
-                source,
-            }
+        let opened = Archive::open_for_serving(&config.data).and_then(|archive| {
+            archive.open_log(config.log_origin.as_deref())?;
+            Ok(archive)
+        });
+        let archive = Arc::new(opened.map_err(|source| StartupError::Archive {
+            data: config.data.clone(),
+            source,
         })?);
         let tasks = Tasks::start(Arc::clone(&archive)).map_err(StartupError::Tasks)?;
         let warming = Arc::clone(&archive);
@@ -239,6 +244,10 @@ impl Application {
                 .service(routes::export::export)
                 .service(routes::sources::sources)
                 .service(routes::sources::source)
+                .service(routes::log::checkpoint)
+                .service(routes::log::key)
+                .service(routes::log::tile)
+                .service(routes::log::consistency)
                 .service(routes::admin::imports)
                 .service(routes::admin::tasks)
                 .service(routes::admin::task)

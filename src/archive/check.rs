@@ -698,6 +698,12 @@ pub fn rebuild(root: &Path, progress: &dyn Progress) -> Result<RebuildReport> {
     let mut report = RebuildReport::default();
     {
         let new = Archive::open_database(root, &tmp_db)?;
+        // The log is never rewritten: the rebuilt database keeps the one
+        // the old database signed, and each source re-committed finds its
+        // entry there.
+        let txn = new.db().begin_write()?;
+        crate::tlog::copy_log(&old.db().begin_read()?, &txn)?;
+        new.commit(txn)?;
         for entry in &entries {
             let writer = new.begin_source(&entry.blake3, None)?;
             let mut rebuilt = entry.clone();

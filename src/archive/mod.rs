@@ -88,6 +88,9 @@ pub struct Archive {
     index: Option<SearchIndex>,
     /// The report rows decoded, with the number of sources they are of.
     report_rows_memo: Mutex<Option<(u64, std::sync::Arc<Vec<ArchivedReportRow>>)>>,
+    /// The transparency log's signing key, once a commit or
+    /// [`Archive::open_log`] needed it.
+    log_key: std::sync::OnceLock<crate::tlog::LogKey>,
 }
 
 impl Archive {
@@ -178,6 +181,7 @@ impl Archive {
             unsynced: Mutex::new(Vec::new()),
             index: None,
             report_rows_memo: Mutex::new(None),
+            log_key: std::sync::OnceLock::new(),
         })
     }
 
@@ -202,6 +206,52 @@ impl Archive {
             *lock(&self.last_durable) = Instant::now();
         }
         Ok(())
+    }
+
+    /// Where the transparency log's signing key is kept.
+    pub fn log_key_path(&self) -> PathBuf {
+        self.root.join("log").join("signing-key")
+    }
+
+    /// Opens the transparency log: loads its key, or makes it named
+    /// `origin` (see [`crate::tlog::LogKey::load_or_create`]), and logs
+    /// every source the manifest has and the log not yet (an archive made
+    /// before the log existed), in one commit.
+    pub fn open_log(&self, origin: Option<&str>) -> Result<&crate::tlog::LogKey> {
+        let key = match self.log_key.get() {
+            Some(key) => {
+                if let Some(asked) = origin.filter(|o| *o != key.origin()) {
+                    return Err(crate::tlog::LogError::Origin(format!(
+                        "the log in this data folder is named `{}`, not `{asked}`; a log's origin cannot change",
+                        key.origin()
+                    ))
+                    .into());
+                }
+                key
+            }
+            None => {
+                let key = crate::tlog::LogKey::load_or_create(&self.log_key_path(), origin)?;
+                self.log_key.get_or_init(|| key)
+            }
+        };
+        let count = self.source_count()?;
+        let logged = crate::tlog::tree_size(&self.db.begin_read()?)?;
+        if logged < count {
+            let txn = self.db.begin_write()?;
+            log_sources(&txn, count, key)?;
+            self.commit(txn)?;
+        }
+        Ok(key)
+    }
+
+    /// The log's signing key, loaded (or made, with a default origin) the
+    /// first time it is needed.
+    pub(crate) fn log_signing_key(&self) -> Result<&crate::tlog::LogKey> {
+        if let Some(key) = self.log_key.get() {
+            return Ok(key);
+        }
+        let key = crate::tlog::LogKey::load_or_create(&self.log_key_path(), None)?;
+        Ok(self.log_key.get_or_init(|| key))
     }
 
     /// Makes every commit so far durable.
@@ -433,10 +483,12 @@ impl Archive {
                 sources.extend(self.source(&o.source_blake3)?);
             }
         }
+        let log = crate::tlog::inclusion_of(&self.db.begin_read()?, &sources)?;
         Ok(Some(Provenance {
             uid: uid.to_owned(),
             observations,
             sources,
+            log,
         }))
     }
 
@@ -622,6 +674,34 @@ fn count_tagged(txn: &redb::ReadTransaction, tag: u8) -> Result<u64> {
 /// A manifest entry as it is read: with the public form of its names, so
 /// that an archive imported before names were kept that way never shows
 /// where its files lay.
+/// Logs, in `txn`, the sources of the manifest the log does not have yet,
+/// up to (not including) import sequence number `up_to`.
+pub(crate) fn log_sources(
+    txn: &redb::WriteTransaction,
+    up_to: u64,
+    key: &crate::tlog::LogKey,
+) -> Result<()> {
+    let logged = crate::tlog::logged(txn)?;
+    if logged >= up_to {
+        return Ok(());
+    }
+    let order = txn.open_table(SOURCE_ORDER)?;
+    let sources = txn.open_table(SOURCES)?;
+    for seq in logged..up_to {
+        let blake3 = order
+            .get(seq)?
+            .map(|v| v.value().to_owned())
+            .ok_or_else(|| damaged("source order", &format!("no source numbered {seq}")))?;
+        let bytes = sources
+            .get(blake3.as_str())?
+            .map(|v| v.value().to_vec())
+            .ok_or_else(|| damaged("manifest", &format!("no entry for {blake3}")))?;
+        let entry = decode_source(&blake3, &bytes)?;
+        crate::tlog::append(txn, seq, &entry, key)?;
+    }
+    Ok(())
+}
+
 fn decode_source(blake3: &str, bytes: &[u8]) -> Result<SourceEntry> {
     let mut entry: SourceEntry = decode(blake3, bytes)?;
     for name in &mut entry.names {

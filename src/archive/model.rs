@@ -231,6 +231,10 @@ pub struct Provenance {
     pub observations: Vec<Observation>,
     /// The manifest entries of the sources observed, in that order.
     pub sources: Vec<SourceEntry>,
+    /// Where the transparency log holds those sources, with the proofs
+    /// against its newest checkpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<crate::tlog::LogInclusion>,
 }
 
 /// One version of an ad.

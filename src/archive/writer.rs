@@ -119,6 +119,11 @@ impl SourceWriter<'_> {
             let mut sources = self.txn.open_table(SOURCES)?;
             sources.insert(entry.blake3.as_str(), &encode(&entry)[..])?;
         }
+        // The source's log entry and the signed checkpoint of the grown
+        // tree go in the same commit as its manifest entry.
+        let key = self.archive.log_signing_key()?;
+        super::log_sources(&self.txn, entry.seq, key)?;
+        crate::tlog::append(&self.txn, entry.seq, &entry, key)?;
         if let Some(tmp) = quarantine {
             self.archive
                 .place_file(&tmp, &self.archive.quarantine_path(&self.blake3))?;

@@ -86,6 +86,11 @@ pub(crate) struct ImportArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub(crate) json: bool,
+    /// The name of the archive's transparency log (a URL without its
+    /// scheme, such as ads.example.org/log), set once: when its key is
+    /// made; afterwards it must be the same or absent.
+    #[arg(long, env = "ADARCHIVE_LOG_ORIGIN")]
+    pub(crate) log_origin: Option<String>,
     /// Do not update the search index now (for loading many files):
     /// the next import, or `adarchive reindex`, indexes what was imported.
     #[arg(long)]
@@ -471,6 +476,11 @@ pub(crate) struct ServeLimits {
     /// repeated requests until the archive changes; 0 keeps none.
     #[arg(long, env = "ADARCHIVE_CACHE_BYTES", default_value_t = startup::DEFAULT_CACHE_BYTES)]
     cache_bytes: usize,
+    /// The name of the archive's transparency log (a URL without its
+    /// scheme, such as ads.example.org/log), set once: when its key is
+    /// made; afterwards it must be the same or absent.
+    #[arg(long, env = "ADARCHIVE_LOG_ORIGIN")]
+    log_origin: Option<String>,
 }
 
 impl ServeLimits {
@@ -488,6 +498,7 @@ impl ServeLimits {
             cache_bytes: self.cache_bytes,
             collect: self.collect,
             collect_every: self.every,
+            log_origin: self.log_origin,
         }
     }
 }

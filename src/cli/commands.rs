@@ -24,6 +24,7 @@ pub(crate) fn import(data: &Path, args: ImportArgs) -> anyhow::Result<ExitCode> 
     let ImportArgs {
         format,
         json,
+        log_origin,
         no_index,
         report_country,
         report_date,
@@ -39,7 +40,7 @@ pub(crate) fn import(data: &Path, args: ImportArgs) -> anyhow::Result<ExitCode> 
     };
     let options = settings.options()?;
     let progress = Bar::new();
-    let report = match open_for_writing(data)? {
+    let report = match open_for_writing(data, log_origin.as_deref())? {
         Writer::Here(archive) => import_paths(&archive, &paths, options, progress.as_progress())?,
         Writer::Server(server) => {
             let absolute = paths
@@ -73,9 +74,15 @@ enum Writer {
     Server(Handover),
 }
 
-fn open_for_writing(data: &Path) -> anyhow::Result<Writer> {
+/// Opens the archive to write into it here, its transparency log named
+/// `log_origin` if its key is still to be made; or finds the server that
+/// holds it open.
+fn open_for_writing(data: &Path, log_origin: Option<&str>) -> anyhow::Result<Writer> {
     match Archive::open(data) {
-        Ok(archive) => Ok(Writer::Here(Box::new(archive))),
+        Ok(archive) => {
+            archive.open_log(log_origin)?;
+            Ok(Writer::Here(Box::new(archive)))
+        }
         Err(adarchive::Error::Busy(_)) => match Handover::connect(data) {
             Some(server) => Ok(Writer::Server(server)),
             None => bail!(
@@ -135,7 +142,7 @@ pub(crate) fn verify(data: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> 
 pub(crate) fn reindex(data: &Path, args: ReindexArgs) -> anyhow::Result<ExitCode> {
     let ReindexArgs { all } = args;
     let started = std::time::Instant::now();
-    let indexed = match open_for_writing(data)? {
+    let indexed = match open_for_writing(data, None)? {
         Writer::Here(archive) if all => adarchive::archive::reindex_all(&archive)?,
         Writer::Here(archive) => adarchive::archive::catch_up_index(&archive)?,
         Writer::Server(server) => {
@@ -544,7 +551,7 @@ pub(crate) fn collect(data: &Path, args: CollectArgs) -> anyhow::Result<ExitCode
     // Read from the environment, never from the command line, where every
     // user of the machine could see it.
     let secrets = |name: &str| std::env::var(name).ok().filter(|t| !t.is_empty());
-    let local = match open_for_writing(data)? {
+    let local = match open_for_writing(data, None)? {
         Writer::Here(archive) => Some(archive),
         Writer::Server(_) => None,
     };

@@ -365,6 +365,9 @@ struct ObservationRow {
     raw_hash: String,
     raw: String,
     download: String,
+    /// The source's entry in the transparency log, and the number of
+    /// hashes proving it is in the newest checkpoint's tree.
+    log_entry: Option<(u64, usize)>,
 }
 
 #[derive(Template)]
@@ -384,6 +387,8 @@ struct AdPage {
     unmapped: Vec<(String, String)>,
     versions: Vec<VersionRow>,
     observations: Vec<ObservationRow>,
+    /// The size of the log's newest checkpoint, when it has one.
+    log_size: Option<u64>,
     json_href: String,
     advertiser_href: Option<String>,
 }
@@ -596,6 +601,14 @@ fn ad_page_of(archive: &Archive, uid: &str) -> crate::Result<Option<AdPage>> {
             },
         })
         .collect();
+    let log = provenance.as_ref().and_then(|p| p.log.clone());
+    let log_entry = |blake3: &str| {
+        log.as_ref()?
+            .sources
+            .iter()
+            .find(|s| s.blake3 == blake3)
+            .map(|s| (s.log_index, s.inclusion_proof.len()))
+    };
     let observations = provenance
         .map(|p| p.observations)
         .unwrap_or_default()
@@ -624,6 +637,7 @@ fn ad_page_of(archive: &Archive, uid: &str) -> crate::Result<Option<AdPage>> {
                 raw_hash: o.raw_hash.clone(),
                 raw: raw_row(archive, o),
                 download: format!("/v1/sources/{}", o.source_blake3),
+                log_entry: log_entry(&o.source_blake3),
             }
         })
         .collect();
@@ -646,6 +660,7 @@ fn ad_page_of(archive: &Archive, uid: &str) -> crate::Result<Option<AdPage>> {
         unmapped,
         versions,
         observations,
+        log_size: log.as_ref().map(|l| l.tree_size),
         json_href: format!("/v1/ads/{}", ad_href(uid).trim_start_matches("/ads/")),
         advertiser_href: None,
     }))

@@ -14,6 +14,7 @@ mod damaged;
 mod export;
 mod ingest;
 mod live;
+mod log;
 mod platforms;
 mod samples;
 mod search;

@@ -7,6 +7,7 @@ pub mod ads;
 pub mod advertisers;
 pub mod export;
 pub mod health;
+pub mod log;
 pub mod sources;
 pub mod spend;
 
