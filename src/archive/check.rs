@@ -46,6 +46,8 @@ pub struct VerifyReport {
     /// Stored sources and records that hold a credential (each also
     /// listed in `mismatches`).
     pub credentials: u64,
+    /// Transparency log entries checked (see `adarchive log verify`).
+    pub log_entries: u64,
     /// Everything that does not match, one line each.
     pub mismatches: Vec<String>,
     /// Source files without a manifest entry: left by an interrupted
@@ -89,6 +91,13 @@ pub fn verify(archive: &Archive) -> Result<VerifyReport> {
     check_orphan_rows(archive, &entries, &mut report)?;
     check_records_and_versions(archive, &mut report)?;
     check_index(archive, &mut report)?;
+    let log = archive.verify_log(None, None)?;
+    report.log_entries = log.size;
+    report.mismatches.extend(
+        log.problems
+            .into_iter()
+            .map(|p| format!("transparency log: {p}")),
+    );
 
     let known: std::collections::HashSet<&str> =
         entries.iter().map(|e| e.blake3.as_str()).collect();

@@ -91,6 +91,8 @@ pub struct Archive {
     /// The transparency log's signing key, once a commit or
     /// [`Archive::open_log`] needed it.
     log_key: std::sync::OnceLock<crate::tlog::LogKey>,
+    /// Time spent appending to the log since the archive was opened.
+    log_append_nanos: std::sync::atomic::AtomicU64,
 }
 
 impl Archive {
@@ -182,6 +184,7 @@ impl Archive {
             index: None,
             report_rows_memo: Mutex::new(None),
             log_key: std::sync::OnceLock::new(),
+            log_append_nanos: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -242,6 +245,22 @@ impl Archive {
             self.commit(txn)?;
         }
         Ok(key)
+    }
+
+    /// The time this process has spent appending sources to the
+    /// transparency log (hashing the tree and signing checkpoints), for
+    /// weighing it against the imports it is part of.
+    pub fn log_append_time(&self) -> Duration {
+        Duration::from_nanos(
+            self.log_append_nanos
+                .load(std::sync::atomic::Ordering::Relaxed),
+        )
+    }
+
+    pub(crate) fn add_log_append_time(&self, spent: Duration) {
+        let nanos = u64::try_from(spent.as_nanos()).unwrap_or(u64::MAX);
+        self.log_append_nanos
+            .fetch_add(nanos, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The log's signing key, loaded (or made, with a default origin) the

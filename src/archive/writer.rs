@@ -121,9 +121,11 @@ impl SourceWriter<'_> {
         }
         // The source's log entry and the signed checkpoint of the grown
         // tree go in the same commit as its manifest entry.
+        let started = std::time::Instant::now();
         let key = self.archive.log_signing_key()?;
         super::log_sources(&self.txn, entry.seq, key)?;
         crate::tlog::append(&self.txn, entry.seq, &entry, key)?;
+        self.archive.add_log_append_time(started.elapsed());
         if let Some(tmp) = quarantine {
             self.archive
                 .place_file(&tmp, &self.archive.quarantine_path(&self.blake3))?;

@@ -71,6 +71,9 @@ pub(crate) enum Command {
     /// made. A key is shown once when made; only its hash is kept.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// The transparency log of every archived source (see docs/trust.md).
+    #[command(subcommand)]
+    Log(LogCommand),
     /// Write realistic exports in every supported format (Google, Meta, Snap,
     /// Microsoft, TikTok, LinkedIn, X, Google Ads Transparency Center).
     GenerateSamples(GenerateSamplesArgs),
@@ -331,6 +334,36 @@ pub(crate) enum KeysCommand {
         /// The key's name.
         name: String,
     },
+}
+
+/// What `log` does.
+#[derive(Subcommand)]
+pub(crate) enum LogCommand {
+    /// Check the log from its entries up: every checkpoint's signature and
+    /// root, every tile of hashes, every manifest source in it and nothing
+    /// else, and that it extends a checkpoint saved earlier. Exits 1 on any
+    /// problem.
+    Verify(LogVerifyArgs),
+}
+
+/// The arguments of `log verify`.
+#[derive(clap::Args)]
+pub(crate) struct LogVerifyArgs {
+    /// Check the log a server serves (https://ads.example.org) instead of
+    /// the one in the data folder.
+    #[arg(long)]
+    pub(crate) server: Option<String>,
+    /// The verifier key you trust (the line `/v1/log/key` gave you, or a
+    /// file holding it): every checkpoint must be signed by it.
+    #[arg(long)]
+    pub(crate) key: Option<String>,
+    /// A checkpoint saved earlier (`/v1/log/checkpoint`): the log must
+    /// extend it.
+    #[arg(long)]
+    pub(crate) since: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// The arguments of `demo`.

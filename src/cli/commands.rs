@@ -641,3 +641,60 @@ pub(crate) fn collect(data: &Path, args: CollectArgs) -> anyhow::Result<ExitCode
     }
     Ok(status(summary.failures.is_empty()))
 }
+
+pub(crate) fn log(data: &Path, command: LogCommand) -> anyhow::Result<ExitCode> {
+    let LogCommand::Verify(LogVerifyArgs {
+        server,
+        key,
+        since,
+        json,
+    }) = command;
+    // A key given as a file holds the line; otherwise it is the line.
+    let key = match key {
+        Some(k) if Path::new(&k).is_file() => Some(
+            std::fs::read_to_string(&k)
+                .with_context(|| format!("reading the key in {k}"))?
+                .trim()
+                .to_owned(),
+        ),
+        other => other,
+    };
+    let since = since
+        .map(|path| {
+            std::fs::read(&path)
+                .with_context(|| format!("reading the checkpoint {}", path.display()))
+        })
+        .transpose()?;
+    let report = match server {
+        Some(server) => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let view = adarchive::tlog::fetch_view(&server)?;
+            adarchive::tlog::verify_log(&view, key.as_deref(), since.as_deref())
+        }
+        None => open(data)?.verify_log(key.as_deref(), since.as_deref())?,
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for problem in &report.problems {
+            println!("PROBLEM {problem}");
+        }
+        let since = report
+            .consistent_since
+            .map(|n| format!(", consistent with the saved checkpoint of {n} entries"))
+            .unwrap_or_default();
+        println!(
+            "log {}: {} entries, {} checkpoints and {} tiles checked{since}: {}",
+            report.origin,
+            report.size,
+            report.checkpoints,
+            report.tiles,
+            if report.ok() {
+                "OK".to_owned()
+            } else {
+                format!("{} problems", report.problems.len())
+            }
+        );
+    }
+    Ok(status(report.ok()))
+}

@@ -46,6 +46,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => commands::demo(args),
         Command::GenerateSamples(args) => commands::generate_samples(args),
         Command::Keys(command) => commands::keys(&cli.data, command),
+        Command::Log(command) => commands::log(&cli.data, command),
         Command::Collect(args) => commands::collect(&cli.data, args),
     }
 }

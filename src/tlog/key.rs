@@ -60,6 +60,12 @@ impl LogKey {
         }
     }
 
+    /// The key kept at `path`; an error when there is none.
+    pub fn read(path: &Path) -> Result<LogKey, LogError> {
+        let text = fs::read_to_string(path).map_err(|e| key_error(path, e))?;
+        LogKey::from_private(path, text.trim())
+    }
+
     fn from_private(path: &Path, skey: &str) -> Result<LogKey, LogError> {
         let signer = StandardSigner::new(skey).map_err(|e| key_error(path, e))?;
         // PRIVATE+KEY+<name>+<id>+<base64(type || seed)>

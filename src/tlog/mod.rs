@@ -27,16 +27,20 @@ use redb::ReadableDatabase;
 mod entry;
 mod key;
 mod paths;
+mod remote;
 mod store;
+mod verify;
 
 pub use entry::LogEntry;
 pub use key::{LogKey, DEFAULT_ORIGIN_PREFIX};
 pub use paths::{TileKind, TilePath, TILE_HEIGHT, TILE_WIDTH};
+pub use remote::{fetch_view, RemoteError};
 pub(crate) use store::{append, copy_log, create_tables, logged};
 pub use store::{
     checkpoint, consistency_proof, entry_at, inclusion_proof, tile_data, tree_size, verifier_key,
     Proof,
 };
+pub use verify::{bundles_of, split_bundle, tiles_of, verify_log, LogReport, LogView};
 
 /// What went wrong with the log.
 #[derive(Debug, thiserror::Error)]
@@ -192,5 +196,40 @@ impl crate::archive::Archive {
     /// `to` entries.
     pub fn log_consistency(&self, from: u64, to: u64) -> crate::Result<Proof> {
         Ok(consistency_proof(&self.db().begin_read()?, from, to)?)
+    }
+
+    /// Everything the log shows of itself, with the manifest beside it.
+    pub fn log_view(&self) -> crate::Result<LogView> {
+        let manifest = self
+            .sources()?
+            .into_iter()
+            .map(|s| (s.seq, s.blake3, s.size))
+            .collect();
+        Ok(store::view(&self.db().begin_read()?, manifest)?)
+    }
+
+    /// Checks the log (see [`verify_log`]); also that the key it names is
+    /// the one kept in the data folder.
+    pub fn verify_log(
+        &self,
+        trusted_key: Option<&str>,
+        since: Option<&[u8]>,
+    ) -> crate::Result<LogReport> {
+        let view = self.log_view()?;
+        let mut report = verify_log(&view, trusted_key, since);
+        if view.entries.is_empty() {
+            return Ok(report);
+        }
+        match key::LogKey::read(&self.log_key_path()) {
+            Ok(kept) if kept.verifier_key() == view.verifier_key => {}
+            Ok(kept) => report.problems.push(format!(
+                "the signing key in {} is {}, but the log is signed by {}: the key was swapped",
+                self.log_key_path().display(),
+                kept.verifier_key(),
+                view.verifier_key
+            )),
+            Err(e) => report.problems.push(e.to_string()),
+        }
+        Ok(report)
     }
 }

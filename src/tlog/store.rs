@@ -244,3 +244,34 @@ pub fn consistency_proof(txn: &ReadTransaction, from: u64, to: u64) -> Result<Pr
         hashes: tlog_tiles::prove_tree(to, from, &Hashes(&table))?,
     })
 }
+
+/// Everything the log in `txn` shows of itself, for [`super::verify_log`];
+/// `manifest` is the archive's sources (sequence number, blake3, size).
+pub(crate) fn view(
+    txn: &ReadTransaction,
+    manifest: Vec<(u64, String, u64)>,
+) -> Result<super::LogView, LogError> {
+    let entries_table = txn.open_table(LOG_ENTRIES)?;
+    let mut entries = Vec::new();
+    for item in entries_table.iter()? {
+        entries.push(item?.1.value().to_vec());
+    }
+    let size = entries.len() as u64;
+    let mut tiles = Vec::new();
+    for tile in super::tiles_of(size) {
+        if let Some(data) = tile_data(txn, size, &tile)? {
+            tiles.push((tile, data));
+        }
+    }
+    let mut checkpoints = Vec::new();
+    for item in txn.open_table(LOG_CHECKPOINTS)?.iter()? {
+        checkpoints.push(item?.1.value().to_vec());
+    }
+    Ok(super::LogView {
+        entries,
+        tiles,
+        checkpoints,
+        verifier_key: verifier_key(txn)?.unwrap_or_default(),
+        manifest,
+    })
+}

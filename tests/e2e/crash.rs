@@ -1,6 +1,7 @@
 //! An import killed with SIGKILL at random moments leaves an archive that
-//! `verify` accepts, and importing again completes it: the result matches
-//! an uninterrupted import.
+//! `verify` accepts (its transparency log included: signed, whole, and
+//! holding exactly the manifest's sources), and importing again completes
+//! it: the result matches an uninterrupted import.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
