@@ -130,6 +130,8 @@ fn handed_over(server: Handover, request: &Request, progress: &Bar) -> anyhow::R
 pub(crate) fn verify(data: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let VerifyArgs { json } = args;
     let archive = open(data)?;
+    // An archive made before it had a log gets one first.
+    archive.open_log(None)?;
     let report = check::verify(&archive)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);

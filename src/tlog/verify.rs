@@ -76,6 +76,16 @@ impl HashReader for Recomputed {
 /// `since`, a checkpoint saved earlier, the log must extend it.
 pub fn verify_log(view: &LogView, trusted_key: Option<&str>, since: Option<&[u8]>) -> LogReport {
     let mut report = LogReport::default();
+    if view.entries.is_empty() && view.checkpoints.is_empty() {
+        // Nothing logged, nothing signed yet: only the manifest can be
+        // ahead of it.
+        for (seq, blake3, _) in &view.manifest {
+            report.problems.push(format!(
+                "source {seq} of the manifest ({blake3}) is not in the log"
+            ));
+        }
+        return report;
+    }
     let key = trusted_key.unwrap_or(&view.verifier_key).trim();
     if let Some(trusted) = trusted_key {
         if trusted.trim() != view.verifier_key.trim() {
