@@ -41,6 +41,7 @@ impl Rng {
 }
 
 fn main() {
+    util::install_tls();
     let binary = env!("CARGO_BIN_EXE_adarchive");
     let work = tempfile::tempdir().expect("temporary folder");
     let ads = ads_arg(&[100_000])[0];
