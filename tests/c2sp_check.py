@@ -2,7 +2,7 @@
 the C2SP formats of its own (hashlib and `cryptography`, nothing of the
 Rust crates that wrote the log):
 
-    python3 tests/c2sp_check.py http://127.0.0.1:PORT [UID ...]
+    python3 tests/c2sp_check.py http://127.0.0.1:PORT [--witness VKEY ...] [UID ...]
 
 - the verifier key (`/v1/log/key`): its key id is the hash of its name
   and key, as signed-note defines it;
@@ -17,7 +17,9 @@ Rust crates that wrote the log):
 - consistency proofs (`/v1/log/proof/consistency`) from every smaller size
   to the checkpoint's, checked with RFC 9162's algorithm;
 - for each UID given, the inclusion proofs of its provenance
-  (`/v1/ads/UID/provenance`), checked the same way.
+  (`/v1/ads/UID/provenance`), checked the same way;
+- for each witness key given (cosignature/v1), its cosignature on the
+  checkpoint (C2SP `tlog-cosignature`).
 
 Prints what it checked as JSON; exits 1 naming the first failure.
 """
@@ -85,6 +87,31 @@ def parse_verifier_key(line):
     expect(raw[0] == 0x01 and len(raw) == 33, "the verifier key is not an Ed25519 key")
     expect(bytes.fromhex(kid) == key_id(name, raw[0], raw[1:]), "the verifier key's id does not match its key")
     return name, raw[1:]
+
+
+def check_cosignature(note, vkey):
+    """The time of the cosignature by vkey (type 0x04) on a signed note."""
+    name, kid, encoded = vkey.split("+", 2)
+    raw = base64.b64decode(encoded)
+    expect(raw[0] == 0x04 and len(raw) == 33, "the witness key is not a cosignature/v1 key")
+    public = raw[1:]
+    expect(bytes.fromhex(kid) == key_id(name, 0x04, public), "the witness key's id does not match its key")
+    text, _, signatures = note.decode().partition("\n\n")
+    text = (text + "\n").encode()
+    for line in signatures.rstrip("\n").split("\n"):
+        signer, signature = line[2:].split(" ")
+        sig = base64.b64decode(signature)
+        if signer == name and sig[:4] == bytes.fromhex(kid):
+            expect(len(sig) == 4 + 8 + 64, "a cosignature of the wrong length")
+            time = int.from_bytes(sig[4:12], "big")
+            message = b"cosignature/v1\ntime %d\n" % time + text
+            try:
+                Ed25519PublicKey.from_public_bytes(public).verify(sig[12:], message)
+            except InvalidSignature:
+                raise Failure(f"the cosignature of {name} does not verify")
+            expect(time > 0, "a cosignature at time 0")
+            return time
+    raise Failure(f"the checkpoint carries no cosignature of {name}")
 
 
 def open_note(note, name, public):
@@ -182,10 +209,12 @@ def verify_consistency(m, n, old, new, proof):
     return sn == 0 and fr == old and sr == new
 
 
-def check(base, uids):
+def check(base, uids, witnesses=()):
     report = {}
     name, public = parse_verifier_key(get(base, "/v1/log/key").decode().strip())
-    text = open_note(get(base, "/v1/log/checkpoint"), name, public)
+    note = get(base, "/v1/log/checkpoint")
+    text = open_note(note, name, public)
+    report["cosigned_at"] = [check_cosignature(note, w) for w in witnesses]
     lines = text.decode().split("\n")
     expect(len(lines) == 4 and lines[3] == "", "the checkpoint's text is not origin, size and root")
     origin, size, root = lines[0], int(lines[1]), base64.b64decode(lines[2])
@@ -261,8 +290,15 @@ def check(base, uids):
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
+    args, witnesses, uids = sys.argv[2:], [], []
+    while args:
+        if args[0] == "--witness" and len(args) > 1:
+            witnesses.append(args[1])
+            args = args[2:]
+        else:
+            uids.append(args.pop(0))
     try:
-        print(json.dumps(check(sys.argv[1].rstrip("/"), sys.argv[2:])))
+        print(json.dumps(check(sys.argv[1].rstrip("/"), uids, witnesses)))
     except Failure as failure:
         print(f"log check failed: {failure}", file=sys.stderr)
         sys.exit(1)

@@ -37,6 +37,8 @@ use utoipa::OpenApi;
         routes::log::key,
         routes::log::tile,
         routes::log::consistency,
+        routes::log::witness_key,
+        routes::log::add_checkpoint,
         routes::admin::imports,
         routes::admin::tasks,
         routes::admin::task,

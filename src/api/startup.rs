@@ -54,6 +54,12 @@ pub struct ApiConfig {
     pub collect_every: Duration,
     /// The transparency log's origin, when its key is still to be made.
     pub log_origin: Option<String>,
+    /// Verifier keys of the logs this instance cosigns as a witness.
+    pub witness_for: Vec<String>,
+    /// Witnesses this instance's log asks to cosign its checkpoints.
+    pub witnesses: Vec<crate::tlog::Witness>,
+    /// How often the witnesses are asked.
+    pub witness_every: Duration,
 }
 
 /// Tokens per second per client, by default.
@@ -89,6 +95,9 @@ impl Default for ApiConfig {
             collect: Vec::new(),
             collect_every: Duration::from_secs(86_400),
             log_origin: None,
+            witness_for: Vec::new(),
+            witnesses: Vec::new(),
+            witness_every: Duration::from_secs(60),
         }
     }
 }
@@ -187,7 +196,46 @@ impl Application {
                 tracing::warn!("cannot empty {}: {e}", uploads.display());
             }
         }
+        let witness = if config.witness_for.is_empty() {
+            None
+        } else {
+            let origin = archive
+                .open_log(None)
+                .map(|k| format!("{}/witness", k.origin()))
+                .map_err(|source| StartupError::Archive {
+                    data: config.data.clone(),
+                    source,
+                })?;
+            let key = archive
+                .witness_key(&origin)
+                .map_err(|source| StartupError::Archive {
+                    data: config.data.clone(),
+                    source,
+                })?;
+            Some(Arc::new((config.witness_for.clone(), key)))
+        };
+        if !config.witnesses.is_empty() {
+            let (archive, witnesses, every) = (
+                Arc::clone(&archive),
+                config.witnesses.clone(),
+                config.witness_every,
+            );
+            let _ = std::thread::Builder::new()
+                .name("witnesses".into())
+                .spawn(move || loop {
+                    match archive.ask_witnesses(&witnesses) {
+                        Ok(failures) => {
+                            for failure in failures {
+                                tracing::warn!("witness: {failure}");
+                            }
+                        }
+                        Err(e) => tracing::warn!("asking the witnesses: {e}"),
+                    }
+                    std::thread::sleep(every);
+                });
+        }
         let state = web::Data::new(AppState {
+            witness,
             archive,
             tasks: tasks.clone(),
             results: crate::cache::ResultCache::new(config.cache_bytes),
@@ -248,6 +296,8 @@ impl Application {
                 .service(routes::log::key)
                 .service(routes::log::tile)
                 .service(routes::log::consistency)
+                .service(routes::log::witness_key)
+                .service(routes::log::add_checkpoint)
                 .service(routes::admin::imports)
                 .service(routes::admin::tasks)
                 .service(routes::admin::task)
@@ -279,14 +329,16 @@ impl Application {
                 .default_service(web::to(|req: actix_web::HttpRequest| async move {
                     use actix_web::http::Method;
                     let method = req.method();
-                    // Uploads are the one resource written to; every other
-                    // is read.
-                    let (allowed, answered): (&'static str, &[Method]) =
-                        if req.path() == "/v1/admin/imports" {
-                            ("POST, OPTIONS", &[Method::POST])
-                        } else {
-                            ("GET, HEAD, OPTIONS", &[Method::GET, Method::HEAD])
-                        };
+                    // Uploads and a witness's checkpoints are the resources
+                    // written to; every other is read.
+                    let (allowed, answered): (&'static str, &[Method]) = if req.path()
+                        == "/v1/admin/imports"
+                        || req.path() == "/v1/witness/add-checkpoint"
+                    {
+                        ("POST, OPTIONS", &[Method::POST])
+                    } else {
+                        ("GET, HEAD, OPTIONS", &[Method::GET, Method::HEAD])
+                    };
                     if method == Method::OPTIONS {
                         return Ok(HttpResponse::NoContent()
                             .insert_header((header::ALLOW, allowed))

@@ -36,6 +36,9 @@ pub struct AppState {
     /// filters, its most asked), with the number of sources it reflects.
     pub timeline_of_all:
         Arc<std::sync::Mutex<Option<(u64, crate::search::collect::TimelineCounts)>>>,
+    /// The logs this instance witnesses (their verifier keys) and its
+    /// witness key; `None` when it witnesses none.
+    pub witness: Option<Arc<(Vec<String>, crate::tlog::WitnessKey)>>,
 }
 
 /// Counts of running exports: a cap over all clients and one per client,

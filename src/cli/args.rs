@@ -514,6 +514,16 @@ pub(crate) struct ServeLimits {
     /// made; afterwards it must be the same or absent.
     #[arg(long, env = "ADARCHIVE_LOG_ORIGIN")]
     log_origin: Option<String>,
+    /// Witness the log with this verifier key (`/v1/log/key` of another
+    /// instance): cosign its checkpoints at /v1/witness/add-checkpoint,
+    /// each once it extends the last. Repeatable.
+    #[arg(long = "witness-for", value_name = "VERIFIER_KEY")]
+    witness_for: Vec<String>,
+    /// Ask this witness to cosign this log's checkpoints:
+    /// `URL,VERIFIER_KEY` (its address and its `/v1/witness/key`).
+    /// Repeatable.
+    #[arg(long = "witness", value_name = "URL,VERIFIER_KEY")]
+    witnesses: Vec<adarchive::tlog::Witness>,
 }
 
 impl ServeLimits {
@@ -532,6 +542,9 @@ impl ServeLimits {
             collect: self.collect,
             collect_every: self.every,
             log_origin: self.log_origin,
+            witness_for: self.witness_for,
+            witnesses: self.witnesses,
+            ..startup::ApiConfig::default()
         }
     }
 }

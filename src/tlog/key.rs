@@ -150,7 +150,7 @@ fn check_origin(origin: &str) -> Result<(), LogError> {
 }
 
 /// Writes the private key readable by its owner alone, whole or not at all.
-fn write_private(path: &Path, skey: &str) -> Result<(), LogError> {
+pub(super) fn write_private(path: &Path, skey: &str) -> Result<(), LogError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| key_error(path, e))?;
     let mut file = tempfile::NamedTempFile::new_in(dir).map_err(|e| key_error(path, e))?;

@@ -30,6 +30,7 @@ mod paths;
 mod remote;
 mod store;
 mod verify;
+mod witness;
 
 pub use entry::LogEntry;
 pub use key::{LogKey, DEFAULT_ORIGIN_PREFIX};
@@ -41,6 +42,7 @@ pub use store::{
     Proof,
 };
 pub use verify::{bundles_of, split_bundle, tiles_of, verify_log, LogReport, LogView};
+pub use witness::{add_checkpoint_request, check_cosignature, Witness, WitnessAnswer, WitnessKey};
 
 /// What went wrong with the log.
 #[derive(Debug, thiserror::Error)]

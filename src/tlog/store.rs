@@ -32,6 +32,8 @@ pub(crate) fn create_tables(txn: &WriteTransaction) -> Result<(), redb::TableErr
     txn.open_table(LOG_HASHES)?;
     txn.open_table(LOG_CHECKPOINTS)?;
     txn.open_table(LOG_META)?;
+    super::witness::create_tables(txn)?;
+    super::witness::create_log_tables(txn)?;
     Ok(())
 }
 

@@ -317,3 +317,187 @@ async fn log_verify_finds_every_tampering_and_accepts_an_intact_log() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("OK"), "{out}");
 }
+
+/// A port free now, for servers that must know each other's address
+/// before they start.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Two instances witness each other on loopback: each asks the other to
+/// cosign its checkpoint, and serves it with the cosignature, which
+/// verifies with the witness's key.
+#[tokio::test]
+async fn two_instances_cosign_each_other() {
+    use adarchive::api::startup::ApiConfig;
+    use adarchive::tlog::{check_cosignature, Witness};
+    let mut sides = Vec::new();
+    for (seed, origin) in [(31, "a.example/log"), (32, "b.example/log")] {
+        let (dir, data, written) = generated(300, seed);
+        let archive = Archive::open(&data).unwrap();
+        archive.open_log(Some(origin)).unwrap();
+        let paths: Vec<_> = written.files.iter().map(|f| f.path.clone()).collect();
+        import_paths(&archive, &paths, ImportOptions::default(), &NoProgress).unwrap();
+        let log_key = archive.log_verifier_key().unwrap().unwrap();
+        let witness_key = archive
+            .witness_key(&format!("{origin}/witness"))
+            .unwrap()
+            .verifier_key();
+        drop(archive);
+        sides.push((dir, data, log_key, witness_key, free_port()));
+    }
+    let mut apps = Vec::new();
+    for i in 0..2 {
+        let other = &sides[1 - i];
+        let config = ApiConfig {
+            data: sides[i].1.clone(),
+            bind: format!("127.0.0.1:{}", sides[i].4),
+            rate_limit: 0,
+            witness_for: vec![other.2.clone()],
+            witnesses: vec![Witness {
+                url: format!("http://127.0.0.1:{}", other.4),
+                verifier_key: other.3.clone(),
+            }],
+            witness_every: std::time::Duration::from_millis(200),
+            ..ApiConfig::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        apps.push(crate::api::helpers::spawn_config(config, dir).await);
+    }
+    for i in 0..2 {
+        let witness = &sides[1 - i].3;
+        let served = app_checkpoint_with(&apps[i], witness).await;
+        let text_end = served.find("\n\n").unwrap() + 1;
+        let line = served
+            .lines()
+            .find(|l| l.starts_with(&format!("\u{2014} {}", witness.split('+').next().unwrap())))
+            .unwrap();
+        let time = check_cosignature(witness, &served.as_bytes()[..text_end], line);
+        assert!(time.is_some_and(|t| t > 1_700_000_000), "{served}");
+        // The witness's own key is served where clients find it.
+        let key = apps[1 - i]
+            .get("/v1/witness/key")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(key.trim(), witness);
+        // And a second implementation verifies the cosignature too.
+        let args = ["--witness".to_owned(), witness.clone()];
+        let report = independent_check(&apps[i].address, &args).await;
+        assert!(report["cosigned_at"][0].as_u64().unwrap() > 1_700_000_000);
+    }
+}
+
+/// Polls an instance's checkpoint until `witness` has cosigned it.
+async fn app_checkpoint_with(app: &crate::api::helpers::TestApp, witness: &str) -> String {
+    let name = witness.split('+').next().unwrap().to_owned();
+    for _ in 0..100 {
+        let note = app.get("/v1/log/checkpoint").await.text().await.unwrap();
+        if note.contains(&format!("\u{2014} {name} ")) {
+            return note;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{name} never cosigned");
+}
+
+/// The witness refuses what C2SP `tlog-witness` says it must: an unknown
+/// log (404), a checkpoint not signed by the log's key (403), an old size
+/// that is not the one it cosigned last (409, naming it), a checkpoint
+/// that does not extend that one (422), an old size past the checkpoint
+/// (400); and cosigns a consistent one.
+#[test]
+fn the_witness_cosigns_only_checkpoints_that_extend_the_last() {
+    use adarchive::tlog::{add_checkpoint_request, WitnessAnswer};
+    let (dir, data, written) = generated(600, 33);
+    let log = Archive::open(&data).unwrap();
+    log.open_log(Some("log.example/log")).unwrap();
+    let mut notes = Vec::new();
+    for file in written.files.iter().take(4) {
+        import_paths(
+            &log,
+            std::slice::from_ref(&file.path),
+            ImportOptions::default(),
+            &NoProgress,
+        )
+        .unwrap();
+        notes.push(log.log_checkpoint().unwrap().unwrap());
+    }
+    let size_of = |note: &[u8]| -> u64 {
+        String::from_utf8_lossy(note)
+            .lines()
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let log_key = log.log_verifier_key().unwrap().unwrap();
+    let witness = Archive::open(&dir.path().join("witness")).unwrap();
+    let key = witness.witness_key("witness.example/w").unwrap();
+    let trusted = vec![log_key.clone()];
+    let ask = |old: u64, proof: &[tlog_tiles::Hash], note: &[u8]| {
+        witness
+            .witness_add_checkpoint(&trusted, &key, &add_checkpoint_request(old, proof, note))
+            .unwrap()
+    };
+    let (first, second) = (notes[0].clone(), notes[3].clone());
+    let (m, n) = (size_of(&first), size_of(&second));
+    assert!(m < n);
+
+    // First contact: old 0, no proof.
+    assert!(matches!(ask(0, &[], &first), WitnessAnswer::Cosigned(_)));
+    // Asked again from 0: the witness names the size it holds.
+    assert_eq!(ask(0, &[], &second), WitnessAnswer::Conflict(m));
+    // A proof that does not lead from its checkpoint to this one.
+    let wrong = vec![tlog_tiles::Hash([7; 32]); 3];
+    assert!(matches!(
+        ask(m, &wrong, &second),
+        WitnessAnswer::Inconsistent(_)
+    ));
+    assert!(matches!(
+        ask(n + 1, &[], &second),
+        WitnessAnswer::BadRequest(_)
+    ));
+    // The consistent proof is cosigned, with a line the key verifies.
+    let proof = log.log_consistency(m, n).unwrap().hashes;
+    let WitnessAnswer::Cosigned(line) = ask(m, &proof, &second) else {
+        panic!("a consistent checkpoint was refused");
+    };
+    let text = &second[..second.windows(2).position(|w| w == b"\n\n").unwrap() + 1];
+    assert!(adarchive::tlog::check_cosignature(&key.verifier_key(), text, &line).is_some());
+
+    // A checkpoint signed by another key, and one of an unknown log.
+    let impostor = adarchive::tlog::LogKey::load_or_create(
+        &dir.path().join("impostor"),
+        Some("log.example/log"),
+    )
+    .unwrap();
+    let root = String::from_utf8_lossy(&second)
+        .lines()
+        .nth(2)
+        .unwrap()
+        .to_owned();
+    let forged = impostor
+        .sign_checkpoint(n, tlog_tiles::Hash::parse_hash(&root).unwrap())
+        .unwrap();
+    assert!(matches!(ask(n, &[], &forged), WitnessAnswer::Forbidden(_)));
+    let other = Archive::open(&dir.path().join("other")).unwrap();
+    other.open_log(Some("other.example/log")).unwrap();
+    import_paths(
+        &other,
+        std::slice::from_ref(&written.files[5].path),
+        ImportOptions::default(),
+        &NoProgress,
+    )
+    .unwrap();
+    let unknown = other.log_checkpoint().unwrap().unwrap();
+    assert!(matches!(
+        ask(0, &[], &unknown),
+        WitnessAnswer::UnknownLog(_)
+    ));
+}

@@ -39,13 +39,13 @@ async fn log_text(
     tag = "log",
     path = "/v1/log/checkpoint",
     responses(
-        (status = 200, description = "The checkpoint as a signed note: origin, tree size, root hash (base64), then the log's Ed25519 signature line", content_type = "text/plain"),
+        (status = 200, description = "The checkpoint as a signed note: origin, tree size, root hash (base64), then the log's Ed25519 signature line and the cosignatures (cosignature/v1) of the witnesses that cosigned this size", content_type = "text/plain"),
         (status = 404, description = "Nothing archived yet", body = Problem, content_type = "application/problem+json")
     )
 )]
 #[route("/v1/log/checkpoint", method = "GET", method = "HEAD")]
 pub async fn checkpoint(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    log_text(&state, |archive| archive.log_checkpoint()).await
+    log_text(&state, |archive| archive.log_checkpoint_cosigned()).await
 }
 
 /// The key the checkpoints are signed with, as a signed-note verifier key.
@@ -163,4 +163,73 @@ pub async fn consistency(
         to,
         proof: crate::tlog::base64_hashes(&proof.hashes),
     }))
+}
+
+/// This instance's witness key (cosignature/v1), when it witnesses logs.
+#[utoipa::path(
+    get,
+    tag = "log",
+    path = "/v1/witness/key",
+    responses(
+        (status = 200, description = "`<name>+<key id>+<base64 of 0x04 and the key>`", content_type = "text/plain"),
+        (status = 404, description = "This instance witnesses no log", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[route("/v1/witness/key", method = "GET", method = "HEAD")]
+pub async fn witness_key(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let witness = state
+        .witness
+        .as_ref()
+        .ok_or_else(|| ApiError::NotFound("this instance witnesses no log".into()))?;
+    Ok(HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, TEXT))
+        .body(format!("{}\n", witness.1.verifier_key())))
+}
+
+/// C2SP `tlog-witness`: cosigns a checkpoint of a log this instance
+/// witnesses, once it extends the last one cosigned for that log.
+#[utoipa::path(
+    post,
+    tag = "log",
+    path = "/v1/witness/add-checkpoint",
+    request_body(content = String, content_type = "text/plain", description = "`old <size>`, the consistency proof's lines (base64), an empty line, the signed checkpoint"),
+    responses(
+        (status = 200, description = "The cosignature line (cosignature/v1)", content_type = "text/plain"),
+        (status = 400, description = "Malformed, or the old size is past the checkpoint's", content_type = "text/plain"),
+        (status = 403, description = "Not signed by the log's key", content_type = "text/plain"),
+        (status = 404, description = "A log this instance does not witness", content_type = "text/plain"),
+        (status = 409, description = "The old size is not the one last cosigned: that size", content_type = "text/x.tlog.size"),
+        (status = 422, description = "The checkpoint does not extend the one last cosigned", content_type = "text/plain")
+    )
+)]
+#[route("/v1/witness/add-checkpoint", method = "POST")]
+pub async fn add_checkpoint(
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    use crate::tlog::WitnessAnswer;
+    use actix_web::http::StatusCode;
+    let Some(witness) = state.witness.clone() else {
+        return Ok(HttpResponse::NotFound()
+            .insert_header((CONTENT_TYPE, TEXT))
+            .body("this instance witnesses no log\n"));
+    };
+    let archive = state.archive.clone();
+    let answer =
+        web::block(move || archive.witness_add_checkpoint(&witness.0, &witness.1, &body)).await??;
+    let (status, content_type, body) = match answer {
+        WitnessAnswer::Cosigned(line) => (StatusCode::OK, TEXT, line),
+        WitnessAnswer::BadRequest(why) => (StatusCode::BAD_REQUEST, TEXT, why + "\n"),
+        WitnessAnswer::Forbidden(why) => (StatusCode::FORBIDDEN, TEXT, why + "\n"),
+        WitnessAnswer::UnknownLog(why) => (StatusCode::NOT_FOUND, TEXT, why + "\n"),
+        WitnessAnswer::Conflict(size) => (
+            StatusCode::CONFLICT,
+            "text/x.tlog.size",
+            format!("{size}\n"),
+        ),
+        WitnessAnswer::Inconsistent(why) => (StatusCode::UNPROCESSABLE_ENTITY, TEXT, why + "\n"),
+    };
+    Ok(HttpResponse::build(status)
+        .insert_header((CONTENT_TYPE, content_type))
+        .body(body))
 }
