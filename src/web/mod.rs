@@ -14,8 +14,10 @@
 //! - `/spend` sets ad-level sums beside the platforms' report figures, as
 //!   `/v1/spend` does, with its CSV;
 //! - `/sources` lists every archived file and how to check it;
-//! - `/about` says what the data is and is not.
+//! - `/about` says what the data is and is not;
+//! - `/feed.atom` follows a search: its newest ads, as Atom.
 
+mod feed;
 pub mod format;
 mod pages;
 pub mod views;
@@ -37,5 +39,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/spend", read().to(pages::spend_page))
         .route("/sources", read().to(pages::sources_page))
         .route("/about", read().to(pages::about_page))
+        .route("/feed.atom", read().to(feed::search_feed))
         .route("/assets/style.css", read().to(pages::style));
 }

@@ -108,6 +108,8 @@ struct SearchPage {
     cards: Vec<Card>,
     next_href: Option<String>,
     export_csv: String,
+    /// The Atom feed of this search.
+    feed_href: String,
     export_ndjson: String,
     json_href: String,
     chart: Vec<Bar>,
@@ -224,6 +226,7 @@ async fn searched_page(req: &HttpRequest, state: &AppState) -> HttpResponse {
         cards: Vec::new(),
         next_href: None,
         export_csv: String::new(),
+        feed_href: String::new(),
         export_ndjson: String::new(),
         json_href: format!("/v1/ads?{query_text}"),
         chart: Vec::new(),
@@ -328,6 +331,10 @@ async fn searched_page(req: &HttpRequest, state: &AppState) -> HttpResponse {
     };
     page.export_csv = export("csv");
     page.export_ndjson = export("ndjson");
+    page.feed_href = format!(
+        "/feed.atom?{}",
+        query_string(&search_pairs(&query, &filters))
+    );
     (page.chart, page.chart_width) = chart(&found.months);
     render(StatusCode::OK, &page)
 }

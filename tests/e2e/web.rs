@@ -410,3 +410,66 @@ async fn an_advertiser_across_platforms_with_its_evidence_and_spend() {
     let (status, _, _) = page(&app, "/advertisers/adv-nobody").await;
     assert_eq!(status, 404);
 }
+
+/// Reads a feed with `tests/atom_check.py` (a strict XML parser and
+/// `feedparser`, as feed readers do); its JSON report.
+async fn atom_check(url: String) -> serde_json::Value {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/atom_check.py");
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("python3")
+            .arg(script)
+            .arg(url)
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("python3 (with `pip install feedparser`) reads the feed");
+    assert!(
+        out.status.success(),
+        "feed readers would refuse it: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A search followed as an Atom feed: readers accept it, hostile text
+/// included, and its entries are the search's newest ads, in order.
+#[tokio::test]
+async fn a_search_is_followed_as_an_atom_feed_that_readers_accept() {
+    let app = spawn().await;
+    let facets = app.json("/v1/ads?q=vote&facets=country&limit=1").await;
+    let country = facets["facets"]["country"][0]["value"].as_str().unwrap();
+    let narrowed = format!("q=vote&country={country}");
+    for query in ["q=vote", "platform=meta", &narrowed, "", "q=reversed"] {
+        let api = app
+            .json(&format!("/v1/ads?{query}&sort=first_shown&limit=50"))
+            .await;
+        let expected: Vec<String> = api["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| adarchive::web::views::ad_href(a["uid"].as_str().unwrap()))
+            .collect();
+        assert!(!expected.is_empty(), "{query}");
+        let report = atom_check(format!("{}/feed.atom?{query}", app.address)).await;
+        let links: Vec<String> = report["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                e["link"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches(&app.address)
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(links, expected, "{query}");
+    }
+    // The search page offers its feed.
+    let html = app.get("/?q=vote").await.text().await.unwrap();
+    assert!(html.contains(r#"type="application/atom+xml""#));
+    assert!(html.contains("/feed.atom?q=vote"));
+    let bad = app.get("/feed.atom?sort=sideways").await;
+    assert_eq!(bad.status(), 400);
+}
