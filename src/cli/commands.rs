@@ -678,25 +678,7 @@ pub(crate) fn log(data: &Path, command: LogCommand) -> anyhow::Result<ExitCode> 
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        for problem in &report.problems {
-            println!("PROBLEM {problem}");
-        }
-        let since = report
-            .consistent_since
-            .map(|n| format!(", consistent with the saved checkpoint of {n} entries"))
-            .unwrap_or_default();
-        println!(
-            "log {}: {} entries, {} checkpoints and {} tiles checked{since}: {}",
-            report.origin,
-            report.size,
-            report.checkpoints,
-            report.tiles,
-            if report.ok() {
-                "OK".to_owned()
-            } else {
-                format!("{} problems", report.problems.len())
-            }
-        );
+        print_log_verify(&report);
     }
     Ok(status(report.ok()))
 }

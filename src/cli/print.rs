@@ -284,3 +284,34 @@ pub(crate) fn print_entity_detail(detail: &adarchive::advertisers::EntityDetail)
         }
     }
 }
+
+pub(crate) fn print_log_verify(report: &adarchive::tlog::LogReport) {
+    for problem in &report.problems {
+        println!("PROBLEM {problem}");
+    }
+    let verdict = if report.ok() {
+        "OK".to_owned()
+    } else {
+        counted(report.problems.len() as u64, "problem", "problems")
+    };
+    if report.size == 0 && report.checkpoints == 0 {
+        println!("the log is empty: nothing has been archived yet: {verdict}");
+        return;
+    }
+    let since = report
+        .consistent_since
+        .map(|n| {
+            format!(
+                ", consistent with the saved checkpoint of {}",
+                counted(n, "entry", "entries")
+            )
+        })
+        .unwrap_or_default();
+    println!(
+        "log {}: {}, {} and {} checked{since}: {verdict}",
+        report.origin,
+        counted(report.size, "entry", "entries"),
+        counted(report.checkpoints, "checkpoint", "checkpoints"),
+        counted(report.tiles, "tile", "tiles"),
+    );
+}
