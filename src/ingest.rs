@@ -192,6 +192,10 @@ pub struct FileReport {
     /// Why the file could not be imported at all.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// For a complete listing: its scope and what changed since the last
+    /// listing of that scope.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listing: Option<crate::archive::Listing>,
     /// Whether this is a bundle, whose members have reports of their own.
     #[serde(skip)]
     pub bundle: bool,
@@ -731,6 +735,7 @@ fn import_staged(
         name: read_as.as_deref().unwrap_or(name),
         importer,
         observed_at: imported_at,
+        listing_scope: importer.listing_scope(read_as.as_deref().unwrap_or(name)),
     };
     let derived = match ahead {
         Some(Ahead { batches, outcome }) => {
@@ -786,7 +791,12 @@ fn import_staged(
             &derived.counts,
         )
     };
-    writer.commit(entry, derived.quarantine_tmp.take())?;
+    report.listing = writer.commit(
+        entry,
+        derived.quarantine_tmp.take(),
+        derived.listing.as_ref(),
+        run.index,
+    )?;
 
     report.counts = derived.counts;
     report.unnormalized_values = std::mem::take(&mut derived.unnormalized_values);
@@ -933,7 +943,7 @@ fn import_bundle(
                 &bundle_report.counts,
             )
         };
-        writer.commit(entry, None)?;
+        writer.commit(entry, None, None, None)?;
     } else if let Some(entry) = archive.source(&stored.blake3)? {
         archive.add_source_name(&entry, &public)?;
     }

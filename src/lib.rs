@@ -10,6 +10,7 @@ pub mod advertisers;
 pub mod api;
 pub mod archive;
 pub mod cache;
+pub mod changes;
 pub mod collect;
 pub mod error;
 pub mod index;

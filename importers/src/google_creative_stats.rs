@@ -111,6 +111,17 @@ impl Importer for GoogleCreativeStats {
             |header, row, ()| map_row(header, row),
         )
     }
+
+    /// The bundle's `google-political-ads-creative-stats.csv`, and the
+    /// whole `creative_stats` table, list every ad Google published: a
+    /// file named for them is a listing. Any other name (a query's answer
+    /// saved under a name of its own) is read as a partial file.
+    fn listing_scope(&self, name: &str) -> Option<String> {
+        let file = name.rsplit(['/', '\\', '!']).next().unwrap_or(name);
+        let file = file.to_ascii_lowercase().replace('_', "-");
+        file.contains("creative-stats")
+            .then(|| "google:creative-stats".to_owned())
+    }
 }
 
 fn map_row<'a>(header: &Header, row: &Row<'a>) -> Entry<'a> {

@@ -195,6 +195,18 @@ pub trait Importer: Send + Sync {
         let _ = (name, facts);
         None
     }
+    /// The scope of which a file called `name` is a complete listing, or
+    /// `None` for a partial file (a page of an API, a query's answer).
+    ///
+    /// A complete listing names every ad the platform published in its
+    /// scope at the time, so an ad of the scope absent from it has left the
+    /// library; importing a partial file never says anything is missing.
+    /// Formats that publish one complete file per scope (Snap's yearly
+    /// file, Google's creative stats, X's disclosure file) say so here.
+    fn listing_scope(&self, name: &str) -> Option<String> {
+        let _ = name;
+        None
+    }
     /// Like [`Importer::read`], for a file called `name` (its last path
     /// component matters). Formats that carry facts only in their file
     /// names — Meta's spend reports name their country, date and period
@@ -235,6 +247,39 @@ importers! {
     meta_ad_library_report::MetaAdLibraryReport,
     google_spend_reports::GoogleSpendReports,
     ecb_euro_rates::EcbEuroRates,
+}
+
+/// The year a file's name gives (`2024.zip!/PoliticalAds.csv`,
+/// `snap/2018_PoliticalAds2018.csv`), read from the last part of the path
+/// that has one; `None` when no part has one or that part gives different
+/// years. Years are four digits from 2000 to 2099 standing apart from
+/// other digits.
+///
+/// ```
+/// use adarchive_importers::year_in_name;
+/// assert_eq!(year_in_name("2024.zip!/PoliticalAds.csv"), Some(2024));
+/// assert_eq!(year_in_name("2018_PoliticalAds2018.csv"), Some(2018));
+/// assert_eq!(year_in_name("exports-2026/2023_PoliticalAds.csv"), Some(2023));
+/// assert_eq!(year_in_name("PoliticalAds.csv"), None);
+/// assert_eq!(year_in_name("2023_to_2024.csv"), None);
+/// assert_eq!(year_in_name("ads_120245.csv"), None);
+/// ```
+pub fn year_in_name(name: &str) -> Option<u16> {
+    name.rsplit(['/', '\\', '!'])
+        .map(years_in)
+        .find(|years| !years.is_empty())
+        .and_then(|years| match years.as_slice() {
+            [first, rest @ ..] if rest.iter().all(|y| y == first) => Some(*first),
+            _ => None,
+        })
+}
+
+/// The years written in one part of a path, in order.
+fn years_in(part: &str) -> Vec<u16> {
+    part.split(|c: char| !c.is_ascii_digit())
+        .filter(|digits| digits.len() == 4 && digits.starts_with("20"))
+        .filter_map(|digits| digits.parse().ok())
+        .collect()
 }
 
 /// The platforms some importer reads, in the schema's order.

@@ -146,6 +146,13 @@ impl Importer for SnapPoliticalAds {
     fn read(&self, input: &mut dyn Read, sink: &mut Sink<'_>) -> Result<(), ReadError> {
         read_mapped(NAME, input, sink, "ADID", map_row)
     }
+
+    /// Snap publishes one complete file per year, and only its name (or
+    /// its zip's) says which year: a file whose name gives no single year
+    /// is read as a partial file.
+    fn listing_scope(&self, name: &str) -> Option<String> {
+        crate::year_in_name(name).map(|year| format!("snap:{year}"))
+    }
 }
 
 fn map_row<'a>(header: &Header, row: &Row<'a>) -> Entry<'a> {

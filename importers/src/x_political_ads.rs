@@ -70,6 +70,11 @@ impl Importer for XPoliticalAds {
     fn read(&self, input: &mut dyn Read, sink: &mut Sink<'_>) -> Result<(), ReadError> {
         read_mapped(NAME, input, sink, "Tweet Id", map_row)
     }
+
+    /// X published one disclosure file of every political ad it ran.
+    fn listing_scope(&self, _name: &str) -> Option<String> {
+        Some("x:political-ads".to_owned())
+    }
 }
 
 /// A date as these files may spell it: `2018-09-12`, `9/12/2018` (month

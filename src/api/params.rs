@@ -158,8 +158,8 @@ search_params! {
         /// `next_cursor` of the previous page.
         #[serde(default, deserialize_with = "empty_as_none")]
         pub cursor: Option<String>,
-        /// Facets to count, comma-separated: `platform`, `country`, `region`, `language`, `currency`, `media_type`, `advertiser`, `advertiser_id`, `funder`, `gender`, `age`.
-        #[param(pattern = "^((platform|country|region|language|currency|media_type|advertiser|advertiser_id|funder|gender|age)(,(platform|country|region|language|currency|media_type|advertiser|advertiser_id|funder|gender|age))*)?$")]
+        /// Facets to count, comma-separated: `platform`, `country`, `region`, `language`, `currency`, `media_type`, `advertiser`, `advertiser_id`, `funder`, `gender`, `age`, `status`.
+        #[param(pattern = "^((platform|country|region|language|currency|media_type|advertiser|advertiser_id|funder|gender|age|status)(,(platform|country|region|language|currency|media_type|advertiser|advertiser_id|funder|gender|age|status))*)?$")]
         #[serde(default, deserialize_with = "empty_as_none")]
         pub facets: Option<String>,
         /// Values per facet, 1 to 1000 (default 10).

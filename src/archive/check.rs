@@ -717,6 +717,7 @@ pub fn rebuild(root: &Path, progress: &dyn Progress) -> Result<RebuildReport> {
             let writer = new.begin_source(&entry.blake3, None)?;
             let mut rebuilt = entry.clone();
             let mut quarantine = None;
+            let mut listing = None;
             if entry.format != ZIP_FORMAT {
                 let Some(importer) = importers::by_name(&entry.format) else {
                     report.failures.push(format!(
@@ -732,6 +733,7 @@ pub fn rebuild(root: &Path, progress: &dyn Progress) -> Result<RebuildReport> {
                     name,
                     importer,
                     observed_at: entry.imported_at,
+                    listing_scope: importer.listing_scope(name),
                 };
                 let derived = writer.derive(&job, progress, None)?;
                 progress.finish();
@@ -746,8 +748,9 @@ pub fn rebuild(root: &Path, progress: &dyn Progress) -> Result<RebuildReport> {
                 rebuilt.importer_version = Some(importer.version().to_owned());
                 report.observations += derived.counts.records;
                 quarantine = derived.quarantine_tmp.take();
+                listing = derived.listing.take();
             }
-            writer.commit(rebuilt, quarantine)?;
+            writer.commit(rebuilt, quarantine, listing.as_ref(), None)?;
             report.sources += 1;
         }
         new.checkpoint()?;

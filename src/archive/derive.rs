@@ -14,6 +14,7 @@ use redb::{ReadableTable, WriteTransaction};
 use serde::Serialize;
 
 use super::advertiser_facts::{gather, PlatformIdentity};
+use super::listings::{status_in, AdStatus, ListingMembers, AD_SCOPES, LISTED};
 use super::{
     ad_key, codec, latest_value, observation_key, tempfile_in, Archive, ImportCounts, Latest,
     QuarantineEntry, Version, ADS, ADVERTISER_FACTS, OBSERVATIONS, RATE_ROWS, RECORDS, REPORT_ROWS,
@@ -127,6 +128,8 @@ pub(crate) struct Derived {
     /// The quarantine file, written and synced, to be put in place before
     /// the transaction commits.
     pub quarantine_tmp: Option<PathBuf>,
+    /// For a complete listing, the ads it lists.
+    pub listing: Option<ListingMembers>,
 }
 
 impl Derived {
@@ -175,6 +178,9 @@ pub(crate) struct SourceJob<'a> {
     pub importer: &'a dyn Importer,
     /// The time every observation gets.
     pub observed_at: Timestamp,
+    /// The scope of which the source is a complete listing, if it is one
+    /// (see [`Importer::listing_scope`]).
+    pub listing_scope: Option<String>,
 }
 
 /// Derives everything from the stored source of `job` into `txn`.
@@ -313,9 +319,15 @@ fn restore_documents(
             .ok_or_else(|| super::damaged(job.blake3, "unreadable observation"))?;
         uids.insert(observation.uid.to_owned());
     }
+    let ad_scopes = txn.open_table(AD_SCOPES)?;
+    let listed = txn.open_table(LISTED)?;
     for uid in &uids {
         match archive.latest_with_hash(uid)? {
-            Some((hash, ad)) => updates.upsert(uid, updates.document(&ad, &hash), true)?,
+            Some((hash, ad)) => {
+                let mut doc = updates.document(&ad, &hash);
+                updates.add_status(&mut doc, status_in(&ad_scopes, &listed, uid)?.as_str());
+                updates.upsert(uid, doc, true)?
+            }
             None => updates.remove(uid)?,
         }
     }
@@ -422,8 +434,16 @@ fn write_prepared(
     let mut report_rows = txn.open_table(REPORT_ROWS)?;
     let mut rate_rows = txn.open_table(RATE_ROWS)?;
     let mut advertiser_facts = txn.open_table(ADVERTISER_FACTS)?;
+    let ad_scopes = txn.open_table(AD_SCOPES)?;
+    let listed = txn.open_table(LISTED)?;
 
-    let mut derived = Derived::default();
+    let mut derived = Derived {
+        listing: job.listing_scope.as_ref().map(|scope| ListingMembers {
+            scope: scope.clone(),
+            ads: Vec::new(),
+        }),
+        ..Derived::default()
+    };
     let mut quarantine: Option<(PathBuf, BufWriter<File>)> = None;
     let mut ordinal = 0u64;
     let mut value = Vec::with_capacity(256);
@@ -505,9 +525,23 @@ fn write_prepared(
                         ads.insert(&key[..], &latest_value(&latest)[..])?;
                         ad_key(&uid, TAG_VERSION, &seq.to_be_bytes(), &mut key);
                         ads.insert(&key[..], &value[..])?;
-                        if let (Some(updates), Some(doc)) = (index, document) {
+                        if let (Some(updates), Some(mut doc)) = (index, document) {
+                            // An ad a listing lists is listed once it commits.
+                            let status = match derived.listing {
+                                Some(_) => AdStatus::Listed,
+                                None => status_in(&ad_scopes, &listed, &uid)?,
+                            };
+                            updates.add_status(&mut doc, status.as_str());
                             updates.upsert(&uid, doc, previous.is_some())?;
                         }
+                    }
+                    if let Some(members) = derived.listing.as_mut() {
+                        let version = next_seq.or(previous.map(|latest| latest.seq));
+                        members.ads.push((
+                            uid,
+                            version.unwrap_or_default(),
+                            index.is_some() && next_seq.is_some(),
+                        ));
                     }
                     derived.counts.records += 1;
                     derived.note_unnormalized(unnormalized);

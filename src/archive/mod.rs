@@ -19,6 +19,7 @@ pub mod check;
 mod codec;
 mod derive;
 mod index_sync;
+mod listings;
 mod migrate;
 mod model;
 mod reports;
@@ -44,6 +45,9 @@ pub use derive::{
     UNNORMALIZED_VALUE_CHARS,
 };
 pub use index_sync::{catch_up_index, reindex_all};
+pub use listings::{
+    change_key, AdListings, AdStatus, ChangeKind, Listing, ScopeMembership, StoredChange,
+};
 pub use model::{
     public_name, FetchedFrom, ImportCounts, MemberEntry, Observation, Provenance, QuarantineEntry,
     SourceEntry, Version, ZIP_FORMAT,
@@ -665,7 +669,7 @@ pub(crate) fn record_of_ad(
 /// The canonical JSON of record `number`, checked against the hash it is
 /// filed under.
 pub(crate) fn stored_record(
-    records: &redb::ReadOnlyTable<u64, &[u8]>,
+    records: &impl ReadableTable<u64, &'static [u8]>,
     number: u64,
     hash: &RecordHash,
 ) -> Result<Vec<u8>> {

@@ -62,6 +62,7 @@ pub(super) fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError>
     txn.open_table(RATE_ROWS)?;
     txn.open_table(ADVERTISER_FACTS)?;
     crate::tlog::create_tables(txn)?;
+    super::listings::create_tables(txn)?;
     Ok(())
 }
 

@@ -14,6 +14,7 @@ use std::sync::mpsc::Receiver;
 use redb::{ReadableTable, WriteTransaction};
 
 use super::derive::{derive_parsed, derive_source, encode, Derived, Parsed, Progress, SourceJob};
+use super::listings::{Listing, ListingMembers};
 use super::{Archive, SourceEntry, SOURCES, SOURCE_ORDER};
 use crate::error::Result;
 use crate::index::Updates;
@@ -106,9 +107,18 @@ impl SourceWriter<'_> {
         )
     }
 
-    /// Adds the manifest entry under the next import sequence number, puts
-    /// the quarantine file in place, and commits everything at once.
-    pub(crate) fn commit(self, mut entry: SourceEntry, quarantine: Option<PathBuf>) -> Result<()> {
+    /// Adds the manifest entry under the next import sequence number, and
+    /// for a complete listing what changed since the last listing of its
+    /// scope (rewriting the search documents of the ads whose status that
+    /// changes into `index`); puts the quarantine file in place, and
+    /// commits everything at once. Returns the listing, if the source is one.
+    pub(crate) fn commit(
+        self,
+        mut entry: SourceEntry,
+        quarantine: Option<PathBuf>,
+        listing: Option<&ListingMembers>,
+        index: Option<&Updates<'_>>,
+    ) -> Result<Option<Listing>> {
         {
             let mut order = self.txn.open_table(SOURCE_ORDER)?;
             entry.seq = match order.last()? {
@@ -126,11 +136,18 @@ impl SourceWriter<'_> {
         super::log_sources(&self.txn, entry.seq, key)?;
         crate::tlog::append(&self.txn, entry.seq, &entry, key)?;
         self.archive.add_log_append_time(started.elapsed());
+        let listing = match listing {
+            Some(members) => Some(super::listings::record_listing(
+                &self.txn, &entry, members, index,
+            )?),
+            None => None,
+        };
         if let Some(tmp) = quarantine {
             self.archive
                 .place_file(&tmp, &self.archive.quarantine_path(&self.blake3))?;
         }
-        self.archive.commit(self.txn)
+        self.archive.commit(self.txn)?;
+        Ok(listing)
     }
 
     /// Drops the transaction unwritten and takes back the bytes this

@@ -271,6 +271,12 @@ impl Updates<'_> {
         self.index.fields.document(ad, record_hash)
     }
 
+    /// Adds an ad's listing status to its document (see
+    /// [`Fields::add_status`]).
+    pub fn add_status(&self, doc: &mut TantivyDocument, status: &str) {
+        self.index.fields.add_status(doc, status);
+    }
+
     /// Adds the latest version of an ad, replacing the document it had.
     pub fn upsert(
         &self,

@@ -31,6 +31,7 @@ pub const KEYWORD_FIELDS: &[&str] = &[
     "funder_name",
     "gender",
     "age",
+    "status",
 ];
 
 /// Keyword fields that are only counted and grouped by, never matched:
@@ -223,6 +224,17 @@ impl Fields {
         }
         doc.add_u64(self.record_hash, hash_prefix(&record_hash.0));
         doc
+    }
+}
+
+impl Fields {
+    /// Adds an ad's listing status (`listed`, `missing_once`, `vanished`,
+    /// `unknown`) to its document: it comes from the archive's listings,
+    /// not from the record.
+    pub fn add_status(&self, doc: &mut TantivyDocument, status: &str) {
+        if let Some(field) = self.keyword("status") {
+            doc.add_text(field, status);
+        }
     }
 }
 

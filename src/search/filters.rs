@@ -42,6 +42,7 @@ macro_rules! with_filters {
                 advertiser_id: "Platform advertiser ids.",
                 gender: "Targeted genders (`female`, `male`, `unknown`).",
                 age: "Targeted age brackets, as published (`18-24`, `65+`).",
+                status: "Whether complete listings still hold the ad: `listed`, `missing_once`, `vanished`, or `unknown` (never in a complete listing).",
             ],
             texts: [
                 funder: "A funder, exactly as published.",
@@ -223,7 +224,7 @@ impl Filters {
     /// The queries that every result must match.
     pub fn queries(&self, fields: &Fields) -> Result<Vec<Box<dyn Query>>, SearchError> {
         let mut out: Vec<Box<dyn Query>> = Vec::new();
-        let keyword_filters: [KeywordFilter<'_>; 10] = [
+        let keyword_filters: [KeywordFilter<'_>; 11] = [
             ("platform", "platform", &self.platform, |v| v.to_lowercase()),
             ("country", "country", &self.country, |v| v.to_uppercase()),
             ("region", "region", &self.region, str::to_owned),
@@ -241,6 +242,7 @@ impl Filters {
             ("funder", "funder_name", &self.funder, str::to_owned),
             ("gender", "gender", &self.gender, |v| v.to_lowercase()),
             ("age", "age", &self.age, str::to_owned),
+            ("status", "status", &self.status, |v| v.to_lowercase()),
         ];
         for (param, field_name, values, normalize) in keyword_filters {
             if values.is_empty() {

@@ -65,6 +65,7 @@ pub const FACET_FIELDS: &[(&str, &str)] = &[
     ("funder", "funder_name"),
     ("gender", "gender"),
     ("age", "age"),
+    ("status", "status"),
 ];
 
 /// A search.
@@ -264,6 +265,58 @@ pub(crate) fn full_query(
         )),
         shortcut,
     })
+}
+
+/// Which of `uids` match `query` and `filters`: one pass over the index
+/// for a batch of ads named elsewhere (the ads of a page of changes).
+pub fn matching_uids(
+    archive: &Archive,
+    query: &str,
+    filters: &Filters,
+    uids: &[String],
+    deadline: &Deadline,
+) -> Result<std::collections::HashSet<String>, SearchError> {
+    let index = archive.search_index()?;
+    let request = SearchRequest {
+        query: query.to_owned(),
+        filters: filters.clone(),
+        deadline: deadline.clone(),
+        ..SearchRequest::default()
+    };
+    let Queries { full, .. } = full_query(archive, &request)?;
+    let uid_field = index.fields().uid;
+    let named = tantivy::query::TermSetQuery::new(
+        uids.iter()
+            .map(|uid| tantivy::Term::from_field_text(uid_field, uid)),
+    );
+    let both = BooleanQuery::new(vec![
+        (Occur::Must, full),
+        (Occur::Must, Box::new(named) as Box<dyn Query>),
+    ]);
+    let searcher = index.searcher();
+    let found = searcher.search(&both, &tantivy::collector::DocSetCollector)?;
+    if deadline.passed() {
+        return Err(SearchError::DeadlineExceeded);
+    }
+    let mut out = std::collections::HashSet::with_capacity(found.len());
+    let mut uid = String::new();
+    for address in found {
+        let segment = searcher.segment_reader(address.segment_ord);
+        let Some(column) = segment.fast_fields().str("uid")? else {
+            continue;
+        };
+        let ord = column.term_ords(address.doc_id).next();
+        if let Some(ord) = ord {
+            uid.clear();
+            if column
+                .ord_to_str(ord, &mut uid)
+                .map_err(tantivy::TantivyError::from)?
+            {
+                out.insert(uid.clone());
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Runs `collector` over the matches of `query`: spread over every core,

@@ -29,6 +29,7 @@ pub const QUERY_KEYWORDS: &[(&str, &str, Case)] = &[
     ("funder_name", "funder_name", Case::Keep),
     ("gender", "gender", Case::Lower),
     ("age", "age", Case::Keep),
+    ("status", "status", Case::Lower),
 ];
 
 /// How a keyword value is normalized before matching.

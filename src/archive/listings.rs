@@ -1,0 +1,651 @@
+//! Complete listings, and what changed between two listings of one scope.
+//!
+//! Some files name every ad a platform published in a scope at the time
+//! they were made: Snap's file of a year, Google's creative stats, X's
+//! disclosure file (the importer says so, see
+//! [`adarchive_importers::Importer::listing_scope`]). Importing a newer
+//! listing of the same scope tells, per ad of the scope, whether it is new,
+//! changed, absent once (libraries flicker), vanished (absent from two
+//! listings in a row) or back. Partial files never make anything absent.
+//!
+//! Everything here is written by the commit that archives the listing, in
+//! the same transaction, and is derived from the sources in archive order:
+//! `rebuild` derives it again and finds the same.
+
+use std::collections::HashSet;
+
+use adarchive_schema::Timestamp;
+use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use serde::{Deserialize, Serialize};
+
+use super::derive::encode;
+use super::{damaged, decode, latest_of, stored_record, SourceEntry, ADS, RECORDS};
+use crate::error::Result;
+use crate::index::Updates;
+
+/// scope → how many listings of it the archive holds.
+pub(super) const SCOPES: TableDefinition<&str, u64> = TableDefinition::new("scopes");
+/// import sequence of a listing → its [`Listing`] (JSON).
+pub(super) const LISTINGS: TableDefinition<u64, &[u8]> = TableDefinition::new("listings");
+/// scope ++ 0 ++ uid → the ad's [`Membership`] of the scope.
+pub(super) const LISTED: TableDefinition<&[u8], &[u8]> = TableDefinition::new("listed");
+/// uid ++ 0 ++ scope → (): the scopes an ad belongs to.
+pub(super) const AD_SCOPES: TableDefinition<&[u8], ()> = TableDefinition::new("ad_scopes");
+/// import sequence of the listing (u64 BE) ++ ordinal (u32 BE) → a change
+/// (see [`encode_change`]). Keys sort in archive order.
+pub(super) const CHANGES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("changes");
+
+pub(super) fn create_tables(txn: &WriteTransaction) -> std::result::Result<(), redb::TableError> {
+    txn.open_table(SCOPES)?;
+    txn.open_table(LISTINGS)?;
+    txn.open_table(LISTED)?;
+    txn.open_table(AD_SCOPES)?;
+    txn.open_table(CHANGES)?;
+    Ok(())
+}
+
+/// What happened to an ad between two listings of a scope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// In this listing, in none before of its scope.
+    New,
+    /// Listed again with a different record.
+    Changed,
+    /// Absent from this listing after being in the one before.
+    MissingOnce,
+    /// Absent from two listings in a row.
+    Vanished,
+    /// Listed again after being absent.
+    Reappeared,
+}
+
+impl ChangeKind {
+    /// Every kind, in the order they are listed.
+    pub const ALL: [ChangeKind; 5] = [
+        ChangeKind::New,
+        ChangeKind::Changed,
+        ChangeKind::MissingOnce,
+        ChangeKind::Vanished,
+        ChangeKind::Reappeared,
+    ];
+
+    /// The kind's name, as the API spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::New => "new",
+            ChangeKind::Changed => "changed",
+            ChangeKind::MissingOnce => "missing_once",
+            ChangeKind::Vanished => "vanished",
+            ChangeKind::Reappeared => "reappeared",
+        }
+    }
+
+    /// The kind called `name`.
+    ///
+    /// ```
+    /// use adarchive::archive::ChangeKind;
+    /// assert_eq!(ChangeKind::parse("missing_once"), Some(ChangeKind::MissingOnce));
+    /// assert_eq!(ChangeKind::parse("gone"), None);
+    /// ```
+    pub fn parse(name: &str) -> Option<ChangeKind> {
+        ChangeKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    fn byte(self) -> u8 {
+        match self {
+            ChangeKind::New => 0,
+            ChangeKind::Changed => 1,
+            ChangeKind::MissingOnce => 2,
+            ChangeKind::Vanished => 3,
+            ChangeKind::Reappeared => 4,
+        }
+    }
+
+    fn from_byte(b: u8) -> Option<ChangeKind> {
+        ChangeKind::ALL.into_iter().find(|k| k.byte() == b)
+    }
+}
+
+/// Whether an ad is in the latest listings of its scopes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AdStatus {
+    /// In the latest listing of one of its scopes at least.
+    Listed,
+    /// Absent from the latest listing of each of its scopes, but listed in
+    /// the one before of one of them.
+    MissingOnce,
+    /// Absent from the last two listings of each of its scopes.
+    Vanished,
+    /// Never in a complete listing: only partial files (pages of an API)
+    /// hold it, and they cannot tell whether it is still published.
+    Unknown,
+}
+
+impl AdStatus {
+    /// Every status, in the order they are listed.
+    pub const ALL: [AdStatus; 4] = [
+        AdStatus::Listed,
+        AdStatus::MissingOnce,
+        AdStatus::Vanished,
+        AdStatus::Unknown,
+    ];
+
+    /// The status's name, as the API spells it (and the index stores it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdStatus::Listed => "listed",
+            AdStatus::MissingOnce => "missing_once",
+            AdStatus::Vanished => "vanished",
+            AdStatus::Unknown => "unknown",
+        }
+    }
+
+    /// The status of an ad absent from `misses` listings in a row.
+    fn of_misses(misses: u32) -> AdStatus {
+        match misses {
+            0 => AdStatus::Listed,
+            1 => AdStatus::MissingOnce,
+            _ => AdStatus::Vanished,
+        }
+    }
+}
+
+/// One listing: a source that is a complete listing of its scope.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Listing {
+    /// The scope (`snap:2024`, `google:creative-stats`).
+    pub scope: String,
+    /// 1 for the scope's first listing, then 2, 3 …
+    pub number: u64,
+    /// The source's import sequence number.
+    pub seq: u64,
+    /// The source's blake3.
+    pub source: String,
+    /// The name it was imported under.
+    pub name: String,
+    /// When it was archived.
+    #[schema(value_type = String, format = DateTime)]
+    pub archived_at: Timestamp,
+    /// Ads it lists.
+    pub ads: u64,
+    /// Ads of the scope it does not list (absent once, vanished or gone
+    /// for longer).
+    pub absent: u64,
+    /// Ads new to the scope (0 for a first listing: it is the baseline,
+    /// and its ads are not reported as new).
+    pub new: u64,
+    /// Ads listed again with another record.
+    pub changed: u64,
+    /// Ads absent for the first time.
+    pub missing_once: u64,
+    /// Ads absent for the second time in a row.
+    pub vanished: u64,
+    /// Ads listed again after being absent.
+    pub reappeared: u64,
+}
+
+impl Listing {
+    /// How many ads it reports as `kind`.
+    pub fn count(&self, kind: ChangeKind) -> u64 {
+        match kind {
+            ChangeKind::New => self.new,
+            ChangeKind::Changed => self.changed,
+            ChangeKind::MissingOnce => self.missing_once,
+            ChangeKind::Vanished => self.vanished,
+            ChangeKind::Reappeared => self.reappeared,
+        }
+    }
+
+    fn add(&mut self, kind: ChangeKind) {
+        match kind {
+            ChangeKind::New => self.new += 1,
+            ChangeKind::Changed => self.changed += 1,
+            ChangeKind::MissingOnce => self.missing_once += 1,
+            ChangeKind::Vanished => self.vanished += 1,
+            ChangeKind::Reappeared => self.reappeared += 1,
+        }
+    }
+}
+
+/// The ads a listing source lists, gathered while it is derived.
+#[derive(Debug, Default)]
+pub(crate) struct ListingMembers {
+    pub scope: String,
+    /// uid, the seq of the version the listing shows, and whether the
+    /// ad's search document was written with this source (with the status
+    /// "listed"), in the order of the file.
+    pub ads: Vec<(String, u32, bool)>,
+}
+
+/// One ad's place in one scope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Membership {
+    /// The import sequence of the first listing that listed it.
+    pub first_seq: u64,
+    /// The import sequence of the last listing that listed it.
+    pub last_seq: u64,
+    /// The number (in its scope) of the last listing that listed it.
+    pub last_number: u64,
+    /// The seq of the ad's version that listing showed.
+    pub version: u32,
+    /// Listings in a row that did not list it since.
+    pub misses: u32,
+}
+
+impl Membership {
+    fn encode(&self) -> [u8; 32] {
+        let mut v = [0u8; 32];
+        v[..8].copy_from_slice(&self.first_seq.to_be_bytes());
+        v[8..16].copy_from_slice(&self.last_seq.to_be_bytes());
+        v[16..24].copy_from_slice(&self.last_number.to_be_bytes());
+        v[24..28].copy_from_slice(&self.version.to_be_bytes());
+        v[28..].copy_from_slice(&self.misses.to_be_bytes());
+        v
+    }
+
+    fn decode(v: &[u8]) -> Option<Membership> {
+        let u64_at = |at: usize| Some(u64::from_be_bytes(v.get(at..at + 8)?.try_into().ok()?));
+        let u32_at = |at: usize| Some(u32::from_be_bytes(v.get(at..at + 4)?.try_into().ok()?));
+        (v.len() == 32).then_some(())?;
+        Some(Membership {
+            first_seq: u64_at(0)?,
+            last_seq: u64_at(8)?,
+            last_number: u64_at(16)?,
+            version: u32_at(24)?,
+            misses: u32_at(28)?,
+        })
+    }
+}
+
+/// A change as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredChange {
+    /// The listing's import sequence.
+    pub seq: u64,
+    /// Its place among the listing's changes.
+    pub ordinal: u32,
+    pub kind: ChangeKind,
+    pub uid: String,
+    /// The version the scope's previous listing showed.
+    pub from_version: Option<u32>,
+    /// The version this listing shows.
+    pub to_version: Option<u32>,
+}
+
+/// The [`CHANGES`] key of a change.
+pub fn change_key(seq: u64, ordinal: u32) -> [u8; 12] {
+    let mut key = [0u8; 12];
+    key[..8].copy_from_slice(&seq.to_be_bytes());
+    key[8..].copy_from_slice(&ordinal.to_be_bytes());
+    key
+}
+
+const NO_VERSION: u32 = u32::MAX;
+
+fn encode_change(change: &StoredChange) -> Vec<u8> {
+    let mut v = Vec::with_capacity(9 + change.uid.len());
+    v.push(change.kind.byte());
+    v.extend_from_slice(&change.from_version.unwrap_or(NO_VERSION).to_be_bytes());
+    v.extend_from_slice(&change.to_version.unwrap_or(NO_VERSION).to_be_bytes());
+    v.extend_from_slice(change.uid.as_bytes());
+    v
+}
+
+pub(super) fn decode_change(key: &[u8], v: &[u8]) -> Option<StoredChange> {
+    let version = |at: usize| {
+        let n = u32::from_be_bytes(v.get(at..at + 4)?.try_into().ok()?);
+        Some((n != NO_VERSION).then_some(n))
+    };
+    Some(StoredChange {
+        seq: u64::from_be_bytes(key.get(..8)?.try_into().ok()?),
+        ordinal: u32::from_be_bytes(key.get(8..12)?.try_into().ok()?),
+        kind: ChangeKind::from_byte(*v.first()?)?,
+        from_version: version(1)?,
+        to_version: version(5)?,
+        uid: std::str::from_utf8(v.get(9..)?).ok()?.to_owned(),
+    })
+}
+
+fn pair_key(first: &str, second: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(first.len() + second.len() + 1);
+    key.extend_from_slice(first.as_bytes());
+    key.push(0);
+    key.extend_from_slice(second.as_bytes());
+    key
+}
+
+/// Bounds of the keys that start with `first ++ 0`.
+fn pair_bounds(first: &str) -> (Vec<u8>, Vec<u8>) {
+    let mut from = first.as_bytes().to_vec();
+    from.push(0);
+    let mut to = first.as_bytes().to_vec();
+    to.push(1);
+    (from, to)
+}
+
+/// The status of `uid` from its memberships.
+pub(crate) fn status_in(
+    ad_scopes: &impl ReadableTable<&'static [u8], ()>,
+    listed: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    uid: &str,
+) -> Result<AdStatus> {
+    let mut fewest: Option<u32> = None;
+    let (from, to) = pair_bounds(uid);
+    for item in ad_scopes.range(&from[..]..&to[..])? {
+        let (key, _) = item?;
+        let scope = std::str::from_utf8(&key.value()[from.len()..])
+            .map_err(|_| damaged(uid, "unreadable scope"))?;
+        if let Some(m) = listed.get(&pair_key(scope, uid)[..])? {
+            let m = Membership::decode(m.value()).ok_or_else(|| damaged(uid, "bad membership"))?;
+            fewest = Some(fewest.map_or(m.misses, |f| f.min(m.misses)));
+        }
+    }
+    Ok(fewest.map_or(AdStatus::Unknown, AdStatus::of_misses))
+}
+
+/// Records, in the transaction archiving `entry`, that it is a listing of
+/// `members.scope`: the ad's memberships, the listing, and its changes.
+/// The search documents of ads whose status changed are written again
+/// with their new status. Returns the listing.
+pub(crate) fn record_listing(
+    txn: &WriteTransaction,
+    entry: &SourceEntry,
+    members: &ListingMembers,
+    index: Option<&Updates<'_>>,
+) -> Result<Listing> {
+    let scope = members.scope.as_str();
+    let mut scopes = txn.open_table(SCOPES)?;
+    let before = scopes.get(scope)?.map_or(0, |n| n.value());
+    let number = before + 1;
+    scopes.insert(scope, number)?;
+    drop(scopes);
+    let baseline = before == 0;
+
+    let mut listing = Listing {
+        scope: scope.to_owned(),
+        number,
+        seq: entry.seq,
+        source: entry.blake3.clone(),
+        name: entry.names.first().cloned().unwrap_or_default(),
+        archived_at: entry.imported_at,
+        ads: 0,
+        absent: 0,
+        new: 0,
+        changed: 0,
+        missing_once: 0,
+        vanished: 0,
+        reappeared: 0,
+    };
+    let mut listed = txn.open_table(LISTED)?;
+    let mut ad_scopes = txn.open_table(AD_SCOPES)?;
+    let mut changes = txn.open_table(CHANGES)?;
+    let mut ordinal = 0u32;
+    let mut emit = |listing: &mut Listing,
+                    kind: ChangeKind,
+                    uid: &str,
+                    from_version: Option<u32>,
+                    to_version: Option<u32>|
+     -> Result<()> {
+        let change = StoredChange {
+            seq: entry.seq,
+            ordinal,
+            kind,
+            uid: uid.to_owned(),
+            from_version,
+            to_version,
+        };
+        changes.insert(
+            &change_key(entry.seq, ordinal)[..],
+            &encode_change(&change)[..],
+        )?;
+        ordinal += 1;
+        listing.add(kind);
+        Ok(())
+    };
+    // Ads whose status may differ from their search document's.
+    let mut restatus: Vec<String> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::with_capacity(members.ads.len());
+    for (uid, version, indexed) in &members.ads {
+        if !seen.insert(uid.as_str()) {
+            continue;
+        }
+        let key = pair_key(scope, uid);
+        let known = match listed.get(&key[..])? {
+            Some(v) => {
+                Some(Membership::decode(v.value()).ok_or_else(|| damaged(uid, "bad membership"))?)
+            }
+            None => None,
+        };
+        let membership = match known {
+            None => {
+                if !baseline {
+                    emit(&mut listing, ChangeKind::New, uid, None, Some(*version))?;
+                }
+                ad_scopes.insert(&pair_key(uid, scope)[..], ())?;
+                if !indexed {
+                    // Known before from a partial file, or from another
+                    // scope: its status may be other than "listed".
+                    restatus.push(uid.clone());
+                }
+                Membership {
+                    first_seq: entry.seq,
+                    last_seq: entry.seq,
+                    last_number: number,
+                    version: *version,
+                    misses: 0,
+                }
+            }
+            Some(m) => {
+                if m.misses > 0 {
+                    emit(
+                        &mut listing,
+                        ChangeKind::Reappeared,
+                        uid,
+                        Some(m.version),
+                        Some(*version),
+                    )?;
+                    if !indexed {
+                        restatus.push(uid.clone());
+                    }
+                }
+                if m.version != *version {
+                    emit(
+                        &mut listing,
+                        ChangeKind::Changed,
+                        uid,
+                        Some(m.version),
+                        Some(*version),
+                    )?;
+                }
+                Membership {
+                    last_seq: entry.seq,
+                    last_number: number,
+                    version: *version,
+                    misses: 0,
+                    ..m
+                }
+            }
+        };
+        listed.insert(&key[..], &membership.encode()[..])?;
+    }
+    listing.ads = seen.len() as u64;
+
+    // Every ad of the scope this listing did not list.
+    let (from, to) = pair_bounds(scope);
+    let mut absent = Vec::new();
+    for item in listed.range(&from[..]..&to[..])? {
+        let (key, value) = item?;
+        let m =
+            Membership::decode(value.value()).ok_or_else(|| damaged(scope, "bad membership"))?;
+        if m.last_number < number {
+            absent.push((key.value().to_vec(), m));
+        }
+    }
+    listing.absent = absent.len() as u64;
+    for (key, m) in absent {
+        let uid = std::str::from_utf8(&key[from.len()..])
+            .map_err(|_| damaged(scope, "unreadable uid"))?;
+        let misses = m.misses.saturating_add(1);
+        match misses {
+            1 => emit(
+                &mut listing,
+                ChangeKind::MissingOnce,
+                uid,
+                Some(m.version),
+                None,
+            )?,
+            2 => emit(
+                &mut listing,
+                ChangeKind::Vanished,
+                uid,
+                Some(m.version),
+                None,
+            )?,
+            _ => {}
+        }
+        if misses <= 2 {
+            restatus.push(uid.to_owned());
+        }
+        listed.insert(&key[..], &Membership { misses, ..m }.encode()[..])?;
+    }
+
+    if let Some(updates) = index {
+        let ads = txn.open_table(ADS)?;
+        let records = txn.open_table(RECORDS)?;
+        for uid in &restatus {
+            let status = status_in(&ad_scopes, &listed, uid)?;
+            let Some(latest) = latest_of(&ads, uid)? else {
+                continue;
+            };
+            let canonical = stored_record(&records, latest.record, &latest.hash)?;
+            let ad: adarchive_schema::Ad = decode(uid, &canonical)?;
+            let mut doc = updates.document(&ad, &latest.hash);
+            updates.add_status(&mut doc, status.as_str());
+            updates.upsert(uid, doc, true)?;
+        }
+    }
+
+    let mut listings = txn.open_table(LISTINGS)?;
+    listings.insert(entry.seq, &encode(&listing)[..])?;
+    Ok(listing)
+}
+
+/// An ad's place in one scope, as the API and the ad page show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ScopeMembership {
+    /// The scope.
+    pub scope: String,
+    /// When the first listing that listed it was archived.
+    #[schema(value_type = String, format = DateTime)]
+    pub first_listed: Timestamp,
+    /// When the last listing that listed it was archived.
+    #[schema(value_type = String, format = DateTime)]
+    pub last_listed: Timestamp,
+    /// Listings of the scope since then that did not list it (0: the
+    /// latest lists it).
+    pub absent_from: u32,
+}
+
+/// Whether listings still hold an ad.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AdListings {
+    /// `listed`, `missing_once`, `vanished` or `unknown`.
+    pub status: AdStatus,
+    /// The scopes whose listings held it, with when.
+    pub scopes: Vec<ScopeMembership>,
+}
+
+impl super::Archive {
+    /// Every listing, in archive order.
+    pub fn listings(&self) -> Result<Vec<Listing>> {
+        let txn = self.db().begin_read()?;
+        let table = txn.open_table(LISTINGS)?;
+        let mut out = Vec::new();
+        for item in table.iter()? {
+            let (seq, value) = item?;
+            out.push(decode(&format!("listing {}", seq.value()), value.value())?);
+        }
+        Ok(out)
+    }
+
+    /// The listing archived with import sequence `seq`, if that source is one.
+    pub fn listing(&self, seq: u64) -> Result<Option<Listing>> {
+        let txn = self.db().begin_read()?;
+        let table = txn.open_table(LISTINGS)?;
+        let value = table.get(seq)?;
+        value
+            .map(|v| decode(&format!("listing {seq}"), v.value()))
+            .transpose()
+    }
+
+    /// Whether listings still hold the ad `uid`, and since when.
+    pub fn ad_listings(&self, uid: &str) -> Result<AdListings> {
+        let txn = self.db().begin_read()?;
+        let ad_scopes = txn.open_table(AD_SCOPES)?;
+        let listed = txn.open_table(LISTED)?;
+        let listings = txn.open_table(LISTINGS)?;
+        let archived_at = |seq: u64| -> Result<Timestamp> {
+            let value = listings
+                .get(seq)?
+                .ok_or_else(|| damaged(uid, "membership of a listing the archive lacks"))?;
+            let listing: Listing = decode(uid, value.value())?;
+            Ok(listing.archived_at)
+        };
+        let mut scopes = Vec::new();
+        let (from, to) = pair_bounds(uid);
+        for item in ad_scopes.range(&from[..]..&to[..])? {
+            let (key, _) = item?;
+            let scope = std::str::from_utf8(&key.value()[from.len()..])
+                .map_err(|_| damaged(uid, "unreadable scope"))?
+                .to_owned();
+            let Some(value) = listed.get(&pair_key(&scope, uid)[..])? else {
+                continue;
+            };
+            let m =
+                Membership::decode(value.value()).ok_or_else(|| damaged(uid, "bad membership"))?;
+            scopes.push(ScopeMembership {
+                first_listed: archived_at(m.first_seq)?,
+                last_listed: archived_at(m.last_seq)?,
+                absent_from: m.misses,
+                scope,
+            });
+        }
+        Ok(AdListings {
+            status: status_in(&ad_scopes, &listed, uid)?,
+            scopes,
+        })
+    }
+
+    /// Up to `max` changes from the key `from` on, in archive order.
+    pub fn changes_from(&self, from: (u64, u32), max: usize) -> Result<Vec<StoredChange>> {
+        let txn = self.db().begin_read()?;
+        let table = txn.open_table(CHANGES)?;
+        let start = change_key(from.0, from.1);
+        let mut out = Vec::new();
+        for item in table.range(&start[..]..)?.take(max) {
+            let (key, value) = item?;
+            out.push(
+                decode_change(key.value(), value.value())
+                    .ok_or_else(|| damaged("changes", "unreadable change"))?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// The record of version `seq` of the ad `uid`.
+    pub fn version_record(&self, uid: &str, seq: u32) -> Result<Option<adarchive_schema::Ad>> {
+        let txn = self.db().begin_read()?;
+        let ads = txn.open_table(ADS)?;
+        let mut key = Vec::new();
+        super::ad_key(uid, super::TAG_VERSION, &seq.to_be_bytes(), &mut key);
+        let Some(value) = ads.get(&key[..])? else {
+            return Ok(None);
+        };
+        let (version, number) = super::codec::decode_version(uid, value.value())
+            .ok_or_else(|| damaged(uid, "unreadable version"))?;
+        let canonical = stored_record(&txn.open_table(RECORDS)?, number, &version.record_hash)?;
+        Ok(Some(decode(uid, &canonical)?))
+    }
+}
