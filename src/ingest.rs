@@ -689,6 +689,7 @@ fn import_staged(
     report.redacted_tokens = stored.redacted_tokens;
     let (original_blake3, tokens) = (stored.original_blake3.clone(), stored.redacted_tokens);
     // What is kept and served is the file's name, not where it lay.
+    let given_name = name;
     let public = public_name(name);
     let name = public.as_str();
 
@@ -710,6 +711,7 @@ fn import_staged(
             ));
         }
         archive.add_source_name(&entry, name)?;
+        report.listing = archive.relist(&entry, name, now(), run.index)?;
         report.counts = ImportCounts::again(&entry);
         report.format = Some(entry.format);
         return Ok(report);
@@ -735,7 +737,8 @@ fn import_staged(
         name: read_as.as_deref().unwrap_or(name),
         importer,
         observed_at: imported_at,
-        listing_scope: importer.listing_scope(read_as.as_deref().unwrap_or(name)),
+        // The name as given: a folder called `2024` says Snap's year.
+        listing_scope: importer.listing_scope(given_name),
     };
     let derived = match ahead {
         Some(Ahead { batches, outcome }) => {
@@ -782,6 +785,7 @@ fn import_staged(
         read_as: read_as.clone(),
         importer_version: Some(importer.version().to_owned()),
         fetched: run.fetched.cloned(),
+        listing_scope: job.listing_scope.clone(),
         ..SourceEntry::new(
             &stored.blake3,
             stored.size,

@@ -214,6 +214,30 @@ search_params! {
     }
 }
 
+search_params! {
+    /// Parameters of `/v1/changes`: the search's `q` and filters choose
+    /// the ads whose changes are listed.
+    pub struct ChangesParams {
+        /// Only changes of listings archived at or after this date or time
+        /// (YYYY-MM-DD or RFC 3339).
+        #[param(value_type = Option<String>, format = Date)]
+        pub since: Option<String>,
+        /// Kinds of change, comma-separated: `new`, `changed`, `missing_once`, `vanished`, `reappeared` (default: all).
+        #[param(pattern = "^((new|changed|missing_once|vanished|reappeared)(,(new|changed|missing_once|vanished|reappeared))*)?$")]
+        #[serde(default, deserialize_with = "empty_as_none")]
+        pub kind: Option<String>,
+        /// Scopes, comma-separated (`snap:2024`, `google:creative-stats`; see `/v1/scopes`).
+        #[serde(default, deserialize_with = "empty_as_none")]
+        pub scope: Option<String>,
+        /// Changes per page, 1 to 1000 (default 50).
+        #[param(value_type = Option<usize>, minimum = 1, maximum = 1000)]
+        pub limit: Option<String>,
+        /// `next_cursor` of the previous page.
+        #[serde(default, deserialize_with = "empty_as_none")]
+        pub cursor: Option<String>,
+    }
+}
+
 /// The search endpoints that take a parameter called `name`.
 pub(crate) fn endpoints_taking(name: &str) -> Vec<&'static str> {
     let takes =
@@ -222,6 +246,7 @@ pub(crate) fn endpoints_taking(name: &str) -> Vec<&'static str> {
         ("/v1/ads", takes(AdsParams::into_params(|| None))),
         ("/v1/export", takes(ExportParams::into_params(|| None))),
         ("/v1/spend", takes(SpendParams::into_params(|| None))),
+        ("/v1/changes", takes(ChangesParams::into_params(|| None))),
     ]
     .into_iter()
     .filter_map(|(path, takes)| takes.then_some(path))

@@ -712,6 +712,7 @@ pub fn rebuild(root: &Path, progress: &dyn Progress) -> Result<RebuildReport> {
         // entry there.
         let txn = new.db().begin_write()?;
         crate::tlog::copy_log(&old.db().begin_read()?, &txn)?;
+        Archive::copy_relistings(&old.db().begin_read()?, &txn)?;
         new.commit(txn)?;
         for entry in &entries {
             let writer = new.begin_source(&entry.blake3, None)?;
@@ -733,7 +734,7 @@ pub fn rebuild(root: &Path, progress: &dyn Progress) -> Result<RebuildReport> {
                     name,
                     importer,
                     observed_at: entry.imported_at,
-                    listing_scope: importer.listing_scope(name),
+                    listing_scope: entry.listing_scope.clone(),
                 };
                 let derived = writer.derive(&job, progress, None)?;
                 progress.finish();
@@ -751,6 +752,7 @@ pub fn rebuild(root: &Path, progress: &dyn Progress) -> Result<RebuildReport> {
                 listing = derived.listing.take();
             }
             writer.commit(rebuilt, quarantine, listing.as_ref(), None)?;
+            new.replay_relistings(entry.seq)?;
             report.sources += 1;
         }
         new.checkpoint()?;

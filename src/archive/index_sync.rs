@@ -30,6 +30,7 @@ pub fn catch_up_index(archive: &Archive) -> Result<u64> {
     let txn = archive.db().begin_read()?;
     let (ad_scopes, listed) = (txn.open_table(AD_SCOPES)?, txn.open_table(LISTED)?);
     let changes = txn.open_table(CHANGES)?;
+    let listings = archive.listings()?;
     for entry in archive.sources()? {
         if entry.seq < state.sources || entry.format == ZIP_FORMAT {
             continue;
@@ -39,11 +40,13 @@ pub fn catch_up_index(archive: &Archive) -> Result<u64> {
             .into_iter()
             .map(|observation| observation.uid)
             .collect();
-        let (from, to) = (change_key(entry.seq, 0), change_key(entry.seq + 1, 0));
-        for item in changes.range(&from[..]..&to[..])? {
-            let (key, value) = item?;
-            if let Some(change) = super::listings::decode_change(key.value(), value.value()) {
-                uids.push(change.uid);
+        for listing in listings.iter().filter(|l| l.seq == entry.seq) {
+            let (from, to) = (change_key(listing.id, 0), change_key(listing.id + 1, 0));
+            for item in changes.range(&from[..]..&to[..])? {
+                let (key, value) = item?;
+                if let Some(change) = super::listings::decode_change(key.value(), value.value()) {
+                    uids.push(change.uid);
+                }
             }
         }
         for uid in uids {

@@ -25,19 +25,25 @@ use crate::index::Updates;
 
 /// scope → how many listings of it the archive holds.
 pub(super) const SCOPES: TableDefinition<&str, u64> = TableDefinition::new("scopes");
-/// import sequence of a listing → its [`Listing`] (JSON).
+/// listing number (from 0, in archive order) → its [`Listing`] (JSON).
 pub(super) const LISTINGS: TableDefinition<u64, &[u8]> = TableDefinition::new("listings");
+/// import sequence of the last source archived before (u64 BE) ++ a
+/// counter (u32 BE) → a [`Relisting`] (JSON): a listing archived before,
+/// imported again after another listing of its scope. Not derived from
+/// the sources: `rebuild` copies it and replays each in its place.
+pub(super) const RELISTINGS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("relistings");
 /// scope ++ 0 ++ uid → the ad's [`Membership`] of the scope.
 pub(super) const LISTED: TableDefinition<&[u8], &[u8]> = TableDefinition::new("listed");
 /// uid ++ 0 ++ scope → (): the scopes an ad belongs to.
 pub(super) const AD_SCOPES: TableDefinition<&[u8], ()> = TableDefinition::new("ad_scopes");
-/// import sequence of the listing (u64 BE) ++ ordinal (u32 BE) → a change
-/// (see [`encode_change`]). Keys sort in archive order.
+/// listing number (u64 BE) ++ ordinal (u32 BE) → a change (see
+/// [`encode_change`]). Keys sort in archive order.
 pub(super) const CHANGES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("changes");
 
 pub(super) fn create_tables(txn: &WriteTransaction) -> std::result::Result<(), redb::TableError> {
     txn.open_table(SCOPES)?;
     txn.open_table(LISTINGS)?;
+    txn.open_table(RELISTINGS)?;
     txn.open_table(LISTED)?;
     txn.open_table(AD_SCOPES)?;
     txn.open_table(CHANGES)?;
@@ -157,10 +163,16 @@ impl AdStatus {
 pub struct Listing {
     /// The scope (`snap:2024`, `google:creative-stats`).
     pub scope: String,
+    /// The listing's number among every listing, from 0 in archive order.
+    pub id: u64,
     /// 1 for the scope's first listing, then 2, 3 …
     pub number: u64,
     /// The source's import sequence number.
     pub seq: u64,
+    /// Whether the source was archived before, as an earlier listing of
+    /// the scope, and imported again after another one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub again: bool,
     /// The source's blake3.
     pub source: String,
     /// The name it was imported under.
@@ -219,13 +231,26 @@ pub(crate) struct ListingMembers {
     pub ads: Vec<(String, u32, bool)>,
 }
 
+/// A listing imported again: its bytes were archived before, as an
+/// earlier listing of the scope, and a later listing came between (a
+/// library that drops ads and then publishes them again).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Relisting {
+    /// The source.
+    pub blake3: String,
+    /// The name it was imported under this time.
+    pub name: String,
+    /// When.
+    pub at: Timestamp,
+}
+
 /// One ad's place in one scope.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Membership {
-    /// The import sequence of the first listing that listed it.
-    pub first_seq: u64,
-    /// The import sequence of the last listing that listed it.
-    pub last_seq: u64,
+    /// The id of the first listing that listed it.
+    pub first_listing: u64,
+    /// The id of the last listing that listed it.
+    pub last_listing: u64,
     /// The number (in its scope) of the last listing that listed it.
     pub last_number: u64,
     /// The seq of the ad's version that listing showed.
@@ -237,8 +262,8 @@ pub(crate) struct Membership {
 impl Membership {
     fn encode(&self) -> [u8; 32] {
         let mut v = [0u8; 32];
-        v[..8].copy_from_slice(&self.first_seq.to_be_bytes());
-        v[8..16].copy_from_slice(&self.last_seq.to_be_bytes());
+        v[..8].copy_from_slice(&self.first_listing.to_be_bytes());
+        v[8..16].copy_from_slice(&self.last_listing.to_be_bytes());
         v[16..24].copy_from_slice(&self.last_number.to_be_bytes());
         v[24..28].copy_from_slice(&self.version.to_be_bytes());
         v[28..].copy_from_slice(&self.misses.to_be_bytes());
@@ -250,8 +275,8 @@ impl Membership {
         let u32_at = |at: usize| Some(u32::from_be_bytes(v.get(at..at + 4)?.try_into().ok()?));
         (v.len() == 32).then_some(())?;
         Some(Membership {
-            first_seq: u64_at(0)?,
-            last_seq: u64_at(8)?,
+            first_listing: u64_at(0)?,
+            last_listing: u64_at(8)?,
             last_number: u64_at(16)?,
             version: u32_at(24)?,
             misses: u32_at(28)?,
@@ -262,8 +287,8 @@ impl Membership {
 /// A change as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredChange {
-    /// The listing's import sequence.
-    pub seq: u64,
+    /// The listing's id.
+    pub listing: u64,
     /// Its place among the listing's changes.
     pub ordinal: u32,
     pub kind: ChangeKind,
@@ -275,9 +300,9 @@ pub struct StoredChange {
 }
 
 /// The [`CHANGES`] key of a change.
-pub fn change_key(seq: u64, ordinal: u32) -> [u8; 12] {
+pub fn change_key(listing: u64, ordinal: u32) -> [u8; 12] {
     let mut key = [0u8; 12];
-    key[..8].copy_from_slice(&seq.to_be_bytes());
+    key[..8].copy_from_slice(&listing.to_be_bytes());
     key[8..].copy_from_slice(&ordinal.to_be_bytes());
     key
 }
@@ -299,7 +324,7 @@ pub(super) fn decode_change(key: &[u8], v: &[u8]) -> Option<StoredChange> {
         Some((n != NO_VERSION).then_some(n))
     };
     Some(StoredChange {
-        seq: u64::from_be_bytes(key.get(..8)?.try_into().ok()?),
+        listing: u64::from_be_bytes(key.get(..8)?.try_into().ok()?),
         ordinal: u32::from_be_bytes(key.get(8..12)?.try_into().ok()?),
         kind: ChangeKind::from_byte(*v.first()?)?,
         from_version: version(1)?,
@@ -345,17 +370,24 @@ pub(crate) fn status_in(
     Ok(fewest.map_or(AdStatus::Unknown, AdStatus::of_misses))
 }
 
-/// Records, in the transaction archiving `entry`, that it is a listing of
-/// `members.scope`: the ad's memberships, the listing, and its changes.
-/// The search documents of ads whose status changed are written again
-/// with their new status. Returns the listing.
+/// Records, in the transaction archiving `entry` (or importing it again,
+/// `again`), that it is a listing of `members.scope`: the ads'
+/// memberships, the listing, and its changes. The search documents of ads
+/// whose status changed are written again with their new status. Returns
+/// the listing.
 pub(crate) fn record_listing(
     txn: &WriteTransaction,
     entry: &SourceEntry,
+    again: Option<&Relisting>,
     members: &ListingMembers,
     index: Option<&Updates<'_>>,
 ) -> Result<Listing> {
     let scope = members.scope.as_str();
+    let mut listings = txn.open_table(LISTINGS)?;
+    let id = match listings.last()? {
+        Some((id, _)) => id.value() + 1,
+        None => 0,
+    };
     let mut scopes = txn.open_table(SCOPES)?;
     let before = scopes.get(scope)?.map_or(0, |n| n.value());
     let number = before + 1;
@@ -365,11 +397,16 @@ pub(crate) fn record_listing(
 
     let mut listing = Listing {
         scope: scope.to_owned(),
+        id,
         number,
         seq: entry.seq,
+        again: again.is_some(),
         source: entry.blake3.clone(),
-        name: entry.names.first().cloned().unwrap_or_default(),
-        archived_at: entry.imported_at,
+        name: match again {
+            Some(r) => r.name.clone(),
+            None => entry.names.first().cloned().unwrap_or_default(),
+        },
+        archived_at: again.map_or(entry.imported_at, |r| r.at),
         ads: 0,
         absent: 0,
         new: 0,
@@ -389,17 +426,14 @@ pub(crate) fn record_listing(
                     to_version: Option<u32>|
      -> Result<()> {
         let change = StoredChange {
-            seq: entry.seq,
+            listing: id,
             ordinal,
             kind,
             uid: uid.to_owned(),
             from_version,
             to_version,
         };
-        changes.insert(
-            &change_key(entry.seq, ordinal)[..],
-            &encode_change(&change)[..],
-        )?;
+        changes.insert(&change_key(id, ordinal)[..], &encode_change(&change)[..])?;
         ordinal += 1;
         listing.add(kind);
         Ok(())
@@ -430,8 +464,8 @@ pub(crate) fn record_listing(
                     restatus.push(uid.clone());
                 }
                 Membership {
-                    first_seq: entry.seq,
-                    last_seq: entry.seq,
+                    first_listing: id,
+                    last_listing: id,
                     last_number: number,
                     version: *version,
                     misses: 0,
@@ -460,7 +494,7 @@ pub(crate) fn record_listing(
                     )?;
                 }
                 Membership {
-                    last_seq: entry.seq,
+                    last_listing: id,
                     last_number: number,
                     version: *version,
                     misses: 0,
@@ -527,8 +561,7 @@ pub(crate) fn record_listing(
         }
     }
 
-    let mut listings = txn.open_table(LISTINGS)?;
-    listings.insert(entry.seq, &encode(&listing)[..])?;
+    listings.insert(id, &encode(&listing)[..])?;
     Ok(listing)
 }
 
@@ -570,25 +603,15 @@ impl super::Archive {
         Ok(out)
     }
 
-    /// The listing archived with import sequence `seq`, if that source is one.
-    pub fn listing(&self, seq: u64) -> Result<Option<Listing>> {
-        let txn = self.db().begin_read()?;
-        let table = txn.open_table(LISTINGS)?;
-        let value = table.get(seq)?;
-        value
-            .map(|v| decode(&format!("listing {seq}"), v.value()))
-            .transpose()
-    }
-
     /// Whether listings still hold the ad `uid`, and since when.
     pub fn ad_listings(&self, uid: &str) -> Result<AdListings> {
         let txn = self.db().begin_read()?;
         let ad_scopes = txn.open_table(AD_SCOPES)?;
         let listed = txn.open_table(LISTED)?;
         let listings = txn.open_table(LISTINGS)?;
-        let archived_at = |seq: u64| -> Result<Timestamp> {
+        let archived_at = |id: u64| -> Result<Timestamp> {
             let value = listings
-                .get(seq)?
+                .get(id)?
                 .ok_or_else(|| damaged(uid, "membership of a listing the archive lacks"))?;
             let listing: Listing = decode(uid, value.value())?;
             Ok(listing.archived_at)
@@ -606,8 +629,8 @@ impl super::Archive {
             let m =
                 Membership::decode(value.value()).ok_or_else(|| damaged(uid, "bad membership"))?;
             scopes.push(ScopeMembership {
-                first_listed: archived_at(m.first_seq)?,
-                last_listed: archived_at(m.last_seq)?,
+                first_listed: archived_at(m.first_listing)?,
+                last_listed: archived_at(m.last_listing)?,
                 absent_from: m.misses,
                 scope,
             });
@@ -647,5 +670,165 @@ impl super::Archive {
             .ok_or_else(|| damaged(uid, "unreadable version"))?;
         let canonical = stored_record(&txn.open_table(RECORDS)?, number, &version.record_hash)?;
         Ok(Some(decode(uid, &canonical)?))
+    }
+}
+
+/// The ads the stored source `blake3` lists, from its observations, each
+/// with the version its row showed.
+fn members_of_source(txn: &WriteTransaction, blake3: &str, scope: &str) -> Result<ListingMembers> {
+    let source = *blake3::Hash::from_hex(blake3)
+        .map_err(|_| damaged(blake3, "not a blake3 hash"))?
+        .as_bytes();
+    let observations = txn.open_table(super::OBSERVATIONS)?;
+    let ads = txn.open_table(ADS)?;
+    let (from, to) = (
+        super::observation_key(&source, 0),
+        super::observation_key(&source, u64::MAX),
+    );
+    let mut members = ListingMembers {
+        scope: scope.to_owned(),
+        ads: Vec::new(),
+    };
+    for item in observations.range(&from[..]..=&to[..])? {
+        let (_, value) = item?;
+        let observation = super::codec::decode_observation(value.value())
+            .ok_or_else(|| damaged(blake3, "unreadable observation"))?;
+        let uid = observation.uid;
+        let (vfrom, vto) = super::ad_bounds(uid, super::TAG_VERSION);
+        let mut version = None;
+        for v in ads.range(&vfrom[..]..&vto[..])? {
+            let (_, v) = v?;
+            let (found, _) = super::codec::decode_version(uid, v.value())
+                .ok_or_else(|| damaged(uid, "unreadable version"))?;
+            if found.record_hash == observation.record_hash {
+                version = Some(found.seq);
+            }
+        }
+        let version = version.ok_or_else(|| damaged(uid, "observation of no version"))?;
+        members.ads.push((uid.to_owned(), version, false));
+    }
+    Ok(members)
+}
+
+/// The key of a [`RELISTINGS`] entry.
+fn relisting_key(after_seq: u64, n: u32) -> [u8; 12] {
+    change_key(after_seq, n)
+}
+
+/// Records `relisting` of the archived listing `entry` of `scope`, replayed
+/// or new, in `txn`.
+fn relist_in(
+    txn: &WriteTransaction,
+    entry: &SourceEntry,
+    scope: &str,
+    relisting: &Relisting,
+    index: Option<&Updates<'_>>,
+) -> Result<Listing> {
+    let members = members_of_source(txn, &entry.blake3, scope)?;
+    record_listing(txn, entry, Some(relisting), &members, index)
+}
+
+impl super::Archive {
+    /// Records that the archived source `entry`, imported again under
+    /// `name`, is the newest listing of its scope, if it is a listing:
+    /// unless it is the scope's newest listing already, when importing it
+    /// again says nothing new (and an import run twice changes nothing).
+    pub(crate) fn relist(
+        &self,
+        entry: &SourceEntry,
+        name: &str,
+        at: Timestamp,
+        index: Option<&Updates<'_>>,
+    ) -> Result<Option<Listing>> {
+        let Some(scope) = entry.listing_scope.as_deref() else {
+            return Ok(None);
+        };
+        let txn = self.db().begin_write()?;
+        {
+            let listings = txn.open_table(LISTINGS)?;
+            let mut newest = None;
+            for item in listings.iter()?.rev() {
+                let (id, value) = item?;
+                let listing: Listing = decode(&format!("listing {}", id.value()), value.value())?;
+                if listing.scope == scope {
+                    newest = Some(listing);
+                    break;
+                }
+            }
+            match newest {
+                Some(newest) if newest.source != entry.blake3 => {}
+                // The newest listing already.
+                _ => return Ok(None),
+            }
+        }
+        let after_seq = match txn.open_table(super::SOURCE_ORDER)?.last()? {
+            Some((seq, _)) => seq.value(),
+            None => 0,
+        };
+        let relisting = Relisting {
+            blake3: entry.blake3.clone(),
+            name: name.to_owned(),
+            at,
+        };
+        {
+            let mut relistings = txn.open_table(RELISTINGS)?;
+            let (from, to) = (relisting_key(after_seq, 0), relisting_key(after_seq + 1, 0));
+            let n = relistings.range(&from[..]..&to[..])?.count() as u32;
+            relistings.insert(&relisting_key(after_seq, n)[..], &encode(&relisting)[..])?;
+        }
+        let listing = relist_in(&txn, entry, scope, &relisting, index)?;
+        self.commit(txn)?;
+        Ok(Some(listing))
+    }
+
+    /// For `rebuild`: copies the relistings of `old` into this archive's
+    /// `txn`, to be replayed in their places.
+    pub(crate) fn copy_relistings(
+        old: &redb::ReadTransaction,
+        txn: &WriteTransaction,
+    ) -> Result<()> {
+        let from = match old.open_table(RELISTINGS) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        let mut to = txn.open_table(RELISTINGS)?;
+        for item in from.iter()? {
+            let (key, value) = item?;
+            to.insert(key.value(), value.value())?;
+        }
+        Ok(())
+    }
+
+    /// For `rebuild`: replays, after the source with import sequence
+    /// `seq` is derived again, the relistings that came after it.
+    pub(crate) fn replay_relistings(&self, seq: u64) -> Result<()> {
+        let txn = self.db().begin_write()?;
+        let relistings: Vec<Relisting> = {
+            let table = txn.open_table(RELISTINGS)?;
+            let (from, to) = (relisting_key(seq, 0), relisting_key(seq + 1, 0));
+            let mut out = Vec::new();
+            for item in table.range(&from[..]..&to[..])? {
+                let (_, value) = item?;
+                out.push(decode("relisting", value.value())?);
+            }
+            out
+        };
+        if relistings.is_empty() {
+            return Ok(());
+        }
+        for relisting in &relistings {
+            let entry = {
+                let sources = txn.open_table(super::SOURCES)?;
+                let value = sources
+                    .get(relisting.blake3.as_str())?
+                    .ok_or_else(|| damaged(&relisting.blake3, "relisting of no source"))?;
+                super::decode_source(&relisting.blake3, value.value())?
+            };
+            if let Some(scope) = &entry.listing_scope {
+                relist_in(&txn, &entry, scope, relisting, None)?;
+            }
+        }
+        self.commit(txn)
     }
 }

@@ -725,7 +725,7 @@ pub(crate) fn log_sources(
     Ok(())
 }
 
-fn decode_source(blake3: &str, bytes: &[u8]) -> Result<SourceEntry> {
+pub(crate) fn decode_source(blake3: &str, bytes: &[u8]) -> Result<SourceEntry> {
     let mut entry: SourceEntry = decode(blake3, bytes)?;
     for name in &mut entry.names {
         *name = public_name(name);

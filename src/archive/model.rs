@@ -90,6 +90,11 @@ pub struct SourceEntry {
     pub read_as: Option<String>,
     /// Importer name, or `zip` for a bundle.
     pub format: String,
+    /// The scope of which it is a complete listing (`snap:2024`), decided
+    /// when it was first imported, from its format and the name it had
+    /// then (a folder or zip called `2024` names Snap's year).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listing_scope: Option<String>,
     /// Importer version that derived the records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub importer_version: Option<String>,
@@ -147,6 +152,7 @@ impl SourceEntry {
             names: vec![name.to_owned()],
             read_as: None,
             format: format.to_owned(),
+            listing_scope: None,
             importer_version: None,
             imported_at,
             seq: 0,

@@ -138,7 +138,7 @@ impl SourceWriter<'_> {
         self.archive.add_log_append_time(started.elapsed());
         let listing = match listing {
             Some(members) => Some(super::listings::record_listing(
-                &self.txn, &entry, members, index,
+                &self.txn, &entry, None, members, index,
             )?),
             None => None,
         };

@@ -198,11 +198,8 @@ pub fn changes(archive: &Archive, request: &ChangesRequest) -> Result<ChangesPag
             format!("`limit` must be between 1 and {MAX_LIMIT}"),
         ));
     }
-    let listings: HashMap<u64, Listing> = archive
-        .listings()?
-        .into_iter()
-        .map(|l| (l.seq, l))
-        .collect();
+    let listings: HashMap<u64, Listing> =
+        archive.listings()?.into_iter().map(|l| (l.id, l)).collect();
     let mut position = match &request.cursor {
         Some(cursor) => decode_cursor(cursor)?,
         None => {
@@ -210,7 +207,7 @@ pub fn changes(archive: &Archive, request: &ChangesRequest) -> Result<ChangesPag
                 listings
                     .values()
                     .filter(|l| l.archived_at >= since)
-                    .map(|l| l.seq)
+                    .map(|l| l.id)
                     .min()
             });
             match first {
@@ -244,7 +241,7 @@ pub fn changes(archive: &Archive, request: &ChangesRequest) -> Result<ChangesPag
         let Some(last) = batch.last() else {
             break None;
         };
-        let after_batch = (last.seq, last.ordinal.saturating_add(1));
+        let after_batch = (last.listing, last.ordinal.saturating_add(1));
         let read = batch.len();
         let candidates: Vec<StoredChange> = batch
             .into_iter()
@@ -252,7 +249,7 @@ pub fn changes(archive: &Archive, request: &ChangesRequest) -> Result<ChangesPag
             .filter(|c| {
                 request.scopes.is_empty()
                     || listings
-                        .get(&c.seq)
+                        .get(&c.listing)
                         .is_some_and(|l| request.scopes.contains(&l.scope))
             })
             .filter(|c| {
@@ -280,10 +277,10 @@ pub fn changes(archive: &Archive, request: &ChangesRequest) -> Result<ChangesPag
                 continue;
             }
             if out.len() == request.limit {
-                full_at = Some((change.seq, change.ordinal));
+                full_at = Some((change.listing, change.ordinal));
                 break;
             }
-            let Some(listing) = listings.get(&change.seq) else {
+            let Some(listing) = listings.get(&change.listing) else {
                 continue;
             };
             out.push(present(archive, change, listing, request.patches)?);
@@ -352,6 +349,23 @@ fn decode_cursor(text: &str) -> Result<(u64, u32), SearchError> {
         seq.parse().map_err(|_| invalid())?,
         ordinal.parse().map_err(|_| invalid())?,
     ))
+}
+
+/// The `since` of a request: a date (its start, UTC) or an RFC 3339 time.
+///
+/// ```
+/// use adarchive::changes::parse_since;
+/// assert!(parse_since("2024-07-01").is_ok());
+/// assert_eq!(parse_since("last week").unwrap_err().to_string(),
+///     "since: `last week` is not a date (YYYY-MM-DD) or an RFC 3339 time");
+/// ```
+pub fn parse_since(text: &str) -> Result<Timestamp, SearchError> {
+    adarchive_importers::normalize::timestamp_by_shape(text).ok_or_else(|| {
+        bad(
+            "since",
+            format!("`{text}` is not a date (YYYY-MM-DD) or an RFC 3339 time"),
+        )
+    })
 }
 
 /// The kinds named in `text` (comma-separated), for every edge.

@@ -54,6 +54,12 @@ pub(crate) enum Command {
     /// year (`platform=meta/year=2024/part-00000.parquet`), which DuckDB,
     /// Polars, pyarrow and Spark read as one table.
     Export(ExportArgs),
+    /// What changed between complete listings (Snap's yearly files,
+    /// Google's creative stats, X's disclosure file): ads new to a scope,
+    /// changed (with the fields that changed), absent once, vanished
+    /// (absent from two listings in a row) and back. The query and filters
+    /// choose the ads. With --scopes, every scope's listings instead.
+    Changes(ChangesArgs),
     /// Advertisers across platforms: identities joined by shared official
     /// identifiers, Google id mappings, or (marked as such) names alone.
     Advertisers(AdvertisersArgs),
@@ -159,6 +165,37 @@ pub(crate) struct SearchArgs {
     /// media_type,advertiser,advertiser_id,funder,region,gender,age).
     #[arg(long, value_delimiter = ',')]
     pub(crate) facets: Vec<String>,
+    #[command(flatten)]
+    pub(crate) filters: FilterArgs,
+    /// The query.
+    pub(crate) query: Vec<String>,
+}
+
+/// The arguments of `changes`.
+#[derive(clap::Args)]
+pub(crate) struct ChangesArgs {
+    /// Print the page as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// List every scope with the size of each listing instead.
+    #[arg(long)]
+    pub(crate) scopes: bool,
+    /// Only changes of listings archived at or after this date or time
+    /// (YYYY-MM-DD or RFC 3339).
+    #[arg(long)]
+    pub(crate) since: Option<String>,
+    /// Kinds of change: new, changed, missing_once, vanished, reappeared.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) kind: Vec<String>,
+    /// Scopes (snap:2024, google:creative-stats; see --scopes).
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) scope: Vec<String>,
+    /// Changes per page (at most 1000).
+    #[arg(long, default_value_t = adarchive::changes::DEFAULT_LIMIT)]
+    pub(crate) limit: usize,
+    /// Continue after the page that printed this cursor.
+    #[arg(long)]
+    pub(crate) cursor: Option<String>,
     #[command(flatten)]
     pub(crate) filters: FilterArgs,
     /// The query.

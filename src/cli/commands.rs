@@ -209,6 +209,42 @@ pub(crate) fn search(data: &Path, args: SearchArgs) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
+pub(crate) fn changes(data: &Path, args: ChangesArgs) -> anyhow::Result<ExitCode> {
+    use adarchive::changes::{changes, parse_kinds, parse_since, scopes, ChangesRequest};
+    let archive = open(data)?;
+    if args.scopes {
+        let scopes = scopes(&archive)?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&scopes)?);
+        } else {
+            print_scopes(&scopes);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let request = ChangesRequest {
+        since: args
+            .since
+            .as_deref()
+            .map(parse_since)
+            .transpose()
+            .map_err(flag_error)?,
+        kinds: parse_kinds(&args.kind.join(",")).map_err(flag_error)?,
+        scopes: args.scope,
+        query: args.query.join(" "),
+        filters: args.filters.into_filters()?,
+        limit: args.limit,
+        cursor: args.cursor,
+        ..ChangesRequest::default()
+    };
+    let page = changes(&archive, &request).map_err(flag_error)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&page)?);
+    } else {
+        print_changes(&page);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub(crate) fn export(data: &Path, args: ExportArgs) -> anyhow::Result<ExitCode> {
     use adarchive::search::export::{export, ExportFormat, EXPORT_PAGE};
     let format = ExportFormat::parse(&args.format).map_err(flag_error)?;

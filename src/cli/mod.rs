@@ -39,6 +39,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Reindex(args) => commands::reindex(&cli.data, args),
         Command::Rebuild(args) => commands::rebuild(&cli.data, args),
         Command::Search(args) => commands::search(&cli.data, args),
+        Command::Changes(args) => commands::changes(&cli.data, args),
         Command::Spend(args) => commands::spend(&cli.data, args),
         Command::Export(args) => commands::export(&cli.data, args),
         Command::Advertisers(args) => commands::advertisers(&cli.data, args),

@@ -164,6 +164,9 @@ pub(crate) fn print_import(data: &Path, report: &ImportReport) {
                 f.counts.quarantined
             );
         }
+        if let Some(listing) = &f.listing {
+            println!("  {}", listing_line(listing));
+        }
         if f.redacted_tokens > 0 {
             println!(
                 "  {} access tokens redacted from the stored copy (original blake3 {})",
@@ -314,4 +317,78 @@ pub(crate) fn print_log_verify(report: &adarchive::tlog::LogReport) {
         counted(report.checkpoints, "checkpoint", "checkpoints"),
         counted(report.tiles, "tile", "tiles"),
     );
+}
+
+/// One listing in words: "snap:2024 listing 2: 5,803 ads; 61 vanished, 7 new".
+pub(crate) fn listing_line(listing: &adarchive::archive::Listing) -> String {
+    use adarchive::archive::ChangeKind;
+    let mut line = format!(
+        "{} listing {}: {} listed",
+        listing.scope.escape_debug(),
+        listing.number,
+        counted(listing.ads, "ad", "ads")
+    );
+    if listing.number == 1 {
+        line.push_str(" (the scope's first listing: nothing to compare with)");
+        return line;
+    }
+    let said: Vec<String> = ChangeKind::ALL
+        .iter()
+        .filter(|kind| listing.count(**kind) > 0)
+        .map(|kind| {
+            format!(
+                "{} {}",
+                listing.count(*kind),
+                kind.as_str().replace('_', " ")
+            )
+        })
+        .collect();
+    if said.is_empty() {
+        line.push_str(", nothing changed since the one before");
+    } else {
+        line.push_str(&format!("; {}", said.join(", ")));
+    }
+    line
+}
+
+pub(crate) fn print_scopes(scopes: &[adarchive::changes::Scope]) {
+    if scopes.is_empty() {
+        println!("no complete listing archived yet");
+    }
+    for scope in scopes {
+        println!(
+            "{}: {}",
+            scope.scope.escape_debug(),
+            counted(scope.listings.len() as u64, "listing", "listings")
+        );
+        for listing in &scope.listings {
+            println!("  {}  {}", listing.archived_at, listing_line(listing));
+        }
+    }
+}
+
+pub(crate) fn print_changes(page: &adarchive::changes::ChangesPage) {
+    if page.changes.is_empty() {
+        println!("no changes");
+    }
+    for change in &page.changes {
+        println!(
+            "{}  {}  {}  {} listing {}",
+            change.archived_at,
+            change.kind.as_str(),
+            change.uid.escape_debug(),
+            change.scope.escape_debug(),
+            change.listing
+        );
+        if let Some(serde_json::Value::Array(ops)) = &change.patch {
+            for op in ops {
+                let path = op.get("path").and_then(|p| p.as_str()).unwrap_or("");
+                let kind = op.get("op").and_then(|p| p.as_str()).unwrap_or("");
+                println!("    {kind} {}", path.escape_debug());
+            }
+        }
+    }
+    if let Some(c) = &page.next_cursor {
+        println!("next page: --cursor {c}");
+    }
 }

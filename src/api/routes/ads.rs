@@ -113,6 +113,9 @@ struct VersionWithRecord {
     #[serde(flatten)]
     version: crate::archive::Version,
     record: Option<adarchive_schema::Ad>,
+    /// The RFC 6902 JSON Patch from the version before (none for the first).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    patch: Option<serde_json::Value>,
 }
 
 /// Every version of an ad, oldest first, each naming the one it supersedes.
@@ -122,7 +125,7 @@ struct VersionWithRecord {
     path = "/v1/ads/{uid}/history",
     params(("uid" = String, Path, description = "`<platform>:<platform_ad_id>`")),
     responses(
-        (status = 200, description = "Versions: `seq`, `record_hash`, `supersedes`, `source_blake3`, `observed_at`, `record`"),
+        (status = 200, description = "Versions: `seq`, `record_hash`, `supersedes`, `source_blake3`, `observed_at`, `record`, and `patch`, the RFC 6902 JSON Patch from the version before"),
         (status = 404, description = "No such ad", body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -132,12 +135,15 @@ pub async fn history(
     uid: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let versions = read_ad(&state, uid.into_inner(), |archive, uid| {
-        let versions: Vec<_> = archive
-            .history_with_records(uid)?
+        let history = archive.history_with_records(uid)?;
+        let patches = crate::changes::history_patches(&history);
+        let versions: Vec<_> = history
             .into_iter()
-            .map(|(version, record)| VersionWithRecord {
+            .zip(patches)
+            .map(|((version, record), patch)| VersionWithRecord {
                 version,
                 record: Some(record),
+                patch,
             })
             .collect();
         Ok((!versions.is_empty()).then_some(versions))
@@ -168,4 +174,32 @@ pub async fn provenance(
     })
     .await?;
     Ok(HttpResponse::Ok().json(trail))
+}
+
+/// Whether complete listings still hold an ad: its status (`listed`,
+/// `missing_once`, `vanished`, or `unknown` when no complete listing ever
+/// held it) and, per scope, when it was first and last listed.
+#[utoipa::path(
+    get,
+    tag = "ads",
+    path = "/v1/ads/{uid}/listings",
+    params(("uid" = String, Path, description = "`<platform>:<platform_ad_id>`")),
+    responses(
+        (status = 200, description = "The ad's status and scopes", body = crate::archive::AdListings),
+        (status = 404, description = "No such ad", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[route("/v1/ads/{uid}/listings", method = "GET", method = "HEAD")]
+pub async fn listings(
+    state: web::Data<AppState>,
+    uid: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let found = read_ad(&state, uid.into_inner(), |archive, uid| {
+        match archive.latest_hash(uid)? {
+            Some(_) => archive.ad_listings(uid).map(Some),
+            None => Ok(None),
+        }
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(found))
 }

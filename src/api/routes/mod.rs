@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod ads;
 pub mod advertisers;
+pub mod changes;
 pub mod export;
 pub mod health;
 pub mod log;
