@@ -650,6 +650,7 @@ mod tests {
             name: "PoliticalAds.csv",
             importer,
             observed_at: Timestamp::from_offset_date_time(time::OffsetDateTime::now_utc()),
+            listing_scope: None,
         };
         let txn = archive.db().begin_write().unwrap();
         let (tx, rx) = std::sync::mpsc::sync_channel(PARSED_AHEAD);

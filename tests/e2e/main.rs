@@ -8,6 +8,7 @@ mod advertisers;
 mod api;
 mod archive;
 mod browser;
+mod changes;
 mod collect;
 mod crash;
 mod damaged;
