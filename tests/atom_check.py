@@ -42,7 +42,9 @@ def main():
         for field in ["title", "id", "updated", "link"]:
             if not entry.get(field):
                 sys.exit(f"an entry has no {field}: {entry}")
-        entries.append({"link": entry.link, "title": entry.title, "updated": entry.updated})
+        entries.append(
+            {"id": entry.id, "link": entry.link, "title": entry.title, "updated": entry.updated}
+        )
     print(json.dumps({"title": feed.feed.title, "entries": entries}))
 
 

@@ -86,6 +86,9 @@ impl Default for ChangesRequest {
 /// One change of one ad between two listings of a scope.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Change {
+    /// The change's stable id (`<listing id>.<ordinal>`); as a `cursor`, it
+    /// starts a page at this change.
+    pub id: String,
     /// `new`, `changed`, `missing_once`, `vanished` or `reappeared`.
     pub kind: ChangeKind,
     /// The ad.
@@ -302,6 +305,111 @@ pub fn changes(archive: &Archive, request: &ChangesRequest) -> Result<ChangesPag
     })
 }
 
+/// The newest `n` changes `request` matches (its `cursor`, `since` and
+/// `limit` aside), newest first: those of the latest listings, read from
+/// the listing at which the newest `n` changes of any kind begin, at most
+/// [`MAX_SCANNED`] changes in all.
+pub fn newest(
+    archive: &Archive,
+    request: &ChangesRequest,
+    n: usize,
+) -> Result<Vec<Change>, SearchError> {
+    let listings = archive.listings()?;
+    let mut counted = 0u64;
+    let mut start = 0;
+    for listing in listings.iter().rev() {
+        start = listing.id;
+        counted += ChangeKind::ALL
+            .iter()
+            .map(|k| listing.count(*k))
+            .sum::<u64>();
+        if counted >= MAX_SCANNED as u64 || (counted >= n as u64 && request.kinds.is_empty()) {
+            break;
+        }
+    }
+    let mut page_request = ChangesRequest {
+        cursor: Some(encode_cursor(start, 0)),
+        limit: MAX_LIMIT,
+        since: None,
+        ..request.clone()
+    };
+    let mut found: std::collections::VecDeque<Change> = std::collections::VecDeque::new();
+    let mut scanned = 0u64;
+    loop {
+        let page = changes(archive, &page_request)?;
+        scanned += page.scanned;
+        for change in page.changes {
+            if found.len() == n {
+                found.pop_front();
+            }
+            found.push_back(change);
+        }
+        match page.next_cursor {
+            Some(next) if scanned < MAX_SCANNED as u64 => page_request.cursor = Some(next),
+            _ => break,
+        }
+    }
+    Ok(found.into_iter().rev().collect())
+}
+
+/// How many changes of each kind the listings that `request` reads hold
+/// (by its `scopes` and `since`), when no search narrows it: the listings
+/// count them as they are recorded. `None` when a query or filter narrows
+/// the changes, which only reading them all could count.
+pub fn kind_counts(
+    archive: &Archive,
+    request: &ChangesRequest,
+) -> crate::Result<Option<Vec<(ChangeKind, u64)>>> {
+    if !request.query.trim().is_empty() || request.filters != Filters::default() {
+        return Ok(None);
+    }
+    let mut counts: Vec<(ChangeKind, u64)> = ChangeKind::ALL.iter().map(|k| (*k, 0)).collect();
+    for listing in archive.listings()? {
+        if !request.scopes.is_empty() && !request.scopes.contains(&listing.scope) {
+            continue;
+        }
+        if request
+            .since
+            .is_some_and(|since| listing.archived_at < since)
+        {
+            continue;
+        }
+        for (kind, count) in &mut counts {
+            *count += listing.count(*kind);
+        }
+    }
+    Ok(Some(counts))
+}
+
+/// The top-level fields a JSON Patch touches (`spend`, `creative`), in
+/// order, each once.
+///
+/// ```
+/// use adarchive::changes::patched_fields;
+/// let patch = serde_json::json!([{"op": "replace", "path": "/spend/0/lower", "value": 5},
+///     {"op": "add", "path": "/funder", "value": "x"}, {"op": "remove", "path": "/spend/1"}]);
+/// assert_eq!(patched_fields(&patch), ["spend", "funder"]);
+/// ```
+pub fn patched_fields(patch: &serde_json::Value) -> Vec<String> {
+    let mut fields: Vec<String> = Vec::new();
+    for op in patch.as_array().into_iter().flatten() {
+        let Some(path) = op.get("path").and_then(|p| p.as_str()) else {
+            continue;
+        };
+        let field = path
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .replace("~1", "/")
+            .replace("~0", "~");
+        if !field.is_empty() && !fields.contains(&field) {
+            fields.push(field);
+        }
+    }
+    fields
+}
+
 fn present(
     archive: &Archive,
     change: StoredChange,
@@ -321,6 +429,7 @@ fn present(
         _ => None,
     };
     Ok(Change {
+        id: encode_cursor(change.listing, change.ordinal),
         kind: change.kind,
         uid: change.uid,
         scope: listing.scope.clone(),
@@ -333,8 +442,9 @@ fn present(
     })
 }
 
-fn encode_cursor(seq: u64, ordinal: u32) -> String {
-    format!("{seq}.{ordinal}")
+/// The cursor of the change `ordinal` of listing `listing`.
+pub fn encode_cursor(listing: u64, ordinal: u32) -> String {
+    format!("{listing}.{ordinal}")
 }
 
 fn decode_cursor(text: &str) -> Result<(u64, u32), SearchError> {

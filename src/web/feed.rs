@@ -14,32 +14,48 @@ use crate::api::state::AppState;
 use crate::search::{search, SearchRequest, Sort, SortField};
 
 /// Entries in a feed: readers poll often, so the newest few are enough.
-const ENTRIES: usize = 50;
+pub(super) const ENTRIES: usize = 50;
 
+/// An Atom feed; every text already made fit for XML by [`xml_text`].
 #[derive(Template)]
 #[template(path = "feed.xml", escape = "html")]
-struct Feed {
-    title: String,
-    id: String,
-    self_href: String,
-    search_href: String,
-    updated: String,
-    entries: Vec<FeedEntry>,
+pub(super) struct Feed {
+    pub title: String,
+    pub subtitle: String,
+    pub id: String,
+    pub self_href: String,
+    pub search_href: String,
+    pub updated: String,
+    pub entries: Vec<FeedEntry>,
 }
 
-struct FeedEntry {
-    title: String,
-    id: String,
-    href: String,
-    updated: String,
-    author: String,
-    categories: Vec<String>,
-    summary: String,
+pub(super) struct FeedEntry {
+    pub title: String,
+    pub id: String,
+    pub href: String,
+    pub updated: String,
+    pub author: String,
+    pub categories: Vec<String>,
+    pub summary: String,
+}
+
+/// The feed as a response.
+pub(super) fn atom(feed: Feed) -> HttpResponse {
+    match feed.render() {
+        Ok(body) => HttpResponse::Ok()
+            .content_type("application/atom+xml; charset=utf-8")
+            .insert_header(("cache-control", "public, max-age=300"))
+            .body(body),
+        Err(e) => {
+            use actix_web::ResponseError;
+            ApiError::Internal(Box::new(e)).error_response()
+        }
+    }
 }
 
 /// Text as XML 1.0 can carry it: without the control characters it
 /// forbids, which published ad text sometimes holds.
-fn xml_text(text: &str) -> String {
+pub(super) fn xml_text(text: &str) -> String {
     text.chars()
         .filter(|&c| {
             matches!(c, '\t' | '\n' | '\r')
@@ -52,7 +68,7 @@ fn xml_text(text: &str) -> String {
 }
 
 /// A one-line excerpt of at most `limit` characters.
-fn excerpt(text: &str, limit: usize) -> String {
+pub(super) fn excerpt(text: &str, limit: usize) -> String {
     let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if line.chars().count() <= limit {
         return line;
@@ -64,10 +80,7 @@ fn excerpt(text: &str, limit: usize) -> String {
 /// The feed of the search the query string asks for.
 pub async fn search_feed(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     match feed(&req, &state).await {
-        Ok(body) => HttpResponse::Ok()
-            .content_type("application/atom+xml; charset=utf-8")
-            .insert_header(("cache-control", "public, max-age=300"))
-            .body(body),
+        Ok(feed) => atom(feed),
         Err(e) => {
             use actix_web::ResponseError;
             e.error_response()
@@ -75,7 +88,7 @@ pub async fn search_feed(req: HttpRequest, state: web::Data<AppState>) -> HttpRe
     }
 }
 
-async fn feed(req: &HttpRequest, state: &AppState) -> Result<String, ApiError> {
+async fn feed(req: &HttpRequest, state: &AppState) -> Result<Feed, ApiError> {
     let query_string = req.query_string().to_owned();
     let mut params: AdsParams = serde_urlencoded::from_str(&query_string).map_err(|e| {
         crate::api::error::query_error(actix_web::error::QueryPayloadError::Deserialize(e))
@@ -125,6 +138,8 @@ async fn feed(req: &HttpRequest, state: &AppState) -> Result<String, ApiError> {
         id: xml_text(&format!("{base}/feed.atom?{query_string}")),
         self_href: xml_text(&format!("{base}/feed.atom?{query_string}")),
         search_href: xml_text(&search_href),
+        subtitle: "The newest political ads in the archive matching this search, newest first."
+            .into(),
         updated: String::new(),
         entries: Vec::new(),
     };
@@ -176,7 +191,7 @@ async fn feed(req: &HttpRequest, state: &AppState) -> Result<String, ApiError> {
     if feed.updated.is_empty() {
         feed.updated = "1970-01-01T00:00:00Z".into();
     }
-    feed.render().map_err(|e| ApiError::Internal(Box::new(e)))
+    Ok(feed)
 }
 
 #[cfg(test)]

@@ -15,8 +15,12 @@
 //!   `/v1/spend` does, with its CSV;
 //! - `/sources` lists every archived file and how to check it;
 //! - `/about` says what the data is and is not;
-//! - `/feed.atom` follows a search: its newest ads, as Atom.
+//! - `/feed.atom` follows a search: its newest ads, as Atom;
+//! - `/changes` lists what changed between complete listings, as
+//!   `/v1/changes` does, with every scope's listings over time, and
+//!   `/changes.atom` follows them.
 
+mod changes;
 mod feed;
 pub mod format;
 mod pages;
@@ -40,5 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/sources", read().to(pages::sources_page))
         .route("/about", read().to(pages::about_page))
         .route("/feed.atom", read().to(feed::search_feed))
+        .route("/changes", read().to(changes::changes_page))
+        .route("/changes.atom", read().to(changes::changes_feed))
         .route("/assets/style.css", read().to(pages::style));
 }

@@ -25,7 +25,14 @@ pub const PAGE_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'se
      form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /// Facets counted for the sidebar.
-const SIDEBAR_FACETS: &[&str] = &["platform", "country", "language", "media_type", "currency"];
+const SIDEBAR_FACETS: &[&str] = &[
+    "platform",
+    "country",
+    "language",
+    "media_type",
+    "currency",
+    "status",
+];
 
 /// How much of a raw row a page shows.
 const RAW_SHOWN: u64 = 16 * 1024;
@@ -38,7 +45,7 @@ fn html(status: StatusCode, body: String) -> HttpResponse {
         .body(body)
 }
 
-fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
+pub(super) fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
     match page.render() {
         Ok(body) => html(status, body),
         Err(e) => {
@@ -59,7 +66,7 @@ struct ProblemPage {
 }
 
 /// An error as a page: the same status and words as the API's problem.
-fn problem_page(e: &ApiError) -> HttpResponse {
+pub(super) fn problem_page(e: &ApiError) -> HttpResponse {
     use actix_web::ResponseError;
     let problem = e.problem();
     render(
@@ -544,6 +551,10 @@ fn ad_page_of(archive: &Archive, uid: &str) -> crate::Result<Option<AdPage>> {
             .map(super::format::count_range)
             .unwrap_or_default(),
     );
+    optional(
+        "In the listings",
+        listing_status(&archive.ad_listings(uid)?),
+    );
     optional("Countries", join(&ad.countries));
     optional("Regions", join(&ad.regions));
     optional("Languages", join(&ad.languages));
@@ -751,7 +762,7 @@ fn group_label(name: Option<&str>, key: &str) -> String {
 
 /// A page's query string without the blank fields a form sends: a blank
 /// field is no parameter.
-fn given_query(req: &HttpRequest) -> Vec<(String, String)> {
+pub(super) fn given_query(req: &HttpRequest) -> Vec<(String, String)> {
     serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
         .unwrap_or_default()
         .into_iter()
@@ -1235,4 +1246,27 @@ pub async fn style() -> HttpResponse {
         .content_type("text/css; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .body(STYLE)
+}
+
+/// Whether complete listings still hold an ad, and when they last did.
+fn listing_status(listings: &crate::archive::AdListings) -> String {
+    use crate::archive::AdStatus;
+    let last = listings
+        .scopes
+        .iter()
+        .max_by_key(|s| s.last_listed)
+        .map(|s| format!("last listed {} in {}", moment(&s.last_listed), s.scope));
+    match (listings.status, last) {
+        (AdStatus::Unknown, _) | (_, None) => {
+            "never in a complete listing (only partial files, such as pages of an API, hold it)"
+                .into()
+        }
+        (AdStatus::Listed, Some(last)) => format!("listed: {last}"),
+        (AdStatus::MissingOnce, Some(last)) => {
+            format!("missing from the latest listing: {last}")
+        }
+        (AdStatus::Vanished, Some(last)) => {
+            format!("vanished (absent from two listings in a row): {last}")
+        }
+    }
 }

@@ -150,6 +150,7 @@ pub const PAGE_FACETS: &[(&str, &str)] = &[
     ("Language", "language"),
     ("Media type", "media_type"),
     ("Currency", "currency"),
+    ("In the listings", "status"),
 ];
 
 /// The values a list filter holds, by its facet's name.
@@ -160,6 +161,7 @@ fn filter_values<'a>(filters: &'a mut Filters, facet: &str) -> Option<&'a mut Ve
         "language" => &mut filters.language,
         "media_type" => &mut filters.media_type,
         "currency" => &mut filters.currency,
+        "status" => &mut filters.status,
         _ => return None,
     })
 }
@@ -219,7 +221,19 @@ pub fn facets(
 fn shown_value(facet: &str, value: &str) -> String {
     match (facet, value.parse::<adarchive_schema::Platform>()) {
         ("platform", Ok(p)) => p.display_name().to_owned(),
+        ("status", _) => status_label(value).to_owned(),
         _ => value.to_owned(),
+    }
+}
+
+/// A listing status as people read it.
+pub fn status_label(status: &str) -> &str {
+    match status {
+        "listed" => "Listed",
+        "missing_once" => "Missing once",
+        "vanished" => "Vanished",
+        "unknown" => "Never in a full listing",
+        other => other,
     }
 }
 

@@ -465,6 +465,7 @@ async fn every_page_type_is_accessible_loads_only_from_this_server_and_is_photog
         ("advertiser", format!("/advertisers/{advertiser}")),
         ("sources", "/sources".to_owned()),
         ("about", "/about".to_owned()),
+        ("changes", "/changes".to_owned()),
     ];
     let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
     std::fs::create_dir_all(&shots).unwrap();

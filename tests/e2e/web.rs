@@ -37,6 +37,25 @@ pub(crate) async fn spawn() -> TestApp {
         let mut paths: Vec<_> = written.files.iter().map(|f| f.path.clone()).collect();
         paths.push(hostile);
         paths.push(snap);
+        // Snap's file of 2024 twice, the second time without every
+        // seventh row: a scope with ads missing from its newest listing.
+        let snap_rows =
+            std::fs::read_to_string(dir.path().join("exports/snap/PoliticalAds.csv")).unwrap();
+        let mut lines = snap_rows.split_inclusive('\n');
+        let header = lines.next().unwrap().to_owned();
+        let rows: Vec<&str> = lines.collect();
+        for (week, keep) in [("2024-06-01", 1usize), ("2024-06-08", 7)] {
+            let kept: String = rows
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i + 1 < rows.len() && (keep == 1 || i % keep != 0))
+                .map(|(_, row)| *row)
+                .collect();
+            let path = dir.path().join(week).join("PoliticalAds.csv");
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, format!("{header}{kept}")).unwrap();
+            paths.push(path);
+        }
         let archive = Archive::open(&data).unwrap();
         let report = import_paths(&archive, &paths, ImportOptions::default(), &NoProgress).unwrap();
         assert!(report.all_recognized(), "{:?}", report.files);
@@ -472,4 +491,79 @@ async fn a_search_is_followed_as_an_atom_feed_that_readers_accept() {
     assert!(html.contains("/feed.atom?q=vote"));
     let bad = app.get("/feed.atom?sort=sideways").await;
     assert_eq!(bad.status(), 400);
+}
+
+/// The changes page lists what `/v1/changes` lists, with kinds to narrow
+/// it and every scope's listings; its feed is what readers accept and
+/// holds the newest changes; an ad page says when the ad was last listed.
+#[tokio::test]
+async fn the_changes_page_and_feed_show_what_v1_changes_finds() {
+    let app = spawn().await;
+    let api = app.json("/v1/changes?limit=1000").await;
+    let changes = api["changes"].as_array().unwrap();
+    assert!(
+        changes.len() > 10,
+        "every seventh row left out: {} changes",
+        changes.len()
+    );
+    assert!(changes.iter().all(|c| c["kind"] == "missing_once"));
+    let (status, _, html) = page(&app, "/changes?kind=missing_once&limit=1000").await;
+    assert_eq!(status, 200);
+    for change in changes {
+        let uid = change["uid"].as_str().unwrap();
+        assert!(html.contains(&adarchive::web::views::ad_href(uid)), "{uid}");
+    }
+    assert!(html.contains("Missing once"));
+    assert!(html.contains("snap:2024"));
+    assert!(html.contains(r#"href="/changes.atom?kind=missing_once"#));
+    // The kind facet counts what the listings recorded.
+    assert!(
+        html.contains(&format!(
+            r#"Missing once <span class="count">{}</span>"#,
+            changes.len()
+        )),
+        "{html}"
+    );
+    let (status, _, _) = page(&app, "/changes?kind=gone").await;
+    assert_eq!(status, 400);
+
+    let report = atom_check(format!("{}/changes.atom", app.address)).await;
+    let ids: Vec<String> = report["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            e["id"]
+                .as_str()
+                .unwrap()
+                .rsplit("cursor=")
+                .next()
+                .unwrap()
+                .replace("&limit=1", "")
+        })
+        .collect();
+    let mut newest: Vec<String> = changes
+        .iter()
+        .rev()
+        .take(50)
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect();
+    newest.truncate(ids.len());
+    assert_eq!(
+        ids, newest,
+        "the feed holds the newest changes, newest first"
+    );
+
+    let missing = changes[0]["uid"].as_str().unwrap();
+    let (_, _, ad) = page(&app, &adarchive::web::views::ad_href(missing)).await;
+    assert!(
+        decoded(&ad).contains("missing from the latest listing: last listed"),
+        "{ad}"
+    );
+    let facets = app.json("/v1/ads?facets=status&limit=1").await;
+    assert!(facets["facets"]["status"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|v| v["value"] == "missing_once" && v["count"] == changes.len() as u64));
 }

@@ -32,14 +32,13 @@ pub async fn changes_page(
     through_cache(&state, &req, changes_read(&req, &state, query.into_inner())).await
 }
 
-async fn changes_read(
-    req: &HttpRequest,
-    state: &AppState,
+/// The request `params` make, for the API and the pages alike.
+pub(crate) fn changes_request(
     mut params: ChangesParams,
-) -> Result<HttpResponse, ApiError> {
+    deadline: crate::search::Deadline,
+) -> Result<ChangesRequest, ApiError> {
     let (query, filters) = params.take_filters()?;
-    let (deadline, _cancel) = deadline();
-    let request = ChangesRequest {
+    Ok(ChangesRequest {
         since: params.since.as_deref().map(parse_since).transpose()?,
         kinds: parse_kinds(params.kind.as_deref().unwrap_or_default())?,
         scopes: list(params.scope),
@@ -49,7 +48,16 @@ async fn changes_read(
         cursor: params.cursor,
         patches: true,
         deadline,
-    };
+    })
+}
+
+async fn changes_read(
+    req: &HttpRequest,
+    state: &AppState,
+    params: ChangesParams,
+) -> Result<HttpResponse, ApiError> {
+    let (deadline, _cancel) = deadline();
+    let request = changes_request(params, deadline)?;
     let archive = state.archive.clone();
     let page = heavy(state, req, move |_| to_json(&changes(&archive, &request)?)).await?;
     Ok(json_response(page))
