@@ -28,7 +28,7 @@ use crate::index::{IndexState, Updates};
 const HEAD_LEN: usize = 64 * 1024;
 
 /// Options of an import.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Default)]
 pub struct ImportOptions<'a> {
     /// Read every file given as this format instead of detecting it. Zip
     /// bundles are still opened, and their members detected by content.
@@ -43,6 +43,71 @@ pub struct ImportOptions<'a> {
     /// The request a collector made for these files, kept in the manifest
     /// of each source they give.
     pub fetched: Option<&'a FetchedFrom>,
+    /// Whether the files are complete listings (see
+    /// [`Importer::listing_scope`]).
+    pub listing: ListingChoice,
+}
+
+/// Whether the files of an import are complete listings.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ListingChoice {
+    /// As each format says, from its content and name.
+    #[default]
+    AsTheFormatSays,
+    /// None is: pages, excerpts, a query's answer.
+    Partial,
+    /// Each is a complete listing of this scope (`snap:2024`), whose
+    /// platform must be the file's.
+    Scope(String),
+}
+
+impl ListingChoice {
+    /// The choice a setting names: `partial`, or a scope
+    /// `<platform>:<name>`.
+    ///
+    /// ```
+    /// use adarchive::ingest::ListingChoice;
+    /// assert_eq!(ListingChoice::parse("partial"), Some(ListingChoice::Partial));
+    /// assert_eq!(ListingChoice::parse("snap:2024"), Some(ListingChoice::Scope("snap:2024".into())));
+    /// assert_eq!(ListingChoice::parse("myspace:2024"), None);
+    /// assert_eq!(ListingChoice::parse("snap:"), None);
+    /// ```
+    pub fn parse(text: &str) -> Option<ListingChoice> {
+        if text == "partial" {
+            return Some(ListingChoice::Partial);
+        }
+        let (platform, name) = text.split_once(':')?;
+        platform.parse::<adarchive_schema::Platform>().ok()?;
+        let fit = !name.is_empty()
+            && name.len() <= 100
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
+        fit.then(|| ListingChoice::Scope(text.to_owned()))
+    }
+
+    /// The scope of a file of `importer` given as `name`, and why a scope
+    /// asked for does not fit it.
+    fn scope_of(&self, importer: &dyn Importer, name: &str) -> (Option<String>, Option<String>) {
+        match self {
+            ListingChoice::AsTheFormatSays => (importer.listing_scope(name), None),
+            ListingChoice::Partial => (None, None),
+            ListingChoice::Scope(scope) => {
+                let platform = importer.platform().map(|p| p.as_str());
+                if scope.split(':').next() == platform {
+                    (Some(scope.clone()), None)
+                } else {
+                    (
+                        None,
+                        Some(format!(
+                            "read as a partial file: it is not a {} file, so it cannot be a listing of {scope}",
+                            scope.split(':').next().unwrap_or_default()
+                        )),
+                    )
+                }
+            }
+        }
+    }
 }
 
 /// What an import is asked, by name, as the command line, the control
@@ -63,6 +128,10 @@ pub struct ImportSettings {
     pub report_date: Option<String>,
     /// The period of such a report, as the format names it.
     pub report_period: Option<String>,
+    /// `partial` when the files are not complete listings whatever their
+    /// format and names say, or the scope they are complete listings of
+    /// (`snap:2024`).
+    pub listing: Option<String>,
 }
 
 /// Why import settings cannot be used, naming the setting.
@@ -80,6 +149,9 @@ pub enum SettingError {
     /// Not a period of the format.
     #[error("report_period: `{0}` is not one of {periods}", periods = importers::meta_ad_library_report::PERIODS.join(", "))]
     Period(String),
+    /// Neither `partial` nor a scope.
+    #[error("listing: `{0}` is neither `partial` nor a scope `<platform>:<name>` (snap:2024)")]
+    Listing(String),
 }
 
 impl SettingError {
@@ -90,6 +162,7 @@ impl SettingError {
             SettingError::Country(_) => "report_country",
             SettingError::Date(_) => "report_date",
             SettingError::Period(_) => "report_period",
+            SettingError::Listing(_) => "listing",
         }
     }
 }
@@ -136,8 +209,15 @@ impl ImportSettings {
             ),
             None => None,
         };
+        let listing = match &self.listing {
+            Some(text) => {
+                ListingChoice::parse(text).ok_or_else(|| SettingError::Listing(text.clone()))?
+            }
+            None => ListingChoice::AsTheFormatSays,
+        };
         Ok(ImportOptions {
             format,
+            listing,
             skip_index: self.no_index,
             facts: StatedFacts {
                 country,
@@ -256,6 +336,7 @@ pub fn import_paths(
         index: updates.as_ref(),
         facts: options.facts,
         fetched: options.fetched,
+        listing: options.listing,
     };
     let mut report = ImportReport::default();
     let detect = match options.format {
@@ -380,6 +461,7 @@ struct Run<'a> {
     index: Option<&'a Updates<'a>>,
     facts: StatedFacts,
     fetched: Option<&'a FetchedFrom>,
+    listing: ListingChoice,
 }
 
 /// Batches of one file a parsing thread may have ready before this thread
@@ -729,6 +811,9 @@ fn import_staged(
             "the file's name does not say its {listed}: this format carries them only in file names (FacebookAdLibraryReport_2022-11-18_TH_yesterday_advertisers.csv), so its rows have none and country filters will not find them. State them with --report-country, --report-date and --report-period when importing it into an archive that does not hold it yet"
         ));
     }
+    // The name as given: a folder called `2024` says Snap's year.
+    let (listing_scope, unfit) = run.listing.scope_of(importer, given_name);
+    report.warnings.extend(unfit);
     let writer = archive.begin_source(&stored.blake3, Some(&stored.tmp))?;
     progress.start(name, stored.size);
     let imported_at = now();
@@ -737,8 +822,7 @@ fn import_staged(
         name: read_as.as_deref().unwrap_or(name),
         importer,
         observed_at: imported_at,
-        // The name as given: a folder called `2024` says Snap's year.
-        listing_scope: importer.listing_scope(given_name),
+        listing_scope,
     };
     let derived = match ahead {
         Some(Ahead { batches, outcome }) => {

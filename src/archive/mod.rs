@@ -97,6 +97,7 @@ pub struct Archive {
     log_key: std::sync::OnceLock<crate::tlog::LogKey>,
     /// Time spent appending to the log since the archive was opened.
     log_append_nanos: std::sync::atomic::AtomicU64,
+    listing_nanos: std::sync::atomic::AtomicU64,
 }
 
 impl Archive {
@@ -189,6 +190,7 @@ impl Archive {
             report_rows_memo: Mutex::new(None),
             log_key: std::sync::OnceLock::new(),
             log_append_nanos: std::sync::atomic::AtomicU64::new(0),
+            listing_nanos: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -259,6 +261,22 @@ impl Archive {
             self.log_append_nanos
                 .load(std::sync::atomic::Ordering::Relaxed),
         )
+    }
+
+    /// The time this process has spent working out what listings changed
+    /// (memberships, changes, the search documents of ads whose status
+    /// changed), for weighing it against the imports it is part of.
+    pub fn listing_time(&self) -> Duration {
+        Duration::from_nanos(
+            self.listing_nanos
+                .load(std::sync::atomic::Ordering::Relaxed),
+        )
+    }
+
+    pub(crate) fn add_listing_time(&self, spent: Duration) {
+        let nanos = u64::try_from(spent.as_nanos()).unwrap_or(u64::MAX);
+        self.listing_nanos
+            .fetch_add(nanos, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub(crate) fn add_log_append_time(&self, spent: Duration) {

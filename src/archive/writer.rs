@@ -136,12 +136,14 @@ impl SourceWriter<'_> {
         super::log_sources(&self.txn, entry.seq, key)?;
         crate::tlog::append(&self.txn, entry.seq, &entry, key)?;
         self.archive.add_log_append_time(started.elapsed());
+        let started = std::time::Instant::now();
         let listing = match listing {
             Some(members) => Some(super::listings::record_listing(
                 &self.txn, &entry, None, members, index,
             )?),
             None => None,
         };
+        self.archive.add_listing_time(started.elapsed());
         if let Some(tmp) = quarantine {
             self.archive
                 .place_file(&tmp, &self.archive.quarantine_path(&self.blake3))?;

@@ -116,6 +116,12 @@ pub(crate) struct ImportArgs {
     /// recorded in the manifest.
     #[arg(long, value_name = "PERIOD", value_parser = clap::builder::PossibleValuesParser::new(adarchive_importers::meta_ad_library_report::PERIODS))]
     pub(crate) report_period: Option<String>,
+    /// `partial` when the files are not complete listings whatever their
+    /// format and names say (an excerpt, a query's answer), or the scope
+    /// each is a complete listing of (`snap:2024`, `google:creative-stats`)
+    /// when its name does not say it. Without it, each format decides.
+    #[arg(long, value_name = "partial|SCOPE")]
+    pub(crate) listing: Option<String>,
     /// Files, folders or zip bundles.
     #[arg(required = true)]
     pub(crate) paths: Vec<PathBuf>,

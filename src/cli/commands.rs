@@ -29,6 +29,7 @@ pub(crate) fn import(data: &Path, args: ImportArgs) -> anyhow::Result<ExitCode> 
         report_country,
         report_date,
         report_period,
+        listing,
         paths,
     } = args;
     let settings = ImportSettings {
@@ -37,6 +38,7 @@ pub(crate) fn import(data: &Path, args: ImportArgs) -> anyhow::Result<ExitCode> 
         report_country: report_country.map(str::to_owned),
         report_date: report_date.map(|d| d.to_string()),
         report_period,
+        listing,
     };
     let options = settings.options()?;
     let progress = Bar::new();

@@ -424,7 +424,7 @@ fn run(shared: &Arc<Shared>, id: u64, archive: &Archive, work: &Work) -> Result<
             };
             let options = ImportOptions {
                 fetched: fetched.as_ref(),
-                ..*options
+                ..options.clone()
             };
             let mut report = import_paths(archive, paths, options, &progress).map_err(error)?;
             name_as_shown(&mut report, paths, shown);

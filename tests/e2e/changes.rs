@@ -406,6 +406,47 @@ async fn google_creative_stats_are_a_listing_and_a_query_is_not() {
     let query = dir.path().join("my_query_results.csv");
     table.write(&query, &table.rows[..3]);
     assert!(import(&archive, &query).files[0].listing.is_none());
+
+    // The importer's word can be overruled: a listing saved under a name
+    // of its own, a file named like a listing that is an excerpt, and a
+    // scope of another platform, refused with a warning.
+    let import_as = |path: &Path, listing: &str| {
+        let options = adarchive::ingest::ImportSettings {
+            listing: Some(listing.into()),
+            ..Default::default()
+        }
+        .options()
+        .unwrap();
+        import_paths(&archive, &[path.to_path_buf()], options, &NoProgress).unwrap()
+    };
+    let saved = dir.path().join("export-from-the-console.csv");
+    table.write(&saved, &table.rows[1..]);
+    let report = import_as(&saved, "google:creative-stats");
+    assert_eq!(report.files[0].listing.as_ref().map(|l| l.number), Some(3));
+    let excerpt = dir
+        .path()
+        .join("4")
+        .join("google-political-ads-creative-stats.csv");
+    table.write(&excerpt, &table.rows[..2]);
+    assert!(import_as(&excerpt, "partial").files[0].listing.is_none());
+    let other = dir
+        .path()
+        .join("5")
+        .join("google-political-ads-creative-stats.csv");
+    table.write(&other, &table.rows[2..]);
+    let report = import_as(&other, "snap:2024");
+    assert!(report.files[0].listing.is_none());
+    assert!(
+        report.files[0].warnings[0].contains("not a snap file"),
+        "{:?}",
+        report.files[0].warnings
+    );
+    assert!(adarchive::ingest::ImportSettings {
+        listing: Some("everything".into()),
+        ..Default::default()
+    }
+    .options()
+    .is_err());
 }
 
 /// Serves a copy of the archive at `data` as it is now (a served archive

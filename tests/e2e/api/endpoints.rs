@@ -397,7 +397,7 @@ async fn the_curl_examples_in_the_api_guide_work() {
         assert!(!response.bytes().await.unwrap().is_empty(), "{line}");
         tried += 1;
     }
-    assert_eq!(tried, 9);
+    assert_eq!(tried, 11);
 }
 
 #[tokio::test]
