@@ -52,7 +52,7 @@ pub(crate) fn import(data: &Path, args: ImportArgs) -> anyhow::Result<ExitCode> 
             let request = Request::Import {
                 paths: absolute,
                 shown: paths.iter().map(|p| p.display().to_string()).collect(),
-                settings,
+                settings: Box::new(settings),
                 fetched: None,
             };
             let task = handed_over(server, &request, &progress)?;
@@ -616,7 +616,7 @@ pub(crate) fn collect(data: &Path, args: CollectArgs) -> anyhow::Result<ExitCode
                 let request = Request::Import {
                     paths: vec![fetched.path.clone()],
                     shown: vec![name.clone()],
-                    settings: ImportSettings::default(),
+                    settings: Box::default(),
                     fetched: Some(fetched.from.clone()),
                 };
                 let task = server.run(&request, |_| {}).map_err(|e| e.to_string())?;

@@ -229,7 +229,7 @@ fn run_once(
                 let work = Work::Import {
                     paths: vec![fetched.path.clone()],
                     shown: vec![name.clone()],
-                    options: crate::ingest::ImportOptions::default(),
+                    options: Box::default(),
                     fetched: Some(fetched.from.clone()),
                     remove_after: None,
                 };

@@ -46,7 +46,7 @@ pub enum Request {
         /// How each was typed, for the report.
         shown: Vec<String>,
         /// The import's settings.
-        settings: ImportSettings,
+        settings: Box<ImportSettings>,
         /// The request a collector made for the files.
         #[serde(default)]
         fetched: Option<FetchedFrom>,
@@ -204,7 +204,7 @@ fn answer(stream: UnixStream, tasks: &Tasks) {
             Ok(options) => Work::Import {
                 paths,
                 shown,
-                options,
+                options: Box::new(options),
                 fetched,
                 remove_after: None,
             },

@@ -112,7 +112,7 @@ pub enum Work {
         /// the path the user typed, or an uploaded file's name.
         shown: Vec<String>,
         /// The import's options, checked.
-        options: ImportOptions<'static>,
+        options: Box<ImportOptions<'static>>,
         /// The request a collector made for the files.
         fetched: Option<FetchedFrom>,
         /// A folder removed once the task ends (uploaded files).
@@ -424,7 +424,7 @@ fn run(shared: &Arc<Shared>, id: u64, archive: &Archive, work: &Work) -> Result<
             };
             let options = ImportOptions {
                 fetched: fetched.as_ref(),
-                ..options.clone()
+                ..(**options).clone()
             };
             let mut report = import_paths(archive, paths, options, &progress).map_err(error)?;
             name_as_shown(&mut report, paths, shown);

@@ -335,7 +335,7 @@ pub async fn imports(
     let work = Work::Import {
         paths,
         shown,
-        options,
+        options: Box::new(options),
         fetched: None,
         remove_after: Some(folder.clone()),
     };
