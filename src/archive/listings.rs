@@ -12,8 +12,6 @@
 //! the same transaction, and is derived from the sources in archive order:
 //! `rebuild` derives it again and finds the same.
 
-use std::collections::HashSet;
-
 use adarchive_schema::Timestamp;
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
@@ -440,11 +438,20 @@ pub(crate) fn record_listing(
     };
     // Ads whose status may differ from their search document's.
     let mut restatus: Vec<String> = Vec::new();
-    let mut seen: HashSet<&str> = HashSet::with_capacity(members.ads.len());
-    for (uid, version, indexed) in &members.ads {
-        if !seen.insert(uid.as_str()) {
-            continue;
+    // In uid order, so that the memberships are written in key order
+    // (far cheaper than at random places); an ad listed twice counts once,
+    // with the version its last row showed.
+    let mut order: Vec<usize> = (0..members.ads.len()).collect();
+    order.sort_by(|&a, &b| members.ads[a].0.cmp(&members.ads[b].0).then(a.cmp(&b)));
+    let mut listed_ads: Vec<&(String, u32, bool)> = Vec::with_capacity(order.len());
+    for i in order {
+        let ad = &members.ads[i];
+        match listed_ads.last_mut() {
+            Some(last) if last.0 == ad.0 => *last = ad,
+            _ => listed_ads.push(ad),
         }
+    }
+    for (uid, version, indexed) in listed_ads.iter().copied() {
         let key = pair_key(scope, uid);
         let known = match listed.get(&key[..])? {
             Some(v) => {
@@ -504,7 +511,7 @@ pub(crate) fn record_listing(
         };
         listed.insert(&key[..], &membership.encode()[..])?;
     }
-    listing.ads = seen.len() as u64;
+    listing.ads = listed_ads.len() as u64;
 
     // Every ad of the scope this listing did not list.
     let (from, to) = pair_bounds(scope);

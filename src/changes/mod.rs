@@ -42,7 +42,11 @@ pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_SCANNED: usize = 20_000;
 /// Changes read from the archive at once (and matched against a search in
 /// one pass of the index).
-const BATCH: usize = 1_000;
+const BATCH: usize = 5_000;
+/// A search that matches at most this many ads is run once, and its ads
+/// kept for the whole request: cheaper than a pass of the index per batch
+/// of changes when few changes match.
+const FEW_MATCHES: u64 = 50_000;
 
 /// Which changes to list.
 #[derive(Clone, Debug)]
@@ -237,6 +241,19 @@ pub fn changes(archive: &Archive, request: &ChangesRequest) -> Result<ChangesPag
             ..request.filters.clone()
         } != Filters::default();
 
+    // A narrow search is run once; a broad one batch by batch, where it
+    // soon fills the page.
+    let few = if searching {
+        crate::search::uids_if_few(
+            archive,
+            &request.query,
+            &request.filters,
+            FEW_MATCHES,
+            &request.deadline,
+        )?
+    } else {
+        None
+    };
     let mut out = Vec::new();
     let mut scanned = 0usize;
     let next_cursor = loop {
@@ -262,15 +279,19 @@ pub fn changes(archive: &Archive, request: &ChangesRequest) -> Result<ChangesPag
                         .any(|p| c.uid.split(':').next() == Some(p.as_str()))
             })
             .collect();
-        let matching = if searching && !candidates.is_empty() {
+        let in_batch;
+        let matching = if let Some(few) = &few {
+            Some(few)
+        } else if searching && !candidates.is_empty() {
             let uids: Vec<String> = candidates.iter().map(|c| c.uid.clone()).collect();
-            Some(matching_uids(
+            in_batch = matching_uids(
                 archive,
                 &request.query,
                 &request.filters,
                 &uids,
                 &request.deadline,
-            )?)
+            )?;
+            Some(&in_batch)
         } else {
             None
         };

@@ -267,6 +267,68 @@ pub(crate) fn full_query(
     })
 }
 
+/// Every ad that matches `query` and `filters`, when at most `limit` do;
+/// `None` when more do (counted first, which is cheap).
+pub fn uids_if_few(
+    archive: &Archive,
+    query: &str,
+    filters: &Filters,
+    limit: u64,
+    deadline: &Deadline,
+) -> Result<Option<std::collections::HashSet<String>>, SearchError> {
+    let index = archive.search_index()?;
+    let request = SearchRequest {
+        query: query.to_owned(),
+        filters: filters.clone(),
+        deadline: deadline.clone(),
+        ..SearchRequest::default()
+    };
+    let Queries { full, .. } = full_query(archive, &request)?;
+    let searcher = index.searcher();
+    let total = searcher.search(&*full, &Count)? as u64;
+    if total > limit {
+        return Ok(None);
+    }
+    let found = searcher.search(&*full, &tantivy::collector::DocSetCollector)?;
+    if deadline.passed() {
+        return Err(SearchError::DeadlineExceeded);
+    }
+    uids_of(&searcher, found).map(Some)
+}
+
+/// The uids of the documents at `addresses`.
+fn uids_of(
+    searcher: &tantivy::Searcher,
+    addresses: impl IntoIterator<Item = tantivy::DocAddress>,
+) -> Result<std::collections::HashSet<String>, SearchError> {
+    let mut out = std::collections::HashSet::new();
+    let mut uid = String::new();
+    let mut columns = std::collections::HashMap::new();
+    for address in addresses {
+        let column = match columns.entry(address.segment_ord) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let segment = searcher.segment_reader(address.segment_ord);
+                e.insert(segment.fast_fields().str("uid")?)
+            }
+        };
+        let Some(column) = column.as_ref() else {
+            continue;
+        };
+        let ord = column.term_ords(address.doc_id).next();
+        if let Some(ord) = ord {
+            uid.clear();
+            if column
+                .ord_to_str(ord, &mut uid)
+                .map_err(tantivy::TantivyError::from)?
+            {
+                out.insert(uid.clone());
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Which of `uids` match `query` and `filters`: one pass over the index
 /// for a batch of ads named elsewhere (the ads of a page of changes).
 pub fn matching_uids(
@@ -298,25 +360,7 @@ pub fn matching_uids(
     if deadline.passed() {
         return Err(SearchError::DeadlineExceeded);
     }
-    let mut out = std::collections::HashSet::with_capacity(found.len());
-    let mut uid = String::new();
-    for address in found {
-        let segment = searcher.segment_reader(address.segment_ord);
-        let Some(column) = segment.fast_fields().str("uid")? else {
-            continue;
-        };
-        let ord = column.term_ords(address.doc_id).next();
-        if let Some(ord) = ord {
-            uid.clear();
-            if column
-                .ord_to_str(ord, &mut uid)
-                .map_err(tantivy::TantivyError::from)?
-            {
-                out.insert(uid.clone());
-            }
-        }
-    }
-    Ok(out)
+    uids_of(&searcher, found)
 }
 
 /// Runs `collector` over the matches of `query`: spread over every core,
