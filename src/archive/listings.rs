@@ -247,39 +247,52 @@ pub(crate) struct Relisting {
 pub(crate) struct Membership {
     /// The id of the first listing that listed it.
     pub first_listing: u64,
-    /// The id of the last listing that listed it.
+    /// The id of the last listing that listed it, while `misses` is not 0;
+    /// when it is, the scope's newest listing lists it (a membership is
+    /// written only when it changes, not by every listing).
     pub last_listing: u64,
-    /// The number (in its scope) of the last listing that listed it.
-    pub last_number: u64,
-    /// The seq of the ad's version that listing showed.
+    /// The seq of the ad's version the last listing that listed it showed.
     pub version: u32,
     /// Listings in a row that did not list it since.
     pub misses: u32,
 }
 
 impl Membership {
-    fn encode(&self) -> [u8; 32] {
-        let mut v = [0u8; 32];
+    fn encode(&self) -> [u8; 24] {
+        let mut v = [0u8; 24];
         v[..8].copy_from_slice(&self.first_listing.to_be_bytes());
         v[8..16].copy_from_slice(&self.last_listing.to_be_bytes());
-        v[16..24].copy_from_slice(&self.last_number.to_be_bytes());
-        v[24..28].copy_from_slice(&self.version.to_be_bytes());
-        v[28..].copy_from_slice(&self.misses.to_be_bytes());
+        v[16..20].copy_from_slice(&self.version.to_be_bytes());
+        v[20..].copy_from_slice(&self.misses.to_be_bytes());
         v
     }
 
     fn decode(v: &[u8]) -> Option<Membership> {
         let u64_at = |at: usize| Some(u64::from_be_bytes(v.get(at..at + 8)?.try_into().ok()?));
         let u32_at = |at: usize| Some(u32::from_be_bytes(v.get(at..at + 4)?.try_into().ok()?));
-        (v.len() == 32).then_some(())?;
+        (v.len() == 24).then_some(())?;
         Some(Membership {
             first_listing: u64_at(0)?,
             last_listing: u64_at(8)?,
-            last_number: u64_at(16)?,
-            version: u32_at(24)?,
-            misses: u32_at(28)?,
+            version: u32_at(16)?,
+            misses: u32_at(20)?,
         })
     }
+}
+
+/// The newest listing of `scope` in `listings`.
+fn newest_listing_of(
+    listings: &impl ReadableTable<u64, &'static [u8]>,
+    scope: &str,
+) -> Result<Option<Listing>> {
+    for item in listings.iter()?.rev() {
+        let (id, value) = item?;
+        let listing: Listing = decode(&format!("listing {}", id.value()), value.value())?;
+        if listing.scope == scope {
+            return Ok(Some(listing));
+        }
+    }
+    Ok(None)
 }
 
 /// A change as stored.
@@ -386,6 +399,7 @@ pub(crate) fn record_listing(
         Some((id, _)) => id.value() + 1,
         None => 0,
     };
+    let previous = newest_listing_of(&listings, scope)?.map(|l| l.id);
     let mut scopes = txn.open_table(SCOPES)?;
     let before = scopes.get(scope)?.map_or(0, |n| n.value());
     let number = before + 1;
@@ -451,16 +465,36 @@ pub(crate) fn record_listing(
             _ => listed_ads.push(ad),
         }
     }
-    for (uid, version, indexed) in listed_ads.iter().copied() {
-        let key = pair_key(scope, uid);
-        let known = match listed.get(&key[..])? {
-            Some(v) => {
-                Some(Membership::decode(v.value()).ok_or_else(|| damaged(uid, "bad membership"))?)
-            }
-            None => None,
+    // The scope's memberships, read in key order, met with the listing's
+    // ads in the same order: only what changes is written.
+    let (from, to) = pair_bounds(scope);
+    let mut known: Vec<(Vec<u8>, Membership)> = Vec::new();
+    for item in listed.range(&from[..]..&to[..])? {
+        let (key, value) = item?;
+        let m =
+            Membership::decode(value.value()).ok_or_else(|| damaged(scope, "bad membership"))?;
+        known.push((key.value().to_vec(), m));
+    }
+    let mut writes: Vec<(Vec<u8>, Membership)> = Vec::new();
+    let mut known = known.into_iter().peekable();
+    let mut listed_iter = listed_ads.iter().copied().peekable();
+    loop {
+        let uid_of = |key: &[u8]| -> Result<String> {
+            std::str::from_utf8(&key[from.len()..])
+                .map(str::to_owned)
+                .map_err(|_| damaged(scope, "unreadable uid"))
         };
-        let membership = match known {
-            None => {
+        let order = match (listed_iter.peek(), known.peek()) {
+            (None, None) => break,
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (Some(ad), Some((key, _))) => ad.0.as_bytes().cmp(&key[from.len()..]),
+        };
+        match order {
+            std::cmp::Ordering::Less => {
+                let Some((uid, version, indexed)) = listed_iter.next() else {
+                    break;
+                };
                 if !baseline {
                     emit(&mut listing, ChangeKind::New, uid, None, Some(*version))?;
                 }
@@ -470,15 +504,20 @@ pub(crate) fn record_listing(
                     // scope: its status may be other than "listed".
                     restatus.push(uid.clone());
                 }
-                Membership {
+                let m = Membership {
                     first_listing: id,
                     last_listing: id,
-                    last_number: number,
                     version: *version,
                     misses: 0,
-                }
+                };
+                writes.push((pair_key(scope, uid), m));
             }
-            Some(m) => {
+            std::cmp::Ordering::Equal => {
+                let (Some((uid, version, indexed)), Some((key, m))) =
+                    (listed_iter.next(), known.next())
+                else {
+                    break;
+                };
                 if m.misses > 0 {
                     emit(
                         &mut listing,
@@ -500,56 +539,63 @@ pub(crate) fn record_listing(
                         Some(*version),
                     )?;
                 }
-                Membership {
-                    last_listing: id,
-                    last_number: number,
-                    version: *version,
-                    misses: 0,
-                    ..m
+                if m.misses > 0 || m.version != *version {
+                    let m = Membership {
+                        last_listing: id,
+                        version: *version,
+                        misses: 0,
+                        ..m
+                    };
+                    writes.push((key, m));
                 }
             }
-        };
-        listed.insert(&key[..], &membership.encode()[..])?;
+            std::cmp::Ordering::Greater => {
+                let Some((key, m)) = known.next() else {
+                    break;
+                };
+                listing.absent += 1;
+                let misses = m.misses.saturating_add(1);
+                let uid = uid_of(&key)?;
+                match misses {
+                    1 => emit(
+                        &mut listing,
+                        ChangeKind::MissingOnce,
+                        &uid,
+                        Some(m.version),
+                        None,
+                    )?,
+                    2 => emit(
+                        &mut listing,
+                        ChangeKind::Vanished,
+                        &uid,
+                        Some(m.version),
+                        None,
+                    )?,
+                    _ => {}
+                }
+                if misses <= 2 {
+                    restatus.push(uid);
+                }
+                // Listed last by the scope's listing before this one, when
+                // it was listed until now.
+                let last_listing = match (m.misses, previous) {
+                    (0, Some(previous)) => previous,
+                    _ => m.last_listing,
+                };
+                writes.push((
+                    key,
+                    Membership {
+                        misses,
+                        last_listing,
+                        ..m
+                    },
+                ));
+            }
+        }
     }
     listing.ads = listed_ads.len() as u64;
-
-    // Every ad of the scope this listing did not list.
-    let (from, to) = pair_bounds(scope);
-    let mut absent = Vec::new();
-    for item in listed.range(&from[..]..&to[..])? {
-        let (key, value) = item?;
-        let m =
-            Membership::decode(value.value()).ok_or_else(|| damaged(scope, "bad membership"))?;
-        if m.last_number < number {
-            absent.push((key.value().to_vec(), m));
-        }
-    }
-    listing.absent = absent.len() as u64;
-    for (key, m) in absent {
-        let uid = std::str::from_utf8(&key[from.len()..])
-            .map_err(|_| damaged(scope, "unreadable uid"))?;
-        let misses = m.misses.saturating_add(1);
-        match misses {
-            1 => emit(
-                &mut listing,
-                ChangeKind::MissingOnce,
-                uid,
-                Some(m.version),
-                None,
-            )?,
-            2 => emit(
-                &mut listing,
-                ChangeKind::Vanished,
-                uid,
-                Some(m.version),
-                None,
-            )?,
-            _ => {}
-        }
-        if misses <= 2 {
-            restatus.push(uid.to_owned());
-        }
-        listed.insert(&key[..], &Membership { misses, ..m }.encode()[..])?;
+    for (key, m) in writes {
+        listed.insert(&key[..], &m.encode()[..])?;
     }
 
     if let Some(updates) = index {
@@ -635,9 +681,13 @@ impl super::Archive {
             };
             let m =
                 Membership::decode(value.value()).ok_or_else(|| damaged(uid, "bad membership"))?;
+            let last_listing = match m.misses {
+                0 => newest_listing_of(&listings, &scope)?.map_or(m.last_listing, |l| l.id),
+                _ => m.last_listing,
+            };
             scopes.push(ScopeMembership {
                 first_listed: archived_at(m.first_listing)?,
-                last_listed: archived_at(m.last_listing)?,
+                last_listed: archived_at(last_listing)?,
                 absent_from: m.misses,
                 scope,
             });
@@ -753,16 +803,7 @@ impl super::Archive {
         let txn = self.db().begin_write()?;
         {
             let listings = txn.open_table(LISTINGS)?;
-            let mut newest = None;
-            for item in listings.iter()?.rev() {
-                let (id, value) = item?;
-                let listing: Listing = decode(&format!("listing {}", id.value()), value.value())?;
-                if listing.scope == scope {
-                    newest = Some(listing);
-                    break;
-                }
-            }
-            match newest {
+            match newest_listing_of(&listings, scope)? {
                 Some(newest) if newest.source != entry.blake3 => {}
                 // The newest listing already.
                 _ => return Ok(None),

@@ -40,13 +40,14 @@ pub const DEFAULT_LIMIT: usize = 50;
 /// and a cursor to go on from: a search that matches few changes costs a
 /// bounded amount of work per page, never a scan of every change.
 pub const MAX_SCANNED: usize = 20_000;
-/// Changes read from the archive at once (and matched against a search in
-/// one pass of the index).
-const BATCH: usize = 5_000;
+/// Most changes read from the archive at once (and matched against a
+/// search in one pass of the index). The first read is the page's size,
+/// and each further read twice the one before, up to this.
+const MAX_BATCH: usize = 5_000;
 /// A search that matches at most this many ads is run once, and its ads
 /// kept for the whole request: cheaper than a pass of the index per batch
 /// of changes when few changes match.
-const FEW_MATCHES: u64 = 50_000;
+const FEW_MATCHES: u64 = 200_000;
 
 /// Which changes to list.
 #[derive(Clone, Debug)]
@@ -242,22 +243,35 @@ pub fn changes(archive: &Archive, request: &ChangesRequest) -> Result<ChangesPag
         } != Filters::default();
 
     // A narrow search is run once; a broad one batch by batch, where it
-    // soon fills the page.
+    // soon fills the page. Only ads of the platforms that publish listings
+    // can have changes: the search needs to find no others.
     let few = if searching {
+        let mut filters = request.filters.clone();
+        if filters.platform.is_empty() {
+            let mut listing_platforms: Vec<String> = listings
+                .values()
+                .map(|l| l.scope.split(':').next().unwrap_or_default().to_owned())
+                .collect();
+            listing_platforms.sort();
+            listing_platforms.dedup();
+            filters.platform = listing_platforms;
+        }
         crate::search::uids_if_few(
             archive,
             &request.query,
-            &request.filters,
+            &filters,
             FEW_MATCHES,
             &request.deadline,
         )?
     } else {
         None
     };
+    let mut batch_size = request.limit + 1;
     let mut out = Vec::new();
     let mut scanned = 0usize;
     let next_cursor = loop {
-        let batch = archive.changes_from(position, BATCH)?;
+        let batch = archive.changes_from(position, batch_size)?;
+        batch_size = (batch_size * 2).min(MAX_BATCH);
         let Some(last) = batch.last() else {
             break None;
         };
