@@ -47,7 +47,7 @@ const MAX_BATCH: usize = 5_000;
 /// A search that matches at most this many ads is run once, and its ads
 /// kept for the whole request: cheaper than a pass of the index per batch
 /// of changes when few changes match.
-const FEW_MATCHES: u64 = 200_000;
+const FEW_MATCHES: u64 = 5_000;
 
 /// Which changes to list.
 #[derive(Clone, Debug)]
