@@ -812,7 +812,9 @@ fn import_staged(
         ));
     }
     // The name as given: a folder called `2024` says Snap's year.
-    let (listing_scope, unfit) = run.listing.scope_of(importer, given_name);
+    let (listing_scope, unfit) = run
+        .listing
+        .scope_of(importer, read_as.as_deref().unwrap_or(given_name));
     report.warnings.extend(unfit);
     let writer = archive.begin_source(&stored.blake3, Some(&stored.tmp))?;
     progress.start(name, stored.size);

@@ -168,6 +168,16 @@ impl Importer for GoogleSpendReports {
             map_row,
         )
     }
+
+    /// The bundle's `google-political-ads-advertiser-stats.csv` lists every
+    /// advertiser with verified election ads: a listing of advertisers.
+    /// Its other files, and any file named otherwise, are read as partial.
+    fn listing_scope(&self, name: &str) -> Option<String> {
+        let file = name.rsplit(['/', '\\', '!']).next().unwrap_or(name);
+        let file = file.to_ascii_lowercase().replace('_', "-");
+        file.contains("advertiser-stats")
+            .then(|| "google:report:advertiser-stats".to_owned())
+    }
 }
 
 const MAPPED: &[&str] = &[

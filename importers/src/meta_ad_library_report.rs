@@ -210,6 +210,24 @@ impl Importer for MetaAdLibraryReport {
         ))
     }
 
+    /// A national advertisers report of one country and period lists every
+    /// advertiser that spent on such ads then: a listing of advertisers,
+    /// `meta:report:<country>:<period>`. Locations and regions files, and
+    /// a report whose name gives no country or period, are partial.
+    fn listing_scope(&self, name: &str) -> Option<String> {
+        let n = report_name(name);
+        let file = name.rsplit(['/', '\\', '!']).next().unwrap_or(name);
+        let national_advertisers = file.contains("_advertisers")
+            || file.ends_with("Spending.csv")
+            || file.ends_with("SpendingToDate.csv");
+        match (n.country, n.period, n.region) {
+            (Some(country), Some(period), None) if national_advertisers => {
+                Some(format!("meta:report:{country}:{period}"))
+            }
+            _ => None,
+        }
+    }
+
     fn facts_missing_from_name(&self, name: &str) -> Vec<&'static str> {
         let n = report_name(name);
         [

@@ -14,7 +14,7 @@ use redb::{ReadableTable, WriteTransaction};
 use serde::Serialize;
 
 use super::advertiser_facts::{gather, PlatformIdentity};
-use super::listings::{status_in, AdStatus, ListingMembers, AD_SCOPES, LISTED};
+use super::listings::{status_in, AdStatus, ListingMembers, ListingSubject, AD_SCOPES, LISTED};
 use super::{
     ad_key, codec, latest_value, observation_key, tempfile_in, Archive, ImportCounts, Latest,
     QuarantineEntry, Version, ADS, ADVERTISER_FACTS, OBSERVATIONS, RATE_ROWS, RECORDS, REPORT_ROWS,
@@ -440,6 +440,7 @@ fn write_prepared(
     let mut derived = Derived {
         listing: job.listing_scope.as_ref().map(|scope| ListingMembers {
             scope: scope.clone(),
+            subject: ListingSubject::Ads,
             ads: Vec::new(),
         }),
         ..Derived::default()
@@ -565,6 +566,15 @@ fn write_prepared(
                     progress.advance(locator.byte_end);
                 }
                 Prepared::Advertisers(found) => {
+                    // A spend report lists advertisers, not ads.
+                    if let Some(members) = derived.listing.as_mut() {
+                        if derived.counts.records == 0 && derived.counts.report_rows > 0 {
+                            members.subject = ListingSubject::Advertisers;
+                            members
+                                .ads
+                                .extend(found.keys().map(|key| (key.clone(), 0, true)));
+                        }
+                    }
                     for (key, facts) in found {
                         let merged = match advertiser_facts.get(key.as_str())? {
                             Some(known) => {

@@ -163,6 +163,11 @@ pub struct Listing {
     pub scope: String,
     /// The listing's number among every listing, from 0 in archive order.
     pub id: u64,
+    /// What it lists: `ads`, or `advertisers` (a spend report's listing,
+    /// whose changes name advertisers by platform identity, `meta:<page
+    /// id>`, in `uid`).
+    #[serde(default, skip_serializing_if = "ListingSubject::is_ads")]
+    pub subject: ListingSubject,
     /// 1 for the scope's first listing, then 2, 3 …
     pub number: u64,
     /// The source's import sequence number.
@@ -219,10 +224,30 @@ impl Listing {
     }
 }
 
+/// What a listing lists.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ListingSubject {
+    /// Ads, by uid (Snap's yearly file, Google's creative stats).
+    #[default]
+    Ads,
+    /// Advertisers, by their platform identity (`meta:<page id>`): a
+    /// platform's spend report of one country and period.
+    Advertisers,
+}
+
+impl ListingSubject {
+    fn is_ads(&self) -> bool {
+        *self == ListingSubject::Ads
+    }
+}
+
 /// The ads a listing source lists, gathered while it is derived.
 #[derive(Debug, Default)]
 pub(crate) struct ListingMembers {
     pub scope: String,
+    /// Ads, or for a spend report advertisers (their identity keys).
+    pub subject: ListingSubject,
     /// uid, the seq of the version the listing shows, and whether the
     /// ad's search document was written with this source (with the status
     /// "listed"), in the order of the file.
@@ -410,6 +435,7 @@ pub(crate) fn record_listing(
     let mut listing = Listing {
         scope: scope.to_owned(),
         id,
+        subject: members.subject,
         number,
         seq: entry.seq,
         again: again.is_some(),
@@ -498,7 +524,11 @@ pub(crate) fn record_listing(
                 if !baseline {
                     emit(&mut listing, ChangeKind::New, uid, None, Some(*version))?;
                 }
-                ad_scopes.insert(&pair_key(uid, scope)[..], ())?;
+                // Only ads have a status; an advertiser's identity key may
+                // look like an ad's uid.
+                if members.subject.is_ads() {
+                    ad_scopes.insert(&pair_key(uid, scope)[..], ())?;
+                }
                 if !indexed {
                     // Known before from a partial file, or from another
                     // scope: its status may be other than "listed".
@@ -573,7 +603,7 @@ pub(crate) fn record_listing(
                     )?,
                     _ => {}
                 }
-                if misses <= 2 {
+                if misses <= 2 && members.subject.is_ads() {
                     restatus.push(uid);
                 }
                 // Listed last by the scope's listing before this one, when
@@ -744,8 +774,28 @@ fn members_of_source(txn: &WriteTransaction, blake3: &str, scope: &str) -> Resul
     );
     let mut members = ListingMembers {
         scope: scope.to_owned(),
+        subject: ListingSubject::Ads,
         ads: Vec::new(),
     };
+    // A spend report lists the advertisers of its rows.
+    let rows = txn.open_table(super::REPORT_ROWS)?;
+    let mut advertisers = std::collections::BTreeSet::new();
+    for item in rows.range(&from[..]..=&to[..])? {
+        let (_, value) = item?;
+        let row = super::codec::decode_report_row(value.value())
+            .ok_or_else(|| damaged(blake3, "unreadable report row"))?;
+        let row: adarchive_schema::ReportRow = decode(blake3, &row.canonical)?;
+        if let Some(facts) = super::facts_of_report(&row) {
+            advertisers.insert(facts.key);
+        }
+    }
+    if !advertisers.is_empty() {
+        members.subject = ListingSubject::Advertisers;
+        members
+            .ads
+            .extend(advertisers.into_iter().map(|key| (key, 0, true)));
+        return Ok(members);
+    }
     for item in observations.range(&from[..]..=&to[..])? {
         let (_, value) = item?;
         let observation = super::codec::decode_observation(value.value())

@@ -46,7 +46,8 @@ pub use derive::{
 };
 pub use index_sync::{catch_up_index, reindex_all};
 pub use listings::{
-    change_key, AdListings, AdStatus, ChangeKind, Listing, ScopeMembership, StoredChange,
+    change_key, AdListings, AdStatus, ChangeKind, Listing, ListingSubject, ScopeMembership,
+    StoredChange,
 };
 pub use model::{
     public_name, FetchedFrom, ImportCounts, MemberEntry, Observation, Provenance, QuarantineEntry,

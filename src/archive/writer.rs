@@ -138,10 +138,12 @@ impl SourceWriter<'_> {
         self.archive.add_log_append_time(started.elapsed());
         let started = std::time::Instant::now();
         let listing = match listing {
-            Some(members) => Some(super::listings::record_listing(
+            // A file that lists nothing (every row refused, a locations
+            // report) is no listing: it would make the whole scope absent.
+            Some(members) if !members.ads.is_empty() => Some(super::listings::record_listing(
                 &self.txn, &entry, None, members, index,
             )?),
-            None => None,
+            _ => None,
         };
         self.archive.add_listing_time(started.elapsed());
         if let Some(tmp) = quarantine {

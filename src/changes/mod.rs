@@ -29,7 +29,11 @@ use std::collections::{BTreeMap, HashMap};
 use adarchive_schema::{Ad, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::archive::{Archive, ChangeKind, Listing, StoredChange, Version};
+use crate::archive::{Archive, ChangeKind, Listing, ListingSubject, StoredChange, Version};
+
+fn is_ads(subject: &ListingSubject) -> bool {
+    *subject == ListingSubject::Ads
+}
 use crate::search::{bad, matching_uids, Deadline, Filters, SearchError};
 
 /// Most changes one page may hold.
@@ -96,8 +100,13 @@ pub struct Change {
     pub id: String,
     /// `new`, `changed`, `missing_once`, `vanished` or `reappeared`.
     pub kind: ChangeKind,
-    /// The ad.
+    /// The ad; for a listing of advertisers (a spend report), the
+    /// advertiser's platform identity (`meta:<page id>`).
     pub uid: String,
+    /// `advertisers` when the listing is a spend report's, whose changes
+    /// name advertisers; absent for ads.
+    #[serde(default, skip_serializing_if = "is_ads")]
+    pub subject: ListingSubject,
     /// The scope whose listings differ.
     pub scope: String,
     /// The number of the listing (in its scope) that shows the change.
@@ -466,6 +475,7 @@ fn present(
     Ok(Change {
         id: encode_cursor(change.listing, change.ordinal),
         kind: change.kind,
+        subject: listing.subject,
         uid: change.uid,
         scope: listing.scope.clone(),
         listing: listing.number,

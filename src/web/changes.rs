@@ -14,7 +14,7 @@ use crate::api::links::{query_string, search_pairs};
 use crate::api::params::ChangesParams;
 use crate::api::routes::changes::changes_request;
 use crate::api::routes::{deadline, heavy, AppState};
-use crate::archive::{Archive, ChangeKind};
+use crate::archive::{Archive, ChangeKind, ListingSubject};
 use crate::changes::{
     changes, kind_counts, newest, patched_fields, scopes, Change, ChangesRequest, Scope,
 };
@@ -115,6 +115,18 @@ struct ChangesPage {
     scopes: Vec<ScopeTable>,
 }
 
+/// The search for the ads of an advertiser named by its platform identity
+/// (`meta:123`; `meta:name:…` when the platform gave no id).
+fn advertiser_search(key: &str) -> String {
+    let (platform, id) = key.split_once(':').unwrap_or(("", key));
+    let mut pairs = vec![("platform", platform.to_owned())];
+    match id.strip_prefix("name:") {
+        Some(name) => pairs.push(("q", format!("advertiser:\"{}\"", name.replace('"', " ")))),
+        None => pairs.push(("advertiser_id", id.to_owned())),
+    }
+    href("/", &pairs)
+}
+
 /// What a change says of the record, in words.
 fn what_changed(change: &Change) -> String {
     match change.kind {
@@ -137,22 +149,45 @@ fn what_changed(change: &Change) -> String {
 }
 
 fn rows_of(archive: &Archive, found: Vec<Change>) -> crate::Result<Vec<ChangeRow>> {
-    let uids: Vec<String> = found.iter().map(|c| c.uid.clone()).collect();
+    let of_ads = |c: &Change| c.subject == ListingSubject::Ads;
+    let uids: Vec<String> = found
+        .iter()
+        .map(|c| {
+            if of_ads(c) {
+                c.uid.clone()
+            } else {
+                String::new()
+            }
+        })
+        .collect();
     let records = archive.latest_canonical(&uids)?;
     Ok(found
         .into_iter()
         .zip(records)
         .map(|(change, record)| {
-            let ad = record.and_then(|r| serde_json::from_slice::<adarchive_schema::Ad>(&r).ok());
-            let advertiser = ad
-                .as_ref()
-                .and_then(|a| a.advertiser.name.clone().or_else(|| a.funder.clone()))
-                .unwrap_or_else(|| "advertiser not published".into());
+            let ad = record
+                .filter(|_| of_ads(&change))
+                .and_then(|r| serde_json::from_slice::<adarchive_schema::Ad>(&r).ok());
+            let advertiser = match (&ad, of_ads(&change)) {
+                (_, false) => format!("advertiser {}", change.uid),
+                (Some(a), true) => a
+                    .advertiser
+                    .name
+                    .clone()
+                    .or_else(|| a.funder.clone())
+                    .unwrap_or_else(|| "advertiser not published".into()),
+                (None, true) => "advertiser not published".into(),
+            };
+            let href = if of_ads(&change) {
+                ad_href(&change.uid)
+            } else {
+                advertiser_search(&change.uid)
+            };
             ChangeRow {
                 when: moment(&change.archived_at),
                 kind: kind_label(change.kind),
                 kind_class: change.kind.as_str(),
-                href: ad_href(&change.uid),
+                href,
                 what: what_changed(&change),
                 uid: change.uid,
                 advertiser,

@@ -486,3 +486,64 @@ async fn jsonpatch_check(address: &str, uids: &[String]) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A Meta Ad Library Report of one country and period lists advertisers:
+/// a newer report without some of them says which left; its locations
+/// file lists none and is partial.
+#[tokio::test]
+async fn a_spend_report_is_a_listing_of_advertisers() {
+    if skip_without_samples() {
+        return;
+    }
+    const REPORT: &str = "meta/ad_library_report_TH_2022-11-18/FacebookAdLibraryReport_2022-11-18_TH_yesterday_advertisers.csv";
+    const LOCATIONS: &str = "meta/ad_library_report_TH_2022-11-18/FacebookAdLibraryReport_2022-11-18_TH_yesterday_locations.csv";
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let table = Table::read(&sample(REPORT));
+    let page = table.column("Page ID");
+    let name = "FacebookAdLibraryReport_2022-11-18_TH_yesterday_advertisers.csv";
+    let gone: BTreeSet<String> = table.rows[..3].iter().map(|r| r[page].to_owned()).collect();
+    let kept: Vec<csv::StringRecord> = table
+        .rows
+        .iter()
+        .filter(|r| !gone.contains(&r[page]))
+        .cloned()
+        .collect();
+    table.write(&dir.path().join("1").join(name), &table.rows);
+    table.write(&dir.path().join("2").join(name), &kept);
+    {
+        let archive = Archive::open(&data).unwrap();
+        let first = import(&archive, &dir.path().join("1").join(name));
+        let listing = first.files[0].listing.clone().expect("a listing");
+        assert_eq!(listing.scope, "meta:report:TH:yesterday");
+        let second = import(&archive, &dir.path().join("2").join(name));
+        let listing = second.files[0].listing.clone().expect("a listing");
+        assert_eq!(listing.missing_once, gone.len() as u64);
+        let locations = import(&archive, &sample(LOCATIONS));
+        assert!(locations.files[0].listing.is_none());
+    }
+    let app = serve_copy(&data).await;
+    let page = app.json("/v1/changes").await;
+    let missing: BTreeSet<String> = page["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            assert_eq!(c["subject"], "advertisers");
+            assert_eq!(c["kind"], "missing_once");
+            c["uid"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("meta:")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(missing, gone);
+    // No ad took a status from them.
+    let facets = app.json("/v1/ads?facets=status&limit=1").await;
+    assert_eq!(facets["total"], 0);
+    let html = app.get("/changes").await.text().await.unwrap();
+    for id in &gone {
+        assert!(html.contains(&format!("advertiser_id={id}")), "{id}");
+    }
+}
