@@ -335,7 +335,7 @@ pub struct StoredChange {
     pub to_version: Option<u32>,
 }
 
-/// The [`CHANGES`] key of a change.
+/// The key of a change in the archive: its listing, then its ordinal.
 pub fn change_key(listing: u64, ordinal: u32) -> [u8; 12] {
     let mut key = [0u8; 12];
     key[..8].copy_from_slice(&listing.to_be_bytes());

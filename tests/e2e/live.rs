@@ -158,7 +158,20 @@ async fn an_import_beside_the_server_is_handed_to_it_and_every_request_is_answer
         "says it was handed over: {stderr}"
     );
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(report, expected, "the same report as without a server");
+    // Listings say when they were archived: the two imports ran apart.
+    let untimed = |mut report: serde_json::Value| {
+        for file in report["files"].as_array_mut().into_iter().flatten() {
+            if let Some(listing) = file.get_mut("listing").and_then(|l| l.as_object_mut()) {
+                listing.remove("archived_at");
+            }
+        }
+        report
+    };
+    assert_eq!(
+        untimed(report),
+        untimed(expected),
+        "the same report as without a server"
+    );
 
     // The new ads are found through the running server, at once: the
     // answer to this same request, kept before the import, is not given
