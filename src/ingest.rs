@@ -10,7 +10,7 @@ use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use adarchive_importers::redact::{redact_text, CredentialScanner, Redactor};
-use adarchive_importers::{self as importers, Importer, StatedFacts};
+use adarchive_importers::{self as importers, Importer, ListingScope, StatedFacts};
 use adarchive_schema::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -86,16 +86,21 @@ impl ListingChoice {
         fit.then(|| ListingChoice::Scope(text.to_owned()))
     }
 
-    /// The scope of a file of `importer` given as `name`, and why a scope
-    /// asked for does not fit it.
-    fn scope_of(&self, importer: &dyn Importer, name: &str) -> (Option<String>, Option<String>) {
+    /// The scope of a file of `importer` given as `name` that starts with
+    /// `head`, and why a scope asked for does not fit it.
+    fn scope_of(
+        &self,
+        importer: &dyn Importer,
+        name: &str,
+        head: &[u8],
+    ) -> (Option<ListingScope>, Option<String>) {
         match self {
-            ListingChoice::AsTheFormatSays => (importer.listing_scope(name), None),
+            ListingChoice::AsTheFormatSays => (importer.listing_scope(name, head), None),
             ListingChoice::Partial => (None, None),
             ListingChoice::Scope(scope) => {
                 let platform = importer.platform().map(|p| p.as_str());
                 if scope.split(':').next() == platform {
-                    (Some(scope.clone()), None)
+                    (Some(ListingScope::Named(scope.clone())), None)
                 } else {
                     (
                         None,
@@ -736,6 +741,16 @@ fn now() -> Timestamp {
     Timestamp::from_offset_date_time(time::OffsetDateTime::now_utc())
 }
 
+/// The first bytes of a staged file, as formats look at them (a file that
+/// cannot be read has none: its import fails when it is read).
+fn head_of(path: &Path) -> Vec<u8> {
+    let mut head = Vec::with_capacity(HEAD_LEN);
+    if let Ok(file) = File::open(path) {
+        let _ = file.take(HEAD_LEN as u64).read_to_end(&mut head);
+    }
+    head
+}
+
 /// The message for a file no importer recognizes.
 fn unrecognized() -> String {
     format!(
@@ -812,9 +827,11 @@ fn import_staged(
         ));
     }
     // The name as given: a folder called `2024` says Snap's year.
-    let (listing_scope, unfit) = run
-        .listing
-        .scope_of(importer, read_as.as_deref().unwrap_or(given_name));
+    let (listing_scope, unfit) = run.listing.scope_of(
+        importer,
+        read_as.as_deref().unwrap_or(given_name),
+        &head_of(&stored.tmp),
+    );
     report.warnings.extend(unfit);
     let writer = archive.begin_source(&stored.blake3, Some(&stored.tmp))?;
     progress.start(name, stored.size);
@@ -871,7 +888,7 @@ fn import_staged(
         read_as: read_as.clone(),
         importer_version: Some(importer.version().to_owned()),
         fetched: run.fetched.cloned(),
-        listing_scope: job.listing_scope.clone(),
+        listing_scope: derived.listing.as_ref().map(|l| l.scope.clone()),
         ..SourceEntry::new(
             &stored.blake3,
             stored.size,

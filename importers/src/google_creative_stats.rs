@@ -114,13 +114,18 @@ impl Importer for GoogleCreativeStats {
 
     /// The bundle's `google-political-ads-creative-stats.csv`, and the
     /// whole `creative_stats` table, list every ad Google published: a
-    /// file named for them is a listing. Any other name (a query's answer
-    /// saved under a name of its own) is read as a partial file.
-    fn listing_scope(&self, name: &str) -> Option<String> {
+    /// file named for them is a listing, and so is a file with the
+    /// bundle's own columns (`Ad_ID`), which only the bundle writes. A
+    /// BigQuery answer (`ad_id`) saved under a name of its own is read as
+    /// a partial file: a query picks the ads it wants.
+    fn listing_scope(&self, name: &str, head: &[u8]) -> Option<crate::ListingScope> {
         let file = name.rsplit(['/', '\\', '!']).next().unwrap_or(name);
         let file = file.to_ascii_lowercase().replace('_', "-");
-        file.contains("creative-stats")
-            .then(|| "google:creative-stats".to_owned())
+        // The header as written: BigQuery's `ad_id` reads as `Ad_ID` too.
+        let header = head.split(|&b| b == b'\n').next().unwrap_or_default();
+        let bundle_columns = header.windows(5).any(|w| w == b"Ad_ID");
+        (file.contains("creative-stats") || bundle_columns)
+            .then(|| crate::ListingScope::Named("google:creative-stats".to_owned()))
     }
 }
 

@@ -172,11 +172,11 @@ impl Importer for GoogleSpendReports {
     /// The bundle's `google-political-ads-advertiser-stats.csv` lists every
     /// advertiser with verified election ads: a listing of advertisers.
     /// Its other files, and any file named otherwise, are read as partial.
-    fn listing_scope(&self, name: &str) -> Option<String> {
+    fn listing_scope(&self, name: &str, _head: &[u8]) -> Option<crate::ListingScope> {
         let file = name.rsplit(['/', '\\', '!']).next().unwrap_or(name);
         let file = file.to_ascii_lowercase().replace('_', "-");
         file.contains("advertiser-stats")
-            .then(|| "google:report:advertiser-stats".to_owned())
+            .then(|| crate::ListingScope::Named("google:report:advertiser-stats".to_owned()))
     }
 }
 

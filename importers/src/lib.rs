@@ -120,6 +120,17 @@ pub enum Entry<'a> {
     Problem(Problem<'a>),
 }
 
+/// How the scope of a complete listing is known.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ListingScope {
+    /// Outright: `snap:2024`, `google:creative-stats`.
+    Named(String),
+    /// `<platform>:<year>`, the year in which most of the listed ads were
+    /// first shown: a yearly file whose name lost its year (Snap's
+    /// `PoliticalAds.csv`, taken out of its year's zip).
+    YearFirstShown(&'static str),
+}
+
 /// Facts about a file that its format carries only in the file's name
 /// (Meta's spend reports: country, date, period), stated by whoever imports
 /// a copy whose name lost them.
@@ -195,16 +206,17 @@ pub trait Importer: Send + Sync {
         let _ = (name, facts);
         None
     }
-    /// The scope of which a file called `name` is a complete listing, or
-    /// `None` for a partial file (a page of an API, a query's answer).
+    /// The scope of which a file called `name` that starts with `head`
+    /// (its first bytes, up to 64 KiB) is a complete listing, or `None`
+    /// for a partial file (a page of an API, a query's answer).
     ///
     /// A complete listing names every ad the platform published in its
     /// scope at the time, so an ad of the scope absent from it has left the
     /// library; importing a partial file never says anything is missing.
     /// Formats that publish one complete file per scope (Snap's yearly
     /// file, Google's creative stats, X's disclosure file) say so here.
-    fn listing_scope(&self, name: &str) -> Option<String> {
-        let _ = name;
+    fn listing_scope(&self, name: &str, head: &[u8]) -> Option<ListingScope> {
+        let _ = (name, head);
         None
     }
     /// Like [`Importer::read`], for a file called `name` (its last path

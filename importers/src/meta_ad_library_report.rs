@@ -214,7 +214,7 @@ impl Importer for MetaAdLibraryReport {
     /// advertiser that spent on such ads then: a listing of advertisers,
     /// `meta:report:<country>:<period>`. Locations and regions files, and
     /// a report whose name gives no country or period, are partial.
-    fn listing_scope(&self, name: &str) -> Option<String> {
+    fn listing_scope(&self, name: &str, _head: &[u8]) -> Option<crate::ListingScope> {
         let n = report_name(name);
         let file = name.rsplit(['/', '\\', '!']).next().unwrap_or(name);
         let national_advertisers = file.contains("_advertisers")
@@ -222,7 +222,7 @@ impl Importer for MetaAdLibraryReport {
             || file.ends_with("SpendingToDate.csv");
         match (n.country, n.period, n.region) {
             (Some(country), Some(period), None) if national_advertisers => {
-                Some(format!("meta:report:{country}:{period}"))
+                Some(crate::ListingScope::Named(format!("meta:report:{country}:{period}")))
             }
             _ => None,
         }

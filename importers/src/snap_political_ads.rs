@@ -147,11 +147,15 @@ impl Importer for SnapPoliticalAds {
         read_mapped(NAME, input, sink, "ADID", map_row)
     }
 
-    /// Snap publishes one complete file per year, and only its name (or
-    /// its zip's) says which year: a file whose name gives no single year
-    /// is read as a partial file.
-    fn listing_scope(&self, name: &str) -> Option<String> {
-        crate::year_in_name(name).map(|year| format!("snap:{year}"))
+    /// Snap publishes one complete file per year, `PoliticalAds.csv` in
+    /// that year's zip: its name (or its zip's, or its folder's) says the
+    /// year, and when it does not, the ads do: most of them were first
+    /// shown in it.
+    fn listing_scope(&self, name: &str, _head: &[u8]) -> Option<crate::ListingScope> {
+        Some(match crate::year_in_name(name) {
+            Some(year) => crate::ListingScope::Named(format!("snap:{year}")),
+            None => crate::ListingScope::YearFirstShown("snap"),
+        })
     }
 }
 

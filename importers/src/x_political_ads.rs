@@ -72,8 +72,8 @@ impl Importer for XPoliticalAds {
     }
 
     /// X published one disclosure file of every political ad it ran.
-    fn listing_scope(&self, _name: &str) -> Option<String> {
-        Some("x:political-ads".to_owned())
+    fn listing_scope(&self, _name: &str, _head: &[u8]) -> Option<crate::ListingScope> {
+        Some(crate::ListingScope::Named("x:political-ads".to_owned()))
     }
 }
 

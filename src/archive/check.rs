@@ -406,7 +406,7 @@ fn check_observations(
                     }
                 })
             }
-            Prepared::Advertisers(_) => Ok(()),
+            Prepared::Advertisers(_) | Prepared::Years(_) => Ok(()),
         };
         match checked {
             Ok(()) => {}
@@ -734,7 +734,10 @@ pub fn rebuild(root: &Path, progress: &dyn Progress) -> Result<RebuildReport> {
                     name,
                     importer,
                     observed_at: entry.imported_at,
-                    listing_scope: entry.listing_scope.clone(),
+                    listing_scope: entry
+                        .listing_scope
+                        .clone()
+                        .map(adarchive_importers::ListingScope::Named),
                 };
                 let derived = writer.derive(&job, progress, None)?;
                 progress.finish();

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use std::collections::HashMap;
 
-use adarchive_importers::{Entry, Importer, ReadError};
+use adarchive_importers::{Entry, Importer, ListingScope, ReadError};
 use adarchive_schema::{RecordHash, Timestamp};
 use redb::{ReadableTable, WriteTransaction};
 use serde::Serialize;
@@ -165,6 +165,9 @@ pub(crate) enum Prepared {
     Problem(QuarantineEntry),
     /// What the source says of its advertisers, sent once at the end.
     Advertisers(HashMap<String, PlatformIdentity>),
+    /// How many of its ads were first shown in each year, sent once at
+    /// the end (a yearly listing whose name lost its year says it so).
+    Years(std::collections::BTreeMap<i32, u64>),
 }
 
 /// How many prepared items travel between the threads at once.
@@ -180,7 +183,7 @@ pub(crate) struct SourceJob<'a> {
     pub observed_at: Timestamp,
     /// The scope of which the source is a complete listing, if it is one
     /// (see [`Importer::listing_scope`]).
-    pub listing_scope: Option<String>,
+    pub listing_scope: Option<ListingScope>,
 }
 
 /// Derives everything from the stored source of `job` into `txn`.
@@ -238,9 +241,17 @@ pub(crate) fn parse_source(
 ) -> std::result::Result<(), String> {
     let mut batch = Vec::with_capacity(BATCH);
     let mut advertisers = HashMap::new();
+    let mut years = std::collections::BTreeMap::new();
     let mut listed = 0;
     let outcome = importer.read_named(name, reader, &mut |entry| {
         gather(&mut advertisers, &entry);
+        if let Entry::Record(r) = &entry {
+            if let Some(shown) = r.ad.first_shown {
+                *years
+                    .entry(shown.as_offset_date_time().year())
+                    .or_insert(0u64) += 1;
+            }
+        }
         batch.push(prepare(entry, blake3, name, index, &mut listed));
         if batch.len() == BATCH {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
@@ -250,6 +261,9 @@ pub(crate) fn parse_source(
     });
     if !advertisers.is_empty() {
         batch.push(Prepared::Advertisers(advertisers));
+    }
+    if !years.is_empty() {
+        batch.push(Prepared::Years(years));
     }
     if !batch.is_empty() {
         let _ = tx.send(batch);
@@ -437,9 +451,14 @@ fn write_prepared(
     let ad_scopes = txn.open_table(AD_SCOPES)?;
     let listed = txn.open_table(LISTED)?;
 
+    let mut years = std::collections::BTreeMap::new();
     let mut derived = Derived {
         listing: job.listing_scope.as_ref().map(|scope| ListingMembers {
-            scope: scope.clone(),
+            // Known once the whole source is read, when the ads say it.
+            scope: match scope {
+                ListingScope::Named(scope) => scope.clone(),
+                ListingScope::YearFirstShown(_) => String::new(),
+            },
             subject: ListingSubject::Ads,
             ads: Vec::new(),
         }),
@@ -565,6 +584,10 @@ fn write_prepared(
                     derived.note_unnormalized(unnormalized);
                     progress.advance(locator.byte_end);
                 }
+                Prepared::Years(found) => {
+                    years = found;
+                    continue;
+                }
                 Prepared::Advertisers(found) => {
                     // A spend report lists advertisers, not ads.
                     if let Some(members) = derived.listing.as_mut() {
@@ -614,6 +637,18 @@ fn write_prepared(
                 }
             }
             ordinal += 1;
+        }
+    }
+    if let Some(ListingScope::YearFirstShown(platform)) = &job.listing_scope {
+        // The year most of the ads were first shown in (the later of two
+        // as common); without dates, no year and no listing.
+        let year = years
+            .iter()
+            .max_by_key(|(year, count)| (**count, **year))
+            .map(|(year, _)| *year);
+        match (year, derived.listing.as_mut()) {
+            (Some(year), Some(members)) => members.scope = format!("{platform}:{year}"),
+            _ => derived.listing = None,
         }
     }
     if let Some((path, out)) = quarantine {

@@ -126,7 +126,11 @@ async fn a_newer_listing_gives_exactly_the_rows_removed_changed_and_added() {
     let (adid, spend) = (table.column("ADID"), table.column("Spend"));
     let uid = |row: &csv::StringRecord| format!("snap:{}", &row[adid]);
     let rows = &table.rows;
-    let file = |week: &str| dir.path().join(week).join("2023_PoliticalAds.csv");
+    // Week 3's name does not say the year: its ads do.
+    let file = |week: &str| match week {
+        "week3" => dir.path().join(week).join("PoliticalAds.csv"),
+        _ => dir.path().join(week).join("2023_PoliticalAds.csv"),
+    };
 
     let removed = [uid(&rows[3]), uid(&rows[40]), uid(&rows[41])];
     let changed_rows = [7usize, 100];
@@ -235,6 +239,10 @@ async fn a_newer_listing_gives_exactly_the_rows_removed_changed_and_added() {
         let archive = Archive::open(&data).unwrap();
         let third = import(&archive, &file("week3"));
         let listing = third.files[0].listing.clone().unwrap();
+        assert_eq!(
+            listing.scope, "snap:2023",
+            "the year its ads were first shown in"
+        );
         assert_eq!((listing.reappeared, listing.vanished), (1, 2));
         // The same file again changes nothing: an import run twice.
         let again = import(&archive, &file("week3"));
@@ -315,15 +323,24 @@ async fn a_newer_listing_gives_exactly_the_rows_removed_changed_and_added() {
             ),
             (4, 2, 2, 2)
         );
-        // Partial files: a Snap file whose name gives no year, and a page
-        // of Meta's API. Neither makes anything absent.
-        let partial = dir.path().join("PoliticalAds.csv");
-        table.write(&partial, &rows[..5]);
+        // Partial files: a page of Meta's API, and an excerpt of Snap's
+        // file imported as what it is. Neither makes anything absent.
+        let excerpt = dir.path().join("2023_PoliticalAds.excerpt.csv");
+        table.write(&excerpt, &rows[..5]);
         let before = changes(&archive, &ChangesRequest::default()).unwrap();
-        for path in [partial, sample(META_2019)] {
-            let report = import(&archive, &path);
-            assert!(report.files[0].listing.is_none(), "{path:?} is partial");
+        let report = import(&archive, &sample(META_2019));
+        assert!(
+            report.files[0].listing.is_none(),
+            "a page of an API is partial"
+        );
+        let options = adarchive::ingest::ImportSettings {
+            listing: Some("partial".into()),
+            ..Default::default()
         }
+        .options()
+        .unwrap();
+        let report = import_paths(&archive, &[excerpt], options, &NoProgress).unwrap();
+        assert!(report.files[0].listing.is_none(), "told it is an excerpt");
         let after = changes(&archive, &ChangesRequest::default()).unwrap();
         assert_eq!(before, after);
 
@@ -403,9 +420,23 @@ async fn google_creative_stats_are_a_listing_and_a_query_is_not() {
     assert!(!expected.is_empty());
     assert_eq!(missing, expected);
 
+    // A BigQuery answer (its columns in lower case) saved under a name of
+    // its own is partial; the bundle's columns say the bundle's file.
     let query = dir.path().join("my_query_results.csv");
-    table.write(&query, &table.rows[..3]);
+    let bigquery = Table {
+        header: table.header.iter().map(|h| h.to_lowercase()).collect(),
+        rows: Vec::new(),
+    };
+    bigquery.write(&query, &table.rows[..3]);
     assert!(import(&archive, &query).files[0].listing.is_none());
+    let renamed = dir.path().join("3").join("nl.csv");
+    table.write(&renamed, &table.rows[..table.rows.len() - 1]);
+    let report = import(&archive, &renamed);
+    let listing = report.files[0]
+        .listing
+        .clone()
+        .expect("a listing by its columns");
+    assert_eq!((listing.number, listing.again), (3, false));
 
     // The importer's word can be overruled: a listing saved under a name
     // of its own, a file named like a listing that is an excerpt, and a
@@ -422,7 +453,7 @@ async fn google_creative_stats_are_a_listing_and_a_query_is_not() {
     let saved = dir.path().join("export-from-the-console.csv");
     table.write(&saved, &table.rows[1..]);
     let report = import_as(&saved, "google:creative-stats");
-    assert_eq!(report.files[0].listing.as_ref().map(|l| l.number), Some(3));
+    assert_eq!(report.files[0].listing.as_ref().map(|l| l.number), Some(4));
     let excerpt = dir
         .path()
         .join("4")

@@ -159,14 +159,7 @@ async fn an_import_beside_the_server_is_handed_to_it_and_every_request_is_answer
     );
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     // Listings say when they were archived: the two imports ran apart.
-    let untimed = |mut report: serde_json::Value| {
-        for file in report["files"].as_array_mut().into_iter().flatten() {
-            if let Some(listing) = file.get_mut("listing").and_then(|l| l.as_object_mut()) {
-                listing.remove("archived_at");
-            }
-        }
-        report
-    };
+    let untimed = crate::util::untimed;
     assert_eq!(
         untimed(report),
         untimed(expected),

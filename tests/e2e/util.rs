@@ -131,3 +131,14 @@ pub fn http_client() -> reqwest::Client {
 pub fn install_tls() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
+
+/// An import report without the times its listings were archived, to
+/// compare the reports of two imports of the same files.
+pub fn untimed(mut report: serde_json::Value) -> serde_json::Value {
+    for file in report["files"].as_array_mut().into_iter().flatten() {
+        if let Some(listing) = file.get_mut("listing").and_then(|l| l.as_object_mut()) {
+            listing.remove("archived_at");
+        }
+    }
+    report
+}
