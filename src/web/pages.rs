@@ -126,6 +126,8 @@ struct SearchPage {
 /// What one search page needs from the core.
 struct Found {
     response: crate::search::SearchResponse,
+    /// Per result, whether the listings still hold it.
+    statuses: Vec<crate::archive::AdStatus>,
     running: u64,
     ended: u64,
     months: Vec<(String, u64)>,
@@ -283,7 +285,13 @@ async fn searched_page(req: &HttpRequest, state: &AppState) -> HttpResponse {
             .map(|(month, n)| (TimelineCounts::label(*month), *n))
             .collect();
         let (running, ended) = (timeline.running, timeline.ended);
+        let statuses = response
+            .results
+            .iter()
+            .map(|hit| archive.ad_listings(&hit.ad.uid).map(|l| l.status))
+            .collect::<crate::Result<Vec<_>>>()?;
         Ok(Found {
+            statuses,
             response,
             running,
             ended,
@@ -319,7 +327,12 @@ async fn searched_page(req: &HttpRequest, state: &AppState) -> HttpResponse {
         }
     })
     .collect();
-    page.cards = response.results.iter().map(Card::of).collect();
+    page.cards = response
+        .results
+        .iter()
+        .zip(&found.statuses)
+        .map(|(hit, status)| Card::of(hit, *status))
+        .collect();
     page.next_href = response.next_cursor.as_ref().map(|cursor| {
         let mut pairs = search_pairs(&query, &filters);
         if let Some(sort) = sort {

@@ -61,6 +61,9 @@ pub struct Card {
     pub spend: Vec<String>,
     pub impressions: Option<String>,
     pub countries: String,
+    /// For an ad the platform's complete listings left out: its status
+    /// and how it reads.
+    pub gone: Option<(&'static str, &'static str)>,
 }
 
 /// The first creative text of an ad.
@@ -76,8 +79,8 @@ fn creative_text(ad: &Ad) -> Option<&str> {
 }
 
 impl Card {
-    /// The card of one result.
-    pub fn of(hit: &Hit) -> Self {
+    /// The card of one result, whose listing status is `status`.
+    pub fn of(hit: &Hit, status: crate::archive::AdStatus) -> Self {
         let ad = &hit.ad;
         let snippet: Option<&Snippet> = hit.snippets.iter().find(|s| s.field == "creative");
         let text = match snippet {
@@ -104,6 +107,15 @@ impl Card {
             spend: ad.spend.iter().map(spend).collect(),
             impressions: ad.impressions.as_ref().map(count_range),
             countries: ad.countries.join(", "),
+            gone: match status {
+                crate::archive::AdStatus::MissingOnce => {
+                    Some(("missing_once", "Missing from the latest listing"))
+                }
+                crate::archive::AdStatus::Vanished => {
+                    Some(("vanished", "Vanished from the listings"))
+                }
+                _ => None,
+            },
         }
     }
 }

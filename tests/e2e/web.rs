@@ -557,6 +557,17 @@ async fn the_changes_page_and_feed_show_what_v1_changes_finds() {
         decoded(&ad).contains("missing from the latest listing: last listed"),
         "{ad}"
     );
+    // The search page marks the ads the listings left out.
+    let (_, _, search) = page(&app, "/?status=missing_once&limit=20").await;
+    assert_eq!(
+        search
+            .matches(r#"<span class="kind missing_once">Missing from the latest listing</span>"#)
+            .count(),
+        changes.len().min(20),
+        "{search}"
+    );
+    let (_, _, listed) = page(&app, "/?status=listed&limit=20").await;
+    assert!(!listed.contains(r#"class="kind "#));
     let facets = app.json("/v1/ads?facets=status&limit=1").await;
     assert!(facets["facets"]["status"]
         .as_array()
