@@ -237,7 +237,8 @@ pub enum ListingSubject {
 }
 
 impl ListingSubject {
-    fn is_ads(&self) -> bool {
+    /// Whether the listing lists ads.
+    pub fn is_ads(&self) -> bool {
         *self == ListingSubject::Ads
     }
 }
@@ -504,12 +505,12 @@ pub(crate) fn record_listing(
     let mut writes: Vec<(Vec<u8>, Membership)> = Vec::new();
     let mut known = known.into_iter().peekable();
     let mut listed_iter = listed_ads.iter().copied().peekable();
+    let uid_of = |key: &[u8]| -> Result<String> {
+        std::str::from_utf8(&key[from.len()..])
+            .map(str::to_owned)
+            .map_err(|_| damaged(scope, "unreadable uid"))
+    };
     loop {
-        let uid_of = |key: &[u8]| -> Result<String> {
-            std::str::from_utf8(&key[from.len()..])
-                .map(str::to_owned)
-                .map_err(|_| damaged(scope, "unreadable uid"))
-        };
         let order = match (listed_iter.peek(), known.peek()) {
             (None, None) => break,
             (Some(_), None) => std::cmp::Ordering::Less,

@@ -30,10 +30,6 @@ use adarchive_schema::{Ad, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::archive::{Archive, ChangeKind, Listing, ListingSubject, StoredChange, Version};
-
-fn is_ads(subject: &ListingSubject) -> bool {
-    *subject == ListingSubject::Ads
-}
 use crate::search::{bad, matching_uids, Deadline, Filters, SearchError};
 
 /// Most changes one page may hold.
@@ -105,7 +101,7 @@ pub struct Change {
     pub uid: String,
     /// `advertisers` when the listing is a spend report's, whose changes
     /// name advertisers; absent for ads.
-    #[serde(default, skip_serializing_if = "is_ads")]
+    #[serde(default, skip_serializing_if = "ListingSubject::is_ads")]
     pub subject: ListingSubject,
     /// The scope whose listings differ.
     pub scope: String,

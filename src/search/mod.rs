@@ -267,6 +267,22 @@ pub(crate) fn full_query(
     })
 }
 
+/// The query of every ad that matches `query` and `filters`, unranked.
+fn matches_of(
+    archive: &Archive,
+    query: &str,
+    filters: &Filters,
+    deadline: &Deadline,
+) -> Result<Box<dyn Query>, SearchError> {
+    let request = SearchRequest {
+        query: query.to_owned(),
+        filters: filters.clone(),
+        deadline: deadline.clone(),
+        ..SearchRequest::default()
+    };
+    Ok(full_query(archive, &request)?.full)
+}
+
 /// Every ad that matches `query` and `filters`, when at most `limit` do;
 /// `None` when more do (counted first, which is cheap).
 pub fn uids_if_few(
@@ -277,13 +293,7 @@ pub fn uids_if_few(
     deadline: &Deadline,
 ) -> Result<Option<std::collections::HashSet<String>>, SearchError> {
     let index = archive.search_index()?;
-    let request = SearchRequest {
-        query: query.to_owned(),
-        filters: filters.clone(),
-        deadline: deadline.clone(),
-        ..SearchRequest::default()
-    };
-    let Queries { full, .. } = full_query(archive, &request)?;
+    let full = matches_of(archive, query, filters, deadline)?;
     let searcher = index.searcher();
     let total = searcher.search(&*full, &Count)? as u64;
     if total > limit {
@@ -339,13 +349,7 @@ pub fn matching_uids(
     deadline: &Deadline,
 ) -> Result<std::collections::HashSet<String>, SearchError> {
     let index = archive.search_index()?;
-    let request = SearchRequest {
-        query: query.to_owned(),
-        filters: filters.clone(),
-        deadline: deadline.clone(),
-        ..SearchRequest::default()
-    };
-    let Queries { full, .. } = full_query(archive, &request)?;
+    let full = matches_of(archive, query, filters, deadline)?;
     let uid_field = index.fields().uid;
     let named = tantivy::query::TermSetQuery::new(
         uids.iter()
