@@ -808,7 +808,12 @@ fn import_staged(
             ));
         }
         archive.add_source_name(&entry, name)?;
-        report.listing = archive.relist(&entry, name, now(), run.index)?;
+        report.listing = match run.fetched.and_then(|f| f.completes.as_ref()) {
+            Some(collected) => {
+                archive.relist_collection(&entry, name, now(), collected, run.index)?
+            }
+            None => archive.relist(&entry, name, now(), run.index)?,
+        };
         report.counts = ImportCounts::again(&entry);
         report.format = Some(entry.format);
         return Ok(report);
@@ -827,11 +832,16 @@ fn import_staged(
         ));
     }
     // The name as given: a folder called `2024` says Snap's year.
-    let (listing_scope, unfit) = run.listing.scope_of(
-        importer,
-        read_as.as_deref().unwrap_or(given_name),
-        &head_of(&stored.tmp),
-    );
+    let (listing_scope, unfit) = match run.fetched.and_then(|f| f.completes.as_ref()) {
+        // The last page of a collection of one query: the collection is
+        // the listing, whatever the page says of itself.
+        Some(collected) => (Some(ListingScope::Named(collected.scope.clone())), None),
+        None => run.listing.scope_of(
+            importer,
+            read_as.as_deref().unwrap_or(given_name),
+            &head_of(&stored.tmp),
+        ),
+    };
     report.warnings.extend(unfit);
     let writer = archive.begin_source(&stored.blake3, Some(&stored.tmp))?;
     progress.start(name, stored.size);

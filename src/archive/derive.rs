@@ -461,6 +461,7 @@ fn write_prepared(
             },
             subject: ListingSubject::Ads,
             ads: Vec::new(),
+            pages: Vec::new(),
         }),
         ..Derived::default()
     };

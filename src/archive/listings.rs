@@ -176,8 +176,13 @@ pub struct Listing {
     /// the scope, and imported again after another one.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub again: bool,
-    /// The source's blake3.
+    /// The source's blake3 (for a collection of one query, its last
+    /// page's).
     pub source: String,
+    /// For a collection of one query: the blake3 of each page before the
+    /// last, in the order they came.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pages: Vec<String>,
     /// The name it was imported under.
     pub name: String,
     /// When it was archived.
@@ -253,6 +258,8 @@ pub(crate) struct ListingMembers {
     /// ad's search document was written with this source (with the status
     /// "listed"), in the order of the file.
     pub ads: Vec<(String, u32, bool)>,
+    /// For a collection of one query, the pages before the last.
+    pub pages: Vec<String>,
 }
 
 /// A listing imported again: its bytes were archived before, as an
@@ -266,6 +273,14 @@ pub(crate) struct Relisting {
     pub name: String,
     /// When.
     pub at: Timestamp,
+    /// For the last page of a collection of one query (already archived,
+    /// as pages of identical runs are): the collection's scope, when it
+    /// is not the source's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// And the collection's pages before the last.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pages: Vec<String>,
 }
 
 /// One ad's place in one scope.
@@ -441,6 +456,7 @@ pub(crate) fn record_listing(
         seq: entry.seq,
         again: again.is_some(),
         source: entry.blake3.clone(),
+        pages: members.pages.clone(),
         name: match again {
             Some(r) => r.name.clone(),
             None => entry.names.first().cloned().unwrap_or_default(),
@@ -777,6 +793,7 @@ fn members_of_source(txn: &WriteTransaction, blake3: &str, scope: &str) -> Resul
         scope: scope.to_owned(),
         subject: ListingSubject::Ads,
         ads: Vec::new(),
+        pages: Vec::new(),
     };
     // A spend report lists the advertisers of its rows.
     let rows = txn.open_table(super::REPORT_ROWS)?;
@@ -818,6 +835,32 @@ fn members_of_source(txn: &WriteTransaction, blake3: &str, scope: &str) -> Resul
     Ok(members)
 }
 
+/// The ads a collection of one query lists: those of each of its pages,
+/// in their order, then `last`'s (its last page's, as derived or
+/// archived). A page whose import was refused lists nothing.
+pub(crate) fn members_of_collection(
+    txn: &WriteTransaction,
+    collected: &super::Collected,
+    last: Option<&ListingMembers>,
+) -> Result<ListingMembers> {
+    let mut members = ListingMembers {
+        scope: collected.scope.clone(),
+        subject: ListingSubject::Ads,
+        ads: Vec::new(),
+        pages: collected.pages.clone(),
+    };
+    for page in &collected.pages {
+        let of_page = members_of_source(txn, page, &collected.scope)?;
+        if of_page.subject.is_ads() {
+            members.ads.extend(of_page.ads);
+        }
+    }
+    if let Some(last) = last.filter(|l| l.subject.is_ads()) {
+        members.ads.extend(last.ads.iter().cloned());
+    }
+    Ok(members)
+}
+
 /// The key of a [`RELISTINGS`] entry.
 fn relisting_key(after_seq: u64, n: u32) -> [u8; 12] {
     change_key(after_seq, n)
@@ -831,9 +874,22 @@ fn relist_in(
     scope: &str,
     relisting: &Relisting,
     index: Option<&Updates<'_>>,
-) -> Result<Listing> {
+) -> Result<Option<Listing>> {
     let members = members_of_source(txn, &entry.blake3, scope)?;
-    record_listing(txn, entry, Some(relisting), &members, index)
+    let members = match &relisting.scope {
+        Some(scope) => {
+            let collected = super::Collected {
+                scope: scope.clone(),
+                pages: relisting.pages.clone(),
+            };
+            members_of_collection(txn, &collected, Some(&members))?
+        }
+        None => members,
+    };
+    if members.ads.is_empty() {
+        return Ok(None);
+    }
+    record_listing(txn, entry, Some(relisting), &members, index).map(Some)
 }
 
 impl super::Archive {
@@ -851,8 +907,8 @@ impl super::Archive {
         let Some(scope) = entry.listing_scope.as_deref() else {
             return Ok(None);
         };
-        let txn = self.db().begin_write()?;
         {
+            let txn = self.db().begin_read()?;
             let listings = txn.open_table(LISTINGS)?;
             match newest_listing_of(&listings, scope)? {
                 Some(newest) if newest.source != entry.blake3 => {}
@@ -860,24 +916,62 @@ impl super::Archive {
                 _ => return Ok(None),
             }
         }
-        let after_seq = match txn.open_table(super::SOURCE_ORDER)?.last()? {
-            Some((seq, _)) => seq.value(),
-            None => 0,
-        };
         let relisting = Relisting {
             blake3: entry.blake3.clone(),
             name: name.to_owned(),
             at,
+            scope: None,
+            pages: Vec::new(),
         };
+        self.record_relisting(entry, scope, &relisting, index)
+    }
+
+    /// Records that `collected`, whose last page is the archived source
+    /// `entry` imported again under `name`, is the newest listing of its
+    /// scope: a run of a query whose answers were all archived before is
+    /// still the query's listing at the time it ran.
+    pub(crate) fn relist_collection(
+        &self,
+        entry: &SourceEntry,
+        name: &str,
+        at: Timestamp,
+        collected: &super::Collected,
+        index: Option<&Updates<'_>>,
+    ) -> Result<Option<Listing>> {
+        let relisting = Relisting {
+            blake3: entry.blake3.clone(),
+            name: name.to_owned(),
+            at,
+            scope: Some(collected.scope.clone()),
+            pages: collected.pages.clone(),
+        };
+        self.record_relisting(entry, &collected.scope, &relisting, index)
+    }
+
+    fn record_relisting(
+        &self,
+        entry: &SourceEntry,
+        scope: &str,
+        relisting: &Relisting,
+        index: Option<&Updates<'_>>,
+    ) -> Result<Option<Listing>> {
+        let txn = self.db().begin_write()?;
+        let after_seq = match txn.open_table(super::SOURCE_ORDER)?.last()? {
+            Some((seq, _)) => seq.value(),
+            None => 0,
+        };
+        let listing = relist_in(&txn, entry, scope, relisting, index)?;
+        if listing.is_none() {
+            return Ok(None);
+        }
         {
             let mut relistings = txn.open_table(RELISTINGS)?;
             let (from, to) = (relisting_key(after_seq, 0), relisting_key(after_seq + 1, 0));
             let n = relistings.range(&from[..]..&to[..])?.count() as u32;
-            relistings.insert(&relisting_key(after_seq, n)[..], &encode(&relisting)[..])?;
+            relistings.insert(&relisting_key(after_seq, n)[..], &encode(relisting)[..])?;
         }
-        let listing = relist_in(&txn, entry, scope, &relisting, index)?;
         self.commit(txn)?;
-        Ok(Some(listing))
+        Ok(listing)
     }
 
     /// For `rebuild`: copies the relistings of `old` into this archive's
@@ -924,7 +1018,8 @@ impl super::Archive {
                     .ok_or_else(|| damaged(&relisting.blake3, "relisting of no source"))?;
                 super::decode_source(&relisting.blake3, value.value())?
             };
-            if let Some(scope) = &entry.listing_scope {
+            let scope = relisting.scope.as_ref().or(entry.listing_scope.as_ref());
+            if let Some(scope) = scope {
                 relist_in(&txn, &entry, scope, relisting, None)?;
             }
         }

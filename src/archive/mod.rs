@@ -50,8 +50,8 @@ pub use listings::{
     StoredChange,
 };
 pub use model::{
-    public_name, FetchedFrom, ImportCounts, MemberEntry, Observation, Provenance, QuarantineEntry,
-    SourceEntry, Version, ZIP_FORMAT,
+    public_name, Collected, FetchedFrom, ImportCounts, MemberEntry, Observation, Provenance,
+    QuarantineEntry, SourceEntry, Version, ZIP_FORMAT,
 };
 pub use reports::{ArchivedReportRow, RateDay};
 use tables::*;
@@ -607,6 +607,55 @@ impl Archive {
             ads: count_tagged(&txn, TAG_LATEST)?,
             versions: count_tagged(&txn, TAG_VERSION)?,
         })
+    }
+}
+
+/// Where the database's bytes go: one table's share.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct TableSize {
+    /// The table's name.
+    pub name: String,
+    /// Its entries.
+    pub entries: u64,
+    /// Bytes of its keys and values as stored.
+    pub stored_bytes: u64,
+    /// Bytes of the tree around them (branch pages, page headers).
+    pub metadata_bytes: u64,
+    /// Bytes of its pages that hold nothing.
+    pub fragmented_bytes: u64,
+}
+
+impl TableSize {
+    /// Every byte of its pages.
+    pub fn total_bytes(&self) -> u64 {
+        self.stored_bytes + self.metadata_bytes + self.fragmented_bytes
+    }
+}
+
+impl Archive {
+    /// Every table of the database with its size, largest first.
+    pub fn table_sizes(&self) -> Result<Vec<TableSize>> {
+        use redb::ReadableTableMetadata;
+        let txn = self.db.begin_read()?;
+        let mut out = Vec::new();
+        for handle in txn.list_tables()? {
+            let name = redb::TableHandle::name(&handle).to_owned();
+            let table = txn.open_untyped_table(handle)?;
+            let stats = table.stats()?;
+            out.push(TableSize {
+                name,
+                entries: table.len()?,
+                stored_bytes: stats.stored_bytes(),
+                metadata_bytes: stats.metadata_bytes(),
+                fragmented_bytes: stats.fragmented_bytes(),
+            });
+        }
+        out.sort_by(|a, b| {
+            b.total_bytes()
+                .cmp(&a.total_bytes())
+                .then(a.name.cmp(&b.name))
+        });
+        Ok(out)
     }
 }
 

@@ -130,6 +130,21 @@ pub struct FetchedFrom {
     /// When the answer arrived (UTC).
     #[schema(value_type = String, format = DateTime)]
     pub at: Timestamp,
+    /// When the answer was the last page of a collection that asked one
+    /// query from its first page to its end: that collection, a complete
+    /// listing of what the query finds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completes: Option<Collected>,
+}
+
+/// A collection of one query, run from its first page to its last: the
+/// pages together are a complete listing of the query's scope.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Collected {
+    /// The query's scope (`meta:query:NL:4f1c9a0b2e7d`).
+    pub scope: String,
+    /// The blake3 of each page before the last, in the order they came.
+    pub pages: Vec<String>,
 }
 
 impl SourceEntry {

@@ -137,7 +137,20 @@ impl SourceWriter<'_> {
         crate::tlog::append(&self.txn, entry.seq, &entry, key)?;
         self.archive.add_log_append_time(started.elapsed());
         let started = std::time::Instant::now();
-        let listing = match listing {
+        // The last page of a collection of one query lists the ads of
+        // the whole collection.
+        let collected = match (
+            listing,
+            entry.fetched.as_ref().and_then(|f| f.completes.as_ref()),
+        ) {
+            (Some(last), Some(collected)) => Some(super::listings::members_of_collection(
+                &self.txn,
+                collected,
+                Some(last),
+            )?),
+            _ => None,
+        };
+        let listing = match collected.as_ref().or(listing) {
             // A file that lists nothing (every row refused, a locations
             // report) is no listing: it would make the whole scope absent.
             Some(members) if !members.ads.is_empty() => Some(super::listings::record_listing(

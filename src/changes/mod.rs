@@ -30,7 +30,7 @@ use adarchive_schema::{Ad, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::archive::{Archive, ChangeKind, Listing, ListingSubject, StoredChange, Version};
-use crate::search::{bad, matching_uids, Deadline, Filters, SearchError};
+use crate::search::{bad, Deadline, Filters, Matcher, SearchError};
 
 /// Most changes one page may hold.
 pub const MAX_LIMIT: usize = 1_000;
@@ -271,6 +271,15 @@ pub fn changes(archive: &Archive, request: &ChangesRequest) -> Result<ChangesPag
     } else {
         None
     };
+    let matcher = match &few {
+        None if searching => Some(Matcher::new(
+            archive,
+            &request.query,
+            &request.filters,
+            &request.deadline,
+        )?),
+        _ => None,
+    };
     let mut batch_size = request.limit + 1;
     let mut out = Vec::new();
     let mut scanned = 0usize;
@@ -301,15 +310,9 @@ pub fn changes(archive: &Archive, request: &ChangesRequest) -> Result<ChangesPag
         let in_batch;
         let matching = if let Some(few) = &few {
             Some(few)
-        } else if searching && !candidates.is_empty() {
+        } else if let Some(matcher) = matcher.as_ref().filter(|_| !candidates.is_empty()) {
             let uids: Vec<String> = candidates.iter().map(|c| c.uid.clone()).collect();
-            in_batch = matching_uids(
-                archive,
-                &request.query,
-                &request.filters,
-                &uids,
-                &request.deadline,
-            )?;
+            in_batch = matcher.matching(&uids)?;
             Some(&in_batch)
         } else {
             None

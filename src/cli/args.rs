@@ -60,6 +60,10 @@ pub(crate) enum Command {
     /// (absent from two listings in a row) and back. The query and filters
     /// choose the ads. With --scopes, every scope's listings instead.
     Changes(ChangesArgs),
+    /// What the data folder holds and where its bytes go: counts, the
+    /// size of the database, the index and the stored files, and each
+    /// table of the database.
+    Stats(StatsArgs),
     /// Advertisers across platforms: identities joined by shared official
     /// identifiers, Google id mappings, or (marked as such) names alone.
     Advertisers(AdvertisersArgs),
@@ -141,6 +145,14 @@ pub(crate) struct ReindexArgs {
     /// Recreate the whole index.
     #[arg(long)]
     pub(crate) all: bool,
+}
+
+/// The arguments of `stats`.
+#[derive(clap::Args)]
+pub(crate) struct StatsArgs {
+    /// Print them as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// The arguments of `rebuild`.
@@ -327,6 +339,16 @@ pub(crate) struct CollectArgs {
     /// meta-ads-archive: `ad_type` (default POLITICAL_AND_ISSUE_ADS).
     #[arg(long)]
     pub(crate) ad_type: Option<String>,
+    /// meta-ads-archive: `ad_active_status`, ALL (the default), ACTIVE
+    /// or INACTIVE.
+    #[arg(long, value_parser = ["ALL", "ACTIVE", "INACTIVE"])]
+    pub(crate) ad_active_status: Option<String>,
+    /// meta-ads-archive: ask for every ad of the query again, not only
+    /// those delivered since the last complete run. A whole run is a
+    /// complete listing of the query: `adarchive changes` tells what it
+    /// added, changed and lost since the last one.
+    #[arg(long)]
+    pub(crate) whole: bool,
     /// The first day (YYYY-MM-DD): Meta's `ad_delivery_date_min`,
     /// Microsoft's `startDate`, TikTok's published-date range.
     #[arg(long)]

@@ -211,6 +211,46 @@ pub(crate) fn search(data: &Path, args: SearchArgs) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
+pub(crate) fn stats(data: &Path, args: StatsArgs) -> anyhow::Result<ExitCode> {
+    let archive = open(data)?;
+    let counts = archive.stats()?;
+    let tables = archive.table_sizes()?;
+    let folder = |name: &str| folder_bytes(&data.join(name));
+    let files = serde_json::json!({
+        "database": folder(adarchive::archive::DATABASE_FILE),
+        "index": folder(adarchive::archive::INDEX_DIR),
+        "sources": folder("sources"),
+        "quarantine": folder("quarantine"),
+    });
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({"counts": counts, "files": files, "tables": tables})
+            )?
+        );
+    } else {
+        print_stats(&counts, &files, &tables);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The bytes of a file, or of every file under a folder.
+fn folder_bytes(path: &Path) -> u64 {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => std::fs::read_dir(path)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok())
+                    .map(|e| folder_bytes(&e.path()))
+                    .sum()
+            })
+            .unwrap_or(0),
+        Ok(m) => m.len(),
+        Err(_) => 0,
+    }
+}
+
 pub(crate) fn changes(data: &Path, args: ChangesArgs) -> anyhow::Result<ExitCode> {
     use adarchive::changes::{changes, parse_kinds, parse_since, scopes, ChangesRequest};
     let archive = open(data)?;
@@ -568,11 +608,13 @@ pub(crate) fn collect(data: &Path, args: CollectArgs) -> anyhow::Result<ExitCode
             search_terms: args.search_terms,
             search_page_ids: args.search_page_ids,
             ad_type: args.ad_type,
+            ad_active_status: args.ad_active_status,
             ad_delivery_date_min: args.ad_delivery_date_min,
             ad_delivery_date_max: args.ad_delivery_date_max,
             fields: args.fields,
             limit: args.limit,
         },
+        whole: args.whole,
     };
     let mut fetcher = Fetcher::new(Patience {
         attempts: args.attempts,
@@ -597,7 +639,7 @@ pub(crate) fn collect(data: &Path, args: CollectArgs) -> anyhow::Result<ExitCode
     };
     let mut imported = adarchive::archive::ImportCounts::default();
     let mut failures = Vec::new();
-    let mut import = |fetched: &collect::Fetched| -> Result<(), String> {
+    let mut import = |fetched: &collect::Fetched| -> Result<Option<String>, String> {
         let name = fetched.name();
         let report = match &local {
             Some(archive) => import_paths(
@@ -624,9 +666,14 @@ pub(crate) fn collect(data: &Path, args: CollectArgs) -> anyhow::Result<ExitCode
                     .ok_or_else(|| task.error.unwrap_or_else(|| "the task failed".into()))?
             }
         };
+        let mut archived = None;
         for file in &report.files {
-            if let Some(error) = &file.error {
-                failures.push(format!("{name}: {error}"));
+            match &file.error {
+                Some(error) => failures.push(format!("{name}: {error}")),
+                None => archived.clone_from(&file.blake3),
+            }
+            if let Some(listing) = &file.listing {
+                progress.line(&super::print::listing_line(listing));
             }
         }
         imported += report.totals;
@@ -639,7 +686,7 @@ pub(crate) fn collect(data: &Path, args: CollectArgs) -> anyhow::Result<ExitCode
             report.totals.unchanged
         ));
         progress.totals(answers, imported.new, imported.updated);
-        Ok(())
+        Ok(archived)
     };
     let mut summary = collect::collect(
         collector,

@@ -392,3 +392,47 @@ pub(crate) fn print_changes(page: &adarchive::changes::ChangesPage) {
         println!("next page: --cursor {c}");
     }
 }
+
+/// Bytes for people: 1.7 GB, 874 MB, 12 kB.
+fn bytes_in_words(n: u64) -> String {
+    let n = n as f64;
+    match n {
+        n if n >= 1e9 => format!("{:.2} GB", n / 1e9),
+        n if n >= 1e6 => format!("{:.1} MB", n / 1e6),
+        n if n >= 1e3 => format!("{:.0} kB", n / 1e3),
+        n => format!("{n} B"),
+    }
+}
+
+pub(crate) fn print_stats(
+    counts: &adarchive::archive::Stats,
+    files: &serde_json::Value,
+    tables: &[adarchive::archive::TableSize],
+) {
+    println!(
+        "{} sources, {} ads in {} versions, {} distinct records, {} observations",
+        counts.sources, counts.ads, counts.versions, counts.records, counts.observations
+    );
+    for part in ["database", "index", "sources", "quarantine"] {
+        println!(
+            "{part:>10}  {}",
+            bytes_in_words(files[part].as_u64().unwrap_or(0))
+        );
+    }
+    println!();
+    println!(
+        "{:<24} {:>12} {:>10} {:>10} {:>10} {:>10}",
+        "table", "entries", "stored", "tree", "free", "in all"
+    );
+    for t in tables {
+        println!(
+            "{:<24} {:>12} {:>10} {:>10} {:>10} {:>10}",
+            t.name,
+            t.entries,
+            bytes_in_words(t.stored_bytes),
+            bytes_in_words(t.metadata_bytes),
+            bytes_in_words(t.fragmented_bytes),
+            bytes_in_words(t.total_bytes())
+        );
+    }
+}

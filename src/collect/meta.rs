@@ -7,7 +7,7 @@ use std::time::Duration;
 use adarchive_importers::redact::{redact_text, strip_access_token};
 use serde::Deserialize;
 
-use super::{CollectError, Collection, Fetcher, Import, Summary, Workspace};
+use super::{CollectError, Collected, Collection, Fetcher, Import, Summary, Workspace};
 
 /// The Graph API, at the version whose fields adarchive reads.
 pub const META_GRAPH: &str = "https://graph.facebook.com/v21.0";
@@ -30,6 +30,10 @@ pub struct MetaQuery {
     pub search_page_ids: Vec<String>,
     /// `ad_type` (default `POLITICAL_AND_ISSUE_ADS`).
     pub ad_type: Option<String>,
+    /// `ad_active_status`: `ALL` (the default here, where Meta's is
+    /// `ACTIVE`: an archive keeps the ads that stopped too), `ACTIVE` or
+    /// `INACTIVE`.
+    pub ad_active_status: Option<String>,
     /// `ad_delivery_date_min` (YYYY-MM-DD).
     pub ad_delivery_date_min: Option<String>,
     /// `ad_delivery_date_max` (YYYY-MM-DD).
@@ -69,6 +73,12 @@ impl MetaQuery {
                     .unwrap_or_else(|| "POLITICAL_AND_ISSUE_ADS".into()),
             ),
         ];
+        pairs.push((
+            "ad_active_status",
+            self.ad_active_status
+                .clone()
+                .unwrap_or_else(|| "ALL".into()),
+        ));
         if let Some(terms) = &self.search_terms {
             pairs.push(("search_terms", terms.clone()));
         }
@@ -87,6 +97,61 @@ impl MetaQuery {
         ));
         pairs.push(("limit", self.limit.unwrap_or(250).to_string()));
         pairs
+    }
+}
+
+impl MetaQuery {
+    /// The scope of which a run of this query from its first page to its
+    /// last is a complete listing: `meta:query:<countries>:<digest>`, the
+    /// digest of every parameter that decides which ads it finds (not the
+    /// fields asked for, nor the page size). `None` for a query of active
+    /// ads only, which loses every ad that stops running: that is no news.
+    ///
+    /// ```
+    /// use adarchive::collect::MetaQuery;
+    /// let query = MetaQuery {
+    ///     ad_reached_countries: vec!["NL".into(), "BE".into()],
+    ///     search_terms: Some("klimaat".into()),
+    ///     ..MetaQuery::default()
+    /// };
+    /// let scope = query.listing_scope().unwrap();
+    /// assert!(scope.starts_with("meta:query:NL-BE:"));
+    /// let smaller_pages = MetaQuery { limit: Some(50), ..query.clone() };
+    /// assert_eq!(smaller_pages.listing_scope(), Some(scope.clone()));
+    /// let other_words = MetaQuery { search_terms: Some("zorg".into()), ..query.clone() };
+    /// assert_ne!(other_words.listing_scope(), Some(scope));
+    /// let active = MetaQuery { ad_active_status: Some("ACTIVE".into()), ..query };
+    /// assert_eq!(active.listing_scope(), None);
+    /// ```
+    pub fn listing_scope(&self) -> Option<String> {
+        let status = self.ad_active_status.as_deref().unwrap_or("ALL");
+        if status.eq_ignore_ascii_case("ACTIVE") {
+            return None;
+        }
+        let deciding: Vec<(&str, String)> = self
+            .pairs()
+            .into_iter()
+            .filter(|(name, _)| !matches!(*name, "fields" | "limit"))
+            .collect();
+        let digest = blake3::hash(
+            serde_urlencoded::to_string(&deciding)
+                .unwrap_or_default()
+                .as_bytes(),
+        );
+        let countries: String = self
+            .ad_reached_countries
+            .iter()
+            .map(|c| {
+                c.chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("-")
+            .chars()
+            .take(40)
+            .collect();
+        Some(format!("meta:query:{countries}:{}", &digest.to_hex()[..12]))
     }
 }
 
@@ -149,7 +214,7 @@ pub(super) fn collect(
         serde_urlencoded::to_string(query.pairs()).unwrap_or_default()
     );
     let today = time::OffsetDateTime::now_utc().date();
-    if query.ad_delivery_date_min.is_none() {
+    if query.ad_delivery_date_min.is_none() && !collection.whole {
         if let Some(last) = workspace.state.completed.get(&query_key) {
             let since = time::Date::parse(last, DAY)
                 .ok()
@@ -166,6 +231,19 @@ pub(super) fn collect(
     );
     // A listing is known by its first address: the same query resumes.
     let (listing, resume) = workspace.listing(&first, summary);
+    // A run of the whole query, from its first page, is a complete listing
+    // of it; one asking only for what was delivered since is not. The
+    // pages are remembered as they are archived, so a resumed run is one.
+    let scope = query.listing_scope().filter(|_| summary.since.is_none());
+    if resume.is_none() {
+        workspace.state.collected.remove(&listing);
+        if scope.is_some() {
+            workspace
+                .state
+                .collected
+                .insert(listing.clone(), Vec::new());
+        }
+    }
     let mut next = resume.unwrap_or(first);
     let authorization = format!("Bearer {token}");
     let mut page_number = 0u64;
@@ -235,19 +313,41 @@ pub(super) fn collect(
                 }
             }
         };
-        super::hand_in(path, &address, &name, import)?;
+        let following = page.paging.and_then(|p| p.next);
+        let collected = workspace.state.collected.get(&listing);
+        let completes = match (&scope, collected, &following) {
+            (Some(scope), Some(pages), None) => Some(Collected {
+                scope: scope.clone(),
+                pages: pages.clone(),
+            }),
+            _ => None,
+        };
+        let archived = super::hand_in(path, &address, &name, completes, import)?;
         summary.pages += 1;
-        match page.paging.and_then(|p| p.next) {
+        match following {
             Some(following) => {
                 next = strip_access_token(&following);
                 workspace
                     .state
                     .unfinished
                     .insert(listing.clone(), next.clone());
+                // A page refused leaves a hole: the run lists no longer
+                // every ad of the query.
+                match archived {
+                    Some(blake3) => {
+                        if let Some(pages) = workspace.state.collected.get_mut(&listing) {
+                            pages.push(blake3);
+                        }
+                    }
+                    None => {
+                        workspace.state.collected.remove(&listing);
+                    }
+                }
                 workspace.save()?;
             }
             None => {
                 workspace.state.unfinished.remove(&listing);
+                workspace.state.collected.remove(&listing);
                 if let Ok(day) = today.format(DAY) {
                     workspace.state.completed.insert(query_key, day);
                 }
@@ -279,7 +379,7 @@ mod tests {
             ..MetaQuery::default()
         };
         let encoded = serde_urlencoded::to_string(query.pairs()).unwrap();
-        assert!(encoded.starts_with("ad_reached_countries=%5B%22NL%22%2C%22BE%22%5D&ad_type=POLITICAL_AND_ISSUE_ADS&search_terms=*"));
+        assert!(encoded.starts_with("ad_reached_countries=%5B%22NL%22%2C%22BE%22%5D&ad_type=POLITICAL_AND_ISSUE_ADS&ad_active_status=ALL&search_terms=*"), "{encoded}");
         assert!(encoded.ends_with("&limit=50"));
         assert!(!encoded.contains("access_token"));
     }

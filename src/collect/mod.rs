@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use adarchive_schema::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::archive::FetchedFrom;
+use crate::archive::{Collected, FetchedFrom};
 pub use fetch::{Fetcher, Patience};
 pub use meta::{MetaQuery, META_GRAPH, RATE_LIMIT_CODES};
 pub use paged::{LINKEDIN_REST, LINKEDIN_VERSION, MICROSOFT_AD_LIBRARY};
@@ -105,6 +105,10 @@ pub struct Collection {
     pub years: Vec<u16>,
     /// Meta: the query.
     pub meta: MetaQuery,
+    /// Meta: ask for every ad of the query, not only those delivered since
+    /// the last complete run; such a run is a complete listing of the
+    /// query, whose changes are told (see [`MetaQuery::listing_scope`]).
+    pub whole: bool,
 }
 
 impl Collection {
@@ -204,6 +208,10 @@ struct State {
     /// The day each Meta query last ran to its end, by the query.
     #[serde(default)]
     completed: BTreeMap<String, String>,
+    /// The pages archived so far by an unfinished run that is a complete
+    /// listing of its query, by listing.
+    #[serde(default)]
+    collected: BTreeMap<String, Vec<String>>,
 }
 
 /// The state file and where fetched answers are written.
@@ -268,8 +276,10 @@ impl Workspace {
 /// (see [`Collector::secret_variables`]).
 pub type Secrets<'a> = dyn Fn(&str) -> Option<String> + 'a;
 
-/// Something that imports a fetched answer; an error stops the run.
-pub type Import<'a> = dyn FnMut(&Fetched) -> Result<(), String> + 'a;
+/// Something that imports a fetched answer and says the blake3 of the
+/// source it was archived as (`None` when the file was refused); an error
+/// stops the run.
+pub type Import<'a> = dyn FnMut(&Fetched) -> Result<Option<String>, String> + 'a;
 
 fn now() -> Timestamp {
     Timestamp::from_offset_date_time(time::OffsetDateTime::now_utc())
@@ -379,19 +389,22 @@ fn run(
     Ok(())
 }
 
-/// Gives the answer in `path` to `import`, with the request it answered,
-/// and removes the file.
+/// Gives the answer in `path` to `import`, with the request it answered
+/// (and the collection it completes, when it is the last page of one),
+/// and removes the file. Returns the blake3 it was archived as.
 fn hand_in(
     path: PathBuf,
     address: &str,
     name: &str,
+    completes: Option<Collected>,
     import: &mut Import<'_>,
-) -> Result<(), CollectError> {
+) -> Result<Option<String>, CollectError> {
     let fetched = Fetched {
         path,
         from: FetchedFrom {
             request: adarchive_importers::redact::redact_text(address),
             at: now(),
+            completes,
         },
     };
     let imported = import(&fetched);
@@ -434,7 +447,7 @@ fn whole_file(
         )));
     }
     let etag = answer.header("etag").map(str::to_owned);
-    hand_in(path, address, name, import)?;
+    hand_in(path, address, name, None, import)?;
     summary.pages += 1;
     if let Some(etag) = etag {
         workspace.state.etags.insert(address.to_owned(), etag);

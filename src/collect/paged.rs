@@ -168,7 +168,7 @@ fn follow(
             workspace.state.unfinished.remove(&listing);
             return workspace.save();
         }
-        super::hand_in(path, &address, &name, import)?;
+        super::hand_in(path, &address, &name, None, import)?;
         summary.pages += 1;
         offset += items;
         let ended = items < paging.size || total.is_some_and(|t| offset >= t);

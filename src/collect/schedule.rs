@@ -63,6 +63,12 @@ impl std::str::FromStr for Scheduled {
                 "search_terms" => meta.search_terms = Some(value),
                 "search_page_ids" | "search_page_id" => meta.search_page_ids.push(value),
                 "ad_type" => meta.ad_type = Some(value),
+                "ad_active_status" => meta.ad_active_status = Some(value),
+                "whole" => {
+                    collection.whole = value
+                        .parse()
+                        .map_err(|_| format!("`{value}` is not true or false"))?
+                }
                 "ad_delivery_date_min" => meta.ad_delivery_date_min = Some(value),
                 "ad_delivery_date_max" => meta.ad_delivery_date_max = Some(value),
                 "fields" => meta.fields = Some(value),
@@ -224,7 +230,7 @@ fn run_once(
     let origin = format!("collection {}", scheduled.spec);
     let summary = match Fetcher::new(patience) {
         Ok(fetcher) => {
-            let mut import = |fetched: &super::Fetched| -> Result<(), String> {
+            let mut import = |fetched: &super::Fetched| -> Result<Option<String>, String> {
                 let name = fetched.name();
                 let work = Work::Import {
                     paths: vec![fetched.path.clone()],
@@ -248,13 +254,15 @@ fn run_once(
                 let report = task
                     .report
                     .ok_or_else(|| task.error.unwrap_or_else(|| "the import failed".into()))?;
+                let mut archived = None;
                 for file in &report.files {
-                    if let Some(error) = &file.error {
-                        failures.push(format!("{name}: {error}"));
+                    match &file.error {
+                        Some(error) => failures.push(format!("{name}: {error}")),
+                        None => archived.clone_from(&file.blake3),
                     }
                 }
                 imported += report.totals;
-                Ok(())
+                Ok(archived)
             };
             collect(
                 scheduled.collector,

@@ -164,7 +164,13 @@ pub(super) fn collect(
             .unwrap_or_default();
         let more = reply["data"]["has_more"].as_bool().unwrap_or(false);
         let search_id = reply["data"]["search_id"].as_str().map(str::to_owned);
-        super::hand_in(path, &format!("POST {query_address} {sent}"), &name, import)?;
+        super::hand_in(
+            path,
+            &format!("POST {query_address} {sent}"),
+            &name,
+            None,
+            import,
+        )?;
         summary.pages += 1;
         for id in ids {
             if !workspace.state.detailed.insert(id) {
@@ -195,6 +201,7 @@ pub(super) fn collect(
                 path,
                 &format!("POST {detail_address} {asked}"),
                 &name,
+                None,
                 import,
             )?;
             summary.pages += 1;

@@ -339,32 +339,86 @@ fn uids_of(
     Ok(out)
 }
 
-/// Which of `uids` match `query` and `filters`: one pass over the index
-/// for a batch of ads named elsewhere (the ads of a page of changes).
-pub fn matching_uids(
-    archive: &Archive,
-    query: &str,
-    filters: &Filters,
-    uids: &[String],
-    deadline: &Deadline,
-) -> Result<std::collections::HashSet<String>, SearchError> {
-    let index = archive.search_index()?;
-    let full = matches_of(archive, query, filters, deadline)?;
-    let uid_field = index.fields().uid;
-    let named = tantivy::query::TermSetQuery::new(
-        uids.iter()
-            .map(|uid| tantivy::Term::from_field_text(uid_field, uid)),
-    );
-    let both = BooleanQuery::new(vec![
-        (Occur::Must, full),
-        (Occur::Must, Box::new(named) as Box<dyn Query>),
-    ]);
-    let searcher = index.searcher();
-    let found = searcher.search(&both, &tantivy::collector::DocSetCollector)?;
-    if deadline.passed() {
-        return Err(SearchError::DeadlineExceeded);
+/// Tells which of the ads named elsewhere (the ads of a page of changes)
+/// match a query and filters, at a cost that grows with the ads asked
+/// about, not with the ads the query matches: each ad's document is found
+/// by its uid, and the query's matches are only asked whether they hold
+/// it.
+pub struct Matcher {
+    searcher: tantivy::Searcher,
+    weight: Box<dyn tantivy::query::Weight>,
+    uid_field: tantivy::schema::Field,
+    deadline: Deadline,
+}
+
+impl Matcher {
+    /// The matcher of `query` and `filters` over the index as it is now.
+    pub fn new(
+        archive: &Archive,
+        query: &str,
+        filters: &Filters,
+        deadline: &Deadline,
+    ) -> Result<Matcher, SearchError> {
+        let index = archive.search_index()?;
+        let full = matches_of(archive, query, filters, deadline)?;
+        let searcher = index.searcher();
+        let weight = full.weight(tantivy::query::EnableScoring::disabled_from_searcher(
+            &searcher,
+        ))?;
+        Ok(Matcher {
+            searcher,
+            weight,
+            uid_field: index.fields().uid,
+            deadline: deadline.clone(),
+        })
     }
-    uids_of(&searcher, found)
+
+    /// Which of `uids` match.
+    pub fn matching(
+        &self,
+        uids: &[String],
+    ) -> Result<std::collections::HashSet<String>, SearchError> {
+        use tantivy::DocSet;
+        let mut out = std::collections::HashSet::new();
+        for segment in self.searcher.segment_readers() {
+            let postings = segment.inverted_index(self.uid_field)?;
+            let alive = segment.alive_bitset();
+            let mut docs: Vec<(tantivy::DocId, usize)> = Vec::new();
+            for (i, uid) in uids.iter().enumerate() {
+                let term = tantivy::Term::from_field_text(self.uid_field, uid);
+                let Some(mut found) = postings
+                    .read_postings(&term, tantivy::schema::IndexRecordOption::Basic)
+                    .map_err(tantivy::TantivyError::from)?
+                else {
+                    continue;
+                };
+                while found.doc() != tantivy::TERMINATED {
+                    if alive.is_none_or(|a| a.is_alive(found.doc())) {
+                        docs.push((found.doc(), i));
+                    }
+                    found.advance();
+                }
+            }
+            if docs.is_empty() {
+                continue;
+            }
+            // A scorer only moves forward.
+            docs.sort_unstable();
+            let mut matches = self.weight.scorer(segment, 1.0)?;
+            for (doc, i) in docs {
+                if matches.doc() < doc {
+                    matches.seek(doc);
+                }
+                if matches.doc() == doc {
+                    out.insert(uids[i].clone());
+                }
+            }
+        }
+        if self.deadline.passed() {
+            return Err(SearchError::DeadlineExceeded);
+        }
+        Ok(out)
+    }
 }
 
 /// Runs `collector` over the matches of `query`: spread over every core,

@@ -474,3 +474,50 @@ fn an_index_of_an_earlier_schema_is_rebuilt_when_the_archive_opens() {
     let archive = Archive::open(&data).unwrap();
     assert!(!archive.index().unwrap().was_recreated());
 }
+
+#[test]
+fn stats_say_where_the_bytes_of_the_data_folder_go() {
+    if skip_without_samples() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let archive = Archive::open(&data).unwrap();
+    import(&archive, &ad_samples());
+    let counts = archive.stats().unwrap();
+    drop(archive);
+    let (code, stats) = adarchive_json(&["stats", "--data", path_str(&data), "--json"]);
+    assert_eq!(code, 0);
+    assert_eq!(stats["counts"]["ads"], counts.ads);
+    let tables = stats["tables"].as_array().unwrap();
+    let table = |name: &str| {
+        tables
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap_or_else(|| panic!("no table {name}: {stats}"))
+    };
+    assert_eq!(table("records")["entries"], counts.records);
+    assert_eq!(table("observations")["entries"], counts.observations);
+    assert_eq!(table("sources")["entries"], counts.sources);
+    // Largest first, and no table holds more than the database file.
+    let database = stats["files"]["database"].as_u64().unwrap();
+    let total = |t: &serde_json::Value| {
+        ["stored_bytes", "metadata_bytes", "fragmented_bytes"]
+            .iter()
+            .map(|k| t[k].as_u64().unwrap())
+            .sum::<u64>()
+    };
+    let totals: Vec<u64> = tables.iter().map(total).collect();
+    assert!(totals.windows(2).all(|w| w[0] >= w[1]), "{totals:?}");
+    assert!(totals.iter().sum::<u64>() <= database);
+    let stored: u64 = std::fs::read_dir(data.join("sources"))
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    assert_eq!(stats["files"]["sources"], stored);
+    // The same in words.
+    let out = adarchive(&["stats", "--data", path_str(&data)]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains(&format!("{} ads", counts.ads)), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("records ")), "{text}");
+}

@@ -304,33 +304,18 @@ fn zips_are_fetched_through_errors_once_and_not_again_when_unchanged() {
 fn meta_pages(address: &str) -> Vec<Vec<u8>> {
     let ads: Vec<Value> =
         serde_json::from_slice(&std::fs::read(sample(META_2019)).unwrap()).unwrap();
-    let chunks: Vec<&[Value]> = ads.chunks(10).collect();
-    chunks
-        .iter()
-        .enumerate()
-        .map(|(i, chunk)| {
-            let mut page = json!({"data": chunk});
-            if i + 1 < chunks.len() {
-                page["paging"] = json!({
-                    "cursors": {"after": format!("c{}", i + 1)},
-                    "next": format!("{address}/v21.0/ads_archive?after=c{}&access_token={TOKEN}&limit=10", i + 1),
-                });
-            }
-            serde_json::to_vec(&page).unwrap()
-        })
-        .collect()
+    meta_pages_of(&ads, 10, address)
 }
 
+/// The page a Meta address asks for, from its cursor (`after=c2`): 0 for
+/// the first.
 fn page_of(target: &str) -> usize {
-    match target
+    target
         .split("after=c")
         .nth(1)
-        .and_then(|r| r.chars().next())
-    {
-        Some('1') => 1,
-        Some('2') => 2,
-        _ => 0,
-    }
+        .and_then(|rest| rest.split('&').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 #[test]
@@ -839,4 +824,175 @@ fn tiktok_ads_are_queried_page_by_page_and_detailed_once() {
             );
         }
     }
+}
+
+/// `ads` as Meta pages them, `per` to a page, each pointing to the next.
+fn meta_pages_of(ads: &[Value], per: usize, address: &str) -> Vec<Vec<u8>> {
+    let chunks: Vec<&[Value]> = ads.chunks(per).collect();
+    chunks
+        .iter()
+        .enumerate()
+        .map(|(i, chunk)| {
+            let mut page = json!({"data": chunk});
+            if i + 1 < chunks.len() {
+                page["paging"] = json!({
+                    "cursors": {"after": format!("c{}", i + 1)},
+                    "next": format!("{address}/v21.0/ads_archive?after=c{}&access_token={TOKEN}&limit={per}", i + 1),
+                });
+            }
+            serde_json::to_vec(&page).unwrap()
+        })
+        .collect()
+}
+
+/// The ad id in a Meta ad's snapshot address.
+fn meta_id(ad: &Value) -> String {
+    let url = ad["ad_snapshot_url"].as_str().unwrap();
+    let id = url.split("id=").nth(1).unwrap();
+    id.split('&').next().unwrap().to_owned()
+}
+
+#[test]
+fn a_whole_run_of_a_meta_query_is_a_listing_of_it_and_tells_what_vanished() {
+    use adarchive::archive::ChangeKind;
+    use std::collections::BTreeSet;
+    if skip_without_samples() {
+        return;
+    }
+    let pages: Arc<Mutex<Vec<Vec<u8>>>> = Arc::new(Mutex::new(Vec::new()));
+    let broken = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let script: Arc<Script> = {
+        let (pages, broken) = (pages.clone(), broken.clone());
+        Arc::new(move |target: &str, _: usize, _: &str| {
+            let n = page_of(target);
+            if n == 2 && broken.load(std::sync::atomic::Ordering::SeqCst) {
+                return Reply::Full(500, vec![], b"{}".to_vec());
+            }
+            match pages.lock().unwrap().get(n) {
+                Some(page) => Reply::Full(200, vec![], page.clone()),
+                None => Reply::Full(404, vec![], b"{}".to_vec()),
+            }
+        })
+    };
+    let platform = Platform::start(script);
+    let serve = |ads: &[Value]| *pages.lock().unwrap() = meta_pages_of(ads, 10, &platform.address);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let base = format!("{}/v21.0", platform.address);
+    let args = [
+        "meta-ads-archive",
+        "--api-base",
+        &base,
+        "--country",
+        "NL",
+        "--search-terms",
+        "europe",
+        "--limit",
+        "10",
+    ];
+    let whole: Vec<&str> = args.iter().copied().chain(["--whole"]).collect();
+    let succeeded = |out: Output| {
+        assert!(
+            out.status.success(),
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        summary(&out)
+    };
+
+    // The query's first run, from its first page to its last: its
+    // baseline listing.
+    let ads: Vec<Value> =
+        serde_json::from_slice(&std::fs::read(sample(META_2019)).unwrap()).unwrap();
+    serve(&ads);
+    succeeded(collect(&data, &args));
+
+    // The next whole run: two ads gone, one with another spend, one new;
+    // interrupted on its third page, then resumed.
+    let gone: BTreeSet<String> = [3, 17]
+        .iter()
+        .map(|&i| format!("meta:{}", meta_id(&ads[i])))
+        .collect();
+    let mut second = ads.clone();
+    second[5]["spend"] = json!({"lower_bound": "100", "upper_bound": "199"});
+    let changed = format!("meta:{}", meta_id(&ads[5]));
+    let mut fresh = ads[0].clone();
+    fresh["ad_snapshot_url"] = json!(
+        "https://www.facebook.com/ads/archive/render_ad/?id=999000000000001&access_token=REDACTED"
+    );
+    second.push(fresh);
+    second.remove(17);
+    second.remove(3);
+    serve(&second);
+    broken.store(true, std::sync::atomic::Ordering::SeqCst);
+    let out = collect(&data, &whole);
+    assert_eq!(out.status.code(), Some(1));
+    broken.store(false, std::sync::atomic::Ordering::SeqCst);
+    let resumed = succeeded(collect(&data, &whole));
+    assert_eq!(resumed["summary"]["resumed"], true);
+    assert_eq!(resumed["summary"]["pages"], 1);
+
+    // An ordinary run asks only for what was delivered since: no listing.
+    let since = succeeded(collect(&data, &args));
+    assert!(since["summary"]["since"].is_string());
+
+    // A whole run answered with the same bytes as the one before: the two
+    // ads absent twice in a row have vanished.
+    succeeded(collect(&data, &whole));
+
+    let check = |archive: &Archive| {
+        let listings = archive.listings().unwrap();
+        assert_eq!(listings.len(), 3, "{listings:#?}");
+        let scope = &listings[0].scope;
+        assert!(scope.starts_with("meta:query:NL:"), "{scope}");
+        assert!(listings.iter().all(|l| &l.scope == scope));
+        assert_eq!(
+            listings
+                .iter()
+                .map(|l| (l.number, l.ads))
+                .collect::<Vec<_>>(),
+            [(1, 25), (2, 24), (3, 24)]
+        );
+        // Three pages: the listing names the two before the last.
+        assert!(listings.iter().all(|l| l.pages.len() == 2));
+        // The last run's pages were all archived before.
+        assert_eq!(
+            listings.iter().map(|l| l.again).collect::<Vec<_>>(),
+            [false, false, true]
+        );
+        let changes = archive.changes_from((0, 0), 1000).unwrap();
+        let of = |listing: u64, kind: ChangeKind| -> BTreeSet<String> {
+            changes
+                .iter()
+                .filter(|c| c.listing == listings[listing as usize].id && c.kind == kind)
+                .map(|c| c.uid.clone())
+                .collect()
+        };
+        assert!(changes.iter().all(|c| c.listing != listings[0].id));
+        assert_eq!(
+            of(1, ChangeKind::New),
+            BTreeSet::from(["meta:999000000000001".to_owned()])
+        );
+        assert_eq!(
+            of(1, ChangeKind::Changed),
+            BTreeSet::from([changed.clone()])
+        );
+        assert_eq!(of(1, ChangeKind::MissingOnce), gone);
+        assert_eq!(of(2, ChangeKind::Vanished), gone);
+        assert_eq!(changes.len(), 1 + 1 + 2 + 2, "{changes:#?}");
+        changes
+            .iter()
+            .map(|c| (c.listing, c.kind, c.uid.clone()))
+            .collect::<Vec<_>>()
+    };
+    let archive = Archive::open(&data).unwrap();
+    let before = check(&archive);
+    drop(archive);
+
+    // rebuild derives the same listings from the archived pages.
+    let (code, _) = crate::util::adarchive_json(&["rebuild", "--data", path_str(&data), "--json"]);
+    assert_eq!(code, 0);
+    let archive = Archive::open(&data).unwrap();
+    assert_eq!(check(&archive), before);
 }

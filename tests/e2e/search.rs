@@ -1315,3 +1315,56 @@ fn spend_groups_over_many_segments_equal_the_sums_of_every_ad() {
     let top = spend_totals(&archive, &eur, Grouping::Advertiser, 5).unwrap();
     assert_eq!(top.groups, by_eur.groups[..5]);
 }
+
+#[test]
+fn the_matcher_of_a_search_finds_what_the_search_finds() {
+    use adarchive::search::{Deadline, Matcher};
+    if skip_without_samples() {
+        return;
+    }
+    // Updated ads: their older documents are deleted, and must not match.
+    let (_dir, archive) = sample_archive_with_updates();
+    let everything: Vec<String> = walk(&archive, &SearchRequest::default())
+        .into_iter()
+        .map(|ad| ad.uid)
+        .chain(["snap:no-such-ad".to_owned(), String::new()])
+        .collect();
+    let cases = [
+        ("vote", Filters::default()),
+        ("europe OR election", Filters::default()),
+        (
+            "",
+            Filters {
+                platform: vec!["snap".into()],
+                ..Filters::default()
+            },
+        ),
+        (
+            "\"the european\"",
+            Filters {
+                platform: vec!["meta".into()],
+                ..Filters::default()
+            },
+        ),
+        ("status:listed", Filters::default()),
+    ];
+    for (query, filters) in cases {
+        let request = SearchRequest {
+            query: query.into(),
+            filters: filters.clone(),
+            ..SearchRequest::default()
+        };
+        let found: HashSet<String> = walk(&archive, &request)
+            .into_iter()
+            .map(|ad| ad.uid)
+            .collect();
+        let matcher = Matcher::new(&archive, query, &filters, &Deadline::default()).unwrap();
+        // In batches, as pages of changes ask.
+        let mut matched = HashSet::new();
+        for batch in everything.chunks(97) {
+            matched.extend(matcher.matching(batch).unwrap());
+        }
+        assert!(!found.is_empty() || query.is_empty(), "{query}");
+        assert_eq!(matched, found, "{query} {filters:?}");
+    }
+}
