@@ -393,12 +393,22 @@ pub fn import_paths(
                     {
                         return;
                     }
-                    let parsed = match opened {
-                        Ok(file) => {
+                    let compressor = archive.record_compressor(importer.name());
+                    let parsed = match (opened, compressor) {
+                        (Ok(file), Ok(compressor)) => {
                             let mut reader = BufReader::with_capacity(256 * 1024, file);
-                            parse_source(importer, &name, &blake3, &mut reader, index, &batches_tx)
+                            parse_source(
+                                importer,
+                                &name,
+                                &blake3,
+                                &mut reader,
+                                index,
+                                compressor,
+                                &batches_tx,
+                            )
                         }
-                        Err(e) => Err(format!("cannot read the staged copy: {e}")),
+                        (Err(e), _) => Err(format!("cannot read the staged copy: {e}")),
+                        (_, Err(e)) => Err(format!("cannot read the archive's dictionaries: {e}")),
                     };
                     drop(batches_tx);
                     let _ = outcome_tx.send(parsed);

@@ -304,12 +304,14 @@ fn check_observations(
     let mut counts = ImportCounts::default();
     let mut failure = None;
     let mut listed = 0;
+    // Records are compared by their hash, not by their stored bytes.
+    let mut plain = super::codec::RecordCompressor::plain();
     let name = entry.reading_name();
     let outcome = importer.read_named(name, &mut reader, &mut |item| {
         gather(advertisers, &item);
         let at = |line: u64| format!("source {source} line {line}");
         // Re-derived exactly as an import derives what it stores.
-        let checked = match prepare(item, source, name, None, &mut listed) {
+        let checked = match prepare(item, source, name, None, &mut plain, &mut listed) {
             Prepared::Row {
                 rates,
                 locator,
@@ -406,7 +408,7 @@ fn check_observations(
                     }
                 })
             }
-            Prepared::Advertisers(_) | Prepared::Years(_) => Ok(()),
+            Prepared::Advertisers(_) | Prepared::Years(_) | Prepared::Dictionary(_) => Ok(()),
         };
         match checked {
             Ok(()) => {}

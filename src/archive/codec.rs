@@ -167,24 +167,154 @@ pub(crate) fn decode_stored_version(uid: &str, bytes: &[u8]) -> Option<(Version,
     Some((version, record))
 }
 
+/// A record compressed against a dictionary: the layout byte, the hash,
+/// the dictionary's id, then LZ4.
+const LAYOUT_WITH_DICTIONARY: u8 = 2;
+
 /// Records are stored as their hash and LZ4-compressed canonical JSON.
 pub(crate) fn encode_record(hash: &RecordHash, canonical: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(canonical.len() / 2 + 48);
-    out.push(LAYOUT);
-    out.extend_from_slice(&hash.0);
-    out.extend_from_slice(&lz4_flex::block::compress_prepend_size(canonical));
+    encode_record_with(hash, canonical, None)
+}
+
+/// A record stored as its hash and its canonical JSON compressed with LZ4
+/// against `dictionary`, when there is one: records are short, and alone
+/// LZ4 finds little to share, while the records of one format repeat the
+/// same keys and values.
+pub(crate) fn encode_record_with(
+    hash: &RecordHash,
+    canonical: &[u8],
+    dictionary: Option<&Dictionary>,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(canonical.len() / 2 + 56);
+    match dictionary {
+        Some(d) => {
+            out.push(LAYOUT_WITH_DICTIONARY);
+            out.extend_from_slice(&hash.0);
+            out.extend_from_slice(&d.id);
+            out.extend_from_slice(&lz4_flex::block::compress_prepend_size_with_dict(
+                canonical, &d.bytes,
+            ));
+        }
+        None => {
+            out.push(LAYOUT);
+            out.extend_from_slice(&hash.0);
+            out.extend_from_slice(&lz4_flex::block::compress_prepend_size(canonical));
+        }
+    }
     out
 }
 
 /// The hash a stored record was filed under, and its canonical JSON.
 pub(crate) fn decode_record(bytes: &[u8]) -> Option<(RecordHash, Vec<u8>)> {
     let mut c = Cursor { bytes };
-    if c.take(1)? != [LAYOUT] {
-        return None;
+    match c.take(1)? {
+        [LAYOUT] => {
+            let hash = RecordHash(c.hash()?);
+            let canonical = lz4_flex::block::decompress_size_prepended(c.bytes).ok()?;
+            Some((hash, canonical))
+        }
+        [LAYOUT_WITH_DICTIONARY] => {
+            let hash = RecordHash(c.hash()?);
+            let id: [u8; 8] = c.take(8)?.try_into().ok()?;
+            let dictionary = dictionary(&id)?;
+            let canonical =
+                lz4_flex::block::decompress_size_prepended_with_dict(c.bytes, &dictionary).ok()?;
+            Some((hash, canonical))
+        }
+        _ => None,
     }
-    let hash = RecordHash(c.hash()?);
-    let canonical = lz4_flex::block::decompress_size_prepended(c.bytes).ok()?;
-    Some((hash, canonical))
+}
+
+/// A dictionary records are compressed against: samples of the records of
+/// one format, kept in the database (see [`super::tables::DICTIONARIES`])
+/// and never changed, known by the first bytes of its blake3.
+#[derive(Clone, Debug)]
+pub(crate) struct Dictionary {
+    pub id: [u8; 8],
+    pub bytes: std::sync::Arc<[u8]>,
+}
+
+/// Every dictionary of every archive this process opened, by id. An id is
+/// its content's hash, so archives share them without harm.
+static DICTIONARIES: std::sync::LazyLock<std::sync::RwLock<DictionariesById>> =
+    std::sync::LazyLock::new(Default::default);
+
+type DictionariesById = std::collections::HashMap<[u8; 8], std::sync::Arc<[u8]>>;
+
+/// Makes `bytes` a dictionary records can be read with from now on.
+pub(crate) fn register_dictionary(bytes: &[u8]) -> Dictionary {
+    let mut id = [0u8; 8];
+    id.copy_from_slice(&blake3::hash(bytes).as_bytes()[..8]);
+    let bytes: std::sync::Arc<[u8]> = bytes.into();
+    DICTIONARIES
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .entry(id)
+        .or_insert_with(|| bytes.clone());
+    Dictionary { id, bytes }
+}
+
+fn dictionary(id: &[u8; 8]) -> Option<std::sync::Arc<[u8]>> {
+    DICTIONARIES
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(id)
+        .cloned()
+}
+
+/// How much of a format's first records becomes its dictionary: enough to
+/// hold its keys and common values many times over, small enough that
+/// compressing against it stays cheap.
+const DICTIONARY_BYTES: usize = 32 * 1024;
+
+/// Compresses the records of one source: against the dictionary of its
+/// format, or, when the archive has none yet, against one it makes from
+/// the source's first records (which are stored without one).
+pub(crate) struct RecordCompressor {
+    dictionary: Option<Dictionary>,
+    sample: Vec<u8>,
+    made: Option<Vec<u8>>,
+    samples: bool,
+}
+
+impl RecordCompressor {
+    /// For a source of a format whose dictionary is `existing`.
+    pub(crate) fn new(existing: Option<Dictionary>) -> Self {
+        RecordCompressor {
+            samples: existing.is_none(),
+            dictionary: existing,
+            sample: Vec::new(),
+            made: None,
+        }
+    }
+
+    /// One that compresses without a dictionary and makes none (for
+    /// checking what is stored, where the bytes themselves are not kept).
+    pub(crate) fn plain() -> Self {
+        RecordCompressor {
+            samples: false,
+            ..RecordCompressor::new(None)
+        }
+    }
+
+    /// The stored form of the record `canonical` hashed to `hash`.
+    pub(crate) fn encode(&mut self, hash: &RecordHash, canonical: &[u8]) -> Vec<u8> {
+        if self.samples && self.dictionary.is_none() {
+            if self.sample.len() + canonical.len() <= DICTIONARY_BYTES {
+                self.sample.extend_from_slice(canonical);
+            } else if self.sample.len() >= DICTIONARY_BYTES / 2 {
+                let made = std::mem::take(&mut self.sample);
+                self.dictionary = Some(register_dictionary(&made));
+                self.made = Some(made);
+            }
+        }
+        encode_record_with(hash, canonical, self.dictionary.as_ref())
+    }
+
+    /// The dictionary it made, to be stored with the source's records.
+    pub(crate) fn take_made(&mut self) -> Option<Vec<u8>> {
+        self.made.take()
+    }
 }
 
 /// A stored report row, see [`super::REPORT_ROWS`].

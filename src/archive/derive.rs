@@ -14,11 +14,12 @@ use redb::{ReadableTable, WriteTransaction};
 use serde::Serialize;
 
 use super::advertiser_facts::{gather, PlatformIdentity};
+use super::codec::RecordCompressor;
 use super::listings::{status_in, AdStatus, ListingMembers, ListingSubject, AD_SCOPES, LISTED};
 use super::{
     ad_key, codec, latest_value, observation_key, tempfile_in, Archive, ImportCounts, Latest,
-    QuarantineEntry, Version, ADS, ADVERTISER_FACTS, OBSERVATIONS, RATE_ROWS, RECORDS, REPORT_ROWS,
-    TAG_LATEST, TAG_OBSERVATION, TAG_VERSION,
+    QuarantineEntry, Version, ADS, ADVERTISER_FACTS, DICTIONARIES, OBSERVATIONS, RATE_ROWS,
+    RECORDS, REPORT_ROWS, TAG_LATEST, TAG_OBSERVATION, TAG_VERSION,
 };
 use crate::error::{IoContext, Result};
 use crate::index::Updates;
@@ -168,6 +169,9 @@ pub(crate) enum Prepared {
     /// How many of its ads were first shown in each year, sent once at
     /// the end (a yearly listing whose name lost its year says it so).
     Years(std::collections::BTreeMap<i32, u64>),
+    /// The dictionary the source's records were compressed against, made
+    /// from its first records, to be stored with them.
+    Dictionary(Vec<u8>),
 }
 
 /// How many prepared items travel between the threads at once.
@@ -202,12 +206,21 @@ pub(crate) fn derive_source(
     index: Option<&Updates<'_>>,
 ) -> Result<std::result::Result<Derived, String>> {
     let mut reader = archive.open_source(job.blake3)?;
+    let compressor = archive.record_compressor(job.importer.name())?;
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Prepared>>(PARSED_AHEAD);
     std::thread::scope(|scope| {
         let parser = std::thread::Builder::new()
             .name("parse".into())
             .spawn_scoped(scope, move || {
-                parse_source(job.importer, job.name, job.blake3, &mut reader, index, &tx)
+                parse_source(
+                    job.importer,
+                    job.name,
+                    job.blake3,
+                    &mut reader,
+                    index,
+                    compressor,
+                    &tx,
+                )
             });
         let parser = parser.map_err(|e| crate::Error::Io {
             path: archive.tmp_dir(),
@@ -237,6 +250,7 @@ pub(crate) fn parse_source(
     blake3: &str,
     reader: &mut dyn std::io::Read,
     index: Option<&Updates<'_>>,
+    mut compressor: RecordCompressor,
     tx: &std::sync::mpsc::SyncSender<Parsed>,
 ) -> std::result::Result<(), String> {
     let mut batch = Vec::with_capacity(BATCH);
@@ -252,7 +266,14 @@ pub(crate) fn parse_source(
                     .or_insert(0u64) += 1;
             }
         }
-        batch.push(prepare(entry, blake3, name, index, &mut listed));
+        batch.push(prepare(
+            entry,
+            blake3,
+            name,
+            index,
+            &mut compressor,
+            &mut listed,
+        ));
         if batch.len() == BATCH {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
             tx.send(full).map_err(|_| "the archive stopped writing")?;
@@ -264,6 +285,9 @@ pub(crate) fn parse_source(
     }
     if !years.is_empty() {
         batch.push(Prepared::Years(years));
+    }
+    if let Some(made) = compressor.take_made() {
+        batch.push(Prepared::Dictionary(made));
     }
     if !batch.is_empty() {
         let _ = tx.send(batch);
@@ -362,6 +386,7 @@ pub(super) fn prepare(
     blake3: &str,
     name: &str,
     index: Option<&Updates<'_>>,
+    compressor: &mut RecordCompressor,
     listed: &mut usize,
 ) -> Prepared {
     match entry {
@@ -370,7 +395,7 @@ pub(super) fn prepare(
             let record_hash = RecordHash::of(&canonical);
             Prepared::Record {
                 document: index.map(|u| u.document(&r.ad, &record_hash)),
-                stored: codec::encode_record(&record_hash, &canonical),
+                stored: compressor.encode(&record_hash, &canonical),
                 record_hash,
                 raw_hash: *blake3::hash(r.raw).as_bytes(),
                 locator: r.locator,
@@ -448,6 +473,7 @@ fn write_prepared(
     let mut report_rows = txn.open_table(REPORT_ROWS)?;
     let mut rate_rows = txn.open_table(RATE_ROWS)?;
     let mut advertiser_facts = txn.open_table(ADVERTISER_FACTS)?;
+    let mut dictionaries = txn.open_table(DICTIONARIES)?;
     let ad_scopes = txn.open_table(AD_SCOPES)?;
     let listed = txn.open_table(LISTED)?;
 
@@ -589,6 +615,12 @@ fn write_prepared(
                     years = found;
                     continue;
                 }
+                Prepared::Dictionary(bytes) => {
+                    let id = blake3::hash(&bytes).to_hex();
+                    let key = format!("{}/{}", job.importer.name(), &id[..16]);
+                    dictionaries.insert(key.as_str(), &bytes[..])?;
+                    continue;
+                }
                 Prepared::Advertisers(found) => {
                     // A spend report lists advertisers, not ads.
                     if let Some(members) = derived.listing.as_mut() {
@@ -709,6 +741,7 @@ mod tests {
                     job.blake3,
                     &mut reader,
                     Some(updates),
+                    RecordCompressor::plain(),
                     &tx,
                 )
             });

@@ -180,6 +180,10 @@ impl Archive {
         };
         let txn = db.begin_write()?;
         tables::create_all(&txn)?;
+        for item in txn.open_table(DICTIONARIES)?.iter()? {
+            let (_, bytes) = item?;
+            codec::register_dictionary(bytes.value());
+        }
         migrate::record_numbers_into_versions(&txn)?;
         txn.commit()?;
         Ok(Archive {
@@ -633,6 +637,36 @@ impl TableSize {
 }
 
 impl Archive {
+    /// What compresses the records of a new source of `format`: against
+    /// the format's dictionary, or making one.
+    pub(crate) fn record_compressor(&self, format: &str) -> Result<codec::RecordCompressor> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(DICTIONARIES)?;
+        let prefix = format!("{format}/");
+        let existing = match table.range(prefix.as_str()..)?.next() {
+            Some(item) => {
+                let (key, bytes) = item?;
+                key.value()
+                    .starts_with(&prefix)
+                    .then(|| codec::register_dictionary(bytes.value()))
+            }
+            None => None,
+        };
+        Ok(codec::RecordCompressor::new(existing))
+    }
+
+    /// Gives the database's free pages back to the disk: after a large
+    /// import or a rebuild, the pages its transactions wrote and freed
+    /// again. Returns the file's size before and after. Needs the archive
+    /// to itself (no server reading it).
+    pub fn compact(&mut self) -> Result<(u64, u64)> {
+        let path = self.root.join(DATABASE_FILE);
+        let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).at(p);
+        let before = size(&path)?;
+        self.db.compact()?;
+        Ok((before, size(&path)?))
+    }
+
     /// Every table of the database with its size, largest first.
     pub fn table_sizes(&self) -> Result<Vec<TableSize>> {
         use redb::ReadableTableMetadata;

@@ -47,6 +47,11 @@ pub(super) const RATE_ROWS: TableDefinition<&[u8], &[u8]> = TableDefinition::new
 pub(super) const ADVERTISER_FACTS: TableDefinition<&str, &[u8]> =
     TableDefinition::new("advertiser_facts");
 
+/// format (importer name) ++ `/` ++ the dictionary's id in hex → a
+/// dictionary records of that format are compressed against (see
+/// `codec::RecordCompressor`). Written once, never changed.
+pub(super) const DICTIONARIES: TableDefinition<&str, &[u8]> = TableDefinition::new("dictionaries");
+
 /// The kinds of entry in [`ADS`].
 pub(super) const TAG_LATEST: u8 = b'l';
 pub(super) const TAG_OBSERVATION: u8 = b'o';
@@ -61,6 +66,7 @@ pub(super) fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError>
     txn.open_table(REPORT_ROWS)?;
     txn.open_table(RATE_ROWS)?;
     txn.open_table(ADVERTISER_FACTS)?;
+    txn.open_table(DICTIONARIES)?;
     crate::tlog::create_tables(txn)?;
     super::listings::create_tables(txn)?;
     Ok(())

@@ -64,6 +64,10 @@ pub(crate) enum Command {
     /// size of the database, the index and the stored files, and each
     /// table of the database.
     Stats(StatsArgs),
+    /// Give the database's free pages back to the disk (after a large
+    /// import or a rebuild). Needs the archive to itself: stop the server
+    /// first.
+    Compact,
     /// Advertisers across platforms: identities joined by shared official
     /// identifiers, Google id mappings, or (marked as such) names alone.
     Advertisers(AdvertisersArgs),

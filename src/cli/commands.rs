@@ -235,6 +235,27 @@ pub(crate) fn stats(data: &Path, args: StatsArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+pub(crate) fn compact(data: &Path) -> anyhow::Result<ExitCode> {
+    if Handover::connect(data).is_some() {
+        bail!(
+            "the archive at {} is served by a running `adarchive serve`: `compact` rewrites the database, which the server holds open; stop the server, compact, and start it again",
+            data.display()
+        );
+    }
+    let mut archive = open(data)?;
+    let started = std::time::Instant::now();
+    let (before, after) = archive
+        .compact()
+        .with_context(|| format!("compacting {}", data.display()))?;
+    println!(
+        "database: {} before, {} after ({:.1} s)",
+        bytes_in_words(before),
+        bytes_in_words(after),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 /// The bytes of a file, or of every file under a folder.
 fn folder_bytes(path: &Path) -> u64 {
     match std::fs::metadata(path) {

@@ -41,6 +41,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Search(args) => commands::search(&cli.data, args),
         Command::Changes(args) => commands::changes(&cli.data, args),
         Command::Stats(args) => commands::stats(&cli.data, args),
+        Command::Compact => commands::compact(&cli.data),
         Command::Spend(args) => commands::spend(&cli.data, args),
         Command::Export(args) => commands::export(&cli.data, args),
         Command::Advertisers(args) => commands::advertisers(&cli.data, args),

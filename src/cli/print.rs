@@ -394,7 +394,7 @@ pub(crate) fn print_changes(page: &adarchive::changes::ChangesPage) {
 }
 
 /// Bytes for people: 1.7 GB, 874 MB, 12 kB.
-fn bytes_in_words(n: u64) -> String {
+pub(crate) fn bytes_in_words(n: u64) -> String {
     let n = n as f64;
     match n {
         n if n >= 1e9 => format!("{:.2} GB", n / 1e9),

@@ -515,6 +515,20 @@ fn stats_say_where_the_bytes_of_the_data_folder_go() {
         .map(|e| e.unwrap().metadata().unwrap().len())
         .sum();
     assert_eq!(stats["files"]["sources"], stored);
+    // Records are compressed against a dictionary of their format's own
+    // first records, kept in the database: read back by another process
+    // (verify), they are stored in well under half their JSON's size.
+    let dictionaries = table("dictionaries")["entries"].as_u64().unwrap();
+    assert!(dictionaries >= 1, "{stats}");
+    let (code, verified) = adarchive_json(&["verify", "--data", path_str(&data), "--json"]);
+    assert_eq!(code, 0, "{verified}");
+    let out = adarchive(&["export", "--data", path_str(&data)]);
+    let json_bytes = out.stdout.len() as u64;
+    let stored_records = table("records")["stored_bytes"].as_u64().unwrap();
+    assert!(
+        stored_records * 2 < json_bytes,
+        "{stored_records} bytes stored for {json_bytes} bytes of JSON"
+    );
     // The same in words.
     let out = adarchive(&["stats", "--data", path_str(&data)]);
     let text = String::from_utf8(out.stdout).unwrap();
