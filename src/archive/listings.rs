@@ -907,6 +907,15 @@ impl super::Archive {
         let Some(scope) = entry.listing_scope.as_deref() else {
             return Ok(None);
         };
+        // The last page of a collection lists the collection's ads only
+        // with the collection's other pages: alone, it is a partial file.
+        if entry
+            .fetched
+            .as_ref()
+            .is_some_and(|f| f.completes.is_some())
+        {
+            return Ok(None);
+        }
         {
             let txn = self.db().begin_read()?;
             let listings = txn.open_table(LISTINGS)?;
