@@ -393,15 +393,9 @@ pub(crate) fn print_changes(page: &adarchive::changes::ChangesPage) {
     }
 }
 
-/// Bytes for people: 1.7 GB, 874 MB, 12 kB.
+/// Bytes for people: 1.06 GiB, 834.06 MiB, 12 B.
 pub(crate) fn bytes_in_words(n: u64) -> String {
-    let n = n as f64;
-    match n {
-        n if n >= 1e9 => format!("{:.2} GB", n / 1e9),
-        n if n >= 1e6 => format!("{:.1} MB", n / 1e6),
-        n if n >= 1e3 => format!("{:.0} kB", n / 1e3),
-        n => format!("{n} B"),
-    }
+    indicatif::HumanBytes(n).to_string()
 }
 
 pub(crate) fn print_stats(
@@ -421,12 +415,12 @@ pub(crate) fn print_stats(
     }
     println!();
     println!(
-        "{:<24} {:>12} {:>10} {:>10} {:>10} {:>10}",
+        "{:<24} {:>12} {:>12} {:>12} {:>12} {:>12}",
         "table", "entries", "stored", "tree", "free", "in all"
     );
     for t in tables {
         println!(
-            "{:<24} {:>12} {:>10} {:>10} {:>10} {:>10}",
+            "{:<24} {:>12} {:>12} {:>12} {:>12} {:>12}",
             t.name,
             t.entries,
             bytes_in_words(t.stored_bytes),
