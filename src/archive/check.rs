@@ -48,6 +48,11 @@ pub struct VerifyReport {
     pub credentials: u64,
     /// Transparency log entries checked (see `adarchive log verify`).
     pub log_entries: u64,
+    /// Listings derived again from their sources' observations, with
+    /// their changes and the memberships they leave.
+    pub listings: u64,
+    /// Changes compared with those derived again.
+    pub changes: u64,
     /// Everything that does not match, one line each.
     pub mismatches: Vec<String>,
     /// Source files without a manifest entry: left by an interrupted
@@ -91,6 +96,22 @@ pub fn verify(archive: &Archive) -> Result<VerifyReport> {
     check_orphan_rows(archive, &entries, &mut report)?;
     check_records_and_versions(archive, &mut report)?;
     check_index(archive, &mut report)?;
+    // A damaged table is one more mismatch, not the end of the check.
+    match archive.verify_listings() {
+        Ok(listings) => {
+            report.listings = listings.listings;
+            report.changes = listings.changes;
+            report.mismatches.extend(
+                listings
+                    .problems
+                    .into_iter()
+                    .map(|p| format!("listings: {p}")),
+            );
+        }
+        Err(e) => report
+            .mismatches
+            .push(format!("listings: could not be derived again: {e}")),
+    }
     let log = archive.verify_log(None, None)?;
     report.log_entries = log.size;
     report.mismatches.extend(

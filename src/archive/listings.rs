@@ -21,6 +21,8 @@ use super::{damaged, decode, latest_of, stored_record, SourceEntry, ADS, RECORDS
 use crate::error::Result;
 use crate::index::Updates;
 
+mod replay;
+
 /// scope → how many listings of it the archive holds.
 pub(super) const SCOPES: TableDefinition<&str, u64> = TableDefinition::new("scopes");
 /// listing number (from 0, in archive order) → its [`Listing`] (JSON).
@@ -780,59 +782,110 @@ impl super::Archive {
 /// The ads the stored source `blake3` lists, from its observations, each
 /// with the version its row showed.
 fn members_of_source(txn: &WriteTransaction, blake3: &str, scope: &str) -> Result<ListingMembers> {
-    let source = *blake3::Hash::from_hex(blake3)
-        .map_err(|_| damaged(blake3, "not a blake3 hash"))?
-        .as_bytes();
-    let observations = txn.open_table(super::OBSERVATIONS)?;
-    let ads = txn.open_table(ADS)?;
-    let (from, to) = (
-        super::observation_key(&source, 0),
-        super::observation_key(&source, u64::MAX),
-    );
-    let mut members = ListingMembers {
-        scope: scope.to_owned(),
-        subject: ListingSubject::Ads,
-        ads: Vec::new(),
-        pages: Vec::new(),
+    let tables = SourceTables {
+        observations: txn.open_table(super::OBSERVATIONS)?,
+        ads: txn.open_table(ADS)?,
+        rows: txn.open_table(super::REPORT_ROWS)?,
     };
-    // A spend report lists the advertisers of its rows.
-    let rows = txn.open_table(super::REPORT_ROWS)?;
-    let mut advertisers = std::collections::BTreeSet::new();
-    for item in rows.range(&from[..]..=&to[..])? {
-        let (_, value) = item?;
-        let row = super::codec::decode_report_row(value.value())
-            .ok_or_else(|| damaged(blake3, "unreadable report row"))?;
-        let row: adarchive_schema::ReportRow = decode(blake3, &row.canonical)?;
-        if let Some(facts) = super::facts_of_report(&row) {
-            advertisers.insert(facts.key);
-        }
-    }
-    if !advertisers.is_empty() {
-        members.subject = ListingSubject::Advertisers;
-        members
-            .ads
-            .extend(advertisers.into_iter().map(|key| (key, 0, true)));
-        return Ok(members);
-    }
-    for item in observations.range(&from[..]..=&to[..])? {
-        let (_, value) = item?;
-        let observation = super::codec::decode_observation(value.value())
-            .ok_or_else(|| damaged(blake3, "unreadable observation"))?;
-        let uid = observation.uid;
-        let (vfrom, vto) = super::ad_bounds(uid, super::TAG_VERSION);
-        let mut version = None;
-        for v in ads.range(&vfrom[..]..&vto[..])? {
-            let (_, v) = v?;
-            let (found, _) = super::codec::decode_version(uid, v.value())
-                .ok_or_else(|| damaged(uid, "unreadable version"))?;
-            if found.record_hash == observation.record_hash {
-                version = Some(found.seq);
+    tables.members_of_source(blake3, scope, &|_| true)
+}
+
+/// The tables a listing's members are read from, in a transaction that
+/// writes or only reads.
+struct SourceTables<T> {
+    observations: T,
+    ads: T,
+    rows: T,
+}
+
+impl<T: ReadableTable<&'static [u8], &'static [u8]>> SourceTables<T> {
+    /// The ads the stored source `blake3` lists (see [`members_of_source`]),
+    /// each with the last of its versions that `existed` and shows the
+    /// observed record (an ad can show a record again, A, B, then A).
+    fn members_of_source(
+        &self,
+        blake3: &str,
+        scope: &str,
+        existed: &dyn Fn(&super::Version) -> bool,
+    ) -> Result<ListingMembers> {
+        let (observations, ads, rows) = (&self.observations, &self.ads, &self.rows);
+        let source = *blake3::Hash::from_hex(blake3)
+            .map_err(|_| damaged(blake3, "not a blake3 hash"))?
+            .as_bytes();
+        let (from, to) = (
+            super::observation_key(&source, 0),
+            super::observation_key(&source, u64::MAX),
+        );
+        let mut members = ListingMembers {
+            scope: scope.to_owned(),
+            subject: ListingSubject::Ads,
+            ads: Vec::new(),
+            pages: Vec::new(),
+        };
+        // A spend report lists the advertisers of its rows.
+        let mut advertisers = std::collections::BTreeSet::new();
+        for item in rows.range(&from[..]..=&to[..])? {
+            let (_, value) = item?;
+            let row = super::codec::decode_report_row(value.value())
+                .ok_or_else(|| damaged(blake3, "unreadable report row"))?;
+            let row: adarchive_schema::ReportRow = decode(blake3, &row.canonical)?;
+            if let Some(facts) = super::facts_of_report(&row) {
+                advertisers.insert(facts.key);
             }
         }
-        let version = version.ok_or_else(|| damaged(uid, "observation of no version"))?;
-        members.ads.push((uid.to_owned(), version, false));
+        if !advertisers.is_empty() {
+            members.subject = ListingSubject::Advertisers;
+            members
+                .ads
+                .extend(advertisers.into_iter().map(|key| (key, 0, true)));
+            return Ok(members);
+        }
+        for item in observations.range(&from[..]..=&to[..])? {
+            let (_, value) = item?;
+            let observation = super::codec::decode_observation(value.value())
+                .ok_or_else(|| damaged(blake3, "unreadable observation"))?;
+            let uid = observation.uid;
+            let (vfrom, vto) = super::ad_bounds(uid, super::TAG_VERSION);
+            let mut version = None;
+            for v in ads.range(&vfrom[..]..&vto[..])? {
+                let (_, v) = v?;
+                let (found, _) = super::codec::decode_version(uid, v.value())
+                    .ok_or_else(|| damaged(uid, "unreadable version"))?;
+                if found.record_hash == observation.record_hash && existed(&found) {
+                    version = Some(found.seq);
+                }
+            }
+            let version = version.ok_or_else(|| damaged(uid, "observation of no version"))?;
+            members.ads.push((uid.to_owned(), version, false));
+        }
+        Ok(members)
     }
-    Ok(members)
+
+    /// The ads a collection of `scope` lists (see [`members_of_collection`]).
+    fn members_of_collection(
+        &self,
+        scope: &str,
+        pages: &[String],
+        last: Option<&ListingMembers>,
+        existed: &dyn Fn(&super::Version) -> bool,
+    ) -> Result<ListingMembers> {
+        let mut members = ListingMembers {
+            scope: scope.to_owned(),
+            subject: ListingSubject::Ads,
+            ads: Vec::new(),
+            pages: pages.to_vec(),
+        };
+        for page in pages {
+            let of_page = self.members_of_source(page, scope, existed)?;
+            if of_page.subject.is_ads() {
+                members.ads.extend(of_page.ads);
+            }
+        }
+        if let Some(last) = last.filter(|l| l.subject.is_ads()) {
+            members.ads.extend(last.ads.iter().cloned());
+        }
+        Ok(members)
+    }
 }
 
 /// The ads a collection of one query lists: those of each of its pages,
@@ -843,22 +896,12 @@ pub(crate) fn members_of_collection(
     collected: &super::Collected,
     last: Option<&ListingMembers>,
 ) -> Result<ListingMembers> {
-    let mut members = ListingMembers {
-        scope: collected.scope.clone(),
-        subject: ListingSubject::Ads,
-        ads: Vec::new(),
-        pages: collected.pages.clone(),
+    let tables = SourceTables {
+        observations: txn.open_table(super::OBSERVATIONS)?,
+        ads: txn.open_table(ADS)?,
+        rows: txn.open_table(super::REPORT_ROWS)?,
     };
-    for page in &collected.pages {
-        let of_page = members_of_source(txn, page, &collected.scope)?;
-        if of_page.subject.is_ads() {
-            members.ads.extend(of_page.ads);
-        }
-    }
-    if let Some(last) = last.filter(|l| l.subject.is_ads()) {
-        members.ads.extend(last.ads.iter().cloned());
-    }
-    Ok(members)
+    tables.members_of_collection(&collected.scope, &collected.pages, last, &|_| true)
 }
 
 /// The key of a [`RELISTINGS`] entry.

@@ -245,13 +245,15 @@ pub(crate) fn print_verify(report: &adarchive::check::VerifyReport) {
         println!("note: sources/{s} has no manifest entry: its import did not finish, and nothing refers to it. It can be deleted; importing the file again stores it anew if the import succeeds");
     }
     println!(
-        "verified {} sources, {} observations, {} report rows, {} records, {} versions, {} indexed ads, {} log entries: {}",
+        "verified {} sources, {} observations, {} report rows, {} records, {} versions, {} indexed ads, {} listings with {} changes, {} log entries: {}",
         report.sources,
         report.observations,
         report.report_rows,
         report.records,
         report.versions,
         report.indexed,
+        report.listings,
+        report.changes,
         report.log_entries,
         if report.ok() {
             "OK".to_owned()

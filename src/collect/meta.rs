@@ -7,7 +7,8 @@ use std::time::Duration;
 use adarchive_importers::redact::{redact_text, strip_access_token};
 use serde::Deserialize;
 
-use super::{CollectError, Collected, Collection, Fetcher, Import, Summary, Workspace};
+use super::whole::WholeRun;
+use super::{CollectError, Collection, Fetcher, Import, Summary, Workspace};
 
 /// The Graph API, at the version whose fields adarchive reads.
 pub const META_GRAPH: &str = "https://graph.facebook.com/v21.0";
@@ -133,25 +134,11 @@ impl MetaQuery {
             .into_iter()
             .filter(|(name, _)| !matches!(*name, "fields" | "limit"))
             .collect();
-        let digest = blake3::hash(
-            serde_urlencoded::to_string(&deciding)
-                .unwrap_or_default()
-                .as_bytes(),
-        );
-        let countries: String = self
-            .ad_reached_countries
-            .iter()
-            .map(|c| {
-                c.chars()
-                    .filter(char::is_ascii_alphanumeric)
-                    .collect::<String>()
-            })
-            .collect::<Vec<_>>()
-            .join("-")
-            .chars()
-            .take(40)
-            .collect();
-        Some(format!("meta:query:{countries}:{}", &digest.to_hex()[..12]))
+        Some(super::query_scope(
+            "meta",
+            &self.ad_reached_countries,
+            &serde_urlencoded::to_string(&deciding).unwrap_or_default(),
+        ))
     }
 }
 
@@ -235,15 +222,7 @@ pub(super) fn collect(
     // of it; one asking only for what was delivered since is not. The
     // pages are remembered as they are archived, so a resumed run is one.
     let scope = query.listing_scope().filter(|_| summary.since.is_none());
-    if resume.is_none() {
-        workspace.state.collected.remove(&listing);
-        if scope.is_some() {
-            workspace
-                .state
-                .collected
-                .insert(listing.clone(), Vec::new());
-        }
-    }
+    let whole = WholeRun::begin(workspace, &listing, scope, resume.is_some());
     let mut next = resume.unwrap_or(first);
     let authorization = format!("Bearer {token}");
     let mut page_number = 0u64;
@@ -314,14 +293,7 @@ pub(super) fn collect(
             }
         };
         let following = page.paging.and_then(|p| p.next);
-        let collected = workspace.state.collected.get(&listing);
-        let completes = match (&scope, collected, &following) {
-            (Some(scope), Some(pages), None) => Some(Collected {
-                scope: scope.clone(),
-                pages: pages.clone(),
-            }),
-            _ => None,
-        };
+        let completes = whole.completes(workspace, following.is_none());
         let archived = super::hand_in(path, &address, &name, completes, import)?;
         summary.pages += 1;
         match following {
@@ -331,23 +303,12 @@ pub(super) fn collect(
                     .state
                     .unfinished
                     .insert(listing.clone(), next.clone());
-                // A page refused leaves a hole: the run lists no longer
-                // every ad of the query.
-                match archived {
-                    Some(blake3) => {
-                        if let Some(pages) = workspace.state.collected.get_mut(&listing) {
-                            pages.push(blake3);
-                        }
-                    }
-                    None => {
-                        workspace.state.collected.remove(&listing);
-                    }
-                }
+                whole.archived(workspace, archived);
                 workspace.save()?;
             }
             None => {
                 workspace.state.unfinished.remove(&listing);
-                workspace.state.collected.remove(&listing);
+                whole.end(workspace);
                 if let Ok(day) = today.format(DAY) {
                     workspace.state.completed.insert(query_key, day);
                 }

@@ -14,6 +14,7 @@ mod meta;
 mod paged;
 pub mod schedule;
 mod tiktok;
+mod whole;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -26,6 +27,7 @@ pub use fetch::{Fetcher, Patience};
 pub use meta::{MetaQuery, META_GRAPH, RATE_LIMIT_CODES};
 pub use paged::{LINKEDIN_REST, LINKEDIN_VERSION, MICROSOFT_AD_LIBRARY};
 pub use tiktok::TIKTOK_API;
+pub use whole::query_scope;
 
 /// Google's political-ads transparency bundle, as its Transparency Report
 /// links it.

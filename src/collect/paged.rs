@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use super::whole::WholeRun;
 use super::{CollectError, Collection, Fetcher, Import, Summary, Workspace};
 use adarchive_importers::redact::redact_text;
 
@@ -29,6 +30,9 @@ struct Paging {
     headers: Vec<(&'static str, String)>,
     /// The file-name prefix of its pages.
     prefix: &'static str,
+    /// The scope of which a run from the first page to the last is a
+    /// complete listing (see [`super::query_scope`]).
+    scope: String,
 }
 
 fn odata(page: &Value) -> (u64, Option<u64>) {
@@ -68,6 +72,7 @@ pub(super) fn microsoft(
         pairs.push(("endDate", max.clone()));
     }
     let fixed = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+    let scope = super::query_scope("microsoft", &query.ad_reached_countries, &fixed);
     let paging = Paging {
         page_at: Box::new(move |offset| {
             let sep = if fixed.is_empty() { "" } else { "&" };
@@ -77,6 +82,7 @@ pub(super) fn microsoft(
         read: odata,
         headers: Vec::new(),
         prefix: "microsoft-ad-library",
+        scope,
     };
     follow(paging, fetcher, workspace, import, summary)
 }
@@ -108,6 +114,7 @@ pub(super) fn linkedin(
             .collect();
         fixed.push_str(&format!("&countries=List({})", countries.join(",")));
     }
+    let scope = super::query_scope("linkedin", &query.ad_reached_countries, &fixed);
     let paging = Paging {
         page_at: Box::new(move |offset| {
             format!("{base}/adLibrary?{fixed}&start={offset}&count={LINKEDIN_COUNT}")
@@ -120,12 +127,14 @@ pub(super) fn linkedin(
             ("x-restli-protocol-version", "2.0.0".into()),
         ],
         prefix: "linkedin-ad-library",
+        scope,
     };
     follow(paging, fetcher, workspace, import, summary)
 }
 
 /// Fetches page after page from the remembered one, until a page is short,
-/// empty, or reaches the announced total.
+/// empty, or reaches the announced total. Every run starts from the first
+/// page, so a run to the end is a complete listing of the query.
 fn follow(
     paging: Paging,
     fetcher: &Fetcher,
@@ -134,7 +143,13 @@ fn follow(
     summary: &mut Summary,
 ) -> Result<(), CollectError> {
     let (listing, resume) = workspace.listing(&(paging.page_at)(0), summary);
-    let mut offset = resume.and_then(|r| r.parse().ok()).unwrap_or(0);
+    let mut offset = resume.as_ref().and_then(|r| r.parse().ok()).unwrap_or(0);
+    let whole = WholeRun::begin(
+        workspace,
+        &listing,
+        Some(paging.scope.clone()),
+        resume.is_some(),
+    );
     let headers: Vec<(&str, &str)> = paging
         .headers
         .iter()
@@ -165,16 +180,24 @@ fn follow(
         let (items, total) = (paging.read)(&page);
         if items == 0 {
             let _ = std::fs::remove_file(&path);
+            whole.ended_on_empty_answer(workspace, &address, import)?;
+            whole.end(workspace);
             workspace.state.unfinished.remove(&listing);
             return workspace.save();
         }
-        super::hand_in(path, &address, &name, None, import)?;
-        summary.pages += 1;
         offset += items;
         let ended = items < paging.size || total.is_some_and(|t| offset >= t);
+        let completes = whole.completes(workspace, ended);
+        if !ended {
+            whole.hold(workspace, &path);
+        }
+        let archived = super::hand_in(path, &address, &name, completes, import)?;
+        summary.pages += 1;
         if ended {
+            whole.end(workspace);
             workspace.state.unfinished.remove(&listing);
         } else {
+            whole.archived(workspace, archived);
             workspace
                 .state
                 .unfinished

@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value};
 
+use super::whole::WholeRun;
 use super::{CollectError, Collection, Fetcher, Import, Summary, Workspace};
 use adarchive_importers::redact::redact_text;
 
@@ -129,6 +130,39 @@ pub(super) fn collect(
     }
     let first = format!("{base}/research/adlib/ad/query/ {body}");
     let (listing, resume) = workspace.listing(&first, summary);
+    // A run from the first page lists every ad the query finds: its scope
+    // is the query as asked, whose last day, when not given, is the day
+    // the run starts.
+    let deciding = [
+        (
+            "search_term",
+            query.search_terms.clone().unwrap_or_default(),
+        ),
+        ("country_code", country.clone()),
+        ("advertiser_business_ids", query.search_page_ids.join(",")),
+        (
+            "min",
+            query
+                .ad_delivery_date_min
+                .as_deref()
+                .map(day)
+                .unwrap_or_default(),
+        ),
+        (
+            "max",
+            query
+                .ad_delivery_date_max
+                .as_deref()
+                .map(day)
+                .unwrap_or_default(),
+        ),
+    ];
+    let scope = super::query_scope(
+        "tiktok",
+        std::slice::from_ref(&country),
+        &serde_urlencoded::to_string(deciding).unwrap_or_default(),
+    );
+    let whole = WholeRun::begin(workspace, &listing, Some(scope), resume.is_some());
     if let Some(search_id) = resume {
         body["search_id"] = json!(search_id);
     }
@@ -164,14 +198,19 @@ pub(super) fn collect(
             .unwrap_or_default();
         let more = reply["data"]["has_more"].as_bool().unwrap_or(false);
         let search_id = reply["data"]["search_id"].as_str().map(str::to_owned);
-        super::hand_in(
+        let last = !(more && search_id.is_some());
+        let completes = whole.completes(workspace, last);
+        let archived = super::hand_in(
             path,
             &format!("POST {query_address} {sent}"),
             &name,
-            None,
+            completes,
             import,
         )?;
         summary.pages += 1;
+        if !last {
+            whole.archived(workspace, archived);
+        }
         for id in ids {
             if !workspace.state.detailed.insert(id) {
                 continue;
@@ -216,6 +255,7 @@ pub(super) fn collect(
                 workspace.save()?;
             }
             _ => {
+                whole.end(workspace);
                 workspace.state.unfinished.remove(&listing);
                 return workspace.save();
             }

@@ -357,6 +357,11 @@ async fn a_newer_listing_gives_exactly_the_rows_removed_changed_and_added() {
         request.cursor = None;
         let all_after = changes(&archive, &request).unwrap();
         assert_eq!(all_before.changes, all_after.changes);
+        // verify derives every listing again and finds what was recorded.
+        let verified = adarchive::check::verify(&archive).unwrap();
+        assert!(verified.ok(), "{:?}", verified.mismatches);
+        assert_eq!(verified.listings, 4);
+        assert_eq!(verified.changes, all_after.changes.len() as u64);
     }
 
     // The command line reads the same.
@@ -376,6 +381,57 @@ async fn a_newer_listing_gives_exactly_the_rows_removed_changed_and_added() {
         .map(|c| c["uid"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(vanished, set(&[&removed[1], &removed[2]]));
+
+    // A change rewritten, or a membership, is found by verify.
+    for (table, name) in [("changes", "a change's kind"), ("listed", "a membership")] {
+        let copy = dir.path().join(format!("tampered-{table}"));
+        copy_dir(&data, &copy);
+        {
+            let db = redb::Database::open(copy.join(adarchive::archive::DATABASE_FILE)).unwrap();
+            let txn = db.begin_write().unwrap();
+            {
+                let definition: redb::TableDefinition<&[u8], &[u8]> =
+                    redb::TableDefinition::new(table);
+                let mut rows = txn.open_table(definition).unwrap();
+                let (key, mut value) = {
+                    use redb::ReadableTable;
+                    let (key, value) = rows.last().unwrap().unwrap();
+                    (key.value().to_vec(), value.value().to_vec())
+                };
+                // A change's first byte is its kind; a membership ends
+                // with how many listings in a row missed the ad.
+                match table {
+                    "changes" => value[0] = if value[0] == 1 { 2 } else { 1 },
+                    _ => *value.last_mut().unwrap() ^= 1,
+                }
+                rows.insert(&key[..], &value[..]).unwrap();
+            }
+            txn.commit().unwrap();
+        }
+        let (code, verified) =
+            adarchive_json(&["verify", "--data", copy.to_str().unwrap(), "--json"]);
+        assert_eq!(code, 1, "{name} rewritten: {verified}");
+        let mismatches = verified["mismatches"].as_array().unwrap();
+        assert!(
+            mismatches
+                .iter()
+                .all(|m| m.as_str().unwrap().starts_with("listings: ")),
+            "{name} rewritten: {verified}"
+        );
+        assert!(!mismatches.is_empty());
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
 }
 
 /// Google's creative stats: a listing of every Google ad. Rows removed
@@ -478,6 +534,9 @@ async fn google_creative_stats_are_a_listing_and_a_query_is_not() {
     }
     .options()
     .is_err());
+    let verified = adarchive::check::verify(&archive).unwrap();
+    assert!(verified.ok(), "{:?}", verified.mismatches);
+    assert_eq!(verified.listings, 4);
 }
 
 /// Serves a copy of the archive at `data` as it is now (a served archive
@@ -552,6 +611,9 @@ async fn a_spend_report_is_a_listing_of_advertisers() {
         assert_eq!(listing.missing_once, gone.len() as u64);
         let locations = import(&archive, &sample(LOCATIONS));
         assert!(locations.files[0].listing.is_none());
+        let verified = adarchive::check::verify(&archive).unwrap();
+        assert!(verified.ok(), "{:?}", verified.mismatches);
+        assert_eq!(verified.listings, 2);
     }
     let app = serve_copy(&data).await;
     let page = app.json("/v1/changes").await;

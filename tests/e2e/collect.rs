@@ -689,6 +689,155 @@ fn offset_paged_libraries_are_followed_to_their_end() {
 }
 
 #[test]
+fn runs_of_offset_paged_libraries_to_their_end_are_listings_of_their_query() {
+    use adarchive::archive::ChangeKind;
+    use std::collections::BTreeSet;
+    // Microsoft announces its total; LinkedIn here does not, and ends its
+    // listing with an empty page.
+    let microsoft_ads: Arc<Mutex<Vec<u64>>> = Arc::new(Mutex::new((0..30).collect()));
+    let linkedin_ads: Arc<Mutex<Vec<u64>>> = Arc::new(Mutex::new((0..50).collect()));
+    let script: Arc<Script> = {
+        let (microsoft_ads, linkedin_ads) = (microsoft_ads.clone(), linkedin_ads.clone());
+        Arc::new(move |target: &str, _: usize, _: &str| {
+            let number = |name: &str| -> usize {
+                target
+                    .split(name)
+                    .nth(1)
+                    .and_then(|s| s.split('&').next())
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0)
+            };
+            if target.starts_with("/ms/Ads?") {
+                let ads = microsoft_ads.lock().unwrap().clone();
+                let skip = number("skip=");
+                let page: Vec<Value> = ads
+                    .iter()
+                    .skip(skip)
+                    .take(24)
+                    .map(|&i| json!({"AdId": 900_000 + i, "AdvertiserName": format!("Advertiser {i}"), "Title": format!("Vote {i}")}))
+                    .collect();
+                let body = json!({"@odata.count": ads.len(), "value": page});
+                return Reply::Full(200, vec![], serde_json::to_vec(&body).unwrap());
+            }
+            if target.starts_with("/li/adLibrary?") {
+                let ads = linkedin_ads.lock().unwrap().clone();
+                let start = number("start=");
+                let elements: Vec<Value> = ads
+                    .iter()
+                    .skip(start)
+                    .take(25)
+                    .map(|&i| json!({
+                        "adUrl": format!("https://www.linkedin.com/ad-library/detail/{}", 1_470_000_000 + i),
+                        "isRestricted": false,
+                        "details": {"type": "SPONSORED_UPDATE", "advertiser": {"advertiserName": format!("Org {i}"), "adPayer": "Org"}},
+                    }))
+                    .collect();
+                let body = json!({"elements": elements, "paging": {"count": 25, "start": start}});
+                return Reply::Full(200, vec![], serde_json::to_vec(&body).unwrap());
+            }
+            Reply::Full(404, vec![], Vec::new())
+        })
+    };
+    let platform = Platform::start(script);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (ms, li) = (
+        format!("{}/ms", platform.address),
+        format!("{}/li", platform.address),
+    );
+    let run = |library: &str, base: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_adarchive"))
+            .args(["collect", "--json", "--data", path_str(&data), library])
+            .args([
+                "--api-base",
+                base,
+                "--search-terms",
+                "vote",
+                "--country",
+                "72",
+            ])
+            .env("LINKEDIN_ACCESS_TOKEN", TOKEN)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        summary(&out)
+    };
+
+    // Each library's first run; then one ad gone from each, twice.
+    run("microsoft-ad-library", &ms);
+    run("linkedin-ad-library", &li);
+    microsoft_ads.lock().unwrap().retain(|&i| i != 5);
+    linkedin_ads.lock().unwrap().retain(|&i| i != 40);
+    for _ in 0..2 {
+        run("microsoft-ad-library", &ms);
+        run("linkedin-ad-library", &li);
+    }
+
+    let archive = Archive::open(&data).unwrap();
+    let listings = archive.listings().unwrap();
+    let of_scope = |prefix: &str| -> Vec<&adarchive::archive::Listing> {
+        listings
+            .iter()
+            .filter(|l| l.scope.starts_with(prefix))
+            .collect()
+    };
+    let microsoft = of_scope("microsoft:query:72:");
+    let linkedin = of_scope("linkedin:query:72:");
+    assert_eq!(
+        microsoft.len() + linkedin.len(),
+        listings.len(),
+        "{listings:#?}"
+    );
+    assert_eq!(numbers_and_sizes(&microsoft), [(1, 30), (2, 29), (3, 29)]);
+    // Two pages: the listing names the one before the last.
+    assert!(microsoft.iter().all(|l| l.pages.len() == 1));
+    assert_eq!(numbers_and_sizes(&linkedin), [(1, 50), (2, 49), (3, 49)]);
+    // Full pages up to an empty answer: the last full page was the last,
+    // and every page of the first two runs is named.
+    assert_eq!(linkedin[0].pages.len(), 1);
+    assert_eq!(linkedin[1].pages.len(), 1);
+    let changes = archive.changes_from((0, 0), 1000).unwrap();
+    let of = |listing: &adarchive::archive::Listing, kind: ChangeKind| -> BTreeSet<String> {
+        changes
+            .iter()
+            .filter(|c| c.listing == listing.id && c.kind == kind)
+            .map(|c| c.uid.clone())
+            .collect()
+    };
+    let gone_from_microsoft = BTreeSet::from([format!("microsoft:{}", 900_005)]);
+    assert_eq!(
+        of(microsoft[1], ChangeKind::MissingOnce),
+        gone_from_microsoft
+    );
+    assert_eq!(of(microsoft[2], ChangeKind::Vanished), gone_from_microsoft);
+    assert_eq!(of(linkedin[1], ChangeKind::MissingOnce).len(), 1);
+    assert_eq!(
+        of(linkedin[1], ChangeKind::MissingOnce),
+        of(linkedin[2], ChangeKind::Vanished)
+    );
+    assert!(of(linkedin[2], ChangeKind::Vanished)
+        .iter()
+        .all(|uid| uid.starts_with("linkedin:") && uid.ends_with("1470000040")));
+    assert_eq!(changes.len(), 4, "{changes:#?}");
+    // The pages held while a run went on are gone with it.
+    let held: Vec<_> = files_under(&data.join("collections"))
+        .into_iter()
+        .filter(|f| !f.ends_with("state.json"))
+        .collect();
+    assert!(held.is_empty(), "{held:?}");
+    drop(archive);
+    let (code, verified) =
+        crate::util::adarchive_json(&["verify", "--data", path_str(&data), "--json"]);
+    assert_eq!(code, 0, "{verified}");
+    assert_eq!(verified["listings"], 6);
+}
+
+#[test]
 fn tiktok_ads_are_queried_page_by_page_and_detailed_once() {
     const KEY: &str = "aw-client-key";
     const SECRET: &str = "client-secret-doNotLeak-4242";
@@ -813,6 +962,22 @@ fn tiktok_ads_are_queried_page_by_page_and_detailed_once() {
     let archive = Archive::open(&data).unwrap();
     let detailed = archive.latest("tiktok:3").unwrap().unwrap();
     assert_eq!(detailed.uid, "tiktok:3");
+    // Each run of the query's pages is a listing of it; the second's
+    // pages were all archived before.
+    let listings = archive.listings().unwrap();
+    assert!(
+        listings
+            .iter()
+            .all(|l| l.scope.starts_with("tiktok:query:FR:") && l.scope == listings[0].scope),
+        "{listings:#?}"
+    );
+    assert_eq!(
+        listings
+            .iter()
+            .map(|l| (l.number, l.ads, l.pages.len(), l.again))
+            .collect::<Vec<_>>(),
+        [(1, 3, 1, false), (2, 3, 1, true)]
+    );
     drop(archive);
     for file in files_under(&data) {
         let bytes = std::fs::read(&file).unwrap_or_default();
@@ -824,6 +989,16 @@ fn tiktok_ads_are_queried_page_by_page_and_detailed_once() {
             );
         }
     }
+}
+
+/// Each listing's number in its scope and how many ads it lists.
+fn numbers_and_sizes<L: std::borrow::Borrow<adarchive::archive::Listing>>(
+    listings: &[L],
+) -> Vec<(u64, u64)> {
+    listings
+        .iter()
+        .map(|l| (l.borrow().number, l.borrow().ads))
+        .collect()
 }
 
 /// `ads` as Meta pages them, `per` to a page, each pointing to the next.
@@ -947,13 +1122,7 @@ fn a_whole_run_of_a_meta_query_is_a_listing_of_it_and_tells_what_vanished() {
         let scope = &listings[0].scope;
         assert!(scope.starts_with("meta:query:NL:"), "{scope}");
         assert!(listings.iter().all(|l| &l.scope == scope));
-        assert_eq!(
-            listings
-                .iter()
-                .map(|l| (l.number, l.ads))
-                .collect::<Vec<_>>(),
-            [(1, 25), (2, 24), (3, 24)]
-        );
+        assert_eq!(numbers_and_sizes(&listings), [(1, 25), (2, 24), (3, 24)]);
         // Three pages: the listing names the two before the last.
         assert!(listings.iter().all(|l| l.pages.len() == 2));
         // The last run's pages were all archived before.
@@ -1012,4 +1181,11 @@ fn a_whole_run_of_a_meta_query_is_a_listing_of_it_and_tells_what_vanished() {
     assert_eq!(code, 0);
     let archive = Archive::open(&data).unwrap();
     assert_eq!(check(&archive), before);
+    drop(archive);
+    // verify derives the listings again from the pages they name.
+    let (code, verified) =
+        crate::util::adarchive_json(&["verify", "--data", path_str(&data), "--json"]);
+    assert_eq!(code, 0, "{verified}");
+    assert_eq!(verified["listings"], 3);
+    assert_eq!(verified["changes"], 6);
 }
