@@ -6,7 +6,9 @@
 //! NDJSON export while sampling the server's memory. Prints Markdown tables
 //! (the whole workload, each kind of request, the export) for
 //! `docs/benchmarks.md`. `-- --data DIR` serves an archive imported
-//! before instead of generating one.
+//! before instead of generating one; `-- --uncached` starts the server
+//! without its result cache, which otherwise answers the workload's
+//! repeated requests; `-- --no-export` leaves the export out.
 
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -72,7 +74,13 @@ fn main() {
     };
 
     let bind = format!("127.0.0.1:{PORT}");
-    let server = Server::start(binary, &data, &bind, &["--rate-limit", "0"]);
+    let uncached = args.iter().any(|a| a == "--uncached");
+    let no_export = args.iter().any(|a| a == "--no-export");
+    let mut server_args = vec!["--rate-limit", "0"];
+    if uncached {
+        server_args.extend(["--cache-bytes", "0"]);
+    }
+    let server = Server::start(binary, &data, &bind, &server_args);
     let pid = server.pid();
     let base = format!("http://{bind}");
     let runtime = util::client_runtime();
@@ -149,10 +157,11 @@ fn main() {
         let elapsed = started.elapsed();
         let all: Vec<Duration> = latencies.iter().map(|&(_, t)| t).collect();
         let (p50, p99) = percentiles(all);
-        println!("| ads | connections | requests | errors | req/s | p50 | p99 |");
-        println!("|---:|---:|---:|---:|---:|---:|---:|");
+        println!("| ads | cache | connections | requests | errors | req/s | p50 | p99 |");
+        println!("|---:|---|---:|---:|---:|---:|---:|---:|");
         println!(
-            "| {ads} | {CONNECTIONS} | {} | {} | {:.0} | {p50:.1} ms | {p99:.1} ms |",
+            "| {ads} | {} | {CONNECTIONS} | {} | {} | {:.0} | {p50:.1} ms | {p99:.1} ms |",
+            if uncached { "none" } else { "64 MiB" },
             latencies.len(),
             errors.load(Ordering::Relaxed),
             latencies.len() as f64 / elapsed.as_secs_f64(),
@@ -173,6 +182,9 @@ fn main() {
             println!("| {name} | {share} | {count} | {p50:.1} ms | {p99:.1} ms |");
         }
 
+        if no_export {
+            return;
+        }
         let peak = Arc::new(AtomicU64::new(rss_kib(pid)));
         let peak_anonymous = Arc::new(AtomicU64::new(anonymous_kib(pid)));
         let done = Arc::new(AtomicBool::new(false));

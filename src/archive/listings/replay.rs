@@ -180,11 +180,12 @@ impl Archive {
             txn.open_table(AD_SCOPES)?,
             txn.open_table(SCOPES)?,
         );
-        let mut scope_names: Vec<&String> = scopes.keys().collect();
-        scope_names.sort();
-        for scope in scope_names {
-            let state = &scopes[scope];
-            let number = scope_counts.get(scope.as_str())?.map(|n| n.value());
+        let mut scopes: Vec<(String, ScopeState)> = scopes.into_iter().collect();
+        scopes.sort_by(|a, b| a.0.cmp(&b.0));
+        // Each scope's memberships are let go once compared.
+        for (scope, state) in scopes {
+            let scope = scope.as_str();
+            let number = scope_counts.get(scope)?.map(|n| n.value());
             if number != Some(state.listings) {
                 check.problem(
                     &mut differing,
@@ -194,36 +195,71 @@ impl Archive {
                     ),
                 );
             }
+            // Both in uid order: met as they come, neither held twice.
             let (from, to) = pair_bounds(scope);
-            let mut stored: BTreeMap<String, Option<Membership>> = BTreeMap::new();
-            for item in listed.range(&from[..]..&to[..])? {
-                let (key, value) = item?;
-                let uid = String::from_utf8_lossy(&key.value()[from.len()..]).into_owned();
-                stored.insert(uid, Membership::decode(value.value()));
-            }
+            let mut stored = listed.range(&from[..]..&to[..])?.peekable();
+            let mut derived = state.members.iter().peekable();
             let mut seen = 0usize;
-            for (uid, derived) in &state.members {
-                match stored.remove(uid) {
-                    Some(Some(m)) if m == *derived => {}
-                    found => check.problem(
-                        &mut seen,
-                        format!(
-                            "scope {scope}: the membership of {uid} is {found:?}, derived again {derived:?}"
-                        ),
-                    ),
+            loop {
+                let next_stored = match stored.peek() {
+                    Some(Ok((key, _))) => Some(key.value()[from.len()..].to_vec()),
+                    Some(Err(_)) => {
+                        if let Some(Err(e)) = stored.next() {
+                            return Err(e.into());
+                        }
+                        continue;
+                    }
+                    None => None,
+                };
+                let order = match (&next_stored, derived.peek()) {
+                    (None, None) => break,
+                    (Some(_), None) => std::cmp::Ordering::Less,
+                    (None, Some(_)) => std::cmp::Ordering::Greater,
+                    (Some(key), Some((uid, _))) => key.as_slice().cmp(uid.as_bytes()),
+                };
+                let uid = |key: &[u8]| String::from_utf8_lossy(key).into_owned();
+                match order {
+                    std::cmp::Ordering::Less => {
+                        stored.next();
+                        let key = next_stored.unwrap_or_default();
+                        check.problem(
+                            &mut seen,
+                            format!(
+                                "scope {scope}: a membership of {}, whom no listing lists",
+                                uid(&key)
+                            ),
+                        );
+                    }
+                    std::cmp::Ordering::Greater | std::cmp::Ordering::Equal => {
+                        let found = match order {
+                            std::cmp::Ordering::Equal => stored
+                                .next()
+                                .and_then(|item| item.ok())
+                                .map(|(_, value)| Membership::decode(value.value())),
+                            _ => None,
+                        };
+                        let Some((uid, derived)) = derived.next() else {
+                            break;
+                        };
+                        match found {
+                            Some(Some(m)) if m == *derived => {}
+                            found => check.problem(
+                                &mut seen,
+                                format!(
+                                    "scope {scope}: the membership of {uid} is {found:?}, derived again {derived:?}"
+                                ),
+                            ),
+                        }
+                        if state.ads && ad_scopes.get(&pair_key(uid, scope)[..])?.is_none() {
+                            check.problem(
+                                &mut seen,
+                                format!(
+                                    "scope {scope}: {uid} is listed but not known as one of its ads"
+                                ),
+                            );
+                        }
+                    }
                 }
-                if state.ads && ad_scopes.get(&pair_key(uid, scope)[..])?.is_none() {
-                    check.problem(
-                        &mut seen,
-                        format!("scope {scope}: {uid} is listed but not known as one of its ads"),
-                    );
-                }
-            }
-            for uid in stored.keys() {
-                check.problem(
-                    &mut seen,
-                    format!("scope {scope}: a membership of {uid}, whom no listing lists"),
-                );
             }
             if seen > LISTED_MISMATCHES {
                 check.problems.push(format!(
