@@ -15,7 +15,10 @@ use serde::Serialize;
 
 use super::advertiser_facts::{gather, PlatformIdentity};
 use super::codec::RecordCompressor;
-use super::listings::{status_in, AdStatus, ListingMembers, ListingSubject, AD_SCOPES, LISTED};
+use super::listings::{
+    draft_ad, open_draft, status_in, AdStatus, ListingDraft, ListingSubject, AD_SCOPES, LISTED,
+    OWN_ROWS,
+};
 use super::{
     ad_key, codec, latest_value, observation_key, tempfile_in, Archive, ImportCounts, Latest,
     QuarantineEntry, Version, ADS, ADVERTISER_FACTS, DICTIONARIES, OBSERVATIONS, RATE_ROWS,
@@ -129,8 +132,9 @@ pub(crate) struct Derived {
     /// The quarantine file, written and synced, to be put in place before
     /// the transaction commits.
     pub quarantine_tmp: Option<PathBuf>,
-    /// For a complete listing, the ads it lists.
-    pub listing: Option<ListingMembers>,
+    /// For a complete listing, its scope; the ads it lists are in the
+    /// transaction's listing draft.
+    pub listing: Option<ListingDraft>,
 }
 
 impl Derived {
@@ -476,18 +480,16 @@ fn write_prepared(
     let mut dictionaries = txn.open_table(DICTIONARIES)?;
     let ad_scopes = txn.open_table(AD_SCOPES)?;
     let listed = txn.open_table(LISTED)?;
+    let mut listing_draft = open_draft(txn)?;
 
     let mut years = std::collections::BTreeMap::new();
     let mut derived = Derived {
-        listing: job.listing_scope.as_ref().map(|scope| ListingMembers {
+        listing: job.listing_scope.as_ref().map(|scope| {
             // Known once the whole source is read, when the ads say it.
-            scope: match scope {
+            ListingDraft::new(match scope {
                 ListingScope::Named(scope) => scope.clone(),
                 ListingScope::YearFirstShown(_) => String::new(),
-            },
-            subject: ListingSubject::Ads,
-            ads: Vec::new(),
-            pages: Vec::new(),
+            })
         }),
         ..Derived::default()
     };
@@ -582,13 +584,16 @@ fn write_prepared(
                             updates.upsert(&uid, doc, previous.is_some())?;
                         }
                     }
-                    if let Some(members) = derived.listing.as_mut() {
+                    if let Some(draft) = derived.listing.as_mut() {
                         let version = next_seq.or(previous.map(|latest| latest.seq));
-                        members.ads.push((
-                            uid,
+                        draft.rows += 1;
+                        draft_ad(
+                            &mut listing_draft,
+                            &uid,
+                            OWN_ROWS,
                             version.unwrap_or_default(),
                             index.is_some() && next_seq.is_some(),
-                        ));
+                        )?;
                     }
                     derived.counts.records += 1;
                     derived.note_unnormalized(unnormalized);
@@ -623,12 +628,15 @@ fn write_prepared(
                 }
                 Prepared::Advertisers(found) => {
                     // A spend report lists advertisers, not ads.
-                    if let Some(members) = derived.listing.as_mut() {
+                    if let Some(draft) = derived.listing.as_mut() {
                         if derived.counts.records == 0 && derived.counts.report_rows > 0 {
-                            members.subject = ListingSubject::Advertisers;
-                            members
-                                .ads
-                                .extend(found.keys().map(|key| (key.clone(), 0, true)));
+                            draft.subject = ListingSubject::Advertisers;
+                            let mut keys: Vec<&String> = found.keys().collect();
+                            keys.sort();
+                            for key in keys {
+                                draft.rows += 1;
+                                draft_ad(&mut listing_draft, key, OWN_ROWS, 0, true)?;
+                            }
                         }
                     }
                     for (key, facts) in found {

@@ -40,6 +40,88 @@ pub(super) const AD_SCOPES: TableDefinition<&[u8], ()> = TableDefinition::new("a
 /// [`encode_change`]). Keys sort in archive order.
 pub(super) const CHANGES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("changes");
 
+/// The ads of the listing a transaction is recording: uid (or, for a
+/// spend report, an advertiser's identity key) → precedence (u32 BE) ++
+/// the version listed (u32 BE) ++ whether the ad's search document was
+/// written with this source (one byte). An ad listed twice counts once,
+/// with the version of the row that takes precedence: the later row of one
+/// file, the later page of a collection, the last page over every other.
+/// The ads wait here rather than in memory, so that a listing of millions
+/// of ads costs an import no more memory than one of a thousand; the table
+/// is deleted before the transaction commits, so no commit ever holds it.
+const LISTING_DRAFT: TableDefinition<&[u8], &[u8]> = TableDefinition::new("listing_draft");
+
+/// The precedence of a source's own rows in [`LISTING_DRAFT`]: over any
+/// page of a collection it ends.
+pub(crate) const OWN_ROWS: u32 = u32::MAX;
+
+/// Adds one listed ad to the [`LISTING_DRAFT`] of `txn`, unless a row of
+/// higher precedence listed it already.
+pub(crate) fn draft_ad(
+    draft: &mut redb::Table<'_, &'static [u8], &'static [u8]>,
+    uid: &str,
+    precedence: u32,
+    version: u32,
+    indexed: bool,
+) -> Result<()> {
+    if precedence != OWN_ROWS {
+        if let Some(known) = draft.get(uid.as_bytes())? {
+            let known = known.value();
+            if known.len() >= 4
+                && u32::from_be_bytes([known[0], known[1], known[2], known[3]]) > precedence
+            {
+                return Ok(());
+            }
+        }
+    }
+    let mut value = [0u8; 9];
+    value[..4].copy_from_slice(&precedence.to_be_bytes());
+    value[4..8].copy_from_slice(&version.to_be_bytes());
+    value[8] = u8::from(indexed);
+    draft.insert(uid.as_bytes(), &value[..])?;
+    Ok(())
+}
+
+/// Opens the [`LISTING_DRAFT`] of `txn`.
+pub(crate) fn open_draft(
+    txn: &WriteTransaction,
+) -> Result<redb::Table<'_, &'static [u8], &'static [u8]>> {
+    Ok(txn.open_table(LISTING_DRAFT)?)
+}
+
+/// Deletes the [`LISTING_DRAFT`] of `txn`, recorded or not: a transaction
+/// never commits one.
+pub(crate) fn discard_draft(txn: &WriteTransaction) -> Result<()> {
+    txn.delete_table(LISTING_DRAFT)?;
+    Ok(())
+}
+
+/// An entry of a table of byte keys and values, as a range yields it.
+type RawEntry<'a> = std::result::Result<
+    (
+        redb::AccessGuard<'a, &'static [u8]>,
+        redb::AccessGuard<'a, &'static [u8]>,
+    ),
+    redb::StorageError,
+>;
+
+/// One ad of the [`LISTING_DRAFT`], as read back in uid order.
+fn drafted(item: Option<RawEntry<'_>>) -> Result<Option<(String, u32, bool)>> {
+    let Some(item) = item else {
+        return Ok(None);
+    };
+    let (key, value) = item?;
+    let uid = std::str::from_utf8(key.value())
+        .map_err(|_| damaged("listing draft", "unreadable uid"))?
+        .to_owned();
+    let value = value.value();
+    if value.len() != 9 {
+        return Err(damaged(&uid, "unreadable listing draft"));
+    }
+    let version = u32::from_be_bytes([value[4], value[5], value[6], value[7]]);
+    Ok(Some((uid, version, value[8] != 0)))
+}
+
 pub(super) fn create_tables(txn: &WriteTransaction) -> std::result::Result<(), redb::TableError> {
     txn.open_table(SCOPES)?;
     txn.open_table(LISTINGS)?;
@@ -250,18 +332,38 @@ impl ListingSubject {
     }
 }
 
-/// The ads a listing source lists, gathered while it is derived.
+/// A listing being recorded: its scope and pages; the ads it lists wait
+/// in the transaction's [`LISTING_DRAFT`].
+#[derive(Debug, Default)]
+pub(crate) struct ListingDraft {
+    pub scope: String,
+    /// Ads, or for a spend report advertisers (their identity keys).
+    pub subject: ListingSubject,
+    /// How many rows listed an ad (an ad listed twice counts twice).
+    pub rows: u64,
+    /// For a collection of one query, the pages before the last.
+    pub pages: Vec<String>,
+}
+
+impl ListingDraft {
+    /// A draft of `scope` that lists nothing yet.
+    pub(crate) fn new(scope: String) -> Self {
+        ListingDraft {
+            scope,
+            ..ListingDraft::default()
+        }
+    }
+}
+
+/// The ads a listing lists, in memory, as `verify` derives them again.
 #[derive(Debug, Default)]
 pub(crate) struct ListingMembers {
-    pub scope: String,
     /// Ads, or for a spend report advertisers (their identity keys).
     pub subject: ListingSubject,
     /// uid, the seq of the version the listing shows, and whether the
     /// ad's search document was written with this source (with the status
     /// "listed"), in the order of the file.
     pub ads: Vec<(String, u32, bool)>,
-    /// For a collection of one query, the pages before the last.
-    pub pages: Vec<String>,
 }
 
 /// A listing imported again: its bytes were archived before, as an
@@ -425,18 +527,23 @@ pub(crate) fn status_in(
 }
 
 /// Records, in the transaction archiving `entry` (or importing it again,
-/// `again`), that it is a listing of `members.scope`: the ads'
-/// memberships, the listing, and its changes. The search documents of ads
-/// whose status changed are written again with their new status. Returns
-/// the listing.
+/// `again`), that it is a listing of `draft.scope`, whose ads are in the
+/// transaction's [`LISTING_DRAFT`]: the ads' memberships, the listing, and
+/// its changes. The search documents of ads whose status changed are
+/// written again with their new status. Returns the listing; the draft is
+/// deleted.
+///
+/// The draft and the scope's memberships are both read in uid order and
+/// met in step, [`MERGED_AT_ONCE`] memberships at a time, so that memory
+/// stays bounded whatever the size of the listing or the scope.
 pub(crate) fn record_listing(
     txn: &WriteTransaction,
     entry: &SourceEntry,
     again: Option<&Relisting>,
-    members: &ListingMembers,
+    draft: &ListingDraft,
     index: Option<&Updates<'_>>,
 ) -> Result<Listing> {
-    let scope = members.scope.as_str();
+    let scope = draft.scope.as_str();
     let mut listings = txn.open_table(LISTINGS)?;
     let id = match listings.last()? {
         Some((id, _)) => id.value() + 1,
@@ -453,12 +560,12 @@ pub(crate) fn record_listing(
     let mut listing = Listing {
         scope: scope.to_owned(),
         id,
-        subject: members.subject,
+        subject: draft.subject,
         number,
         seq: entry.seq,
         again: again.is_some(),
         source: entry.blake3.clone(),
-        pages: members.pages.clone(),
+        pages: draft.pages.clone(),
         name: match again {
             Some(r) => r.name.clone(),
             None => entry.names.first().cloned().unwrap_or_default(),
@@ -495,110 +602,128 @@ pub(crate) fn record_listing(
         listing.add(kind);
         Ok(())
     };
+    let restatus_from = match index {
+        Some(updates) => Some((updates, txn.open_table(ADS)?, txn.open_table(RECORDS)?)),
+        None => None,
+    };
     // Ads whose status may differ from their search document's.
     let mut restatus: Vec<String> = Vec::new();
-    // In uid order, so that the memberships are written in key order
-    // (far cheaper than at random places); an ad listed twice counts once,
-    // with the version its last row showed.
-    let mut order: Vec<usize> = (0..members.ads.len()).collect();
-    order.sort_by(|&a, &b| members.ads[a].0.cmp(&members.ads[b].0).then(a.cmp(&b)));
-    let mut listed_ads: Vec<&(String, u32, bool)> = Vec::with_capacity(order.len());
-    for i in order {
-        let ad = &members.ads[i];
-        match listed_ads.last_mut() {
-            Some(last) if last.0 == ad.0 => *last = ad,
-            _ => listed_ads.push(ad),
-        }
-    }
-    // The scope's memberships, read in key order, met with the listing's
-    // ads in the same order: only what changes is written.
-    let (from, to) = pair_bounds(scope);
-    let mut known: Vec<(Vec<u8>, Membership)> = Vec::new();
-    for item in listed.range(&from[..]..&to[..])? {
-        let (key, value) = item?;
-        let m =
-            Membership::decode(value.value()).ok_or_else(|| damaged(scope, "bad membership"))?;
-        known.push((key.value().to_vec(), m));
-    }
     let mut writes: Vec<(Vec<u8>, Membership)> = Vec::new();
-    let mut known = known.into_iter().peekable();
-    let mut listed_iter = listed_ads.iter().copied().peekable();
+    let draft_table = open_draft(txn)?;
+    let mut drafts = draft_table.range::<&[u8]>(..)?;
+    let mut next_listed = drafted(drafts.next())?;
+    let (from, to) = pair_bounds(scope);
     let uid_of = |key: &[u8]| -> Result<String> {
         std::str::from_utf8(&key[from.len()..])
             .map(str::to_owned)
             .map_err(|_| damaged(scope, "unreadable uid"))
     };
+    let mut known = Vec::new().into_iter().peekable();
+    // The key of the last membership read, once one was.
+    let mut read_to: Option<Vec<u8>> = None;
+    let mut known_done = false;
+    let mut listed_ads = 0u64;
     loop {
-        let order = match (listed_iter.peek(), known.peek()) {
-            (None, None) => break,
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, Some(_)) => std::cmp::Ordering::Greater,
-            (Some(ad), Some((key, _))) => ad.0.as_bytes().cmp(&key[from.len()..]),
+        if known.peek().is_none() && !known_done {
+            let start = match &read_to {
+                Some(key) => std::ops::Bound::Excluded(&key[..]),
+                None => std::ops::Bound::Included(&from[..]),
+            };
+            let mut chunk: Vec<(Vec<u8>, Membership)> = Vec::with_capacity(MERGED_AT_ONCE);
+            for item in listed
+                .range::<&[u8]>((start, std::ops::Bound::Excluded(&to[..])))?
+                .take(MERGED_AT_ONCE)
+            {
+                let (key, value) = item?;
+                let m = Membership::decode(value.value())
+                    .ok_or_else(|| damaged(scope, "bad membership"))?;
+                chunk.push((key.value().to_vec(), m));
+            }
+            known_done = chunk.len() < MERGED_AT_ONCE;
+            if let Some((key, _)) = chunk.last() {
+                read_to = Some(key.clone());
+            }
+            known = chunk.into_iter().peekable();
+        }
+        let order = match (&next_listed, known.peek()) {
+            (None, None) => None,
+            (Some(_), None) => Some(std::cmp::Ordering::Less),
+            (None, Some(_)) => Some(std::cmp::Ordering::Greater),
+            (Some(ad), Some((key, _))) => Some(ad.0.as_bytes().cmp(&key[from.len()..])),
         };
         match order {
-            std::cmp::Ordering::Less => {
-                let Some((uid, version, indexed)) = listed_iter.next() else {
+            None => {}
+            Some(std::cmp::Ordering::Less) => {
+                let Some((uid, version, indexed)) = next_listed.take() else {
                     break;
                 };
+                next_listed = drafted(drafts.next())?;
+                listed_ads += 1;
                 if !baseline {
-                    emit(&mut listing, ChangeKind::New, uid, None, Some(*version))?;
+                    emit(&mut listing, ChangeKind::New, &uid, None, Some(version))?;
                 }
                 // Only ads have a status; an advertiser's identity key may
                 // look like an ad's uid.
-                if members.subject.is_ads() {
-                    ad_scopes.insert(&pair_key(uid, scope)[..], ())?;
+                if draft.subject.is_ads() {
+                    ad_scopes.insert(&pair_key(&uid, scope)[..], ())?;
                 }
+                writes.push((
+                    pair_key(scope, &uid),
+                    Membership {
+                        first_listing: id,
+                        last_listing: id,
+                        version,
+                        misses: 0,
+                    },
+                ));
                 if !indexed {
                     // Known before from a partial file, or from another
                     // scope: its status may be other than "listed".
-                    restatus.push(uid.clone());
+                    restatus.push(uid);
                 }
-                let m = Membership {
-                    first_listing: id,
-                    last_listing: id,
-                    version: *version,
-                    misses: 0,
-                };
-                writes.push((pair_key(scope, uid), m));
             }
-            std::cmp::Ordering::Equal => {
+            Some(std::cmp::Ordering::Equal) => {
                 let (Some((uid, version, indexed)), Some((key, m))) =
-                    (listed_iter.next(), known.next())
+                    (next_listed.take(), known.next())
                 else {
                     break;
                 };
+                next_listed = drafted(drafts.next())?;
+                listed_ads += 1;
                 if m.misses > 0 {
                     emit(
                         &mut listing,
                         ChangeKind::Reappeared,
-                        uid,
+                        &uid,
                         Some(m.version),
-                        Some(*version),
+                        Some(version),
                     )?;
-                    if !indexed {
-                        restatus.push(uid.clone());
-                    }
                 }
-                if m.version != *version {
+                if m.version != version {
                     emit(
                         &mut listing,
                         ChangeKind::Changed,
-                        uid,
+                        &uid,
                         Some(m.version),
-                        Some(*version),
+                        Some(version),
                     )?;
                 }
-                if m.misses > 0 || m.version != *version {
-                    let m = Membership {
-                        last_listing: id,
-                        version: *version,
-                        misses: 0,
-                        ..m
-                    };
-                    writes.push((key, m));
+                if m.misses > 0 || m.version != version {
+                    writes.push((
+                        key,
+                        Membership {
+                            last_listing: id,
+                            version,
+                            misses: 0,
+                            ..m
+                        },
+                    ));
+                }
+                if m.misses > 0 && !indexed {
+                    restatus.push(uid);
                 }
             }
-            std::cmp::Ordering::Greater => {
+            Some(std::cmp::Ordering::Greater) => {
                 let Some((key, m)) = known.next() else {
                     break;
                 };
@@ -622,7 +747,7 @@ pub(crate) fn record_listing(
                     )?,
                     _ => {}
                 }
-                if misses <= 2 && members.subject.is_ads() {
+                if misses <= 2 && draft.subject.is_ads() {
                     restatus.push(uid);
                 }
                 // Listed last by the scope's listing before this one, when
@@ -641,30 +766,69 @@ pub(crate) fn record_listing(
                 ));
             }
         }
-    }
-    listing.ads = listed_ads.len() as u64;
-    for (key, m) in writes {
-        listed.insert(&key[..], &m.encode()[..])?;
-    }
-
-    if let Some(updates) = index {
-        let ads = txn.open_table(ADS)?;
-        let records = txn.open_table(RECORDS)?;
-        for uid in &restatus {
-            let status = status_in(&ad_scopes, &listed, uid)?;
-            let Some(latest) = latest_of(&ads, uid)? else {
-                continue;
-            };
-            let canonical = stored_record(&records, latest.record, &latest.hash)?;
-            let ad: adarchive_schema::Ad = decode(uid, &canonical)?;
-            let mut doc = updates.document(&ad, &latest.hash);
-            updates.add_status(&mut doc, status.as_str());
-            updates.upsert(uid, doc, true)?;
+        // Every write is at or before the last membership read, so the
+        // next read, after it, never meets one.
+        if order.is_none() || writes.len() >= MERGED_AT_ONCE || restatus.len() >= MERGED_AT_ONCE {
+            write_memberships(
+                &mut listed,
+                &ad_scopes,
+                &mut writes,
+                &mut restatus,
+                restatus_from.as_ref(),
+            )?;
+        }
+        if order.is_none() {
+            break;
         }
     }
+    listing.ads = listed_ads;
+    drop(drafts);
+    drop(draft_table);
+    discard_draft(txn)?;
 
     listings.insert(id, &encode(&listing)[..])?;
     Ok(listing)
+}
+
+/// Memberships met at once with a listing's ads, and written at once.
+const MERGED_AT_ONCE: usize = 4096;
+
+/// The tables the search documents of ads are written again from.
+type RestatusFrom<'u, 't> = (
+    &'u Updates<'u>,
+    redb::Table<'t, &'static [u8], &'static [u8]>,
+    redb::Table<'t, u64, &'static [u8]>,
+);
+
+/// Writes the memberships a listing changed, then the search documents of
+/// the ads whose status that may change (an ad's status is read from its
+/// memberships, so they go first).
+fn write_memberships(
+    listed: &mut redb::Table<'_, &'static [u8], &'static [u8]>,
+    ad_scopes: &redb::Table<'_, &'static [u8], ()>,
+    writes: &mut Vec<(Vec<u8>, Membership)>,
+    restatus: &mut Vec<String>,
+    restatus_from: Option<&RestatusFrom<'_, '_>>,
+) -> Result<()> {
+    for (key, m) in writes.drain(..) {
+        listed.insert(&key[..], &m.encode()[..])?;
+    }
+    let Some((updates, ads, records)) = restatus_from else {
+        restatus.clear();
+        return Ok(());
+    };
+    for uid in restatus.drain(..) {
+        let status = status_in(ad_scopes, &*listed, &uid)?;
+        let Some(latest) = latest_of(ads, &uid)? else {
+            continue;
+        };
+        let canonical = stored_record(records, latest.record, &latest.hash)?;
+        let ad: adarchive_schema::Ad = decode(&uid, &canonical)?;
+        let mut doc = updates.document(&ad, &latest.hash);
+        updates.add_status(&mut doc, status.as_str());
+        updates.upsert(&uid, doc, true)?;
+    }
+    Ok(())
 }
 
 /// An ad's place in one scope, as the API and the ad page show it.
@@ -779,17 +943,6 @@ impl super::Archive {
     }
 }
 
-/// The ads the stored source `blake3` lists, from its observations, each
-/// with the version its row showed.
-fn members_of_source(txn: &WriteTransaction, blake3: &str, scope: &str) -> Result<ListingMembers> {
-    let tables = SourceTables {
-        observations: txn.open_table(super::OBSERVATIONS)?,
-        ads: txn.open_table(ADS)?,
-        rows: txn.open_table(super::REPORT_ROWS)?,
-    };
-    tables.members_of_source(blake3, scope, &|_| true)
-}
-
 /// The tables a listing's members are read from, in a transaction that
 /// writes or only reads.
 struct SourceTables<T> {
@@ -798,16 +951,32 @@ struct SourceTables<T> {
     rows: T,
 }
 
+impl<'t> SourceTables<redb::Table<'t, &'static [u8], &'static [u8]>> {
+    /// The tables of `txn`.
+    fn of(txn: &'t WriteTransaction) -> Result<Self> {
+        Ok(SourceTables {
+            observations: txn.open_table(super::OBSERVATIONS)?,
+            ads: txn.open_table(ADS)?,
+            rows: txn.open_table(super::REPORT_ROWS)?,
+        })
+    }
+}
+
 impl<T: ReadableTable<&'static [u8], &'static [u8]>> SourceTables<T> {
-    /// The ads the stored source `blake3` lists (see [`members_of_source`]),
-    /// each with the last of its versions that `existed` and shows the
-    /// observed record (an ad can show a record again, A, B, then A).
-    fn members_of_source(
+    /// Hands `member` each ad the stored source `blake3` lists, from its
+    /// observations, in the order of the file, with the last of its
+    /// versions that `existed` and shows the observed record (an ad can
+    /// show a record again, A, B, then A), and whether its search document
+    /// was written with the source. A spend report lists the advertisers
+    /// of its rows instead, handed over only when `ads_only` is false.
+    /// Returns what the source lists.
+    fn each_member_of_source(
         &self,
         blake3: &str,
-        scope: &str,
         existed: &dyn Fn(&super::Version) -> bool,
-    ) -> Result<ListingMembers> {
+        ads_only: bool,
+        member: &mut dyn FnMut(&str, u32, bool) -> Result<()>,
+    ) -> Result<ListingSubject> {
         let (observations, ads, rows) = (&self.observations, &self.ads, &self.rows);
         let source = *blake3::Hash::from_hex(blake3)
             .map_err(|_| damaged(blake3, "not a blake3 hash"))?
@@ -816,13 +985,6 @@ impl<T: ReadableTable<&'static [u8], &'static [u8]>> SourceTables<T> {
             super::observation_key(&source, 0),
             super::observation_key(&source, u64::MAX),
         );
-        let mut members = ListingMembers {
-            scope: scope.to_owned(),
-            subject: ListingSubject::Ads,
-            ads: Vec::new(),
-            pages: Vec::new(),
-        };
-        // A spend report lists the advertisers of its rows.
         let mut advertisers = std::collections::BTreeSet::new();
         for item in rows.range(&from[..]..=&to[..])? {
             let (_, value) = item?;
@@ -834,11 +996,12 @@ impl<T: ReadableTable<&'static [u8], &'static [u8]>> SourceTables<T> {
             }
         }
         if !advertisers.is_empty() {
-            members.subject = ListingSubject::Advertisers;
-            members
-                .ads
-                .extend(advertisers.into_iter().map(|key| (key, 0, true)));
-            return Ok(members);
+            if !ads_only {
+                for key in &advertisers {
+                    member(key, 0, true)?;
+                }
+            }
+            return Ok(ListingSubject::Advertisers);
         }
         for item in observations.range(&from[..]..=&to[..])? {
             let (_, value) = item?;
@@ -856,52 +1019,96 @@ impl<T: ReadableTable<&'static [u8], &'static [u8]>> SourceTables<T> {
                 }
             }
             let version = version.ok_or_else(|| damaged(uid, "observation of no version"))?;
-            members.ads.push((uid.to_owned(), version, false));
+            member(uid, version, false)?;
         }
-        Ok(members)
+        Ok(ListingSubject::Ads)
     }
 
-    /// The ads a collection of `scope` lists (see [`members_of_collection`]).
+    /// The ads the stored source `blake3` lists (see
+    /// [`Self::each_member_of_source`]), in memory.
+    fn members_of_source(
+        &self,
+        blake3: &str,
+        existed: &dyn Fn(&super::Version) -> bool,
+    ) -> Result<ListingMembers> {
+        let mut ads = Vec::new();
+        let subject = self.each_member_of_source(blake3, existed, false, &mut |uid, v, i| {
+            ads.push((uid.to_owned(), v, i));
+            Ok(())
+        })?;
+        Ok(ListingMembers { subject, ads })
+    }
+
+    /// The ads a collection of `scope` lists (see [`draft_collection`]),
+    /// in memory.
     fn members_of_collection(
         &self,
-        scope: &str,
         pages: &[String],
         last: Option<&ListingMembers>,
         existed: &dyn Fn(&super::Version) -> bool,
     ) -> Result<ListingMembers> {
-        let mut members = ListingMembers {
-            scope: scope.to_owned(),
-            subject: ListingSubject::Ads,
-            ads: Vec::new(),
-            pages: pages.to_vec(),
-        };
+        let mut ads = Vec::new();
         for page in pages {
-            let of_page = self.members_of_source(page, scope, existed)?;
-            if of_page.subject.is_ads() {
-                members.ads.extend(of_page.ads);
-            }
+            self.each_member_of_source(page, existed, true, &mut |uid, v, i| {
+                ads.push((uid.to_owned(), v, i));
+                Ok(())
+            })?;
         }
         if let Some(last) = last.filter(|l| l.subject.is_ads()) {
-            members.ads.extend(last.ads.iter().cloned());
+            ads.extend(last.ads.iter().cloned());
         }
-        Ok(members)
+        Ok(ListingMembers {
+            subject: ListingSubject::Ads,
+            ads,
+        })
     }
 }
 
-/// The ads a collection of one query lists: those of each of its pages,
-/// in their order, then `last`'s (its last page's, as derived or
-/// archived). A page whose import was refused lists nothing.
-pub(crate) fn members_of_collection(
+/// Drafts, in `txn`'s [`LISTING_DRAFT`], the ads the stored source
+/// `blake3` lists as a listing of `scope` (see
+/// [`SourceTables::each_member_of_source`]).
+fn draft_source(txn: &WriteTransaction, blake3: &str, scope: &str) -> Result<ListingDraft> {
+    let tables = SourceTables::of(txn)?;
+    let mut draft_table = open_draft(txn)?;
+    let mut draft = ListingDraft::new(scope.to_owned());
+    draft.subject = tables.each_member_of_source(blake3, &|_| true, false, &mut |uid, v, i| {
+        draft.rows += 1;
+        draft_ad(&mut draft_table, uid, OWN_ROWS, v, i)
+    })?;
+    Ok(draft)
+}
+
+/// Makes the draft of a collection's last page, `last`, the draft of the
+/// whole collection of one query: the ads of each of its pages, in their
+/// order, and then the last page's, which take precedence. A page whose
+/// import was refused lists nothing, and so does a spend report.
+pub(crate) fn draft_collection(
     txn: &WriteTransaction,
     collected: &super::Collected,
-    last: Option<&ListingMembers>,
-) -> Result<ListingMembers> {
-    let tables = SourceTables {
-        observations: txn.open_table(super::OBSERVATIONS)?,
-        ads: txn.open_table(ADS)?,
-        rows: txn.open_table(super::REPORT_ROWS)?,
+    last: &ListingDraft,
+) -> Result<ListingDraft> {
+    let tables = SourceTables::of(txn)?;
+    let mut draft = ListingDraft {
+        scope: collected.scope.clone(),
+        subject: ListingSubject::Ads,
+        rows: 0,
+        pages: collected.pages.clone(),
     };
-    tables.members_of_collection(&collected.scope, &collected.pages, last, &|_| true)
+    if last.subject.is_ads() {
+        draft.rows = last.rows;
+    } else {
+        discard_draft(txn)?;
+    }
+    let mut draft_table = open_draft(txn)?;
+    for (n, page) in collected.pages.iter().enumerate() {
+        // Pages past u32::MAX - 1 share a precedence, kept in their order.
+        let precedence = u32::try_from(n).unwrap_or(OWN_ROWS - 1).min(OWN_ROWS - 1);
+        tables.each_member_of_source(page, &|_| true, true, &mut |uid, v, i| {
+            draft.rows += 1;
+            draft_ad(&mut draft_table, uid, precedence, v, i)
+        })?;
+    }
+    Ok(draft)
 }
 
 /// The key of a [`RELISTINGS`] entry.
@@ -918,21 +1125,22 @@ fn relist_in(
     relisting: &Relisting,
     index: Option<&Updates<'_>>,
 ) -> Result<Option<Listing>> {
-    let members = members_of_source(txn, &entry.blake3, scope)?;
-    let members = match &relisting.scope {
+    let draft = draft_source(txn, &entry.blake3, scope)?;
+    let draft = match &relisting.scope {
         Some(scope) => {
             let collected = super::Collected {
                 scope: scope.clone(),
                 pages: relisting.pages.clone(),
             };
-            members_of_collection(txn, &collected, Some(&members))?
+            draft_collection(txn, &collected, &draft)?
         }
-        None => members,
+        None => draft,
     };
-    if members.ads.is_empty() {
+    if draft.rows == 0 {
+        discard_draft(txn)?;
         return Ok(None);
     }
-    record_listing(txn, entry, Some(relisting), &members, index).map(Some)
+    record_listing(txn, entry, Some(relisting), &draft, index).map(Some)
 }
 
 impl super::Archive {

@@ -70,9 +70,12 @@ pub const INDEX_DIR: &str = "index";
 /// it).
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(30);
 /// Pages of the database kept in memory, read cache and write buffer
-/// together. An import inserts at random places of the per-ad tables;
-/// below about 256 MiB their pages are evicted and re-read over and over.
-const DATABASE_CACHE: usize = 256 * 1024 * 1024;
+/// together. An import inserts at random places of the per-ad tables, so
+/// beyond a few tens of MiB a larger cache buys little: the pages it
+/// evicts are read back from the system's page cache. Importing 1,000,000
+/// ads took as long with 48 MiB as with 256 MiB, and peaked at 235 MiB
+/// resident instead of 582 (`docs/benchmarks.md`, "Memory of an import").
+const DATABASE_CACHE: usize = 48 * 1024 * 1024;
 /// The page cache of a server, which reads only the records it returns.
 const SERVING_CACHE: usize = 64 * 1024 * 1024;
 

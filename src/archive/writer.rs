@@ -14,7 +14,7 @@ use std::sync::mpsc::Receiver;
 use redb::{ReadableTable, WriteTransaction};
 
 use super::derive::{derive_parsed, derive_source, encode, Derived, Parsed, Progress, SourceJob};
-use super::listings::{Listing, ListingMembers};
+use super::listings::{Listing, ListingDraft};
 use super::{Archive, SourceEntry, SOURCES, SOURCE_ORDER};
 use crate::error::Result;
 use crate::index::Updates;
@@ -116,7 +116,7 @@ impl SourceWriter<'_> {
         self,
         mut entry: SourceEntry,
         quarantine: Option<PathBuf>,
-        listing: Option<&ListingMembers>,
+        listing: Option<&ListingDraft>,
         index: Option<&Updates<'_>>,
     ) -> Result<Option<Listing>> {
         {
@@ -143,21 +143,21 @@ impl SourceWriter<'_> {
             listing,
             entry.fetched.as_ref().and_then(|f| f.completes.as_ref()),
         ) {
-            (Some(last), Some(collected)) => Some(super::listings::members_of_collection(
-                &self.txn,
-                collected,
-                Some(last),
+            (Some(last), Some(collected)) => Some(super::listings::draft_collection(
+                &self.txn, collected, last,
             )?),
             _ => None,
         };
         let listing = match collected.as_ref().or(listing) {
             // A file that lists nothing (every row refused, a locations
             // report) is no listing: it would make the whole scope absent.
-            Some(members) if !members.ads.is_empty() => Some(super::listings::record_listing(
-                &self.txn, &entry, None, members, index,
+            Some(draft) if draft.rows > 0 => Some(super::listings::record_listing(
+                &self.txn, &entry, None, draft, index,
             )?),
             _ => None,
         };
+        // The ads a file that is no listing drafted are not kept.
+        super::listings::discard_draft(&self.txn)?;
         self.archive.add_listing_time(started.elapsed());
         if let Some(tmp) = quarantine {
             self.archive

@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use adarchive::archive::{Archive, NoProgress};
+use adarchive::archive::{Archive, ChangeKind, NoProgress};
 use adarchive::changes::{changes, ChangesRequest};
 use adarchive::ingest::{import_paths, ImportOptions, ImportReport};
 
@@ -639,4 +639,111 @@ async fn a_spend_report_is_a_listing_of_advertisers() {
     for id in &gone {
         assert!(html.contains(&format!("advertiser_id={id}")), "{id}");
     }
+}
+
+/// A listing of 9,000 ads, more than a listing's ads and memberships are
+/// met at once, then a newer one with every seventh ad gone, every
+/// eleventh changed and 1,000 added, then the newer one again, its rows in
+/// the other order: exactly those changes, in uid order, and what `verify`
+/// derives again.
+#[tokio::test]
+async fn listings_larger_than_one_merge_give_exactly_their_changes() {
+    if skip_without_samples() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let table = Table::read(&sample(SNAP_2023));
+    let (adid, spend) = (table.column("ADID"), table.column("Spend"));
+    let row = |n: usize| {
+        with(
+            &table.rows[n % table.rows.len()],
+            adid,
+            &format!("{n:064x}"),
+        )
+    };
+    let uid = |n: usize| format!("snap:{n:064x}");
+    let week1: Vec<csv::StringRecord> = (0..9_000).map(row).collect();
+    let gone = |n: usize| n % 7 == 3;
+    let changed_n = |n: usize| n % 11 == 5 && !gone(n);
+    let mut week2: Vec<csv::StringRecord> = (0..9_000)
+        .filter(|&n| !gone(n))
+        .map(|n| {
+            let r = row(n);
+            if changed_n(n) {
+                let more = r[spend].parse::<u64>().unwrap_or(0) + 500;
+                with(&r, spend, &more.to_string())
+            } else {
+                r
+            }
+        })
+        .collect();
+    week2.extend((9_000..10_000).map(row));
+    let file = |week: &str| dir.path().join(week).join("2023_PoliticalAds.csv");
+    table.write(&file("week1"), &week1);
+    table.write(&file("week2"), &week2);
+    let week3: Vec<csv::StringRecord> = week2.iter().rev().cloned().collect();
+    table.write(&file("week3"), &week3);
+
+    let archive = Archive::open(&dir.path().join("data")).unwrap();
+    import(&archive, &file("week1"));
+    let second = import(&archive, &file("week2"));
+    let listing = second.files[0].listing.clone().unwrap();
+    let gone_uids: BTreeSet<String> = (0..9_000).filter(|&n| gone(n)).map(uid).collect();
+    let changed_uids: BTreeSet<String> = (0..9_000).filter(|&n| changed_n(n)).map(uid).collect();
+    let added_uids: BTreeSet<String> = (9_000..10_000).map(uid).collect();
+    assert_eq!(
+        (
+            listing.ads,
+            listing.absent,
+            listing.new,
+            listing.changed,
+            listing.missing_once
+        ),
+        (
+            week2.len() as u64,
+            gone_uids.len() as u64,
+            1_000,
+            changed_uids.len() as u64,
+            gone_uids.len() as u64
+        )
+    );
+    let third = import(&archive, &file("week3"));
+    let listing = third.files[0].listing.clone().unwrap();
+    assert_eq!(
+        (
+            listing.number,
+            listing.vanished,
+            listing.new,
+            listing.changed
+        ),
+        (3, gone_uids.len() as u64, 0, 0)
+    );
+
+    let all = archive.changes_from((0, 0), 1_000_000).unwrap();
+    let of = |id: u64, kind: ChangeKind| -> BTreeSet<String> {
+        all.iter()
+            .filter(|c| c.listing == id && c.kind == kind)
+            .map(|c| c.uid.clone())
+            .collect()
+    };
+    assert_eq!(of(1, ChangeKind::New), added_uids);
+    assert_eq!(of(1, ChangeKind::Changed), changed_uids);
+    assert_eq!(of(1, ChangeKind::MissingOnce), gone_uids);
+    assert_eq!(of(2, ChangeKind::Vanished), gone_uids);
+    let listing_2: Vec<&str> = all
+        .iter()
+        .filter(|c| c.listing == 1)
+        .map(|c| c.uid.as_str())
+        .collect();
+    assert!(
+        listing_2.windows(2).all(|w| w[0] <= w[1]),
+        "changes in uid order"
+    );
+    assert_eq!(
+        all.len(),
+        added_uids.len() + changed_uids.len() + 2 * gone_uids.len()
+    );
+    let verified = adarchive::check::verify(&archive).unwrap();
+    assert!(verified.ok(), "{:?}", verified.mismatches);
+    assert_eq!((verified.listings, verified.changes), (3, all.len() as u64));
 }

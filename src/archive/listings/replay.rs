@@ -285,11 +285,11 @@ fn members_of<T: ReadableTable<&'static [u8], &'static [u8]>>(
     listing: &Listing,
     existed: &dyn Fn(&crate::archive::Version) -> bool,
 ) -> Result<ListingMembers> {
-    let last = tables.members_of_source(&listing.source, &listing.scope, existed)?;
+    let last = tables.members_of_source(&listing.source, existed)?;
     if listing.pages.is_empty() {
         return Ok(last);
     }
-    tables.members_of_collection(&listing.scope, &listing.pages, Some(&last), existed)
+    tables.members_of_collection(&listing.pages, Some(&last), existed)
 }
 
 /// The changes `listing` brings to its scope's `state`, and the listing's
