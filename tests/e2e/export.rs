@@ -183,7 +183,9 @@ async fn parquet_exports_hold_every_ad_with_the_spend_of_v1_spend() {
         .contains("adarchive-export.parquet"));
     let file = dir.path().join("ads.parquet");
     std::fs::write(&file, answer.bytes().await.unwrap()).unwrap();
+    // Asked the moment the first one ended: its slot is free again.
     let filtered = app.get("/v1/export?format=parquet&platform=snap").await;
+    assert_eq!(filtered.status(), 200);
     let snap_file = dir.path().join("snap.parquet");
     std::fs::write(&snap_file, filtered.bytes().await.unwrap()).unwrap();
     assert_eq!(read_back(&snap_file).0.len(), snap_ads);

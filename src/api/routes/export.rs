@@ -114,19 +114,23 @@ pub async fn export(
     let archive = state.archive.clone();
     let (tx, rx) = tokio::sync::mpsc::channel(EXPORT_QUEUE);
     actix_web::rt::task::spawn_blocking(move || {
-        let _slot = slot;
         let mut out = ChannelWriter {
             tx,
             timeout: EXPORT_WRITE_TIMEOUT,
         };
-        if let Err(e) = export_ads(&archive, &request, format, EXPORT_PAGE, &mut out) {
+        let written = export_ads(&archive, &request, format, EXPORT_PAGE, &mut out);
+        // Given back before the body ends: a client that asks for its next
+        // export the moment this one arrives must find its slot free.
+        drop(slot);
+        if let Err(e) = written {
             tracing::warn!(error = %e, "export ended early");
+            // The body then ends with an error, which breaks the transfer
+            // (no last chunk), so that no client takes a cut file for a
+            // whole one.
             let _ = out.send(Err(std::io::Error::other(e.to_string())));
         }
     });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    });
+    let stream = body_of(rx);
     let name = match format {
         ExportFormat::Ndjson => "adarchive-export.ndjson",
         ExportFormat::Csv => "adarchive-export.csv",
@@ -147,6 +151,16 @@ pub async fn export(
         response.head_mut().no_chunking(true);
     }
     Ok(response)
+}
+
+/// The response body of an export: its pieces as they come, until the
+/// writer is done or sends an error.
+fn body_of(
+    rx: tokio::sync::mpsc::Receiver<Result<web::Bytes, std::io::Error>>,
+) -> impl futures_util::Stream<Item = Result<web::Bytes, std::io::Error>> {
+    futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    })
 }
 
 #[cfg(test)]
@@ -172,5 +186,54 @@ mod tests {
         let stopped = written.await.unwrap().expect("the writer gives up");
         assert_eq!(stopped.kind(), std::io::ErrorKind::TimedOut);
         drop(rx);
+    }
+
+    /// A server whose one route streams a piece, then fails when `fail`.
+    async fn serve(fail: bool) -> (String, actix_web::dev::ServerHandle) {
+        use actix_web::{App, HttpServer};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = format!("http://{}/", listener.local_addr().unwrap());
+        let server = HttpServer::new(move || {
+            App::new().route(
+                "/",
+                web::get().to(move || async move {
+                    let (tx, rx) = tokio::sync::mpsc::channel(EXPORT_QUEUE);
+                    tokio::spawn(async move {
+                        let _ = tx
+                            .send(Ok(web::Bytes::from_static(b"PAR1 a row group")))
+                            .await;
+                        if fail {
+                            let _ = tx.send(Err(std::io::Error::other("disk gone"))).await;
+                        }
+                    });
+                    HttpResponse::Ok().streaming(body_of(rx))
+                }),
+            )
+        })
+        .workers(1)
+        .listen(listener)
+        .unwrap()
+        .run();
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        (address, handle)
+    }
+
+    #[actix_web::test]
+    async fn an_export_that_fails_midway_breaks_the_transfer() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let (address, handle) = serve(true).await;
+        let answer = reqwest::get(&address).await.unwrap();
+        assert_eq!(answer.status(), 200);
+        assert!(
+            answer.bytes().await.is_err(),
+            "a cut export must not read as a whole one"
+        );
+        handle.stop(false).await;
+
+        let (address, handle) = serve(false).await;
+        let whole = reqwest::get(&address).await.unwrap().bytes().await.unwrap();
+        assert_eq!(&whole[..], b"PAR1 a row group");
+        handle.stop(false).await;
     }
 }
