@@ -162,7 +162,7 @@ impl Application {
         let warming = Arc::clone(&archive);
         let _ = std::thread::Builder::new()
             .name("warm".into())
-            .spawn(move || warming.warm());
+            .spawn(move || crate::spend::warm(&warming));
         // Commands that find the archive busy hand their work over here.
         let control = match handover::listen(&config.data, tasks.clone()) {
             Ok(listening) => Some(listening),

@@ -53,7 +53,7 @@ pub use model::{
     public_name, Collected, FetchedFrom, ImportCounts, MemberEntry, Observation, Provenance,
     QuarantineEntry, SourceEntry, Version, ZIP_FORMAT,
 };
-pub use reports::{ArchivedReportRow, RateDay};
+pub use reports::{ArchivedReportRow, RateDay, SharedReportRows};
 use tables::*;
 
 use crate::error::{Error, IoContext, Result};
@@ -95,7 +95,7 @@ pub struct Archive {
     /// The search index, in `<root>/index`.
     index: Option<SearchIndex>,
     /// The report rows decoded, with the number of sources they are of.
-    report_rows_memo: Mutex<Option<(u64, std::sync::Arc<Vec<ArchivedReportRow>>)>>,
+    report_rows_memo: Mutex<Option<(u64, std::sync::Arc<reports::SharedReportRows>)>>,
     /// The transparency log's signing key, once a commit or
     /// [`Archive::open_log`] needed it.
     log_key: std::sync::OnceLock<crate::tlog::LogKey>,

@@ -27,6 +27,38 @@ pub struct ArchivedReportRow {
     pub row: ReportRow,
 }
 
+/// The report rows of one state of the archive, shared by the requests
+/// that read them, with an index a reader derives from them once.
+pub struct SharedReportRows {
+    /// The rows, as [`Archive::report_rows`] gives them.
+    pub rows: Vec<ArchivedReportRow>,
+    derived: std::sync::OnceLock<Box<dyn std::any::Any + Send + Sync>>,
+}
+
+impl SharedReportRows {
+    /// What `derive` makes of the rows: made by the first caller, then kept
+    /// as long as the rows are. One reader's index: `None` when another
+    /// kind of index was kept first.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let archive = adarchive::archive::Archive::open(dir.path()).unwrap();
+    /// let shared = archive.report_rows_shared().unwrap();
+    /// let count = shared.derived(|rows| rows.len());
+    /// assert_eq!(count, Some(&0));
+    /// assert_eq!(shared.derived(|_| 7usize), Some(&0), "made once");
+    /// assert_eq!(shared.derived(|_| "another kind"), None);
+    /// ```
+    pub fn derived<T: std::any::Any + Send + Sync>(
+        &self,
+        derive: impl FnOnce(&[ArchivedReportRow]) -> T,
+    ) -> Option<&T> {
+        self.derived
+            .get_or_init(|| Box::new(derive(&self.rows)))
+            .downcast_ref()
+    }
+}
+
 /// One day of exchange rates as archived.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RateDay {
@@ -74,7 +106,7 @@ impl Archive {
     /// Every archived report row, as [`Archive::report_rows`], decoded
     /// once per set of sources: spend requests read them all, and decoding
     /// them each time would cost more than the totals.
-    pub fn report_rows_shared(&self) -> Result<std::sync::Arc<Vec<ArchivedReportRow>>> {
+    pub fn report_rows_shared(&self) -> Result<std::sync::Arc<SharedReportRows>> {
         let sources = self.source_count()?;
         let mut memo = self
             .report_rows_memo
@@ -85,7 +117,10 @@ impl Archive {
                 return Ok(std::sync::Arc::clone(rows));
             }
         }
-        let rows = std::sync::Arc::new(self.report_rows()?);
+        let rows = std::sync::Arc::new(SharedReportRows {
+            rows: self.report_rows()?,
+            derived: std::sync::OnceLock::new(),
+        });
         *memo = Some((sources, std::sync::Arc::clone(&rows)));
         Ok(rows)
     }

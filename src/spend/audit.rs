@@ -118,8 +118,24 @@ pub fn spend_audit(
     limit: usize,
     convert_to: Option<&str>,
 ) -> Result<SpendAudit, SearchError> {
-    let ads = spend_totals(archive, request, group_by, limit)?;
-    let mut reports = report_totals(archive, report, group_by, limit)?;
+    // The two totals read different data: when the request may use every
+    // core, the report rows are summed beside the ads.
+    let (ads, reports) = if request.parallel {
+        std::thread::scope(|scope| {
+            let reports = scope.spawn(|| report_totals(archive, report, group_by, limit));
+            let ads = spend_totals(archive, request, group_by, limit);
+            let reports = reports
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (ads, reports)
+        })
+    } else {
+        (
+            spend_totals(archive, request, group_by, limit),
+            report_totals(archive, report, group_by, limit),
+        )
+    };
+    let (ads, mut reports) = (ads?, reports?);
     let f = &request.filters;
     for (name, given) in [
         ("q", !request.query.trim().is_empty()),

@@ -13,7 +13,7 @@ use tantivy::collector::Count;
 
 pub use audit::{spend_audit, Conversion, SpendAudit};
 pub use collect::GroupBy;
-pub use reports::{report_totals, ReportQuery, ReportTotals};
+pub use reports::{report_totals, warm, ReportQuery, ReportTotals};
 
 use crate::archive::Archive;
 use crate::index::schema::{currency_code, currency_number};

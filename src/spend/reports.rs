@@ -354,107 +354,246 @@ pub fn report_totals(
             ),
         ));
     }
-    let rows = archive.report_rows_shared().map_err(SearchError::Archive)?;
-    Ok(total_rows(&rows, query, kind, kind_name, group_by, limit))
+    let shared = archive.report_rows_shared().map_err(SearchError::Archive)?;
+    let made_here;
+    let prepared = match shared.derived(Prepared::of) {
+        Some(prepared) => prepared,
+        None => {
+            made_here = Prepared::of(&shared.rows);
+            &made_here
+        }
+    };
+    Ok(total_rows(
+        &shared.rows,
+        prepared,
+        query,
+        kind,
+        kind_name,
+        group_by,
+        limit,
+    ))
+}
+
+/// Prepares what spend requests read once per state of the archive (see
+/// [`Archive::warm`]), and the report rows' index with its groups by
+/// advertiser, the grouping asked for most, so that no client waits for
+/// them after a start or an import.
+pub fn warm(archive: &Archive) {
+    archive.warm();
+    if let Ok(shared) = archive.report_rows_shared() {
+        if let Some(prepared) = shared.derived(Prepared::of) {
+            prepared.groups(&shared.rows, Grouping::Advertiser);
+        }
+    }
+}
+
+/// What a row's period and place say of which report counts.
+#[derive(Clone, Copy)]
+struct Facts {
+    scope: u32,
+    overlapping: bool,
+    preference: usize,
+}
+
+/// A figure of nothing, left out of the currencies a total names.
+fn figure_is_zero(figure: &adarchive_schema::SpendRange) -> bool {
+    figure.lower == 0 && figure.upper.unwrap_or(figure.lower) == 0
+}
+
+/// A row that falls in no group (no advertiser id or name, no country …).
+const NO_GROUP: u32 = u32::MAX;
+
+/// Each row's group under one grouping as a number, and each number's
+/// key.
+struct Groups {
+    of_row: Vec<u32>,
+    keys: Vec<String>,
+}
+
+/// What totals read of each row, found once per state of the archive and
+/// not per request: totals run over every row of every archived report.
+struct Prepared {
+    /// Per row: its scope's number and its period's preference and kind.
+    facts: Vec<Facts>,
+    /// How many scopes there are.
+    scopes: usize,
+    /// Per row: the number of the set of currencies it has figures in
+    /// (other than zero), and the sum of those figures' lower bounds.
+    /// Totals without a currency filter rank groups by these alone,
+    /// without reading every figure of every row.
+    currency_set: Vec<u32>,
+    nonzero_lower: Vec<u128>,
+    /// The sets of currencies, by number: ISO codes as numbers, any other
+    /// currency as text.
+    currency_sets: Vec<(Vec<u64>, Vec<String>)>,
+    /// Per grouping, made when first asked for.
+    groups: [std::sync::OnceLock<Groups>; 7],
+}
+
+impl Prepared {
+    fn of(rows: &[ArchivedReportRow]) -> Self {
+        let mut scope_ids: HashMap<Scope<'_>, u32> = HashMap::default();
+        let facts = rows
+            .iter()
+            .map(|r| {
+                let next = scope_ids.len() as u32;
+                Facts {
+                    scope: *scope_ids.entry(report_scope(&r.row)).or_insert(next),
+                    overlapping: overlapping(&r.row.period),
+                    preference: preference(&r.row.period),
+                }
+            })
+            .collect();
+        let mut set_ids: HashMap<(Vec<u64>, Vec<String>), u32> = HashMap::default();
+        let mut currency_sets = Vec::new();
+        let mut currency_set = Vec::with_capacity(rows.len());
+        let mut nonzero_lower = Vec::with_capacity(rows.len());
+        for r in rows {
+            let (mut codes, mut odd, mut lower) = (Vec::new(), Vec::new(), 0u128);
+            for s in r.row.spend.iter().filter(|s| !figure_is_zero(s)) {
+                match currency_number(&s.currency) {
+                    Some(code) => codes.push(code),
+                    None => odd.push(s.currency.clone()),
+                }
+                lower += u128::from(s.lower);
+            }
+            codes.sort_unstable();
+            codes.dedup();
+            odd.sort_unstable();
+            odd.dedup();
+            let next = set_ids.len() as u32;
+            let id = *set_ids.entry((codes, odd)).or_insert_with_key(|set| {
+                currency_sets.push(set.clone());
+                next
+            });
+            currency_set.push(id);
+            nonzero_lower.push(lower);
+        }
+        Prepared {
+            facts,
+            scopes: scope_ids.len(),
+            currency_set,
+            nonzero_lower,
+            currency_sets,
+            groups: Default::default(),
+        }
+    }
+
+    fn groups(&self, rows: &[ArchivedReportRow], group_by: Grouping) -> &Groups {
+        let slot = match group_by {
+            Grouping::Advertiser => 0,
+            Grouping::Funder => 1,
+            Grouping::Platform => 2,
+            Grouping::Country => 3,
+            Grouping::Region => 4,
+            Grouping::Week => 5,
+            Grouping::Month => 6,
+        };
+        self.groups[slot].get_or_init(|| {
+            let mut index: HashMap<String, u32> = HashMap::default();
+            let mut keys: Vec<String> = Vec::new();
+            let of_row = rows
+                .iter()
+                .map(|r| match group_key(group_by, &r.row) {
+                    None => NO_GROUP,
+                    Some((key, _)) => *index.entry(key).or_insert_with_key(|key| {
+                        keys.push(key.clone());
+                        (keys.len() - 1) as u32
+                    }),
+                })
+                .collect();
+            Groups { of_row, keys }
+        })
+    }
 }
 
 fn total_rows(
     rows: &[ArchivedReportRow],
+    prepared: &Prepared,
     query: &ReportQuery,
     kind: ReportKind,
     kind_name: &str,
     group_by: Grouping,
     limit: usize,
 ) -> ReportTotals {
+    let facts = &prepared.facts;
     // Which reports count is decided over every row of the kind and period
     // asked for, before the advertiser, place and currency filters, so that
     // one advertiser's figures agree with the whole table.
-    let candidates: Vec<&ArchivedReportRow> = rows
-        .iter()
-        .filter(|r| r.row.kind == kind && in_period(query, &r.row))
-        .collect();
-    // Each row's scope, period preference and kind of period are found
-    // once: these loops run over every row of every archived report.
-    let mut scope_ids: HashMap<Scope<'_>, u32> = HashMap::default();
-    struct Facts {
-        scope: u32,
-        overlapping: bool,
-        preference: usize,
-    }
-    let facts: Vec<Facts> = candidates
-        .iter()
-        .map(|r| {
-            let next = scope_ids.len() as u32;
-            Facts {
-                scope: *scope_ids.entry(report_scope(&r.row)).or_insert(next),
-                overlapping: overlapping(&r.row.period),
-                preference: preference(&r.row.period),
-            }
-        })
+    let candidates: Vec<usize> = (0..rows.len())
+        .filter(|&i| rows[i].row.kind == kind && in_period(query, &rows[i].row))
         .collect();
     // Per scope: the preferred period, with its preference.
-    let mut period_of: Vec<Option<(usize, &str)>> = vec![None; scope_ids.len()];
-    for (r, f) in candidates.iter().zip(&facts) {
+    let mut period_of: Vec<Option<(usize, &str)>> = vec![None; prepared.scopes];
+    for &i in &candidates {
+        let f = &facts[i];
         let chosen = &mut period_of[f.scope as usize];
         match chosen {
             Some((preference, _)) if f.preference >= *preference => {}
-            _ => *chosen = Some((f.preference, &r.row.period)),
+            _ => *chosen = Some((f.preference, &rows[i].row.period)),
         }
     }
     // A known period is told by its preference alone.
-    let is_chosen = |r: &ArchivedReportRow, f: &Facts| {
+    let is_chosen = |i: usize| {
+        let f = &facts[i];
         period_of[f.scope as usize].is_some_and(|(preference, period)| {
-            preference == f.preference && (preference < PERIODS.len() || period == r.row.period)
+            preference == f.preference
+                && (preference < PERIODS.len() || period == rows[i].row.period)
         })
     };
     // The latest report per scope (overlapping periods) or per scope and
     // date (disjoint periods), by report date and then import order.
     type Snapshot = (u32, Option<Timestamp>, Option<Timestamp>);
-    let snapshot = |r: &ArchivedReportRow, f: &Facts| -> Snapshot {
+    let snapshot = |i: usize| -> Snapshot {
+        let f = &facts[i];
         if f.overlapping {
             (f.scope, None, None)
         } else {
-            (f.scope, r.row.report_date, r.row.period_start)
+            (f.scope, rows[i].row.report_date, rows[i].row.period_start)
         }
     };
-    let version = |r: &ArchivedReportRow, f: &Facts| {
+    let version = |i: usize| {
         (
-            if f.overlapping {
-                r.row.report_date
+            if facts[i].overlapping {
+                rows[i].row.report_date
             } else {
                 None
             },
-            r.source_seq,
+            rows[i].source_seq,
         )
     };
     let mut latest: HashMap<Snapshot, (Option<Timestamp>, u64)> = HashMap::default();
-    for (r, f) in candidates.iter().zip(&facts) {
-        if !is_chosen(r, f) {
+    for &i in &candidates {
+        if !is_chosen(i) {
             continue;
         }
-        let version = version(r, f);
-        let best = latest.entry(snapshot(r, f)).or_insert(version);
+        let version = version(i);
+        let best = latest.entry(snapshot(i)).or_insert(version);
         if version > *best {
             *best = version;
         }
     }
     let mut used: Vec<String> = Vec::new();
-    let mut selected = Vec::new();
+    let mut selected: Vec<usize> = Vec::new();
     let mut superseded = 0u64;
     // What the last label was written for: rows of one report follow
     // each other.
     let mut labelled: Option<(u64, Option<&str>, &str)> = None;
-    for (r, f) in candidates.iter().zip(&facts) {
-        if !is_chosen(r, f) || latest.get(&snapshot(r, f)) != Some(&version(r, f)) {
+    for &i in &candidates {
+        let r = &rows[i];
+        if !is_chosen(i) || latest.get(&snapshot(i)) != Some(&version(i)) {
             if matches(query, &r.row) {
                 superseded += 1;
             }
             continue;
         }
         if matches(query, &r.row) {
+            // A label names the country of Meta's reports alone, which are
+            // downloaded per country; other reports' rows each name theirs.
+            let meta = matches!(r.row.platform, adarchive_schema::Platform::Meta);
             let report = (
                 r.source_seq,
-                r.row.country.as_deref(),
+                r.row.country.as_deref().filter(|_| meta),
                 r.row.period.as_str(),
             );
             if labelled != Some(report) {
@@ -479,7 +618,7 @@ fn total_rows(
                     used.push(label);
                 }
             }
-            selected.push(*r);
+            selected.push(i);
         }
     }
     used.sort();
@@ -492,39 +631,50 @@ fn total_rows(
     };
     // First pass: each group's rows and ranking figure, without building
     // the group: only the groups returned are built.
-    let mut index: HashMap<String, u32> = HashMap::default();
-    let mut keys: Vec<String> = Vec::new();
-    let mut rows_of: Vec<u64> = Vec::new();
+    let groups = prepared.groups(rows, group_by);
+    let keys = &groups.keys;
+    let mut rows_of: Vec<u64> = vec![0; keys.len()];
     // Lower bounds in the first currency seen, which rank the groups
     // while it is the only one.
-    let mut lower_of: Vec<u128> = Vec::new();
+    let mut lower_of: Vec<u128> = vec![0; keys.len()];
     // Currencies as numbers (compared far faster than strings), and any
     // that is not an ISO code as text.
     let mut codes: Vec<u64> = Vec::new();
     let mut odd: Vec<&str> = Vec::new();
     let mut first: Option<Result<u64, &str>> = None;
-    let mut group_of: Vec<Option<u32>> = Vec::with_capacity(selected.len());
     let mut counted = 0u64;
-    for r in &selected {
-        let Some((key, _)) = group_key(group_by, &r.row) else {
-            group_of.push(None);
+    let mut set_seen = vec![false; prepared.currency_sets.len()];
+    for &i in &selected {
+        let g = groups.of_row[i];
+        if g == NO_GROUP {
             continue;
-        };
+        }
         counted += 1;
-        let g = match index.get(&key) {
-            Some(&g) => g,
-            None => {
-                let g = keys.len() as u32;
-                index.insert(key.clone(), g);
-                keys.push(key);
-                rows_of.push(0);
-                lower_of.push(0);
-                g
-            }
-        };
         rows_of[g as usize] += 1;
-        for s in r.row.spend.iter().filter(|s| wanted(&s.currency)) {
-            if s.lower == 0 && s.upper.unwrap_or(s.lower) == 0 {
+        if query.currency.is_empty() {
+            // Every figure counts: the row's set of currencies and the sum
+            // of its lower bounds, which is the sum in the first currency
+            // whenever there is one currency, the only case it ranks by.
+            let set = prepared.currency_set[i] as usize;
+            if !set_seen[set] {
+                set_seen[set] = true;
+                let (set_codes, set_odd) = &prepared.currency_sets[set];
+                for code in set_codes {
+                    if !codes.contains(code) {
+                        codes.push(*code);
+                    }
+                }
+                for text in set_odd {
+                    if !odd.contains(&text.as_str()) {
+                        odd.push(text);
+                    }
+                }
+            }
+            lower_of[g as usize] += prepared.nonzero_lower[i];
+            continue;
+        }
+        for s in rows[i].row.spend.iter().filter(|s| wanted(&s.currency)) {
+            if figure_is_zero(s) {
                 continue;
             }
             let currency = currency_number(&s.currency).ok_or(s.currency.as_str());
@@ -537,7 +687,6 @@ fn total_rows(
                 lower_of[g as usize] += u128::from(s.lower);
             }
         }
-        group_of.push(Some(g));
     }
     let time = group_by.is_time();
     let one_currency = codes.len() + odd.len() == 1;
@@ -555,7 +704,9 @@ fn total_rows(
             rows_of[b].cmp(&rows_of[a]).then(by_key)
         }
     };
-    let mut chosen: Vec<u32> = (0..keys.len() as u32).collect();
+    let mut chosen: Vec<u32> = (0..keys.len() as u32)
+        .filter(|&g| rows_of[g as usize] > 0)
+        .collect();
     if chosen.len() > limit {
         if limit > 0 {
             chosen.select_nth_unstable_by(limit - 1, order);
@@ -591,8 +742,9 @@ fn total_rows(
         })
         .collect();
     // Second pass: the chosen groups, built from their rows.
-    for (r, g) in selected.iter().zip(&group_of) {
-        let Some(place) = g.and_then(|g| place_of[g as usize]) else {
+    for &i in &selected {
+        let (r, g) = (&rows[i], groups.of_row[i]);
+        let Some(place) = place_of.get(g as usize).copied().flatten() else {
             continue;
         };
         let group = &mut built[place];

@@ -388,7 +388,7 @@ fn work_through(shared: &Arc<Shared>, archive: &Archive) {
             .waiting
             .is_empty();
         if idle {
-            archive.warm();
+            crate::spend::warm(archive);
         }
     }
 }

@@ -541,3 +541,60 @@ fn the_same_report_bytes_under_another_name_are_flagged() {
     // Importing it again under its own name says nothing.
     assert!(import(&archive, &[first]).files[0].warnings.is_empty());
 }
+
+#[test]
+fn report_groups_rank_alike_whether_currencies_are_named_or_not() {
+    if crate::util::skip_without_samples() {
+        return;
+    }
+    // Meta's Thai report is in one currency (groups rank by spend), Google's
+    // advertiser-stats in many (groups rank by rows).
+    let (_dir, archive) = archive_with(&[TH, TH_LOCATIONS, GOOGLE_2025]);
+    for platform in ["meta", "google"] {
+        for kind in ["advertiser", "location"] {
+            let every = query(platform, "", kind);
+            let all = report_totals(&archive, &every, Grouping::Advertiser, 10_000).unwrap();
+            let mut currencies: Vec<String> = all
+                .groups
+                .iter()
+                .flat_map(|g| g.spend.iter().map(|s| s.currency.clone()))
+                .collect();
+            currencies.sort();
+            currencies.dedup();
+            let named = ReportQuery {
+                currency: currencies,
+                ..every.clone()
+            };
+            for grouping in Grouping::ALL {
+                for limit in [3, 10_000] {
+                    let unnamed = report_totals(&archive, &every, grouping, limit).unwrap();
+                    let named = report_totals(&archive, &named, grouping, limit).unwrap();
+                    assert_eq!(
+                        unnamed, named,
+                        "{platform} {kind} by {grouping}, top {limit}"
+                    );
+                    if kind == "advertiser" && grouping == Grouping::Advertiser {
+                        assert!(!unnamed.groups.is_empty(), "{platform}");
+                    }
+                }
+            }
+        }
+    }
+    // Ranked by spend in the one currency: the top three are the three
+    // largest lower bounds of the file.
+    let top = report_totals(
+        &archive,
+        &query("meta", "", "advertiser"),
+        Grouping::Advertiser,
+        3,
+    )
+    .unwrap();
+    assert!(top.ordered_by.contains("THB"), "{}", top.ordered_by);
+    let mut lowers: Vec<u128> = raw_sums(TH, "Page ID", "Amount spent (THB)")
+        .values()
+        .map(|(lower, _)| *lower)
+        .collect();
+    lowers.sort_unstable_by(|a, b| b.cmp(a));
+    let got: Vec<u128> = top.groups.iter().map(|g| g.spend[0].lower).collect();
+    assert_eq!(got, lowers[..3]);
+}
