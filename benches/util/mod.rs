@@ -141,11 +141,24 @@ pub fn ads_arg(default: &[u64]) -> Vec<u64> {
 
 /// Writes `ads` generated ads into `out` with the release binary.
 pub fn generate(binary: &str, out: &Path, ads: u64, seed: u64) {
+    generate_with(binary, out, ads, seed, &[]);
+}
+
+/// [`generate`] with more arguments of `generate-samples`.
+pub fn generate_with(binary: &str, out: &Path, ads: u64, seed: u64, extra: &[&str]) {
     let (count, seed) = (ads.to_string(), seed.to_string());
-    run(
-        binary,
-        &["generate-samples", s(out), "--ads", &count, "--seed", &seed],
-    );
+    let mut args = vec!["generate-samples", s(out), "--ads", &count, "--seed", &seed];
+    args.extend_from_slice(extra);
+    run(binary, &args);
+}
+
+/// The value after `name` on the benchmark's command line.
+pub fn arg_value(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
 }
 
 /// A server started from the release binary, stopped when dropped.

@@ -19,6 +19,7 @@ use super::listings::{
     draft_ad, open_draft, status_in, AdStatus, ListingDraft, ListingSubject, AD_SCOPES, LISTED,
     OWN_ROWS,
 };
+use super::runs::Run;
 use super::{
     ad_key, codec, latest_value, observation_key, tempfile_in, Archive, ImportCounts, Latest,
     QuarantineEntry, Version, ADS, ADVERTISER_FACTS, DICTIONARIES, OBSERVATIONS, RATE_ROWS,
@@ -467,15 +468,21 @@ fn write_prepared(
 ) -> Result<Derived> {
     let observed_at = job.observed_at;
     let source_key = &source_key(job.blake3)?;
-    let mut records = txn.open_table(RECORDS)?;
-    let mut next_record = match records.last()? {
+    let mut records_table = txn.open_table(RECORDS)?;
+    let mut next_record = match records_table.last()? {
         Some((n, _)) => n.value() + 1,
         None => 0,
     };
-    let mut observations = txn.open_table(OBSERVATIONS)?;
+    // Records, observations and rows are numbered in the order they come:
+    // each table receives one ascending run, written as full pages.
+    let mut records = Run::at_end(&mut records_table)?;
+    let mut observations_table = txn.open_table(OBSERVATIONS)?;
+    let mut observations = Run::under_prefix(&mut observations_table, source_key)?;
     let mut ads = txn.open_table(ADS)?;
-    let mut report_rows = txn.open_table(REPORT_ROWS)?;
-    let mut rate_rows = txn.open_table(RATE_ROWS)?;
+    let mut report_rows_table = txn.open_table(REPORT_ROWS)?;
+    let mut report_rows = Run::under_prefix(&mut report_rows_table, source_key)?;
+    let mut rate_rows_table = txn.open_table(RATE_ROWS)?;
+    let mut rate_rows = Run::under_prefix(&mut rate_rows_table, source_key)?;
     let mut advertiser_facts = txn.open_table(ADVERTISER_FACTS)?;
     let mut dictionaries = txn.open_table(DICTIONARIES)?;
     let ad_scopes = txn.open_table(AD_SCOPES)?;
@@ -679,6 +686,10 @@ fn write_prepared(
             ordinal += 1;
         }
     }
+    records.finish()?;
+    observations.finish()?;
+    report_rows.finish()?;
+    rate_rows.finish()?;
     if let Some(ListingScope::YearFirstShown(platform)) = &job.listing_scope {
         // The year most of the ads were first shown in (the later of two
         // as common); without dates, no year and no listing.

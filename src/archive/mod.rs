@@ -23,6 +23,7 @@ mod listings;
 mod migrate;
 mod model;
 mod reports;
+mod runs;
 mod source_rows;
 mod tables;
 mod writer;
@@ -658,16 +659,89 @@ impl Archive {
         Ok(codec::RecordCompressor::new(existing))
     }
 
-    /// Gives the database's free pages back to the disk: after a large
-    /// import or a rebuild, the pages its transactions wrote and freed
-    /// again. Returns the file's size before and after. Needs the archive
-    /// to itself (no server reading it).
-    pub fn compact(&mut self) -> Result<(u64, u64)> {
+    /// Makes the database smaller: writes again as full pages the tables
+    /// whose pages are a tenth or more free space (those keyed at random,
+    /// like the ads by uid, and those of archives written before sources'
+    /// rows were written as runs), in one transaction, then gives the
+    /// database's free pages back to the disk (after a large import or a
+    /// rebuild, the pages its transactions wrote and freed again). Needs
+    /// the archive to itself (no server reading it).
+    pub fn compact(&mut self) -> Result<Compacted> {
+        use redb::TableDefinition;
         let path = self.root.join(DATABASE_FILE);
         let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).at(p);
         let before = size(&path)?;
-        self.db.compact()?;
-        Ok((before, size(&path)?))
+        let txn = self.db.begin_write()?;
+        let mut repacked = Vec::new();
+        let mut note = |name: &'static str, done: bool| {
+            if done {
+                repacked.push(name);
+            }
+        };
+        note(
+            "ads",
+            runs::repack(&txn, ADS, TableDefinition::new("repacking:ads"))?,
+        );
+        note(
+            "observations",
+            runs::repack(
+                &txn,
+                OBSERVATIONS,
+                TableDefinition::new("repacking:observations"),
+            )?,
+        );
+        note(
+            "records",
+            runs::repack(&txn, RECORDS, TableDefinition::new("repacking:records"))?,
+        );
+        note(
+            "report_rows",
+            runs::repack(
+                &txn,
+                REPORT_ROWS,
+                TableDefinition::new("repacking:report_rows"),
+            )?,
+        );
+        note(
+            "advertiser_facts",
+            runs::repack(
+                &txn,
+                ADVERTISER_FACTS,
+                TableDefinition::new("repacking:advertiser_facts"),
+            )?,
+        );
+        note(
+            "listed",
+            runs::repack(
+                &txn,
+                listings::LISTED,
+                TableDefinition::new("repacking:listed"),
+            )?,
+        );
+        note(
+            "ad_scopes",
+            runs::repack(
+                &txn,
+                listings::AD_SCOPES,
+                TableDefinition::new("repacking:ad_scopes"),
+            )?,
+        );
+        note(
+            "changes",
+            runs::repack(
+                &txn,
+                listings::CHANGES,
+                TableDefinition::new("repacking:changes"),
+            )?,
+        );
+        txn.commit()?;
+        // Each pass moves what it can towards the start of the file.
+        while self.db.compact()? {}
+        Ok(Compacted {
+            before,
+            after: size(&path)?,
+            repacked,
+        })
     }
 
     /// Every table of the database with its size, largest first.
@@ -694,6 +768,17 @@ impl Archive {
         });
         Ok(out)
     }
+}
+
+/// What [`Archive::compact`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Compacted {
+    /// The database file's size before, in bytes.
+    pub before: u64,
+    /// Its size after.
+    pub after: u64,
+    /// The tables written again as full pages.
+    pub repacked: Vec<&'static str>,
 }
 
 /// Counts of what the archive holds.

@@ -108,6 +108,12 @@ pub(crate) struct ImportArgs {
     /// made; afterwards it must be the same or absent.
     #[arg(long, env = "ADARCHIVE_LOG_ORIGIN")]
     pub(crate) log_origin: Option<String>,
+    /// Compact the database once the files are imported, as `adarchive
+    /// compact` does (for loading an archive in bulk: its tables written
+    /// as full pages, its free pages given back). Needs the archive to
+    /// itself: refused while a server holds it.
+    #[arg(long)]
+    pub(crate) compact: bool,
     /// Do not update the search index now (for loading many files):
     /// the next import, or `adarchive reindex`, indexes what was imported.
     #[arg(long)]

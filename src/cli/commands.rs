@@ -25,6 +25,7 @@ pub(crate) fn import(data: &Path, args: ImportArgs) -> anyhow::Result<ExitCode> 
         format,
         json,
         log_origin,
+        compact: compact_after,
         no_index,
         report_country,
         report_date,
@@ -42,8 +43,23 @@ pub(crate) fn import(data: &Path, args: ImportArgs) -> anyhow::Result<ExitCode> 
     };
     let options = settings.options()?;
     let progress = Bar::new();
+    let mut compacted = None;
     let report = match open_for_writing(data, log_origin.as_deref())? {
-        Writer::Here(archive) => import_paths(&archive, &paths, options, progress.as_progress())?,
+        Writer::Here(mut archive) => {
+            let report = import_paths(&archive, &paths, options, progress.as_progress())?;
+            if compact_after {
+                compacted = Some(
+                    archive
+                        .compact()
+                        .with_context(|| format!("compacting {}", data.display()))?,
+                );
+            }
+            report
+        }
+        Writer::Server(_) if compact_after => bail!(
+            "the archive at {} is served by a running `adarchive serve`: `--compact` rewrites the database, which the server holds open; import without it, or stop the server first",
+            data.display()
+        ),
         Writer::Server(server) => {
             let absolute = paths
                 .iter()
@@ -64,6 +80,9 @@ pub(crate) fn import(data: &Path, args: ImportArgs) -> anyhow::Result<ExitCode> 
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_import(data, &report);
+        if let Some(compacted) = &compacted {
+            print_compacted(compacted);
+        }
     }
     Ok(status(report.all_recognized()))
 }
@@ -244,16 +263,26 @@ pub(crate) fn compact(data: &Path) -> anyhow::Result<ExitCode> {
     }
     let mut archive = open(data)?;
     let started = std::time::Instant::now();
-    let (before, after) = archive
+    let compacted = archive
         .compact()
         .with_context(|| format!("compacting {}", data.display()))?;
-    println!(
-        "database: {} before, {} after ({:.1} s)",
-        bytes_in_words(before),
-        bytes_in_words(after),
-        started.elapsed().as_secs_f64()
-    );
+    print_compacted(&compacted);
+    println!("compacted in {:.1} s", started.elapsed().as_secs_f64());
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_compacted(compacted: &adarchive::archive::Compacted) {
+    if !compacted.repacked.is_empty() {
+        println!(
+            "written again as full pages: {}",
+            compacted.repacked.join(", ")
+        );
+    }
+    println!(
+        "database: {} before, {} after",
+        bytes_in_words(compacted.before),
+        bytes_in_words(compacted.after),
+    );
 }
 
 /// The bytes of a file, or of every file under a folder.

@@ -535,3 +535,124 @@ fn stats_say_where_the_bytes_of_the_data_folder_go() {
     assert!(text.contains(&format!("{} ads", counts.ads)), "{text}");
     assert!(text.lines().any(|l| l.starts_with("records ")), "{text}");
 }
+
+#[test]
+fn an_import_with_compact_leaves_full_pages_and_the_same_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let exports = dir.path().join("exports");
+    generate_samples(
+        &exports,
+        &GenerateOptions {
+            ads: 6_000,
+            seed: 11,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let (plain, packed) = (dir.path().join("plain"), dir.path().join("packed"));
+    let out = adarchive(&["import", "--data", path_str(&plain), path_str(&exports)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = adarchive(&[
+        "import",
+        "--compact",
+        "--data",
+        path_str(&packed),
+        path_str(&exports),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8_lossy(&out.stdout);
+    // Ads are keyed by uid, which arrive in no order: their pages are
+    // written again.
+    assert!(
+        printed.contains("written again as full pages: ads"),
+        "{printed}"
+    );
+    assert!(printed.contains("database: "), "{printed}");
+
+    let size = |data: &std::path::Path| std::fs::metadata(data.join("archive.redb")).unwrap().len();
+    assert!(
+        size(&packed) < size(&plain),
+        "{} compacted, {} not",
+        size(&packed),
+        size(&plain)
+    );
+    let free = |data: &std::path::Path| {
+        let archive = Archive::open(data).unwrap();
+        let ads = archive
+            .table_sizes()
+            .unwrap()
+            .into_iter()
+            .find(|t| t.name == "ads")
+            .unwrap();
+        (ads.entries, ads.fragmented_bytes)
+    };
+    let ((plain_entries, plain_free), (packed_entries, packed_free)) =
+        (free(&plain), free(&packed));
+    assert_eq!(plain_entries, packed_entries);
+    assert!(
+        packed_free * 4 < plain_free,
+        "{packed_free} free bytes packed, {plain_free} not"
+    );
+
+    // The same archive: every check passes and it answers alike.
+    for data in [&plain, &packed] {
+        let archive = Archive::open(data).unwrap();
+        let verified = verify(&archive).unwrap();
+        assert!(verified.ok(), "{:?}", verified);
+    }
+    let (a, b) = (
+        Archive::open(&plain).unwrap(),
+        Archive::open(&packed).unwrap(),
+    );
+    assert_eq!(a.stats().unwrap(), b.stats().unwrap());
+    let mut snap = csv::Reader::from_path(exports.join("snap").join("PoliticalAds.csv")).unwrap();
+    let ids: Vec<String> = snap
+        .records()
+        .map(|r| format!("snap:{}", &r.unwrap()[0]))
+        .collect();
+    assert!(ids.len() > 100);
+    for uid in ids.iter().step_by(37) {
+        // The two imports ran at different times.
+        let trail = |archive: &Archive| -> Vec<_> {
+            archive
+                .history(uid)
+                .unwrap()
+                .into_iter()
+                .map(|v| {
+                    (
+                        v.seq,
+                        v.record_hash,
+                        v.supersedes,
+                        v.source_blake3,
+                        v.ordinal,
+                    )
+                })
+                .collect()
+        };
+        assert!(!trail(&a).is_empty(), "{uid}");
+        assert_eq!(trail(&a), trail(&b));
+        assert_eq!(a.latest(uid).unwrap(), b.latest(uid).unwrap());
+    }
+
+    // Compacting again finds nothing worth writing again.
+    drop(b);
+    let out = adarchive(&["compact", "--data", path_str(&packed)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("written again"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
