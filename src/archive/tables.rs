@@ -9,7 +9,10 @@ use redb::{TableDefinition, WriteTransaction};
 pub(super) const SOURCES: TableDefinition<&str, &[u8]> = TableDefinition::new("sources");
 /// import sequence → blake3 hex.
 pub(super) const SOURCE_ORDER: TableDefinition<u64, &str> = TableDefinition::new("source_order");
-/// record number → record hash (32 bytes) ++ LZ4-compressed canonical JSON.
+/// record number → a layout byte, the record hash (32 bytes) and its
+/// compressed canonical JSON (see `codec`: zstd against its format's
+/// dictionary; LZ4 for the first records of a format, and in archives
+/// written by earlier versions).
 /// Records are numbered in the order they were first seen, so that these
 /// large values are appended rather than scattered by their hash. A record
 /// is found through the versions of its ad, which carry its number: a
