@@ -169,7 +169,8 @@ pub(crate) enum Prepared {
         unnormalized: Unnormalized,
     },
     Problem(QuarantineEntry),
-    /// What the source says of its advertisers, sent once at the end.
+    /// What the source says of its advertisers: in parts of
+    /// [`ADVERTISERS_PER_BATCH`] once it has records, the rest at the end.
     Advertisers(HashMap<String, PlatformIdentity>),
     /// How many of its ads were first shown in each year, sent once at
     /// the end (a yearly listing whose name lost its year says it so).
@@ -181,6 +182,11 @@ pub(crate) enum Prepared {
 
 /// How many prepared items travel between the threads at once.
 const BATCH: usize = 64;
+/// How many advertisers a source's parsing gathers before it hands them
+/// to the writer (once the source has records): a few MB at most with one
+/// advertiser per ad, and no extra merges with the table for a file of
+/// fewer advertisers.
+const ADVERTISERS_PER_BATCH: usize = 8_192;
 
 /// One stored source to derive records from.
 pub(crate) struct SourceJob<'a> {
@@ -255,11 +261,34 @@ pub(crate) fn parse_source(
     blake3: &str,
     reader: &mut dyn std::io::Read,
     index: Option<&Updates<'_>>,
+    compressor: RecordCompressor,
+    tx: &std::sync::mpsc::SyncSender<Parsed>,
+) -> std::result::Result<(), String> {
+    parse_source_in_parts(
+        importer,
+        (name, blake3),
+        reader,
+        index,
+        compressor,
+        tx,
+        ADVERTISERS_PER_BATCH,
+    )
+}
+
+/// [`parse_source`], handing over the advertisers in parts of
+/// `advertisers_per_part` once the source has records.
+fn parse_source_in_parts(
+    importer: &dyn Importer,
+    (name, blake3): (&str, &str),
+    reader: &mut dyn std::io::Read,
+    index: Option<&Updates<'_>>,
     mut compressor: RecordCompressor,
     tx: &std::sync::mpsc::SyncSender<Parsed>,
+    advertisers_per_part: usize,
 ) -> std::result::Result<(), String> {
     let mut batch = Vec::with_capacity(BATCH);
     let mut advertisers = HashMap::new();
+    let mut records_written = false;
     let mut years = std::collections::BTreeMap::new();
     let mut listed = 0;
     let outcome = importer.read_named(name, reader, &mut |entry| {
@@ -279,7 +308,15 @@ pub(crate) fn parse_source(
             &mut compressor,
             &mut listed,
         ));
-        if batch.len() == BATCH {
+        records_written |= matches!(batch.last(), Some(Prepared::Record { .. }));
+        // With one advertiser per ad, a large file would hold them all in
+        // memory; the writer merges each part into the table. A source
+        // without records keeps them whole: its advertisers may become
+        // its listing, which is drafted when they arrive.
+        if records_written && advertisers.len() >= advertisers_per_part {
+            batch.push(Prepared::Advertisers(std::mem::take(&mut advertisers)));
+        }
+        if batch.len() >= BATCH {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
             tx.send(full).map_err(|_| "the archive stopped writing")?;
         }
@@ -735,6 +772,77 @@ mod tests {
         )
         .unwrap();
         out.join("snap").join("PoliticalAds.csv")
+    }
+
+    #[test]
+    fn advertisers_are_handed_over_in_parts_that_add_up_to_the_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("exports");
+        generate_samples(
+            &out,
+            &GenerateOptions {
+                ads: 1000,
+                seed: 4,
+                advertisers: crate::generate::AdvertiserShape::OnePerAd,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let bytes = std::fs::read(out.join("snap").join("PoliticalAds.csv")).unwrap();
+        let importer = adarchive_importers::by_name("snap-political-ads").unwrap();
+        let parse = |part: usize| {
+            let (tx, rx) = std::sync::mpsc::sync_channel(PARSED_AHEAD);
+            let mut reader = &bytes[..];
+            std::thread::scope(|scope| {
+                let parsing = scope.spawn(move || {
+                    parse_source_in_parts(
+                        importer,
+                        ("PoliticalAds.csv", "00"),
+                        &mut reader,
+                        None,
+                        RecordCompressor::plain(),
+                        &tx,
+                        part,
+                    )
+                });
+                let mut records = 0;
+                let mut parts = Vec::new();
+                // Ends when the parsing thread drops its sender.
+                for item in rx.iter().flatten() {
+                    match item {
+                        Prepared::Record { .. } => records += 1,
+                        Prepared::Advertisers(found) => {
+                            assert!(records > 0, "a part before any record");
+                            parts.push(found);
+                        }
+                        _ => {}
+                    }
+                }
+                parsing.join().unwrap().unwrap();
+                parts
+            })
+        };
+
+        let whole = parse(usize::MAX);
+        assert_eq!(whole.len(), 1);
+        let whole = whole.into_iter().next().unwrap();
+        assert!(whole.len() > 100, "{}", whole.len());
+
+        let parts = parse(16);
+        assert!(parts.len() > whole.len() / 16 - 1, "{} parts", parts.len());
+        assert!(parts.iter().all(|p| p.len() <= 16));
+        let mut merged: HashMap<String, PlatformIdentity> = HashMap::new();
+        for part in parts {
+            for (key, facts) in part {
+                match merged.get_mut(&key) {
+                    Some(known) => known.merge(&facts),
+                    None => {
+                        merged.insert(key, facts);
+                    }
+                }
+            }
+        }
+        assert_eq!(merged, whole);
     }
 
     /// Derives `bytes` as a source whose reading fails at its end.
