@@ -397,7 +397,12 @@ impl RecordCompressor {
                 self.made = Some(made);
             }
         }
-        if let (Some(dictionary), Some(zstd)) = (&self.dictionary, &mut self.zstd) {
+        // A record above what a reader accepts from a zstd frame stays LZ4.
+        let zstd = match &mut self.zstd {
+            Some(zstd) if canonical.len() as u64 <= LARGEST_RECORD => Some(zstd),
+            _ => None,
+        };
+        if let (Some(dictionary), Some(zstd)) = (&self.dictionary, zstd) {
             if let Ok(frame) = zstd.compress(canonical) {
                 let mut out = Vec::with_capacity(1 + 32 + 8 + frame.len());
                 out.push(LAYOUT_ZSTD_WITH_DICTIONARY);
@@ -505,6 +510,17 @@ mod tests {
             );
             assert_eq!(decode_record(&zstd), Some((hash, canonical.clone())));
         }
+    }
+
+    #[test]
+    fn a_record_too_large_for_a_zstd_reader_is_stored_with_lz4() {
+        let sample: Vec<u8> = (0..200).flat_map(record).collect();
+        let mut compressor = RecordCompressor::new(Some(register_dictionary(&sample)));
+        let huge = vec![b'a'; LARGEST_RECORD as usize + 1];
+        let hash = RecordHash::of(&huge);
+        let stored = compressor.encode(&hash, &huge);
+        assert_eq!(stored[0], LAYOUT_WITH_DICTIONARY);
+        assert_eq!(decode_record(&stored), Some((hash, huge)));
     }
 
     #[test]
