@@ -832,15 +832,8 @@ mod tests {
         assert!(parts.len() > whole.len() / 16 - 1, "{} parts", parts.len());
         assert!(parts.iter().all(|p| p.len() <= 16));
         let mut merged: HashMap<String, PlatformIdentity> = HashMap::new();
-        for part in parts {
-            for (key, facts) in part {
-                match merged.get_mut(&key) {
-                    Some(known) => known.merge(&facts),
-                    None => {
-                        merged.insert(key, facts);
-                    }
-                }
-            }
+        for facts in parts.into_iter().flat_map(HashMap::into_values) {
+            crate::archive::collect(&mut merged, Some(facts));
         }
         assert_eq!(merged, whole);
     }

@@ -673,66 +673,25 @@ impl Archive {
         let before = size(&path)?;
         let txn = self.db.begin_write()?;
         let mut repacked = Vec::new();
-        let mut note = |name: &'static str, done: bool| {
-            if done {
-                repacked.push(name);
-            }
-        };
-        note(
-            "ads",
-            runs::repack(&txn, ADS, TableDefinition::new("repacking:ads"))?,
-        );
-        note(
-            "observations",
-            runs::repack(
-                &txn,
-                OBSERVATIONS,
-                TableDefinition::new("repacking:observations"),
-            )?,
-        );
-        note(
-            "records",
-            runs::repack(&txn, RECORDS, TableDefinition::new("repacking:records"))?,
-        );
-        note(
-            "report_rows",
-            runs::repack(
-                &txn,
-                REPORT_ROWS,
-                TableDefinition::new("repacking:report_rows"),
-            )?,
-        );
-        note(
-            "advertiser_facts",
-            runs::repack(
-                &txn,
-                ADVERTISER_FACTS,
-                TableDefinition::new("repacking:advertiser_facts"),
-            )?,
-        );
-        note(
-            "listed",
-            runs::repack(
-                &txn,
-                listings::LISTED,
-                TableDefinition::new("repacking:listed"),
-            )?,
-        );
-        note(
-            "ad_scopes",
-            runs::repack(
-                &txn,
-                listings::AD_SCOPES,
-                TableDefinition::new("repacking:ad_scopes"),
-            )?,
-        );
-        note(
-            "changes",
-            runs::repack(
-                &txn,
-                listings::CHANGES,
-                TableDefinition::new("repacking:changes"),
-            )?,
+        // Each table is written into a scratch table of its name.
+        macro_rules! repack {
+            ($($name:literal: $table:expr),* $(,)?) => {$(
+                debug_assert_eq!(redb::TableHandle::name(&$table), $name);
+                let scratch = TableDefinition::new(concat!("repacking:", $name));
+                if runs::repack(&txn, $table, scratch)? {
+                    repacked.push($name);
+                }
+            )*};
+        }
+        repack!(
+            "ads": ADS,
+            "observations": OBSERVATIONS,
+            "records": RECORDS,
+            "report_rows": REPORT_ROWS,
+            "advertiser_facts": ADVERTISER_FACTS,
+            "listed": listings::LISTED,
+            "ad_scopes": listings::AD_SCOPES,
+            "changes": listings::CHANGES,
         );
         txn.commit()?;
         // Each pass moves what it can towards the start of the file.
