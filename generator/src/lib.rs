@@ -173,6 +173,23 @@ impl Branch {
     }
 }
 
+/// The words the generated ads say, in every language and script, each
+/// once: what a benchmark's searches ask for.
+///
+/// ```
+/// let words = adarchive_generate::vocabulary();
+/// assert!(words.iter().any(|w| w == "election"));
+/// assert!(words.iter().all(|w| w.chars().count() >= 2));
+/// ```
+pub fn vocabulary() -> Vec<String> {
+    vocab::words()
+}
+
+/// The advertisers' display names (of the realistic shape).
+pub fn advertiser_names() -> Vec<&'static str> {
+    vocab::ADVERTISERS.iter().map(|a| a.name).collect()
+}
+
 /// One written file.
 #[derive(Clone, Debug)]
 pub struct GeneratedFile {

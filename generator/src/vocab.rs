@@ -136,6 +136,50 @@ pub(super) const ADVERTISERS: &[Advertiser] = &[
     },
 ];
 
+/// Every language [`sentences`] writes, English (its fallback) first.
+pub(super) const LANGUAGES: [&str; 13] = [
+    "en", "fr", "de", "nl", "es", "th", "ar", "ru", "ja", "ko", "el", "pl", "nb",
+];
+
+/// Languages written without spaces between words, whose sentences are
+/// cut into runs of characters to make words.
+const UNSPACED: [&str; 2] = ["th", "ja"];
+
+/// The words the generated ads say, each once, in the order their
+/// sentences list them: a benchmark's searches ask for these.
+pub(super) fn words() -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    for language in LANGUAGES {
+        for sentence in sentences(language) {
+            let cut: Vec<String> = if UNSPACED.contains(&language) {
+                let letters: Vec<char> = sentence
+                    .chars()
+                    .filter(|c| {
+                        !c.is_whitespace() && !c.is_ascii_punctuation() && !matches!(c, '、' | '。')
+                    })
+                    .collect();
+                letters.chunks(3).map(|run| run.iter().collect()).collect()
+            } else {
+                sentence
+                    .split_whitespace()
+                    .map(|w| {
+                        w.trim_matches(|c: char| !c.is_alphanumeric())
+                            .to_lowercase()
+                    })
+                    .collect()
+            };
+            for word in cut {
+                let worth_asking =
+                    word.chars().count() >= 2 && !word.chars().all(|c| c.is_ascii_digit());
+                if worth_asking && !words.contains(&word) {
+                    words.push(word);
+                }
+            }
+        }
+    }
+    words
+}
+
 /// Sentences by language; a body joins two or three of them.
 pub(super) fn sentences(language: &str) -> &'static [&'static str] {
     match language {
