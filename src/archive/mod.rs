@@ -816,7 +816,9 @@ pub(crate) fn record_of_ad(
 }
 
 /// The canonical JSON of record `number`, checked against the hash it is
-/// filed under.
+/// filed under: both the hash written beside it and the blake3 of the JSON
+/// itself, so that a damaged record is refused rather than served as the
+/// platform's.
 pub(crate) fn stored_record(
     records: &impl ReadableTable<u64, &'static [u8]>,
     number: u64,
@@ -826,7 +828,16 @@ pub(crate) fn stored_record(
         return Err(damaged(&hash.to_hex(), "indexed record missing"));
     };
     match codec::decode_record(stored.value()) {
-        Some((filed, canonical)) if filed == *hash => Ok(canonical),
+        Some((filed, canonical)) if filed == *hash => {
+            if RecordHash::of(&canonical) == *hash {
+                Ok(canonical)
+            } else {
+                Err(damaged(
+                    &hash.to_hex(),
+                    "the stored JSON does not hash to the record's hash",
+                ))
+            }
+        }
         _ => Err(damaged(&hash.to_hex(), "unreadable record")),
     }
 }
@@ -945,6 +956,43 @@ mod tests {
         )
         .unwrap();
         archive
+    }
+
+    #[test]
+    fn a_record_whose_json_no_longer_matches_its_hash_is_refused_not_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = snap_archive(dir.path());
+        let uid = {
+            let txn = archive.db().begin_read().unwrap();
+            let ads = txn.open_table(ADS).unwrap();
+            ads.iter()
+                .unwrap()
+                .map(Result::unwrap)
+                .find_map(|(key, value)| {
+                    let (uid, tag, _) = split_ad_key(key.value())?;
+                    let latest = split_latest(value.value())?;
+                    (tag == TAG_LATEST && latest.record == 0).then(|| uid.to_owned())
+                })
+                .unwrap()
+        };
+        let before = archive.latest(&uid).unwrap().unwrap();
+        assert_eq!(before.uid, uid);
+
+        let txn = archive.db().begin_write().unwrap();
+        let filed = {
+            let mut records = txn.open_table(RECORDS).unwrap();
+            let filed = codec::decode_record(records.get(0).unwrap().unwrap().value())
+                .unwrap()
+                .0;
+            let other = codec::encode_record(&filed, br#"{"uid":"snap:other"}"#);
+            records.insert(0, &other[..]).unwrap();
+            filed
+        };
+        txn.commit().unwrap();
+
+        let refused = archive.latest(&uid).unwrap_err().to_string();
+        assert!(refused.contains(&filed.to_hex()), "{refused}");
+        assert!(refused.contains("does not hash"), "{refused}");
     }
 
     #[test]
