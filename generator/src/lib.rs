@@ -185,11 +185,6 @@ pub fn vocabulary() -> Vec<String> {
     vocab::words()
 }
 
-/// The advertisers' display names (of the realistic shape).
-pub fn advertiser_names() -> Vec<&'static str> {
-    vocab::ADVERTISERS.iter().map(|a| a.name).collect()
-}
-
 /// One written file.
 #[derive(Clone, Debug)]
 pub struct GeneratedFile {
