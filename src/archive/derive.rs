@@ -838,43 +838,110 @@ mod tests {
         assert_eq!(merged, whole);
     }
 
-    /// Derives `bytes` as a source whose reading fails at its end.
-    fn derive_failing(archive: &Archive, updates: &Updates<'_>, bytes: &[u8]) {
-        let importer = adarchive_importers::by_name("snap-political-ads").unwrap();
+    /// Derives `bytes` as a Snap `PoliticalAds.csv` in a transaction it
+    /// returns uncommitted, the advertisers handed over in parts of
+    /// `part`, the reading of the file ending with `outcome`.
+    fn derive_snap(
+        archive: &Archive,
+        bytes: &[u8],
+        part: usize,
+        index: Option<&Updates<'_>>,
+        outcome: std::result::Result<(), String>,
+    ) -> (WriteTransaction, std::result::Result<Derived, String>) {
         let blake3 = blake3::hash(bytes).to_hex().to_string();
         let job = SourceJob {
             blake3: &blake3,
             name: "PoliticalAds.csv",
-            importer,
+            importer: adarchive_importers::by_name("snap-political-ads").unwrap(),
             observed_at: Timestamp::from_offset_date_time(time::OffsetDateTime::now_utc()),
             listing_scope: None,
         };
         let txn = archive.db().begin_write().unwrap();
         let (tx, rx) = std::sync::mpsc::sync_channel(PARSED_AHEAD);
         let derived = std::thread::scope(|scope| {
-            scope.spawn(move || {
+            let parsing = scope.spawn(move || {
                 let mut reader = bytes;
-                parse_source(
-                    importer,
-                    job.name,
-                    job.blake3,
+                parse_source_in_parts(
+                    job.importer,
+                    (job.name, job.blake3),
                     &mut reader,
-                    Some(updates),
+                    index,
                     RecordCompressor::plain(),
                     &tx,
+                    part,
                 )
             });
-            derive_parsed(
-                archive,
-                &txn,
-                &job,
-                rx,
-                || Err("the disk failed".into()),
-                &NoProgress,
-                Some(updates),
-            )
-            .unwrap()
+            let derived =
+                derive_parsed(archive, &txn, &job, rx, || outcome, &NoProgress, index).unwrap();
+            parsing.join().unwrap().unwrap();
+            derived
         });
+        (txn, derived)
+    }
+
+    /// The `advertiser_facts` table after deriving each of `sources` in
+    /// turn, its advertisers handed to the writer in parts of `part`.
+    fn facts_after(sources: &[&[u8]], part: usize) -> Vec<(String, PlatformIdentity)> {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = Archive::open(dir.path()).unwrap();
+        for bytes in sources {
+            let (txn, derived) = derive_snap(&archive, bytes, part, None, Ok(()));
+            assert!(derived.unwrap().counts.records > 100);
+            txn.commit().unwrap();
+        }
+        let txn = redb::ReadableDatabase::begin_read(archive.db()).unwrap();
+        let table = txn.open_table(ADVERTISER_FACTS).unwrap();
+        table
+            .iter()
+            .unwrap()
+            .map(|entry| {
+                let (key, value) = entry.unwrap();
+                let key = key.value().to_owned();
+                let facts = crate::archive::decode(&key, value.value()).unwrap();
+                (key, facts)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_writer_merges_each_part_of_advertisers_into_what_the_table_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        // Realistic advertisers recur throughout a file and across files,
+        // so later parts, and the second file, meet facts already stored.
+        let first = std::fs::read(snap_export(dir.path(), 5)).unwrap();
+        let second = String::from_utf8(std::fs::read(snap_export(dir.path(), 6)).unwrap()).unwrap();
+        // One advertiser names a second funder in every other of its ads,
+        // so only a merge of each part with the table keeps both.
+        let funder = "Citizens for Clean Water PAC";
+        let mut pieces = second.split(funder);
+        let mut second = pieces.next().unwrap().to_owned();
+        for (n, piece) in pieces.enumerate() {
+            second.push_str(if n % 2 == 0 {
+                funder
+            } else {
+                "Clean Water Action Fund"
+            });
+            second.push_str(piece);
+        }
+        let second = second.into_bytes();
+        let whole = facts_after(&[&first, &second], usize::MAX);
+        let in_parts = facts_after(&[&first, &second], 4);
+        assert!(whole.len() > 8, "{} advertisers", whole.len());
+        assert_eq!(in_parts, whole);
+        let funders = whole
+            .iter()
+            .find(|(key, _)| key == "snap:name:Citizens for Clean Water")
+            .map(|(_, facts)| facts.funders.len());
+        assert_eq!(funders, Some(2));
+        let first_alone = facts_after(&[&first], usize::MAX);
+        assert_ne!(first_alone, whole, "the second file adds to the facts");
+    }
+
+    /// Derives `bytes` as a source whose reading fails at its end.
+    fn derive_failing(archive: &Archive, updates: &Updates<'_>, bytes: &[u8]) {
+        let failed = Err("the disk failed".into());
+        let (txn, derived) =
+            derive_snap(archive, bytes, ADVERTISERS_PER_BATCH, Some(updates), failed);
         assert_eq!(derived.unwrap_err(), "the disk failed");
         drop(txn);
     }

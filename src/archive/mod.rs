@@ -660,7 +660,8 @@ impl Archive {
     }
 
     /// Makes the database smaller: writes again as full pages the tables
-    /// whose pages are a tenth or more free space (those keyed at random,
+    /// whose pages are a tenth or more free space, when that makes them a
+    /// tenth smaller (those keyed at random,
     /// like the ads by uid, and those of archives written before sources'
     /// rows were written as runs), in one transaction, then gives the
     /// database's free pages back to the disk (after a large import or a
@@ -671,6 +672,9 @@ impl Archive {
         let path = self.root.join(DATABASE_FILE);
         let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).at(p);
         let before = size(&path)?;
+        // Its commit is durable, and so makes every commit before it
+        // durable: the source files those name must be on disk first.
+        self.sync_placed_files()?;
         let txn = self.db.begin_write()?;
         let mut repacked = Vec::new();
         // Each table is written into a scratch table of its name.

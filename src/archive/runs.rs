@@ -94,17 +94,24 @@ const REPACKED_FROM_BYTES: u64 = 256 * 1024;
 /// pages or more) is free space inside its pages, as in tables keyed at
 /// random, like the ads by uid, which fill theirs to about two thirds: its
 /// entries in key order into `scratch` through a cursor, then `scratch`
-/// takes its name. One transaction, so a crash leaves the table as it was.
-/// Returns whether it did.
+/// takes its name. Free space that is not between entries (a value larger
+/// than half a page takes a page of its own, rounded up) stays free
+/// whatever the order, so the copy replaces the table only when it is
+/// smaller by the same margin; else it is dropped and the table kept. One
+/// transaction, so a crash leaves the table as it was. Returns whether it
+/// replaced the table.
 pub(super) fn repack<K: Key + 'static, V: Value + 'static>(
     txn: &WriteTransaction,
     table: TableDefinition<K, V>,
     scratch: TableDefinition<K, V>,
 ) -> Result<bool> {
-    {
+    let occupied = |stats: &redb::TableStats| {
+        stats.stored_bytes() + stats.metadata_bytes() + stats.fragmented_bytes()
+    };
+    let before = {
         let source = txn.open_table(table)?;
         let stats = source.stats()?;
-        let total = stats.stored_bytes() + stats.metadata_bytes() + stats.fragmented_bytes();
+        let total = occupied(&stats);
         let free = stats.fragmented_bytes();
         if free < REPACKED_FROM_BYTES || free * 10 < total * REPACKED_FROM_TENTHS {
             return Ok(false);
@@ -119,6 +126,13 @@ pub(super) fn repack<K: Key + 'static, V: Value + 'static>(
             run.insert(key.value(), value.value())?;
         }
         run.finish()?;
+        total
+    };
+    let after = occupied(&txn.open_table(scratch)?.stats()?);
+    let gained = before.saturating_sub(after);
+    if gained < REPACKED_FROM_BYTES || gained * 10 < before * REPACKED_FROM_TENTHS {
+        txn.delete_table(scratch)?;
+        return Ok(false);
     }
     txn.delete_table(table)?;
     txn.rename_table(scratch, table)?;
@@ -270,5 +284,37 @@ mod tests {
         let txn = db.begin_write().unwrap();
         assert!(!repack(&txn, TABLE, SCRATCH).unwrap());
         txn.commit().unwrap();
+    }
+
+    #[test]
+    fn a_table_of_values_larger_than_half_a_page_is_left_as_it_is() {
+        const RECORDS: TableDefinition<u64, &[u8]> = TableDefinition::new("records");
+        const SCRATCH: TableDefinition<u64, &[u8]> = TableDefinition::new("scratch");
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::create(dir.path().join("t.redb")).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut table = txn.open_table(RECORDS).unwrap();
+            let mut run = Run::at_end(&mut table).unwrap();
+            for n in 0..400u64 {
+                run.insert(n, &vec![n as u8; 5_000][..]).unwrap();
+            }
+            run.finish().unwrap();
+        }
+        txn.commit().unwrap();
+        let txn = db.begin_read().unwrap();
+        let stats = txn.open_table(RECORDS).unwrap().stats().unwrap();
+        // Each value takes a page of 8 KiB, 3 KiB of it free.
+        assert!(stats.fragmented_bytes() >= REPACKED_FROM_BYTES);
+        drop(txn);
+
+        let txn = db.begin_write().unwrap();
+        assert!(!repack(&txn, RECORDS, SCRATCH).unwrap());
+        txn.commit().unwrap();
+        let txn = db.begin_read().unwrap();
+        let table = txn.open_table(RECORDS).unwrap();
+        assert_eq!(table.len().unwrap(), 400);
+        assert_eq!(table.get(399).unwrap().unwrap().value(), vec![143u8; 5_000]);
+        assert!(txn.open_table(SCRATCH).is_err(), "the copy is dropped");
     }
 }
