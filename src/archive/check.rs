@@ -20,8 +20,8 @@ use crate::archive::SourceJob;
 use crate::archive::{
     decode_observation, decode_record, decode_report_row, decode_version, reindex_all,
     split_ad_key, split_latest, Archive, Latest, NoProgress, Progress, SourceEntry, Version, ADS,
-    ADVERTISER_FACTS, DATABASE_FILE, OBSERVATIONS, RATE_ROWS, RECORDS, REPORT_ROWS, TAG_LATEST,
-    TAG_VERSION, ZIP_FORMAT,
+    ADVERTISER_FACTS, AD_NUMBERS, DATABASE_FILE, OBSERVATIONS, RATE_ROWS, RECORDS, REPORT_ROWS,
+    TAG_LATEST, TAG_VERSION, ZIP_FORMAT,
 };
 use crate::error::{IoContext, Result};
 
@@ -525,10 +525,13 @@ fn check_records_and_versions(archive: &Archive, report: &mut VerifyReport) -> R
         }
     }
     let ads = txn.open_table(ADS)?;
-    // Per uid, keys sort as latest ('l'), observations ('o'), versions ('v').
+    let numbers = txn.open_table(AD_NUMBERS)?;
+    let mut numbered = 0u64;
+    // Per ad number, keys sort as latest ('l', which names the ad's uid),
+    // observations ('o'), versions ('v').
     let mut current: Option<AdState> = None;
     let finish = |state: &AdState, report: &mut VerifyReport| {
-        let (uid, pointer, last) = state;
+        let (_, uid, pointer, last) = state;
         let last = last.as_ref().map(|(v, record)| Latest {
             seq: v.seq,
             hash: v.record_hash,
@@ -542,23 +545,48 @@ fn check_records_and_versions(archive: &Archive, report: &mut VerifyReport) -> R
     };
     for item in ads.iter()? {
         let (key, value) = item?;
-        let Some((uid, tag, _)) = split_ad_key(key.value()) else {
+        let Some((number, tag, _)) = split_ad_key(key.value()) else {
             report
                 .mismatches
                 .push(format!("unreadable ad key {}", hex(key.value())));
             continue;
         };
-        if current.as_ref().is_none_or(|c| c.0 != uid) {
+        if current.as_ref().is_none_or(|c| c.0 != number) {
             if let Some(state) = &current {
                 finish(state, report);
             }
-            current = Some((uid.to_owned(), None, None));
+            current = Some(match (tag, split_latest(value.value())) {
+                (TAG_LATEST, Some((latest, uid))) => {
+                    numbered += 1;
+                    let listed = numbers.get(uid)?.map(|n| n.value());
+                    if listed != Some(number) {
+                        report.mismatches.push(format!(
+                            "ad {uid}: its entries are under number {number}, the table of ad numbers says {listed:?}"
+                        ));
+                    }
+                    (number, uid.to_owned(), Some(latest), None)
+                }
+                _ => {
+                    report.mismatches.push(format!(
+                        "ad number {number}: its first entry is not a readable latest version naming the ad"
+                    ));
+                    (number, format!("number {number}"), None, None)
+                }
+            });
+            if tag == TAG_LATEST {
+                continue;
+            }
         }
         let Some(state) = current.as_mut() else {
             continue;
         };
+        let uid = state.1.as_str();
         match tag {
-            TAG_LATEST => state.1 = split_latest(value.value()),
+            TAG_LATEST => {
+                report
+                    .mismatches
+                    .push(format!("ad {uid}: a second latest entry"));
+            }
             TAG_VERSION => {
                 let Some((version, record)) = decode_version(uid, value.value()) else {
                     report
@@ -582,7 +610,7 @@ fn check_records_and_versions(archive: &Archive, report: &mut VerifyReport) -> R
                         version.seq, version.record_hash
                     )),
                 }
-                let expected = match &state.2 {
+                let expected = match &state.3 {
                     Some((prev, _)) => (prev.seq + 1, Some(prev.record_hash)),
                     None => (0, None),
                 };
@@ -592,13 +620,19 @@ fn check_records_and_versions(archive: &Archive, report: &mut VerifyReport) -> R
                         version.seq, version.supersedes, expected.0, expected.1
                     ));
                 }
-                state.2 = Some((version, record));
+                state.3 = Some((version, record));
             }
             _ => {}
         }
     }
     if let Some(state) = &current {
         finish(state, report);
+    }
+    if redb::ReadableTableMetadata::len(&numbers)? != numbered {
+        report.mismatches.push(format!(
+            "the table of ad numbers lists {} uids, the per-ad entries {numbered} ads",
+            redb::ReadableTableMetadata::len(&numbers)?
+        ));
     }
     for (number, hash, _) in filed.iter().filter(|f| !f.2) {
         let hash = hash.map_or_else(|| "that cannot be read".to_owned(), |h| h.to_string());
@@ -698,7 +732,9 @@ fn check_index(archive: &Archive, report: &mut VerifyReport) -> Result<()> {
 /// While checking one ad: its uid, latest pointer and last version seen.
 /// An ad's uid, its latest pointer, and its last version so far with its
 /// record number.
-type AdState = (String, Option<Latest>, Option<(Version, u64)>);
+/// An ad met in a scan of the per-ad entries: its number, its uid, its
+/// latest pointer and its last version so far.
+type AdState = (u64, String, Option<Latest>, Option<(Version, u64)>);
 
 /// What `rebuild` did.
 #[derive(Clone, Debug, Default, Serialize)]

@@ -22,8 +22,8 @@ use super::listings::{
 use super::runs::Run;
 use super::{
     ad_key, codec, latest_value, observation_key, tempfile_in, Archive, ImportCounts, Latest,
-    QuarantineEntry, Version, ADS, ADVERTISER_FACTS, DICTIONARIES, OBSERVATIONS, RATE_ROWS,
-    RECORDS, REPORT_ROWS, TAG_LATEST, TAG_OBSERVATION, TAG_VERSION,
+    QuarantineEntry, Version, WriteAdEntries, ADVERTISER_FACTS, DICTIONARIES, OBSERVATIONS,
+    RATE_ROWS, RECORDS, REPORT_ROWS, TAG_LATEST, TAG_OBSERVATION, TAG_VERSION,
 };
 use crate::error::{IoContext, Result};
 use crate::index::Updates;
@@ -495,6 +495,46 @@ fn prepared_row(
     }
 }
 
+/// How many entries of new ads are held before they are written: about a
+/// MB, a few thousand ads.
+const FRESH_ENTRIES_HELD: usize = 12_288;
+
+/// The per-ad entries of ads first seen in this source. Their numbers are
+/// greater than any in the table, so their entries are held and written
+/// as one run of full pages after every other key; an ad among them met
+/// again is first written out with the rest, then updated in place.
+struct FreshAds {
+    /// The number of the first ad held.
+    from: u64,
+    /// The number the next new ad gets.
+    next: u64,
+    /// Their entries, in key order.
+    entries: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl FreshAds {
+    fn new(next: u64) -> Self {
+        FreshAds {
+            from: next,
+            next,
+            entries: Vec::new(),
+        }
+    }
+
+    /// Writes the entries held at the end of `table`.
+    fn write(&mut self, table: &mut redb::Table<'_, &'static [u8], &'static [u8]>) -> Result<()> {
+        if !self.entries.is_empty() {
+            let mut run = Run::at_end(table)?;
+            for (key, value) in self.entries.drain(..) {
+                run.insert(&key[..], &value[..])?;
+            }
+            run.finish()?;
+        }
+        self.from = self.next;
+        Ok(())
+    }
+}
+
 fn write_prepared(
     archive: &Archive,
     txn: &WriteTransaction,
@@ -515,7 +555,8 @@ fn write_prepared(
     let mut records = Run::at_end(&mut records_table)?;
     let mut observations_table = txn.open_table(OBSERVATIONS)?;
     let mut observations = Run::under_prefix(&mut observations_table, source_key)?;
-    let mut ads = txn.open_table(ADS)?;
+    let mut ads = WriteAdEntries::write(txn)?;
+    let mut fresh = FreshAds::new(ads.next_number()?);
     let mut report_rows_table = txn.open_table(REPORT_ROWS)?;
     let mut report_rows = Run::under_prefix(&mut report_rows_table, source_key)?;
     let mut rate_rows_table = txn.open_table(RATE_ROWS)?;
@@ -564,11 +605,25 @@ fn write_prepared(
                         &mut value,
                     );
                     observations.insert(&obs_key[..], &value[..])?;
-                    ad_key(&uid, TAG_OBSERVATION, &obs_key, &mut key);
-                    ads.insert(&key[..], &[][..])?;
-
-                    ad_key(&uid, TAG_LATEST, &[], &mut key);
-                    let previous = super::latest_at(&ads, &key, &uid)?;
+                    let known = ads.number(&uid)?;
+                    let number = match known {
+                        Some(number) => {
+                            if number >= fresh.from {
+                                fresh.write(&mut ads.entries)?;
+                            }
+                            number
+                        }
+                        None => {
+                            let number = fresh.next;
+                            fresh.next += 1;
+                            ads.numbers.insert(uid.as_str(), number)?;
+                            number
+                        }
+                    };
+                    let previous = match known {
+                        Some(number) => ads.latest_of_number(number, &uid)?,
+                        None => None,
+                    };
                     let next_seq = match previous {
                         Some(latest) if latest.hash == record_hash => {
                             derived.counts.unchanged += 1;
@@ -583,12 +638,19 @@ fn write_prepared(
                             Some(0)
                         }
                     };
+                    let mut entries = Vec::with_capacity(3);
+                    ad_key(number, TAG_OBSERVATION, &obs_key, &mut key);
+                    entries.push((key.clone(), Vec::new()));
                     if let Some(seq) = next_seq {
                         // A record names its ad's uid, so only a version of
                         // this same ad can hold it already (an ad changed
                         // back to what it once was).
                         let stored_before = match previous {
-                            Some(_) => super::record_of_ad(&ads, &uid, &record_hash)?,
+                            Some(_) => ads
+                                .versions_of_number(number, &uid)?
+                                .into_iter()
+                                .find(|(version, _)| version.record_hash == record_hash)
+                                .map(|(_, record)| record),
                             None => None,
                         };
                         let record = match stored_before {
@@ -615,9 +677,24 @@ fn write_prepared(
                             hash: record_hash,
                             record,
                         };
-                        ads.insert(&key[..], &latest_value(&latest)[..])?;
-                        ad_key(&uid, TAG_VERSION, &seq.to_be_bytes(), &mut key);
-                        ads.insert(&key[..], &value[..])?;
+                        ad_key(number, TAG_LATEST, &[], &mut key);
+                        entries.push((key.clone(), latest_value(&latest, &uid)));
+                        ad_key(number, TAG_VERSION, &seq.to_be_bytes(), &mut key);
+                        entries.push((key.clone(), value.clone()));
+                    }
+                    if known.is_some() {
+                        for (key, value) in &entries {
+                            ads.entries.insert(&key[..], &value[..])?;
+                        }
+                    } else {
+                        // In key order: latest, observation, version.
+                        entries.sort_unstable();
+                        fresh.entries.extend(entries);
+                        if fresh.entries.len() >= FRESH_ENTRIES_HELD {
+                            fresh.write(&mut ads.entries)?;
+                        }
+                    }
+                    if next_seq.is_some() {
                         if let (Some(updates), Some(mut doc)) = (index, document) {
                             // An ad a listing lists is listed once it commits.
                             let status = match derived.listing {
@@ -739,6 +816,7 @@ fn write_prepared(
             _ => derived.listing = None,
         }
     }
+    fresh.write(&mut ads.entries)?;
     if let Some((path, out)) = quarantine {
         out.into_inner()
             .map_err(|e| std::io::Error::other(e.to_string()))

@@ -83,11 +83,11 @@ pub fn reindex_all(archive: &Archive) -> Result<u64> {
     let mut indexed = 0;
     for item in ads.iter()? {
         let (key, value) = item?;
-        let Some((uid, TAG_LATEST, _)) = split_ad_key(key.value()) else {
+        let Some((number, TAG_LATEST, _)) = split_ad_key(key.value()) else {
             continue;
         };
-        let latest =
-            split_latest(value.value()).ok_or_else(|| super::damaged(uid, "bad latest pointer"))?;
+        let (latest, uid) = split_latest(value.value())
+            .ok_or_else(|| super::damaged(&format!("ad number {number}"), "bad latest pointer"))?;
         let canonical = stored_record(&records, latest.record, &latest.hash)?;
         let ad: adarchive_schema::Ad = super::decode(uid, &canonical)?;
         let mut doc = updates.document(&ad, &latest.hash);

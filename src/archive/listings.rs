@@ -17,7 +17,7 @@ use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use super::derive::encode;
-use super::{damaged, decode, latest_of, stored_record, SourceEntry, ADS, RECORDS};
+use super::{damaged, decode, stored_record, AdEntries, SourceEntry, WriteAdEntries, RECORDS};
 use crate::error::Result;
 use crate::index::Updates;
 
@@ -603,7 +603,11 @@ pub(crate) fn record_listing(
         Ok(())
     };
     let restatus_from = match index {
-        Some(updates) => Some((updates, txn.open_table(ADS)?, txn.open_table(RECORDS)?)),
+        Some(updates) => Some((
+            updates,
+            WriteAdEntries::write(txn)?,
+            txn.open_table(RECORDS)?,
+        )),
         None => None,
     };
     // Ads whose status may differ from their search document's.
@@ -796,7 +800,7 @@ const MERGED_AT_ONCE: usize = 4096;
 /// The tables the search documents of ads are written again from.
 type RestatusFrom<'u, 't> = (
     &'u Updates<'u>,
-    redb::Table<'t, &'static [u8], &'static [u8]>,
+    WriteAdEntries<'t>,
     redb::Table<'t, u64, &'static [u8]>,
 );
 
@@ -819,7 +823,7 @@ fn write_memberships(
     };
     for uid in restatus.drain(..) {
         let status = status_in(ad_scopes, &*listed, &uid)?;
-        let Some(latest) = latest_of(ads, &uid)? else {
+        let Some(latest) = ads.latest(&uid)? else {
             continue;
         };
         let canonical = stored_record(records, latest.record, &latest.hash)?;
@@ -930,14 +934,9 @@ impl super::Archive {
     /// The record of version `seq` of the ad `uid`.
     pub fn version_record(&self, uid: &str, seq: u32) -> Result<Option<adarchive_schema::Ad>> {
         let txn = self.db().begin_read()?;
-        let ads = txn.open_table(ADS)?;
-        let mut key = Vec::new();
-        super::ad_key(uid, super::TAG_VERSION, &seq.to_be_bytes(), &mut key);
-        let Some(value) = ads.get(&key[..])? else {
+        let Some((version, number)) = super::ReadAdEntries::read(&txn)?.version(uid, seq)? else {
             return Ok(None);
         };
-        let (version, number) = super::codec::decode_version(uid, value.value())
-            .ok_or_else(|| damaged(uid, "unreadable version"))?;
         let canonical = stored_record(&txn.open_table(RECORDS)?, number, &version.record_hash)?;
         Ok(Some(decode(uid, &canonical)?))
     }
@@ -945,24 +944,30 @@ impl super::Archive {
 
 /// The tables a listing's members are read from, in a transaction that
 /// writes or only reads.
-struct SourceTables<T> {
+struct SourceTables<T, N> {
     observations: T,
-    ads: T,
+    ads: AdEntries<N, T>,
     rows: T,
 }
 
-impl<'t> SourceTables<redb::Table<'t, &'static [u8], &'static [u8]>> {
+impl<'t>
+    SourceTables<redb::Table<'t, &'static [u8], &'static [u8]>, redb::Table<'t, &'static str, u64>>
+{
     /// The tables of `txn`.
     fn of(txn: &'t WriteTransaction) -> Result<Self> {
         Ok(SourceTables {
             observations: txn.open_table(super::OBSERVATIONS)?,
-            ads: txn.open_table(ADS)?,
+            ads: WriteAdEntries::write(txn)?,
             rows: txn.open_table(super::REPORT_ROWS)?,
         })
     }
 }
 
-impl<T: ReadableTable<&'static [u8], &'static [u8]>> SourceTables<T> {
+impl<T, N> SourceTables<T, N>
+where
+    T: ReadableTable<&'static [u8], &'static [u8]>,
+    N: ReadableTable<&'static str, u64>,
+{
     /// Hands `member` each ad the stored source `blake3` lists, from its
     /// observations, in the order of the file, with the last of its
     /// versions that `existed` and shows the observed record (an ad can
@@ -1008,12 +1013,8 @@ impl<T: ReadableTable<&'static [u8], &'static [u8]>> SourceTables<T> {
             let observation = super::codec::decode_observation(value.value())
                 .ok_or_else(|| damaged(blake3, "unreadable observation"))?;
             let uid = observation.uid;
-            let (vfrom, vto) = super::ad_bounds(uid, super::TAG_VERSION);
             let mut version = None;
-            for v in ads.range(&vfrom[..]..&vto[..])? {
-                let (_, v) = v?;
-                let (found, _) = super::codec::decode_version(uid, v.value())
-                    .ok_or_else(|| damaged(uid, "unreadable version"))?;
+            for (found, _) in ads.versions(uid)? {
                 if found.record_hash == observation.record_hash && existed(&found) {
                     version = Some(found.seq);
                 }

@@ -14,6 +14,7 @@
 //! only after the source bytes are durably in place: a crash at any moment
 //! leaves either the whole source imported or none of it.
 
+mod ad_entries;
 mod advertiser_facts;
 pub mod check;
 mod codec;
@@ -37,6 +38,7 @@ use std::time::{Duration, Instant};
 use adarchive_schema::{Ad, RecordHash};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
+pub(crate) use ad_entries::{AdEntries, ReadAdEntries, WriteAdEntries};
 pub(crate) use advertiser_facts::plausible_id;
 pub use advertiser_facts::{collect, collect_ad, facts_of_ad, facts_of_report, PlatformIdentity};
 pub(crate) use codec::{decode_observation, decode_record, decode_report_row, decode_version};
@@ -189,6 +191,7 @@ impl Archive {
             codec::register_dictionary(bytes.value());
         }
         migrate::record_numbers_into_versions(&txn)?;
+        migrate::number_the_ads(&txn)?;
         txn.commit()?;
         Ok(Archive {
             root: root.to_path_buf(),
@@ -417,7 +420,7 @@ impl Archive {
     /// under (what its search document must carry), in one read.
     pub(crate) fn latest_with_hash(&self, uid: &str) -> Result<Option<(RecordHash, Ad)>> {
         let txn = self.db.begin_read()?;
-        let Some(latest) = latest_of(&txn.open_table(ADS)?, uid)? else {
+        let Some(latest) = ReadAdEntries::read(&txn)?.latest(uid)? else {
             return Ok(None);
         };
         let canonical = stored_record(&txn.open_table(RECORDS)?, latest.record, &latest.hash)?;
@@ -429,18 +432,25 @@ impl Archive {
     /// a uid the archive does not know. A known ad whose record is missing
     /// is an error: the archive is damaged.
     pub fn latest_canonical(&self, uids: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
-        // Each table is read in key order (uids, then record numbers), so
-        // that neighbouring lookups share pages: in result order they jump
-        // across the whole database, and for large pages the page cache
-        // misses on almost every one.
+        // Each table is read in key order (uids, ad numbers, then record
+        // numbers), so that neighbouring lookups share pages: in result
+        // order they jump across the whole database, and for large pages
+        // the page cache misses on almost every one.
         let txn = self.db.begin_read()?;
         let mut by_uid: Vec<usize> = (0..uids.len()).collect();
         by_uid.sort_unstable_by(|&a, &b| uids[a].cmp(&uids[b]));
         let mut found: Vec<(Latest, usize)> = Vec::with_capacity(uids.len());
         {
-            let ads = txn.open_table(ADS)?;
+            let ads = ReadAdEntries::read(&txn)?;
+            let mut numbered: Vec<(u64, usize)> = Vec::with_capacity(uids.len());
             for i in by_uid {
-                if let Some(latest) = latest_of(&ads, &uids[i])? {
+                if let Some(number) = ads.number(&uids[i])? {
+                    numbered.push((number, i));
+                }
+            }
+            numbered.sort_unstable();
+            for (number, i) in numbered {
+                if let Some(latest) = ads.latest_of_number(number, &uids[i])? {
                     found.push((latest, i));
                 }
             }
@@ -457,13 +467,15 @@ impl Archive {
     /// The record hash of an ad's latest version, without reading the record.
     pub fn latest_hash(&self, uid: &str) -> Result<Option<RecordHash>> {
         let txn = self.db.begin_read()?;
-        Ok(latest_of(&txn.open_table(ADS)?, uid)?.map(|latest| latest.hash))
+        Ok(ReadAdEntries::read(&txn)?
+            .latest(uid)?
+            .map(|latest| latest.hash))
     }
 
     /// Every version of an ad, oldest first.
     pub fn history(&self, uid: &str) -> Result<Vec<Version>> {
         let txn = self.db.begin_read()?;
-        let versions = versions_of(&txn.open_table(ADS)?, uid)?;
+        let versions = ReadAdEntries::read(&txn)?.versions(uid)?;
         Ok(versions.into_iter().map(|(version, _)| version).collect())
     }
 
@@ -476,7 +488,7 @@ impl Archive {
     /// ```
     pub fn history_with_records(&self, uid: &str) -> Result<Vec<(Version, Ad)>> {
         let txn = self.db.begin_read()?;
-        let versions = versions_of(&txn.open_table(ADS)?, uid)?;
+        let versions = ReadAdEntries::read(&txn)?.versions(uid)?;
         let records = txn.open_table(RECORDS)?;
         versions
             .into_iter()
@@ -491,14 +503,12 @@ impl Archive {
     /// Every observation of an ad, in import order of their sources.
     pub fn observations_of(&self, uid: &str) -> Result<Vec<Observation>> {
         let txn = self.db.begin_read()?;
-        let index = txn.open_table(ADS)?;
+        let observation_keys = ReadAdEntries::read(&txn)?.observation_keys(uid)?;
         let observations = txn.open_table(OBSERVATIONS)?;
         let sources = txn.open_table(SOURCES)?;
-        let (from, to) = ad_bounds(uid, TAG_OBSERVATION);
         let mut out = Vec::new();
-        for item in index.range(&from[..]..&to[..])? {
-            let (key, _) = item?;
-            let obs_key = &key.value()[from.len()..];
+        for obs_key in &observation_keys {
+            let obs_key = &obs_key[..];
             let (Some(source_key), Some(ordinal)) = (obs_key.get(..32), obs_key.get(32..40)) else {
                 return Err(damaged(uid, "bad observation key"));
             };
@@ -598,7 +608,7 @@ impl Archive {
     /// ```
     pub fn record(&self, uid: &str, hash: &RecordHash) -> Result<Option<Ad>> {
         let txn = self.db.begin_read()?;
-        let Some(number) = record_of_ad(&txn.open_table(ADS)?, uid, hash)? else {
+        let Some(number) = ReadAdEntries::read(&txn)?.record_of(uid, hash)? else {
             return Ok(None);
         };
         let canonical = stored_record(&txn.open_table(RECORDS)?, number, hash)?;
@@ -688,7 +698,8 @@ impl Archive {
             )*};
         }
         repack!(
-            "ads": ADS,
+            "ad_numbers": AD_NUMBERS,
+            "ad_entries": ADS,
             "observations": OBSERVATIONS,
             "records": RECORDS,
             "report_rows": REPORT_ROWS,
@@ -759,64 +770,9 @@ pub struct Stats {
     pub versions: u64,
 }
 
-/// Where the latest version of `uid` is; an error when its entry is
-/// unreadable.
 /// Where the quarantined rows of a source are, in the data folder `root`.
 pub fn quarantine_path_in(root: &Path, blake3: &str) -> PathBuf {
     root.join("quarantine").join(format!("{blake3}.jsonl"))
-}
-
-pub(crate) fn latest_of(
-    ads: &impl ReadableTable<&'static [u8], &'static [u8]>,
-    uid: &str,
-) -> Result<Option<Latest>> {
-    let mut key = Vec::new();
-    ad_key(uid, TAG_LATEST, &[], &mut key);
-    latest_at(ads, &key, uid)
-}
-
-/// [`latest_of`] with the latest entry's key of `uid` already built.
-pub(crate) fn latest_at(
-    ads: &impl ReadableTable<&'static [u8], &'static [u8]>,
-    key: &[u8],
-    uid: &str,
-) -> Result<Option<Latest>> {
-    let Some(value) = ads.get(key)? else {
-        return Ok(None);
-    };
-    split_latest(value.value())
-        .map(Some)
-        .ok_or_else(|| damaged(uid, "bad latest pointer"))
-}
-
-/// The versions of `uid`, oldest first, with their record numbers.
-fn versions_of(
-    ads: &impl ReadableTable<&'static [u8], &'static [u8]>,
-    uid: &str,
-) -> Result<Vec<(Version, u64)>> {
-    let (from, to) = ad_bounds(uid, TAG_VERSION);
-    let mut out = Vec::new();
-    for item in ads.range(&from[..]..&to[..])? {
-        let (_, value) = item?;
-        out.push(
-            codec::decode_version(uid, value.value())
-                .ok_or_else(|| damaged(uid, "unreadable version"))?,
-        );
-    }
-    Ok(out)
-}
-
-/// The number of the record with this hash among the versions of `uid`:
-/// a record names its ad, so no other ad's versions can hold it.
-pub(crate) fn record_of_ad(
-    ads: &impl ReadableTable<&'static [u8], &'static [u8]>,
-    uid: &str,
-    hash: &RecordHash,
-) -> Result<Option<u64>> {
-    Ok(versions_of(ads, uid)?
-        .into_iter()
-        .find(|(version, _)| version.record_hash == *hash)
-        .map(|(_, record)| record))
 }
 
 /// The canonical JSON of record `number`, checked against the hash it is
@@ -943,22 +899,31 @@ pub(crate) fn clear_staging(dir: &Path) -> Result<()> {
     }
 }
 
+/// Imports into `archive` the Snap file of the samples generated with
+/// `seed` into `exports`.
+#[cfg(test)]
+pub(crate) fn import_generated_snap(archive: &Archive, exports: &Path, seed: u64) {
+    let options = crate::generate::GenerateOptions {
+        seed,
+        ..Default::default()
+    };
+    crate::generate::generate_samples(exports, &options).unwrap();
+    crate::ingest::import_paths(
+        archive,
+        &[exports.join("snap").join("PoliticalAds.csv")],
+        Default::default(),
+        &NoProgress,
+    )
+    .unwrap();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::generate::{generate_samples, GenerateOptions};
 
     fn snap_archive(dir: &Path) -> Archive {
-        let exports = dir.join("exports");
-        generate_samples(&exports, &GenerateOptions::default()).unwrap();
         let archive = Archive::open(&dir.join("data")).unwrap();
-        crate::ingest::import_paths(
-            &archive,
-            &[exports.join("snap").join("PoliticalAds.csv")],
-            Default::default(),
-            &NoProgress,
-        )
-        .unwrap();
+        import_generated_snap(&archive, &dir.join("exports"), 1);
         archive
     }
 
@@ -973,8 +938,8 @@ mod tests {
                 .unwrap()
                 .map(Result::unwrap)
                 .find_map(|(key, value)| {
-                    let (uid, tag, _) = split_ad_key(key.value())?;
-                    let latest = split_latest(value.value())?;
+                    let (_, tag, _) = split_ad_key(key.value())?;
+                    let (latest, uid) = split_latest(value.value())?;
                     (tag == TAG_LATEST && latest.record == 0).then(|| uid.to_owned())
                 })
                 .unwrap()
@@ -1025,27 +990,33 @@ mod tests {
 
             // The ad of record 2 now points its version and latest pointer
             // at record 3.
-            let mut ads = txn.open_table(ADS).unwrap();
+            let mut ads = WriteAdEntries::write(&txn).unwrap();
             let found = ads
+                .entries
                 .iter()
                 .unwrap()
                 .map(Result::unwrap)
                 .find_map(|(key, value)| {
-                    let (uid, tag, _) = split_ad_key(key.value())?;
-                    let (version, _) = codec::decode_version(uid, value.value())
+                    let (number, tag, _) = split_ad_key(key.value())?;
+                    let (version, _) = codec::decode_version("", value.value())
                         .filter(|(_, record)| tag == TAG_VERSION && *record == 2)?;
-                    Some((key.value().to_vec(), uid.to_owned(), version))
+                    Some((key.value().to_vec(), number, version))
                 });
-            let (key, uid, version) = found.unwrap();
+            let (key, number, version) = found.unwrap();
             let source = blake3::Hash::from_hex(&version.source_blake3).unwrap();
             let mut value = Vec::new();
             codec::encode_version(&version, source.as_bytes(), 3, &mut value);
-            ads.insert(&key[..], &value[..]).unwrap();
-            let mut latest = latest_of(&ads, &uid).unwrap().unwrap();
-            latest.record = 3;
+            ads.entries.insert(&key[..], &value[..]).unwrap();
             let mut key = Vec::new();
-            ad_key(&uid, TAG_LATEST, &[], &mut key);
-            ads.insert(&key[..], &latest_value(&latest)[..]).unwrap();
+            ad_key(number, TAG_LATEST, &[], &mut key);
+            let latest = ads.entries.get(&key[..]).unwrap().unwrap().value().to_vec();
+            let (mut latest, uid) = split_latest(&latest)
+                .map(|(l, u)| (l, u.to_owned()))
+                .unwrap();
+            latest.record = 3;
+            ads.entries
+                .insert(&key[..], &latest_value(&latest, &uid)[..])
+                .unwrap();
             (rewritten, uid)
         };
         txn.commit().unwrap();

@@ -45,12 +45,12 @@ impl<'t, 'txn, V: Value + 'static> Run<'t, 'txn, &'static [u8], V> {
     }
 }
 
-impl<'t, 'txn, V: Value + 'static> Run<'t, 'txn, u64, V> {
+impl<'t, 'txn, K: Key + 'static, V: Value + 'static> Run<'t, 'txn, K, V> {
     /// A run of keys greater than every key of the table, in ascending
     /// order.
-    pub(super) fn at_end(table: &'t mut Table<'txn, u64, V>) -> Result<Self> {
+    pub(super) fn at_end(table: &'t mut Table<'txn, K, V>) -> Result<Self> {
         Ok(Run::Packed(Box::new(
-            table.upper_bound_mut(Bound::<u64>::Unbounded)?,
+            table.upper_bound_mut(Bound::<K::SelfType<'_>>::Unbounded)?,
         )))
     }
 }
@@ -118,9 +118,7 @@ pub(super) fn repack<K: Key + 'static, V: Value + 'static>(
         }
         txn.delete_table(scratch)?;
         let mut packed = txn.open_table(scratch)?;
-        let mut run = Run::Packed(Box::new(
-            packed.upper_bound_mut(Bound::<K::SelfType<'_>>::Unbounded)?,
-        ));
+        let mut run = Run::at_end(&mut packed)?;
         for entry in source.iter()? {
             let (key, value) = entry?;
             run.insert(key.value(), value.value())?;

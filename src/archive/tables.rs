@@ -26,13 +26,23 @@ pub(super) const LEGACY_RECORD_INDEX: TableDefinition<&[u8], u64> =
     TableDefinition::new("record_index");
 /// source hash (32 bytes) ++ ordinal (u64 BE) → observation (binary, see `codec`).
 pub(super) const OBSERVATIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("observations");
-/// Everything kept per ad, under keys that start with `uid ++ 0x00` so
-/// that one ad's entries share leaf pages:
+/// uid → the ad's number. Ads are numbered in the order they were first
+/// seen, so that the entries of new ads are appended to [`ADS`] as full
+/// pages instead of inserted among those of older ads at random, which
+/// cost an import most of its writes and left a third of the pages empty.
+pub(super) const AD_NUMBERS: TableDefinition<&str, u64> = TableDefinition::new("ad_numbers");
+/// Everything kept per ad, under keys that start with its number (u64 BE,
+/// see [`AD_NUMBERS`]) so that one ad's entries share leaf pages:
 /// - `… ++ 'l'` → latest version: seq (u32 BE) ++ record hash (32 bytes)
-///   ++ record number (u64 BE);
+///   ++ record number (u64 BE) ++ the ad's uid, which a scan of the table
+///   meets before the ad's other entries;
 /// - `… ++ 'o' ++ observation key` → () (every observation of the ad);
 /// - `… ++ 'v' ++ seq (u32 BE)` → version (binary, see `codec`).
-pub(super) const ADS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("ads");
+pub(super) const ADS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("ad_entries");
+/// The per-ad entries before ads were numbered: the same entries under
+/// keys that start with `uid ++ 0x00`, and latest values without the uid.
+/// Opening such an archive numbers its ads and drops this table.
+pub(super) const LEGACY_ADS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("ads");
 
 /// source hash (32 bytes) ++ ordinal (u64 BE) → report row: raw hash (32
 /// bytes) ++ line, byte start, byte end (u64 BE each) ++ row hash (32
@@ -65,6 +75,7 @@ pub(super) fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError>
     txn.open_table(SOURCE_ORDER)?;
     txn.open_table(RECORDS)?;
     txn.open_table(OBSERVATIONS)?;
+    txn.open_table(AD_NUMBERS)?;
     txn.open_table(ADS)?;
     txn.open_table(REPORT_ROWS)?;
     txn.open_table(RATE_ROWS)?;
@@ -82,32 +93,37 @@ pub(super) fn observation_key(source: &[u8; 32], ordinal: u64) -> [u8; 40] {
     key
 }
 
-/// The [`ADS`] key of one entry of `uid`.
-pub(super) fn ad_key(uid: &str, tag: u8, rest: &[u8], key: &mut Vec<u8>) {
+/// The [`ADS`] key of one entry of ad `number`.
+pub(super) fn ad_key(number: u64, tag: u8, rest: &[u8], key: &mut Vec<u8>) {
     key.clear();
-    key.extend_from_slice(uid.as_bytes());
-    key.push(0);
+    key.extend_from_slice(&number.to_be_bytes());
     key.push(tag);
     key.extend_from_slice(rest);
 }
 
-/// Splits an [`ADS`] key into uid, tag and the rest.
-pub(super) fn split_ad_key(key: &[u8]) -> Option<(&str, u8, &[u8])> {
+/// Splits an [`ADS`] key into the ad's number, the tag and the rest.
+pub(super) fn split_ad_key(key: &[u8]) -> Option<(u64, u8, &[u8])> {
+    let number = u64::from_be_bytes(key.get(..8)?.try_into().ok()?);
+    let tag = *key.get(8)?;
+    Some((number, tag, &key[9..]))
+}
+
+/// Key bounds of the entries of ad `number` with `tag`.
+pub(super) fn ad_bounds(number: u64, tag: u8) -> ([u8; 9], [u8; 9]) {
+    let mut from = [0u8; 9];
+    from[..8].copy_from_slice(&number.to_be_bytes());
+    from[8] = tag;
+    let mut to = from;
+    to[8] = tag + 1;
+    (from, to)
+}
+
+/// Splits a [`LEGACY_ADS`] key into uid, tag and the rest.
+pub(super) fn split_legacy_ad_key(key: &[u8]) -> Option<(&str, u8, &[u8])> {
     let zero = key.iter().position(|&b| b == 0)?;
     let uid = std::str::from_utf8(&key[..zero]).ok()?;
     let tag = *key.get(zero + 1)?;
     Some((uid, tag, &key[zero + 2..]))
-}
-
-/// Key bounds of the entries of `uid` with `tag`.
-pub(super) fn ad_bounds(uid: &str, tag: u8) -> (Vec<u8>, Vec<u8>) {
-    let mut from = Vec::new();
-    ad_key(uid, tag, &[], &mut from);
-    let mut to = from.clone();
-    if let Some(last) = to.last_mut() {
-        *last = tag + 1;
-    }
-    (from, to)
 }
 
 /// Where an ad's latest version is: its seq, record hash and record number.
@@ -122,21 +138,26 @@ pub(crate) struct Latest {
 /// number.
 pub(super) const LEGACY_LATEST_LEN: usize = 36;
 
-pub(super) fn latest_value(latest: &Latest) -> [u8; 44] {
-    let mut v = [0u8; 44];
-    v[..4].copy_from_slice(&latest.seq.to_be_bytes());
-    v[4..36].copy_from_slice(&latest.hash.0);
-    v[36..].copy_from_slice(&latest.record.to_be_bytes());
+/// Length of a [`Latest`] value before the uid that follows it.
+pub(super) const LATEST_LEN: usize = 44;
+
+/// The [`ADS`] value of an ad's latest version.
+pub(super) fn latest_value(latest: &Latest, uid: &str) -> Vec<u8> {
+    let mut v = Vec::with_capacity(LATEST_LEN + uid.len());
+    v.extend_from_slice(&latest.seq.to_be_bytes());
+    v.extend_from_slice(&latest.hash.0);
+    v.extend_from_slice(&latest.record.to_be_bytes());
+    v.extend_from_slice(uid.as_bytes());
     v
 }
 
-pub(super) fn split_latest(v: &[u8]) -> Option<Latest> {
-    if v.len() != 44 {
-        return None;
-    }
-    Some(Latest {
+/// The latest version a [`ADS`] value points at, and the ad's uid.
+pub(super) fn split_latest(v: &[u8]) -> Option<(Latest, &str)> {
+    let latest = Latest {
         seq: u32::from_be_bytes(v.get(..4)?.try_into().ok()?),
         hash: RecordHash(v.get(4..36)?.try_into().ok()?),
-        record: u64::from_be_bytes(v.get(36..44)?.try_into().ok()?),
-    })
+        record: u64::from_be_bytes(v.get(36..LATEST_LEN)?.try_into().ok()?),
+    };
+    let uid = std::str::from_utf8(v.get(LATEST_LEN..)?).ok()?;
+    Some((latest, uid))
 }

@@ -234,13 +234,23 @@ pub(crate) fn stats(data: &Path, args: StatsArgs) -> anyhow::Result<ExitCode> {
     let archive = open(data)?;
     let counts = archive.stats()?;
     let tables = archive.table_sizes()?;
-    let folder = |name: &str| folder_bytes(&data.join(name));
-    let files = serde_json::json!({
-        "database": folder(adarchive::archive::DATABASE_FILE),
-        "index": folder(adarchive::archive::INDEX_DIR),
-        "sources": folder("sources"),
-        "quarantine": folder("quarantine"),
-    });
+    let parts = [
+        ("database", adarchive::archive::DATABASE_FILE),
+        ("index", adarchive::archive::INDEX_DIR),
+        ("sources", "sources"),
+        ("quarantine", "quarantine"),
+    ];
+    let mut files = serde_json::Map::new();
+    let mut on_disk = serde_json::Map::new();
+    for (part, name) in parts {
+        let (bytes, allocated) = folder_bytes(&data.join(name));
+        files.insert(part.into(), bytes.into());
+        on_disk.insert(part.into(), allocated.into());
+    }
+    // The database file grows by doubling; the part never written takes
+    // no room on disk.
+    files.insert("on_disk".into(), on_disk.into());
+    let files = serde_json::Value::Object(files);
     if args.json {
         println!(
             "{}",
@@ -286,19 +296,33 @@ fn print_compacted(compacted: &adarchive::archive::Compacted) {
 }
 
 /// The bytes of a file, or of every file under a folder.
-fn folder_bytes(path: &Path) -> u64 {
+/// The bytes of the files under `path`, and the bytes the disk gives them
+/// (less for a file with holes, like a database that grew and is not yet
+/// filled).
+fn folder_bytes(path: &Path) -> (u64, u64) {
     match std::fs::metadata(path) {
         Ok(m) if m.is_dir() => std::fs::read_dir(path)
             .map(|entries| {
                 entries
                     .filter_map(|e| e.ok())
                     .map(|e| folder_bytes(&e.path()))
-                    .sum()
+                    .fold((0, 0), |(a, b), (c, d)| (a + c, b + d))
             })
-            .unwrap_or(0),
-        Ok(m) => m.len(),
-        Err(_) => 0,
+            .unwrap_or((0, 0)),
+        Ok(m) => (m.len(), allocated_bytes(&m)),
+        Err(_) => (0, 0),
     }
+}
+
+#[cfg(unix)]
+fn allocated_bytes(metadata: &std::fs::Metadata) -> u64 {
+    // `st_blocks` counts 512-byte units whatever the file system's block.
+    std::os::unix::fs::MetadataExt::blocks(metadata) * 512
+}
+
+#[cfg(not(unix))]
+fn allocated_bytes(metadata: &std::fs::Metadata) -> u64 {
+    metadata.len()
 }
 
 pub(crate) fn changes(data: &Path, args: ChangesArgs) -> anyhow::Result<ExitCode> {

@@ -410,10 +410,18 @@ pub(crate) fn print_stats(
         counts.sources, counts.ads, counts.versions, counts.records, counts.observations
     );
     for part in ["database", "index", "sources", "quarantine"] {
-        println!(
-            "{part:>10}  {}",
-            bytes_in_words(files[part].as_u64().unwrap_or(0))
-        );
+        let bytes = files[part].as_u64().unwrap_or(0);
+        let on_disk = files["on_disk"][part].as_u64().unwrap_or(bytes);
+        // A file with holes: say what it takes on disk too.
+        if on_disk < bytes - bytes / 100 {
+            println!(
+                "{part:>10}  {} ({} on disk)",
+                bytes_in_words(bytes),
+                bytes_in_words(on_disk)
+            );
+        } else {
+            println!("{part:>10}  {}", bytes_in_words(bytes));
+        }
     }
     println!();
     println!(

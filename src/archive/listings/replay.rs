@@ -11,7 +11,7 @@ use super::{
     change_key, decode_change, pair_bounds, pair_key, ChangeKind, Listing, ListingMembers,
     Membership, SourceTables, AD_SCOPES, CHANGES, LISTED, LISTINGS, RELISTINGS, SCOPES,
 };
-use crate::archive::{decode, Archive, ADS};
+use crate::archive::{decode, Archive};
 use crate::error::Result;
 
 /// Mismatches of one kind listed one by one before they are only counted.
@@ -57,7 +57,7 @@ impl Archive {
         let txn = self.db().begin_read()?;
         let tables = SourceTables {
             observations: txn.open_table(crate::archive::OBSERVATIONS)?,
-            ads: txn.open_table(ADS)?,
+            ads: crate::archive::ReadAdEntries::read(&txn)?,
             rows: txn.open_table(crate::archive::REPORT_ROWS)?,
         };
         let (listings, changes) = (txn.open_table(LISTINGS)?, txn.open_table(CHANGES)?);
@@ -280,11 +280,15 @@ impl Archive {
 
 /// What `listing` lists: its source's ads or advertisers, and for a
 /// collection of one query its pages' ads before them.
-fn members_of<T: ReadableTable<&'static [u8], &'static [u8]>>(
-    tables: &SourceTables<T>,
+fn members_of<T, N>(
+    tables: &SourceTables<T, N>,
     listing: &Listing,
     existed: &dyn Fn(&crate::archive::Version) -> bool,
-) -> Result<ListingMembers> {
+) -> Result<ListingMembers>
+where
+    T: ReadableTable<&'static [u8], &'static [u8]>,
+    N: ReadableTable<&'static str, u64>,
+{
     let last = tables.members_of_source(&listing.source, existed)?;
     if listing.pages.is_empty() {
         return Ok(last);
