@@ -131,8 +131,21 @@ where
         uid: &str,
         hash: &adarchive_schema::RecordHash,
     ) -> Result<Option<u64>> {
+        match self.number(uid)? {
+            Some(number) => self.record_of_number(number, uid, hash),
+            None => Ok(None),
+        }
+    }
+
+    /// [`Self::record_of`] for ad `number` (uid `uid`).
+    pub(crate) fn record_of_number(
+        &self,
+        number: u64,
+        uid: &str,
+        hash: &adarchive_schema::RecordHash,
+    ) -> Result<Option<u64>> {
         Ok(self
-            .versions(uid)?
+            .versions_of_number(number, uid)?
             .into_iter()
             .find(|(version, _)| version.record_hash == *hash)
             .map(|(_, record)| record))

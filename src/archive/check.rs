@@ -628,10 +628,10 @@ fn check_records_and_versions(archive: &Archive, report: &mut VerifyReport) -> R
     if let Some(state) = &current {
         finish(state, report);
     }
-    if redb::ReadableTableMetadata::len(&numbers)? != numbered {
+    let listed = redb::ReadableTableMetadata::len(&numbers)?;
+    if listed != numbered {
         report.mismatches.push(format!(
-            "the table of ad numbers lists {} uids, the per-ad entries {numbered} ads",
-            redb::ReadableTableMetadata::len(&numbers)?
+            "the table of ad numbers lists {listed} uids, the per-ad entries {numbered} ads"
         ));
     }
     for (number, hash, _) in filed.iter().filter(|f| !f.2) {

@@ -646,11 +646,7 @@ fn write_prepared(
                         // this same ad can hold it already (an ad changed
                         // back to what it once was).
                         let stored_before = match previous {
-                            Some(_) => ads
-                                .versions_of_number(number, &uid)?
-                                .into_iter()
-                                .find(|(version, _)| version.record_hash == record_hash)
-                                .map(|(_, record)| record),
+                            Some(_) => ads.record_of_number(number, &uid, &record_hash)?,
                             None => None,
                         };
                         let record = match stored_before {

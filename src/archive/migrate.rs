@@ -127,14 +127,16 @@ pub(crate) fn number_the_ads(txn: &WriteTransaction) -> Result<bool> {
             let value = value.value();
             match tag {
                 TAG_LATEST => {
-                    let mut latest = value.get(..LATEST_LEN).map(<[u8]>::to_vec);
-                    let latest = latest.get_or_insert_with(|| {
-                        // The record was never numbered: none matches.
-                        let mut unnumbered = value.to_vec();
-                        unnumbered.resize(LATEST_LEN - 8, 0);
-                        unnumbered.extend_from_slice(&u64::MAX.to_be_bytes());
-                        unnumbered
-                    });
+                    let mut latest = match value.get(..LATEST_LEN) {
+                        Some(numbered) => numbered.to_vec(),
+                        None => {
+                            // The record was never numbered: none matches.
+                            let mut unnumbered = value.to_vec();
+                            unnumbered.resize(LATEST_LEN - 8, 0);
+                            unnumbered.extend_from_slice(&u64::MAX.to_be_bytes());
+                            unnumbered
+                        }
+                    };
                     latest.extend_from_slice(uid.as_bytes());
                     entries.insert(&key[..], &latest[..])?;
                 }
