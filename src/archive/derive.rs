@@ -744,12 +744,15 @@ fn write_prepared(
                     continue;
                 }
                 Prepared::Advertisers(found) => {
+                    // In key order, each insertion into the tables below
+                    // lands beside the one before.
+                    let mut found: Vec<_> = found.into_iter().collect();
+                    found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
                     // A spend report lists advertisers, not ads.
                     if let Some(draft) = derived.listing.as_mut() {
                         if derived.counts.records == 0 && derived.counts.report_rows > 0 {
                             draft.subject = ListingSubject::Advertisers;
-                            // The draft orders them by key.
-                            for key in found.keys() {
+                            for (key, _) in &found {
                                 draft.rows += 1;
                                 draft_ad(&mut listing_draft, key, OWN_ROWS, 0, true)?;
                             }
