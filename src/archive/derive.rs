@@ -288,7 +288,6 @@ fn parse_source_in_parts(
 ) -> std::result::Result<(), String> {
     let mut batch = Vec::with_capacity(BATCH);
     let mut advertisers = HashMap::new();
-    let mut records_written = false;
     let mut years = std::collections::BTreeMap::new();
     let mut listed = 0;
     let outcome = importer.read_named(name, reader, &mut |entry| {
@@ -308,12 +307,11 @@ fn parse_source_in_parts(
             &mut compressor,
             &mut listed,
         ));
-        records_written |= matches!(batch.last(), Some(Prepared::Record { .. }));
-        // With one advertiser per ad, a large file would hold them all in
-        // memory; the writer merges each part into the table. A source
-        // without records keeps them whole: its advertisers may become
-        // its listing, which is drafted when they arrive.
-        if records_written && advertisers.len() >= advertisers_per_part {
+        // With one advertiser per ad, or a spend report of a million
+        // advertisers, a large file would hold them all in memory; the
+        // writer merges each part into the table while this thread reads
+        // on.
+        if advertisers.len() >= advertisers_per_part {
             batch.push(Prepared::Advertisers(std::mem::take(&mut advertisers)));
         }
         if batch.len() >= BATCH {
@@ -702,6 +700,14 @@ fn write_prepared(
                         }
                     }
                     if let Some(draft) = derived.listing.as_mut() {
+                        if !draft.subject.is_ads() {
+                            // A source listing ads after report rows is a
+                            // listing of its ads: the advertisers drafted
+                            // from its rows so far go.
+                            listing_draft.retain(|_, _| false)?;
+                            draft.subject = ListingSubject::Ads;
+                            draft.rows = 0;
+                        }
                         let version = next_seq.or(previous.map(|latest| latest.seq));
                         draft.rows += 1;
                         draft_ad(
@@ -753,7 +759,10 @@ fn write_prepared(
                         if derived.counts.records == 0 && derived.counts.report_rows > 0 {
                             draft.subject = ListingSubject::Advertisers;
                             for (key, _) in &found {
-                                draft.rows += 1;
+                                // An advertiser may come again in a later part.
+                                if listing_draft.get(key.as_bytes())?.is_none() {
+                                    draft.rows += 1;
+                                }
                                 draft_ad(&mut listing_draft, key, OWN_ROWS, 0, true)?;
                             }
                         }
@@ -925,13 +934,28 @@ mod tests {
         index: Option<&Updates<'_>>,
         outcome: std::result::Result<(), String>,
     ) -> (WriteTransaction, std::result::Result<Derived, String>) {
+        let snap = adarchive_importers::by_name("snap-political-ads").unwrap();
+        let source = ("PoliticalAds.csv", snap, None);
+        derive_bytes(archive, source, bytes, part, index, outcome)
+    }
+
+    /// Derives `bytes` as the source `(name, importer, listing scope)`,
+    /// like [`derive_snap`].
+    fn derive_bytes(
+        archive: &Archive,
+        (name, importer, listing_scope): (&str, &dyn Importer, Option<ListingScope>),
+        bytes: &[u8],
+        part: usize,
+        index: Option<&Updates<'_>>,
+        outcome: std::result::Result<(), String>,
+    ) -> (WriteTransaction, std::result::Result<Derived, String>) {
         let blake3 = blake3::hash(bytes).to_hex().to_string();
         let job = SourceJob {
             blake3: &blake3,
-            name: "PoliticalAds.csv",
-            importer: adarchive_importers::by_name("snap-political-ads").unwrap(),
+            name,
+            importer,
             observed_at: Timestamp::from_offset_date_time(time::OffsetDateTime::now_utc()),
-            listing_scope: None,
+            listing_scope,
         };
         let txn = archive.db().begin_write().unwrap();
         let (tx, rx) = std::sync::mpsc::sync_channel(PARSED_AHEAD);
@@ -1012,6 +1036,142 @@ mod tests {
         assert_eq!(funders, Some(2));
         let first_alone = facts_after(&[&first], usize::MAX);
         assert_ne!(first_alone, whole, "the second file adds to the facts");
+    }
+
+    /// Google's advertiser-stats report of 2019 (a complete listing of
+    /// its advertisers), its rows given twice: the second time, each
+    /// advertiser comes again, as in a weekly report.
+    fn advertiser_stats_twice() -> Vec<u8> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/samples/google/2019_google-political-ads-advertiser-stats.csv");
+        let text = std::fs::read_to_string(path).unwrap();
+        let (header, rows) = text.split_once('\n').unwrap();
+        format!("{header}\n{rows}{rows}").into_bytes()
+    }
+
+    /// What deriving a source left in its uncommitted transaction: the
+    /// listing's subject and rows, its draft's keys in order, and the
+    /// `advertiser_facts` table.
+    type Left = (ListingSubject, u64, Vec<Vec<u8>>, Vec<(String, Vec<u8>)>);
+
+    /// [`Left`] by `derived` in `txn`.
+    fn listing_and_facts(txn: &WriteTransaction, derived: &Derived) -> Left {
+        let listing = derived.listing.as_ref().unwrap();
+        let draft = open_draft(txn).unwrap();
+        let drafted = draft
+            .iter()
+            .unwrap()
+            .map(|entry| entry.unwrap().0.value().to_vec())
+            .collect();
+        let facts = txn.open_table(ADVERTISER_FACTS).unwrap();
+        let facts = facts
+            .iter()
+            .unwrap()
+            .map(|entry| {
+                let (key, value) = entry.unwrap();
+                (key.value().to_owned(), value.value().to_vec())
+            })
+            .collect();
+        (listing.subject, listing.rows, drafted, facts)
+    }
+
+    #[test]
+    fn a_spend_report_handed_over_in_parts_lists_each_advertiser_once() {
+        let bytes = advertiser_stats_twice();
+        let name = "2019_google-political-ads-advertiser-stats.csv";
+        let importer = adarchive_importers::by_name("google-spend-reports").unwrap();
+        let scope = importer.listing_scope(name, &bytes);
+        assert!(scope.is_some());
+        let derive = |part: usize| {
+            let dir = tempfile::tempdir().unwrap();
+            let archive = Archive::open(dir.path()).unwrap();
+            let source = (name, importer, scope.clone());
+            let (txn, derived) = derive_bytes(&archive, source, &bytes, part, None, Ok(()));
+            let derived = derived.unwrap();
+            assert_eq!(derived.counts.records, 0);
+            listing_and_facts(&txn, &derived)
+        };
+        let whole = derive(usize::MAX);
+        let in_parts = derive(4);
+        let distinct: std::collections::BTreeSet<&str> = std::str::from_utf8(&bytes)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .filter_map(|line| line.split(',').next())
+            .collect();
+        assert!(distinct.len() > 1000, "{} advertisers", distinct.len());
+        assert_eq!(whole.0, ListingSubject::Advertisers);
+        assert_eq!(whole.1, distinct.len() as u64);
+        assert_eq!(whole.2.len(), distinct.len());
+        assert_eq!(whole.3.len(), distinct.len());
+        assert_eq!(in_parts, whole);
+    }
+
+    /// A format whose files hold Google's advertiser stats and then a
+    /// Snap `PoliticalAds.csv`: report rows first, ads after them.
+    struct ReportsThenAds {
+        reports: Vec<u8>,
+        ads: Vec<u8>,
+    }
+
+    impl Importer for ReportsThenAds {
+        fn name(&self) -> &'static str {
+            "reports-then-ads"
+        }
+        fn platform(&self) -> Option<adarchive_schema::Platform> {
+            None
+        }
+        fn version(&self) -> &'static str {
+            "1"
+        }
+        fn description(&self) -> &'static str {
+            "report rows, then ads"
+        }
+        fn media_type(&self) -> &'static str {
+            "text/csv"
+        }
+        fn detect(&self, _head: &[u8]) -> bool {
+            false
+        }
+        fn read(
+            &self,
+            _input: &mut dyn std::io::Read,
+            sink: &mut adarchive_importers::Sink<'_>,
+        ) -> std::result::Result<(), ReadError> {
+            let reports = adarchive_importers::by_name("google-spend-reports").unwrap();
+            let name = "2019_google-political-ads-advertiser-stats.csv";
+            reports.read_named(name, &mut &self.reports[..], sink)?;
+            let ads = adarchive_importers::by_name("snap-political-ads").unwrap();
+            ads.read(&mut &self.ads[..], sink)
+        }
+    }
+
+    #[test]
+    fn a_source_listing_ads_after_report_rows_is_a_listing_of_its_ads() {
+        let dir = tempfile::tempdir().unwrap();
+        let importer = ReportsThenAds {
+            reports: advertiser_stats_twice(),
+            ads: std::fs::read(snap_export(dir.path(), 7)).unwrap(),
+        };
+        let derive = |part: usize| {
+            let dir = tempfile::tempdir().unwrap();
+            let archive = Archive::open(dir.path()).unwrap();
+            let scope = Some(ListingScope::Named("test:mixed".into()));
+            let source = ("mixed.csv", &importer as &dyn Importer, scope);
+            let (txn, derived) = derive_bytes(&archive, source, b"", part, None, Ok(()));
+            let derived = derived.unwrap();
+            assert!(derived.counts.report_rows > 1000);
+            (derived.counts.records, listing_and_facts(&txn, &derived))
+        };
+        let (records, whole) = derive(usize::MAX);
+        // Parts of advertisers reach the writer while it reads report rows,
+        // before the first ad.
+        let (_, in_parts) = derive(4);
+        assert!(records > 100, "{records} ads");
+        assert_eq!(whole.0, ListingSubject::Ads);
+        assert_eq!(whole.1, records);
+        assert!(whole.2.iter().all(|key| !key.starts_with(b"google:")));
+        assert_eq!(in_parts, whole);
     }
 
     /// Derives `bytes` as a source whose reading fails at its end.
