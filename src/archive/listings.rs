@@ -56,21 +56,22 @@ const LISTING_DRAFT: TableDefinition<&[u8], &[u8]> = TableDefinition::new("listi
 pub(crate) const OWN_ROWS: u32 = u32::MAX;
 
 /// Adds one listed ad to the [`LISTING_DRAFT`] of `txn`, unless a row of
-/// higher precedence listed it already.
+/// higher precedence listed it already. Says whether the draft held nothing
+/// under `uid` before.
 pub(crate) fn draft_ad(
     draft: &mut redb::Table<'_, &'static [u8], &'static [u8]>,
     uid: &str,
     precedence: u32,
     version: u32,
     indexed: bool,
-) -> Result<()> {
+) -> Result<bool> {
     if precedence != OWN_ROWS {
         if let Some(known) = draft.get(uid.as_bytes())? {
             let known = known.value();
             if known.len() >= 4
                 && u32::from_be_bytes([known[0], known[1], known[2], known[3]]) > precedence
             {
-                return Ok(());
+                return Ok(false);
             }
         }
     }
@@ -78,8 +79,7 @@ pub(crate) fn draft_ad(
     value[..4].copy_from_slice(&precedence.to_be_bytes());
     value[4..8].copy_from_slice(&version.to_be_bytes());
     value[8] = u8::from(indexed);
-    draft.insert(uid.as_bytes(), &value[..])?;
-    Ok(())
+    Ok(draft.insert(uid.as_bytes(), &value[..])?.is_none())
 }
 
 /// Opens the [`LISTING_DRAFT`] of `txn`.
@@ -1074,7 +1074,7 @@ fn draft_source(txn: &WriteTransaction, blake3: &str, scope: &str) -> Result<Lis
     let mut draft = ListingDraft::new(scope.to_owned());
     draft.subject = tables.each_member_of_source(blake3, &|_| true, false, &mut |uid, v, i| {
         draft.rows += 1;
-        draft_ad(&mut draft_table, uid, OWN_ROWS, v, i)
+        draft_ad(&mut draft_table, uid, OWN_ROWS, v, i).map(drop)
     })?;
     Ok(draft)
 }
@@ -1106,7 +1106,7 @@ pub(crate) fn draft_collection(
         let precedence = u32::try_from(n).unwrap_or(OWN_ROWS - 1).min(OWN_ROWS - 1);
         tables.each_member_of_source(page, &|_| true, true, &mut |uid, v, i| {
             draft.rows += 1;
-            draft_ad(&mut draft_table, uid, precedence, v, i)
+            draft_ad(&mut draft_table, uid, precedence, v, i).map(drop)
         })?;
     }
     Ok(draft)
